@@ -1,0 +1,170 @@
+//! Command-line syntax: clap structures only, no behaviour.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+/// Signed, hash-chained evidence ledger for cloud shared-responsibility matrices.
+///
+/// Each party (provider, customer, auditor) records evidence of the duties it performed,
+/// signed with its own Ed25519 key; anyone can verify the ledger offline.
+#[derive(Parser, Debug)]
+#[command(name = "vouch", version, max_term_width = 100)]
+#[command(after_help = "Exit status: 0 ok, 1 verification found a problem, 2 usage, input or I/O error.\n\
+Start with `vouch demo`, then see README.md and schema/FORMAT.md.")]
+pub struct Cli {
+    /// Ledger file.
+    #[arg(long, global = true, env = "VOUCH_LEDGER", default_value = "ledger.db", value_name = "PATH")]
+    pub ledger: PathBuf,
+
+    /// Output format for commands that print data.
+    #[arg(long, global = true, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Output format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// For people.
+    Text,
+    /// For programs (one JSON document on standard output).
+    Json,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Create a key pair: DIR/NAME.key (private, mode 0600) and DIR/NAME.pub.
+    Keygen {
+        /// Key name (letters, digits, '.', '_', '-').
+        name: String,
+        /// Directory for the key files.
+        #[arg(long, default_value = "keys", value_name = "DIR")]
+        dir: PathBuf,
+        /// Overwrite existing key files (destroys the old private key).
+        #[arg(long)]
+        force: bool,
+    },
+    /// Create a new ledger whose first entry registers the founding party.
+    Init {
+        /// Founding party id (lowercase letters, digits, '-').
+        #[arg(long, value_name = "ID")]
+        party: String,
+        /// Display name of the party.
+        #[arg(long, value_name = "NAME")]
+        name: String,
+        /// Role of the party.
+        #[arg(long, value_name = "ROLE", value_parser = ["provider", "customer", "third-party", "auditor"])]
+        role: String,
+        #[command(flatten)]
+        key: KeyArg,
+    },
+    /// Register and list parties.
+    #[command(subcommand)]
+    Party(PartyCommand),
+    /// Record signed evidence that a duty was performed.
+    #[command(after_help = "Examples:\n  \
+vouch record --item backup.restore-tests --kind restore-test --outcome pass \\\n      \
+--performed-at 2026-07-15 --field backup_id=bk-0715 --artifact restore.log --key keys/acme.key\n  \
+vouch record --batch evidence.jsonl --key keys/acme.key")]
+    Record(RecordArgs),
+    /// List entries.
+    Log {
+        /// Only the newest N entries.
+        #[arg(long, value_name = "N")]
+        last: Option<u64>,
+    },
+    /// Show one entry: its signed text, signature and payload.
+    Show {
+        /// Sequence number.
+        seq: u64,
+    },
+    /// Check every hash, signature, chain link and derived column of the ledger.
+    #[command(after_help = "Without --trust, verify checks that the ledger is consistent with itself:\n\
+it cannot tell whether the keys in it are the real parties' keys. Pin them with --trust.\n\
+Exit status: 0 intact, 1 problem found, 2 could not run.")]
+    Verify(VerifyArgs),
+    /// Build a demonstration ledger in ./demo: keys, parties and a quarter of evidence.
+    Demo {
+        /// Directory to create it in.
+        #[arg(long, default_value = "demo", value_name = "DIR")]
+        dir: PathBuf,
+    },
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct KeyArg {
+    /// Private key file of the signing party (or NAME for keys/NAME.key).
+    #[arg(long, env = "VOUCH_KEY", value_name = "FILE")]
+    pub key: String,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum PartyCommand {
+    /// Register another party and its public key, signed by a registered party.
+    Add {
+        /// Party id (lowercase letters, digits, '-').
+        id: String,
+        /// Display name.
+        #[arg(long, value_name = "NAME")]
+        name: String,
+        /// Role.
+        #[arg(long, value_name = "ROLE", value_parser = ["provider", "customer", "third-party", "auditor"])]
+        role: String,
+        /// The new party's public key file (SPKI PEM, from `vouch keygen`).
+        #[arg(long, value_name = "FILE")]
+        pubkey: PathBuf,
+        #[command(flatten)]
+        key: KeyArg,
+    },
+    /// List registered parties and their key fingerprints.
+    List,
+}
+
+#[derive(Args, Debug)]
+pub struct RecordArgs {
+    /// Matrix item the evidence is for (e.g. backup.restore-tests).
+    #[arg(long, value_name = "ITEM", required_unless_present = "batch", conflicts_with = "batch")]
+    pub item: Option<String>,
+    /// Evidence kind (e.g. restore-test, patch-run, access-review).
+    #[arg(long, value_name = "KIND", required_unless_present = "batch", conflicts_with = "batch")]
+    pub kind: Option<String>,
+    /// Outcome: pass, fail or partial.
+    #[arg(long, value_name = "OUTCOME", required_unless_present = "batch", conflicts_with = "batch")]
+    pub outcome: Option<String>,
+    /// When the duty was performed: RFC 3339 or a date (UTC).
+    #[arg(long, value_name = "TIME", required_unless_present = "batch", conflicts_with = "batch")]
+    pub performed_at: Option<String>,
+    /// Structured field, key=value (repeatable).
+    #[arg(long = "field", value_name = "KEY=VALUE", conflicts_with = "batch")]
+    pub fields: Vec<String>,
+    /// Artefact file: hashed, and stored in the ledger unless --no-store (repeatable).
+    #[arg(long = "artifact", value_name = "FILE", conflicts_with = "batch")]
+    pub artifacts: Vec<PathBuf>,
+    /// Free-text note.
+    #[arg(long, value_name = "TEXT", conflicts_with = "batch")]
+    pub note: Option<String>,
+    /// Record every line of a JSONL file, all in one transaction (all or nothing).
+    #[arg(long, value_name = "FILE.jsonl")]
+    pub batch: Option<PathBuf>,
+    /// Keep only artefact names, sizes and hashes; do not store their content.
+    #[arg(long)]
+    pub no_store: bool,
+    #[command(flatten)]
+    pub key: KeyArg,
+}
+
+#[derive(Args, Debug)]
+pub struct VerifyArgs {
+    /// Pinned key: a public key file or a 64-hex fingerprint (repeatable). Every key in the
+    /// ledger must be one of them.
+    #[arg(long, value_name = "FILE.pub|FINGERPRINT")]
+    pub trust: Vec<String>,
+    /// Also re-hash every stored artefact.
+    #[arg(long)]
+    pub artifacts: bool,
+    /// Report every problem, not just the first.
+    #[arg(long)]
+    pub all: bool,
+}

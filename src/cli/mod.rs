@@ -1,0 +1,345 @@
+//! The command-line front end: parses arguments, calls the library, prints results.
+//!
+//! This is the only place that prints, reads the clock for commands (through
+//! [`vouch::clock`]) and maps outcomes to exit codes: 0 ok, 1 verification found a
+//! problem, 2 usage, input or I/O error.
+
+pub mod args;
+mod progress;
+
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::io::{self, Write as _};
+use std::path::Path;
+
+use args::{Cli, Command, Format, PartyCommand, RecordArgs, VerifyArgs};
+use vouch::crypto::{Fingerprint, PublicKey, SecretKey, keyfile};
+use vouch::ledger::entry::{LedgerId, format_time};
+use vouch::ledger::evidence::{self, EvidenceInput};
+use vouch::ledger::payload::Role;
+use vouch::ledger::store::Access;
+use vouch::ledger::verify::{self, Options};
+use vouch::ledger::{Ledger, NewParty};
+use vouch::{Error, Result, clock};
+
+/// How a command ended.
+pub enum Outcome {
+    /// All good.
+    Ok,
+    /// Verification found a problem.
+    Problem,
+}
+
+/// Write to standard output; a closed pipe is not an error (exit quietly).
+macro_rules! out {
+    ($($arg:tt)*) => {
+        if writeln!(io::stdout().lock(), $($arg)*).is_err() {
+            std::process::exit(0);
+        }
+    };
+}
+
+fn print_json(v: &Value) {
+    let s = serde_json::to_string_pretty(v).unwrap_or_default();
+    out!("{s}");
+}
+
+fn load_key(arg: &str) -> Result<SecretKey> {
+    keyfile::load_secret(&keyfile::resolve_key_path(arg))
+}
+
+/// Run a parsed command line.
+pub fn run(cli: Cli) -> Result<Outcome> {
+    let fmt = cli.format;
+    match cli.command {
+        Command::Keygen { name, dir, force } => keygen(&name, &dir, force, fmt),
+        Command::Init { party, name, role, key } => {
+            let key = load_key(&key.key)?;
+            let mut id = [0u8; 16];
+            getrandom_id(&mut id)?;
+            let founder = NewParty { id: party, name, role: Role::parse(&role)? };
+            let (ledger, a) = Ledger::init(&cli.ledger, LedgerId(id), &founder, &key, clock::now())?;
+            let lid = ledger.id()?;
+            if fmt == Format::Json {
+                print_json(&json!({"ledger": cli.ledger, "ledger_id": lid.to_string(), "seq": a.seq,
+                    "hash": hex::encode(a.hash), "party": founder.id, "fingerprint": key.public().fingerprint().to_string()}));
+            } else {
+                out!("created ledger {} (id {lid})", cli.ledger.display());
+                out!("entry {}: genesis, party {} ({}) key {}", a.seq, founder.id, founder.role, key.public().fingerprint());
+            }
+            Ok(Outcome::Ok)
+        }
+        Command::Party(PartyCommand::Add { id, name, role, pubkey, key }) => {
+            let signer = load_key(&key.key)?;
+            let public = keyfile::load_public(&pubkey)?;
+            let mut ledger = Ledger::open(&cli.ledger, Access::ReadWrite)?;
+            let party = NewParty { id, name, role: Role::parse(&role)? };
+            let a = ledger.add_party(&party, &public, &signer, clock::now())?;
+            if fmt == Format::Json {
+                print_json(&json!({"seq": a.seq, "hash": hex::encode(a.hash), "party": party.id,
+                    "fingerprint": public.fingerprint().to_string()}));
+            } else {
+                out!("entry {}: party {} ({}) registered with key {}", a.seq, party.id, party.role, public.fingerprint());
+            }
+            Ok(Outcome::Ok)
+        }
+        Command::Party(PartyCommand::List) => party_list(&cli.ledger, fmt),
+        Command::Record(args) => record(&cli.ledger, &args, fmt),
+        Command::Log { last } => log(&cli.ledger, last, fmt),
+        Command::Show { seq } => show(&cli.ledger, seq, fmt),
+        Command::Verify(args) => verify_cmd(&cli.ledger, &args, fmt),
+        Command::Demo { dir } => demo(&dir, fmt),
+    }
+}
+
+fn getrandom_id(out: &mut [u8; 16]) -> Result<()> {
+    let k = SecretKey::generate()?; // 32 fresh random bytes, via the one RNG path we have
+    out.copy_from_slice(&k.public().fingerprint().0[..16]);
+    Ok(())
+}
+
+fn keygen(name: &str, dir: &Path, force: bool, fmt: Format) -> Result<Outcome> {
+    let key = SecretKey::generate()?;
+    let files = keyfile::write_key_pair(dir, name, &key, force)?;
+    let fpr = key.public().fingerprint();
+    if fmt == Format::Json {
+        print_json(&json!({"private_key": files.secret, "public_key": files.public, "fingerprint": fpr.to_string()}));
+    } else {
+        out!("private key: {} (keep it secret; mode 0600)", files.secret.display());
+        out!("public key:  {}", files.public.display());
+        out!("fingerprint: {fpr}");
+    }
+    Ok(Outcome::Ok)
+}
+
+fn party_list(path: &Path, fmt: Format) -> Result<Outcome> {
+    let ledger = Ledger::open(path, Access::ReadOnly)?;
+    let parties = ledger.store().parties()?;
+    let keys = ledger.store().keys()?;
+    if fmt == Format::Json {
+        let list: Vec<Value> = parties
+            .iter()
+            .map(|p| {
+                let ks: Vec<&str> = keys.iter().filter(|k| k.party == p.id).map(|k| k.fingerprint.as_str()).collect();
+                json!({"id": p.id, "name": p.name, "role": p.role, "seq": p.seq, "keys": ks})
+            })
+            .collect();
+        print_json(&Value::Array(list));
+    } else {
+        for p in &parties {
+            for k in keys.iter().filter(|k| k.party == p.id) {
+                out!("{:<16} {:<12} {}  {}", p.id, p.role, k.fingerprint, p.name);
+            }
+        }
+    }
+    Ok(Outcome::Ok)
+}
+
+fn record(path: &Path, args: &RecordArgs, fmt: Format) -> Result<Outcome> {
+    let key = load_key(&args.key.key)?;
+    let mut ledger = Ledger::open(path, Access::ReadWrite)?;
+    let fpr = key.public().fingerprint();
+    let party = ledger.party_of_key(&fpr)?.ok_or_else(|| {
+        Error::new(format!("key {fpr} is not registered in {}", path.display()))
+            .hint("a registered party must add it first: vouch party add ID --pubkey FILE.pub --key THEIR.key")
+    })?;
+    let now = clock::now();
+    let store = !args.no_store;
+    let drafts = if let Some(batch) = &args.batch {
+        evidence::draft_batch(batch, now, store)?
+    } else {
+        let mut fields = std::collections::BTreeMap::new();
+        for f in &args.fields {
+            let (k, v) = evidence::parse_field(f)?;
+            if fields.insert(k.clone(), v).is_some() {
+                return Err(Error::new(format!("--field {k} is given twice")));
+            }
+        }
+        let input = EvidenceInput {
+            item: args.item.clone().unwrap_or_default(),
+            kind: args.kind.clone().unwrap_or_default(),
+            outcome: args.outcome.clone().unwrap_or_default(),
+            performed_at: args.performed_at.clone().unwrap_or_default(),
+            fields,
+            artifacts: args.artifacts.clone(),
+            note: args.note.clone(),
+        };
+        vec![evidence::draft(&input, now, store)?]
+    };
+    let bar = progress::Bar::new(drafts.len() as u64 >= 1000);
+    let appended = ledger.append(&key, drafts, now, &bar)?;
+    let first = appended.first().map_or(0, |a| a.seq);
+    let last = appended.last().map_or(0, |a| a.seq);
+    if fmt == Format::Json {
+        let list: Vec<Value> = appended.iter().map(|a| json!({"seq": a.seq, "hash": hex::encode(a.hash)})).collect();
+        print_json(&json!({"party": party.id, "entries": list}));
+    } else if appended.len() == 1 {
+        out!("entry {first}: evidence recorded by {} ({})", party.id, hex::encode(appended[0].hash));
+    } else {
+        out!("entries {first}–{last}: {} evidence entries recorded by {}", appended.len(), party.id);
+    }
+    Ok(Outcome::Ok)
+}
+
+fn party_names(ledger: &Ledger) -> Result<HashMap<String, String>> {
+    Ok(ledger.store().keys()?.into_iter().map(|k| (k.fingerprint, k.party)).collect())
+}
+
+fn summary(kind: &str, payload_bytes: &[u8]) -> String {
+    let v: Value = serde_json::from_slice(payload_bytes).unwrap_or(Value::Null);
+    let s = |k: &str| v.get(k).and_then(Value::as_str).unwrap_or("?").to_string();
+    match kind {
+        "genesis" | "party" => format!("{} {} ({})", s("role"), s("id"), s("name")),
+        "evidence" => format!("{} {} {} performed {}", s("item"), s("kind"), s("outcome"), s("performed_at")),
+        _ => String::new(),
+    }
+}
+
+fn log(path: &Path, last: Option<u64>, fmt: Format) -> Result<Outcome> {
+    let ledger = Ledger::open(path, Access::ReadOnly)?;
+    let names = party_names(&ledger)?;
+    let (_, max) = ledger.store().count()?;
+    let mut after = match last {
+        Some(n) => max.saturating_sub(i64::try_from(n).unwrap_or(i64::MAX)),
+        None => 0,
+    };
+    let mut json_rows = Vec::new();
+    loop {
+        let rows = ledger.store().entries_after(after, 4096)?;
+        if rows.is_empty() {
+            break;
+        }
+        after = rows.last().map_or(after, |r| r.seq);
+        for r in rows {
+            let party = names.get(&r.signer).cloned().unwrap_or_else(|| "(unregistered)".into());
+            if fmt == Format::Json {
+                let p: Value = serde_json::from_slice(&r.payload).unwrap_or(Value::Null);
+                json_rows.push(json!({"seq": r.seq, "time": r.time, "kind": r.kind, "party": party,
+                    "signer": r.signer, "hash": hex::encode(&r.hash), "payload": p}));
+            } else {
+                out!("{:>6}  {}  {:<8}  {:<12}  {}", r.seq, r.time, r.kind, party, summary(&r.kind, &r.payload));
+            }
+        }
+    }
+    if fmt == Format::Json {
+        print_json(&Value::Array(json_rows));
+    }
+    Ok(Outcome::Ok)
+}
+
+fn show(path: &Path, seq: u64, fmt: Format) -> Result<Outcome> {
+    let ledger = Ledger::open(path, Access::ReadOnly)?;
+    let Some(e) = ledger.entry(seq)? else {
+        let (_, max) = ledger.store().count()?;
+        return Err(Error::new(format!("no entry {seq} in {}", path.display()))
+            .hint(format!("entries run from 1 to {max}")));
+    };
+    let names = party_names(&ledger)?;
+    let signer = e.header.signer.to_string();
+    let party = names.get(&signer).cloned().unwrap_or_else(|| "(unregistered)".into());
+    let text = String::from_utf8_lossy(&e.body).into_owned();
+    let p: Value = serde_json::from_slice(&e.payload).unwrap_or(Value::Null);
+    let hash = evidence::sha256_hex(&e.body);
+    if fmt == Format::Json {
+        print_json(&json!({"seq": seq, "hash": hash, "time": format_time(&e.header.time), "kind": e.header.kind.as_str(),
+            "signer": signer, "party": party, "entry": text, "signature": hex::encode(&e.signature),
+            "payload": p, "payload_bytes": String::from_utf8_lossy(&e.payload)}));
+    } else {
+        out!("entry {seq}: {} by {party}, hash {hash}", e.header.kind);
+        out!("--- signed entry text ---");
+        out!("{}", text.trim_end());
+        out!("--- signature (Ed25519, hex) ---");
+        out!("{}", hex::encode(&e.signature));
+        out!("--- payload ---");
+        out!("{}", serde_json::to_string_pretty(&p).unwrap_or_default());
+    }
+    Ok(Outcome::Ok)
+}
+
+fn parse_trust(items: &[String]) -> Result<Vec<Fingerprint>> {
+    items
+        .iter()
+        .map(|t| {
+            if let Some(f) = Fingerprint::parse(t) {
+                return Ok(f);
+            }
+            let p = Path::new(t);
+            if p.exists() {
+                return keyfile::load_public(p).map(|k: PublicKey| k.fingerprint());
+            }
+            Err(Error::new(format!("--trust {t:?} is neither a public key file nor a fingerprint"))
+                .hint("pass a .pub file from `vouch keygen` or the 64-hex fingerprint it printed"))
+        })
+        .collect()
+}
+
+fn verify_cmd(path: &Path, args: &VerifyArgs, fmt: Format) -> Result<Outcome> {
+    let opts = Options {
+        trust: if args.trust.is_empty() { None } else { Some(parse_trust(&args.trust)?) },
+        artifacts: args.artifacts,
+        all: args.all,
+    };
+    let bar = progress::Bar::new(true);
+    let report = verify::verify(path, &opts, &bar)?;
+    let head = report.head.map(|(s, h)| (s, hex::encode(h)));
+    if fmt == Format::Json {
+        let findings: Vec<Value> = report
+            .findings
+            .iter()
+            .map(|f| json!({"seq": f.seq, "check": format!("{:?}", f.check).to_lowercase(), "what": f.what}))
+            .collect();
+        print_json(&json!({
+            "ok": report.ok(), "ledger_id": report.ledger_id, "entries": report.entries,
+            "head": head.as_ref().map(|(s, h)| json!({"seq": s, "hash": h})),
+            "signatures": report.signatures, "artifacts_checked": report.artifacts_checked,
+            "trust": if report.pinned { "pinned" } else { "self-consistency only" },
+            "unused_pins": report.unused_pins.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            "findings": findings, "stopped_early": report.stopped_early,
+        }));
+    } else {
+        for f in &report.findings {
+            out!("entry {}: {}", f.seq, f.what);
+        }
+        let head_s = head.as_ref().map_or("none".to_string(), |(s, h)| format!("entry {s}, {h}"));
+        if report.ok() {
+            out!("ok: {} entries, {} signatures, chain intact; head {head_s}", report.entries, report.signatures);
+        } else if report.stopped_early {
+            out!("FAILED: stopped at the first problem (use --all to list every problem)");
+        } else {
+            out!("FAILED: {} problem(s) in {} entries", report.findings.len(), report.entries);
+        }
+        if args.artifacts {
+            out!("artefacts: {} stored artefact(s) re-hashed", report.artifacts_checked);
+        }
+        if report.pinned {
+            if report.ok() {
+                out!("trust: every party key is one of the {} pinned key(s)", args.trust.len());
+            }
+            for u in &report.unused_pins {
+                out!("note: pinned key {u} is not used by any party in this ledger");
+            }
+        } else {
+            out!("trust: self-consistency only; no keys pinned (pin the parties' keys with --trust FILE.pub|FINGERPRINT)");
+        }
+    }
+    Ok(if report.ok() { Outcome::Ok } else { Outcome::Problem })
+}
+
+fn demo(dir: &Path, fmt: Format) -> Result<Outcome> {
+    let s = vouch::demo::run(dir)?;
+    if fmt == Format::Json {
+        print_json(&json!({"dir": s.dir, "ledger": s.ledger, "entries": s.entries, "evidence": s.evidence,
+            "verified": s.verified, "head": {"seq": s.head.0, "hash": s.head.1},
+            "parties": s.parties.iter().map(|(id, role, key, fpr)| json!({"id": id, "role": role.as_str(), "key": key, "fingerprint": fpr})).collect::<Vec<_>>()}));
+    } else {
+        out!("vouch demo: ledger {}", s.ledger.display());
+        for (id, role, key, fpr) in &s.parties {
+            out!("  {:<12} {:<9} key {}  fingerprint {}", id, role.as_str(), key.display(), &fpr[..16]);
+        }
+        out!("  {} entries, {} of them evidence from two parties (one failed restore test, one partial patch run, one late-recorded review)", s.entries, s.evidence);
+        out!("  verify: {}; head entry {} {}", if s.verified { "ok" } else { "FAILED" }, s.head.0, s.head.1);
+        out!("next: vouch --ledger {} log   ·   vouch --ledger {} verify --trust {}", s.ledger.display(), s.ledger.display(),
+            s.dir.join("keys/cloudtemple.pub").display());
+    }
+    Ok(if s.verified { Outcome::Ok } else { Outcome::Problem })
+}

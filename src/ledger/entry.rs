@@ -1,0 +1,264 @@
+//! The signed entry text: the only code that knows its byte layout.
+//!
+//! Implements `schema/FORMAT.md` §3 ("Entry text"). An entry text is exactly eight lines,
+//! each ending in a single LF, in this order and with these keys:
+//!
+//! ```text
+//! vouch/v1 entry
+//! ledger: <32 lowercase hex>
+//! seq: <decimal, no leading zeros, ≥ 1>
+//! prev: <64 lowercase hex>
+//! time: <YYYY-MM-DDTHH:MM:SSZ>
+//! kind: <[a-z][a-z0-9-]*>
+//! signer: <64 lowercase hex key fingerprint>
+//! payload: <64 lowercase hex SHA-256 of the payload bytes>
+//! ```
+//!
+//! The entry hash is SHA-256 of these bytes; the signature is Ed25519 over these bytes.
+//! Parsing accepts only the one spelling [`EntryHeader::encode`] produces.
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use std::fmt;
+
+use crate::crypto::{Fingerprint, parse_hex32};
+
+/// The first line of every v1 entry: format name, version and domain separator.
+pub const MAGIC: &str = "vouch/v1 entry";
+/// `prev` of the first entry.
+pub const ZERO_HASH: [u8; 32] = [0u8; 32];
+/// The time format of entry and payload times.
+pub const TIME_FORMAT: &str = "%Y-%m-%dT%H:%M:%SZ";
+/// Largest accepted entry text (a v1 header is 330–360 bytes).
+pub const MAX_ENTRY_LEN: usize = 512;
+
+/// The kinds of entry defined by this version of the format (`FORMAT.md` §4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Kind {
+    /// First entry: creates the ledger and registers the founding party.
+    Genesis,
+    /// Registers another party and its key.
+    Party,
+    /// Evidence that a duty was performed.
+    Evidence,
+}
+
+impl Kind {
+    /// The spelling in entry text.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Genesis => "genesis",
+            Kind::Party => "party",
+            Kind::Evidence => "evidence",
+        }
+    }
+
+    /// Parse the spelling in entry text.
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "genesis" => Kind::Genesis,
+            "party" => Kind::Party,
+            "evidence" => Kind::Evidence,
+            _ => return None,
+        })
+    }
+}
+
+impl fmt::Display for Kind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A ledger id: 16 bytes, written as 32 lowercase hex digits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LedgerId(pub [u8; 16]);
+
+impl LedgerId {
+    /// Parse 32 lowercase hex digits.
+    pub fn parse(s: &str) -> Option<Self> {
+        if s.len() != 32 || !is_lower_hex(s) {
+            return None;
+        }
+        let mut out = [0u8; 16];
+        hex::decode_to_slice(s, &mut out).ok()?;
+        Some(Self(out))
+    }
+}
+
+impl fmt::Display for LedgerId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&hex::encode(self.0))
+    }
+}
+
+fn is_lower_hex(s: &str) -> bool {
+    s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+/// The fields of an entry text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EntryHeader {
+    /// The ledger this entry belongs to.
+    pub ledger: LedgerId,
+    /// Position in the ledger, from 1.
+    pub seq: u64,
+    /// SHA-256 of the previous entry's text (zeros for seq 1).
+    pub prev: [u8; 32],
+    /// Ledger time: when the entry was appended (UTC, whole seconds).
+    pub time: DateTime<Utc>,
+    /// What the payload is.
+    pub kind: Kind,
+    /// Fingerprint of the signing key.
+    pub signer: Fingerprint,
+    /// SHA-256 of the payload bytes.
+    pub payload: [u8; 32],
+}
+
+/// Why an entry text did not parse.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParseError {
+    /// 1-based line of the entry text.
+    pub line: usize,
+    /// What is wrong.
+    pub what: String,
+}
+
+impl fmt::Display for ParseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "entry text line {}: {}", self.line, self.what)
+    }
+}
+
+/// Format a time the way entry texts and payloads spell it.
+pub fn format_time(t: &DateTime<Utc>) -> String {
+    t.format(TIME_FORMAT).to_string()
+}
+
+/// Parse a time spelt exactly as [`format_time`] writes it.
+pub fn parse_time(s: &str) -> Option<DateTime<Utc>> {
+    if s.len() != 20 {
+        return None;
+    }
+    let t = NaiveDateTime::parse_from_str(s, TIME_FORMAT).ok()?.and_utc();
+    (format_time(&t) == s).then_some(t)
+}
+
+impl EntryHeader {
+    /// The exact bytes that are hashed and signed.
+    pub fn encode(&self) -> String {
+        format!(
+            "{MAGIC}\nledger: {}\nseq: {}\nprev: {}\ntime: {}\nkind: {}\nsigner: {}\npayload: {}\n",
+            self.ledger,
+            self.seq,
+            hex::encode(self.prev),
+            format_time(&self.time),
+            self.kind,
+            self.signer,
+            hex::encode(self.payload),
+        )
+    }
+
+    /// Parse entry text, accepting only the canonical spelling.
+    pub fn parse(bytes: &[u8]) -> Result<Self, ParseError> {
+        let err = |line: usize, what: &str| ParseError {
+            line,
+            what: what.to_string(),
+        };
+        if bytes.len() > MAX_ENTRY_LEN {
+            return Err(err(1, "entry text is longer than 512 bytes"));
+        }
+        let text = std::str::from_utf8(bytes).map_err(|_| err(1, "entry text is not UTF-8"))?;
+        let Some(body) = text.strip_suffix('\n') else {
+            return Err(err(text.lines().count().max(1), "entry text must end with a newline"));
+        };
+        let lines: Vec<&str> = body.split('\n').collect();
+        if lines.len() != 8 {
+            return Err(err(
+                lines.len().min(9),
+                &format!("entry text has {} lines, expected 8", lines.len()),
+            ));
+        }
+        if lines[0] != MAGIC {
+            return Err(err(1, &format!("first line must be {MAGIC:?}")));
+        }
+        let field = |i: usize, key: &str| -> Result<&str, ParseError> {
+            lines[i]
+                .strip_prefix(key)
+                .and_then(|r| r.strip_prefix(": "))
+                .ok_or_else(|| err(i + 1, &format!("expected \"{key}: \"")))
+        };
+        let ledger = LedgerId::parse(field(1, "ledger")?)
+            .ok_or_else(|| err(2, "ledger id must be 32 lowercase hex digits"))?;
+        let seq_s = field(2, "seq")?;
+        let seq: u64 = if seq_s.is_empty()
+            || !seq_s.bytes().all(|b| b.is_ascii_digit())
+            || seq_s.starts_with('0')
+            || seq_s.len() > 19
+        {
+            return Err(err(3, "seq must be a decimal number ≥ 1 without leading zeros"));
+        } else {
+            seq_s.parse().map_err(|_| err(3, "seq out of range"))?
+        };
+        let prev = parse_hex32(field(3, "prev")?)
+            .ok_or_else(|| err(4, "prev must be 64 lowercase hex digits"))?;
+        let time = parse_time(field(4, "time")?)
+            .ok_or_else(|| err(5, "time must be YYYY-MM-DDTHH:MM:SSZ"))?;
+        let kind_s = field(5, "kind")?;
+        let kind = Kind::parse(kind_s).ok_or_else(|| err(6, &format!("unknown kind {kind_s:?}")))?;
+        let signer = Fingerprint::parse(field(6, "signer")?)
+            .ok_or_else(|| err(7, "signer must be a 64-hex-digit key fingerprint"))?;
+        let payload = parse_hex32(field(7, "payload")?)
+            .ok_or_else(|| err(8, "payload must be 64 lowercase hex digits"))?;
+        Ok(Self {
+            ledger,
+            seq,
+            prev,
+            time,
+            kind,
+            signer,
+            payload,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> EntryHeader {
+        EntryHeader {
+            ledger: LedgerId([0x11; 16]),
+            seq: 42,
+            prev: [0xab; 32],
+            time: parse_time("2026-10-05T10:00:03Z").unwrap(),
+            kind: Kind::Evidence,
+            signer: Fingerprint([0xcd; 32]),
+            payload: [0xef; 32],
+        }
+    }
+
+    #[test]
+    fn round_trip() {
+        let h = sample();
+        let text = h.encode();
+        assert_eq!(EntryHeader::parse(text.as_bytes()).unwrap(), h);
+        assert!(text.starts_with("vouch/v1 entry\nledger: 1111"));
+    }
+
+    #[test]
+    fn rejects_every_other_spelling() {
+        let text = sample().encode();
+        for bad in [
+            text.replace("seq: 42", "seq: 042"),
+            text.replace("seq: 42", "seq:42"),
+            text.replace('\n', "\r\n"),
+            text.replace("abab", "ABAB"),
+            text.replace("10:00:03Z", "10:00:03+00:00"),
+            text.trim_end().to_string(),
+            format!("{text}extra: 1\n"),
+            text.replace("kind: evidence", "kind: bogus"),
+        ] {
+            assert!(EntryHeader::parse(bad.as_bytes()).is_err(), "accepted {bad:?}");
+        }
+    }
+}

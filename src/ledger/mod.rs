@@ -1,0 +1,363 @@
+//! The ledger: append-only, hash-chained, signed entries in one SQLite file.
+//!
+//! This module owns the rules of appending (`schema/FORMAT.md` §5): who may sign, how seq,
+//! prev and time are chosen, and that a batch lands whole or not at all. The byte layout is
+//! [`entry`]'s, the payload encoding [`payload`]'s, storage [`store`]'s and checking
+//! [`verify`]'s.
+
+pub mod entry;
+pub mod evidence;
+pub mod payload;
+pub mod store;
+pub mod verify;
+
+use chrono::{DateTime, Utc};
+use rayon::prelude::*;
+use std::path::Path;
+
+use crate::crypto::{self, Fingerprint, PublicKey, SecretKey};
+use crate::error::{Error, Result};
+use entry::{EntryHeader, Kind, LedgerId, ZERO_HASH};
+use payload::{PartyPayload, Role};
+use store::{Access, EntryRow, KeyRow, PartyRow, Store};
+
+/// Below this many entries, signing stays on the calling thread (no pool start-up).
+const PARALLEL_SIGN_MIN: usize = 64;
+
+/// Reports progress of long operations; the CLI draws a bar, the library never prints.
+pub trait Progress: Sync {
+    /// The total amount of work is known.
+    fn start(&self, _total: u64, _what: &str) {}
+    /// `n` more units are done.
+    fn advance(&self, _n: u64) {}
+    /// All done.
+    fn finish(&self) {}
+}
+
+/// A [`Progress`] that shows nothing.
+pub struct NoProgress;
+impl Progress for NoProgress {}
+
+/// A new party, before it is signed into the ledger.
+#[derive(Debug, Clone)]
+pub struct NewParty {
+    /// Stable id.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// Role.
+    pub role: Role,
+}
+
+/// An entry to append, before seq/prev/time/signature are known.
+#[derive(Debug, Clone)]
+pub struct Draft {
+    /// Entry kind.
+    pub kind: Kind,
+    /// Canonical payload bytes.
+    pub payload: Vec<u8>,
+    /// Derived `item` column (evidence).
+    pub item: Option<String>,
+    /// Derived party and key rows (genesis and party entries).
+    pub party: Option<(PartyRow, KeyRow)>,
+    /// Artefacts whose content goes into the ledger with this entry.
+    pub store_artifacts: Vec<evidence::ArtifactSource>,
+}
+
+/// What was appended.
+#[derive(Debug, Clone)]
+pub struct Appended {
+    /// Sequence number.
+    pub seq: u64,
+    /// Entry hash.
+    pub hash: [u8; 32],
+    /// Kind.
+    pub kind: Kind,
+}
+
+/// A parsed entry, as read back from the ledger.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    /// Parsed header.
+    pub header: EntryHeader,
+    /// Exact entry text.
+    pub body: Vec<u8>,
+    /// Signature.
+    pub signature: Vec<u8>,
+    /// Exact payload bytes.
+    pub payload: Vec<u8>,
+}
+
+/// Check a party id: `[a-z0-9][a-z0-9-]*`, at most 64 bytes.
+pub fn check_party_id(id: &str) -> Result<()> {
+    let ok = !id.is_empty()
+        && id.len() <= 64
+        && id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !id.starts_with('-');
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::new(format!("invalid party id {id:?}"))
+            .hint("use lowercase letters, digits and '-' (for example: cloudtemple, acme)"))
+    }
+}
+
+/// Check free text that goes into a payload: no control characters, bounded length.
+pub fn check_text(what: &str, s: &str, max: usize) -> Result<()> {
+    if s.trim().is_empty() {
+        return Err(Error::new(format!("{what} is empty")));
+    }
+    if s.len() > max {
+        return Err(Error::new(format!("{what} is longer than {max} bytes")));
+    }
+    if s.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+        return Err(Error::new(format!("{what} contains control characters")));
+    }
+    Ok(())
+}
+
+fn party_draft(kind: Kind, party: &NewParty, key: &PublicKey) -> Result<Draft> {
+    check_party_id(&party.id)?;
+    check_text("party name", &party.name, 200)?;
+    let payload = PartyPayload {
+        id: party.id.clone(),
+        name: party.name.clone(),
+        role: party.role,
+        public_key: key.spki_base64(),
+    };
+    Ok(Draft {
+        kind,
+        payload: payload::encode(&payload)?,
+        item: None,
+        party: Some((
+            PartyRow {
+                id: party.id.clone(),
+                name: party.name.clone(),
+                role: party.role.as_str().to_string(),
+                seq: 0,
+            },
+            KeyRow {
+                fingerprint: key.fingerprint().to_string(),
+                party: party.id.clone(),
+                public_key: key.spki_base64(),
+                seq: 0,
+            },
+        )),
+        store_artifacts: Vec::new(),
+    })
+}
+
+/// An open ledger.
+pub struct Ledger {
+    store: Store,
+}
+
+impl Ledger {
+    /// Create a ledger at `path` whose genesis entry registers `founder` with `key`.
+    pub fn init(
+        path: &Path,
+        id: LedgerId,
+        founder: &NewParty,
+        key: &SecretKey,
+        now: DateTime<Utc>,
+    ) -> Result<(Self, Appended)> {
+        let draft = party_draft(Kind::Genesis, founder, &key.public())?;
+        let id_s = id.to_string();
+        let store = Store::create(path, &[("ledger_id", &id_s), ("format", "vouch/v1")])?;
+        let mut ledger = Self { store };
+        match ledger.append(key, vec![draft], now, &NoProgress) {
+            Ok(mut a) => Ok((ledger, a.remove(0))),
+            Err(e) => {
+                drop(ledger);
+                let _ = std::fs::remove_file(path);
+                Err(e)
+            }
+        }
+    }
+
+    /// Open an existing ledger.
+    pub fn open(path: &Path, access: Access) -> Result<Self> {
+        Ok(Self {
+            store: Store::open(path, access)?,
+        })
+    }
+
+    /// The underlying store (read access for verify and queries).
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// The ledger id.
+    pub fn id(&self) -> Result<LedgerId> {
+        let s = self.store.meta("ledger_id")?.unwrap_or_default();
+        LedgerId::parse(&s).ok_or_else(|| {
+            Error::new(format!("{}: ledger id missing or malformed", self.store.path().display()))
+        })
+    }
+
+    /// Register another party, signed by a registered party's key.
+    pub fn add_party(
+        &mut self,
+        party: &NewParty,
+        public: &PublicKey,
+        signer: &SecretKey,
+        now: DateTime<Utc>,
+    ) -> Result<Appended> {
+        let draft = party_draft(Kind::Party, party, public)?;
+        let mut a = self.append(signer, vec![draft], now, &NoProgress)?;
+        Ok(a.remove(0))
+    }
+
+    /// The party that owns a key, if the key is registered.
+    pub fn party_of_key(&self, key: &Fingerprint) -> Result<Option<PartyRow>> {
+        let fpr = key.to_string();
+        let Some(k) = self.store.keys()?.into_iter().find(|k| k.fingerprint == fpr) else {
+            return Ok(None);
+        };
+        Ok(self.store.parties()?.into_iter().find(|p| p.id == k.party))
+    }
+
+    /// Read one entry.
+    pub fn entry(&self, seq: u64) -> Result<Option<Entry>> {
+        let Ok(seq_i) = i64::try_from(seq) else {
+            return Ok(None);
+        };
+        let Some(row) = self.store.entry(seq_i)? else {
+            return Ok(None);
+        };
+        let header = EntryHeader::parse(&row.body).map_err(|e| {
+            Error::new(format!("entry {seq}: {e}")).hint("run `vouch verify` to check the ledger")
+        })?;
+        Ok(Some(Entry {
+            header,
+            body: row.body,
+            signature: row.signature,
+            payload: row.payload,
+        }))
+    }
+
+    /// Append drafts signed by `key`, all in one transaction: all land or none.
+    pub fn append(
+        &mut self,
+        key: &SecretKey,
+        drafts: Vec<Draft>,
+        now: DateTime<Utc>,
+        progress: &dyn Progress,
+    ) -> Result<Vec<Appended>> {
+        if drafts.is_empty() {
+            return Ok(Vec::new());
+        }
+        let signer = key.public().fingerprint();
+        let path = self.store.path().to_path_buf();
+        self.store.write(|w| {
+            let id = w
+                .meta("ledger_id")?
+                .and_then(|s| LedgerId::parse(&s))
+                .ok_or_else(|| Error::new(format!("{}: ledger id missing", path.display())))?;
+            let tip = w.tip()?;
+            let (mut seq, mut prev, mut time) = match &tip {
+                None => (0u64, ZERO_HASH, now),
+                Some(row) => {
+                    let h = EntryHeader::parse(&row.body).map_err(|e| {
+                        Error::new(format!("newest entry {}: {e}", row.seq))
+                            .hint("run `vouch verify`: the ledger looks damaged")
+                    })?;
+                    (h.seq, crypto::sha256(&row.body), now.max(h.time))
+                }
+            };
+            time = time.max(now);
+            // Who signs: the founding key for genesis, otherwise a registered key.
+            let genesis = drafts[0].kind == Kind::Genesis;
+            if genesis {
+                if tip.is_some() || drafts.len() != 1 {
+                    return Err(Error::new("a genesis entry can only be the first entry"));
+                }
+            } else if tip.is_none() {
+                return Err(Error::new("the ledger has no genesis entry"));
+            } else if w.key(&signer.to_string())?.is_none() {
+                return Err(Error::new(format!(
+                    "key {signer} is not registered in this ledger"
+                ))
+                .hint("a registered party must add it first: vouch party add ID --pubkey FILE.pub --key THEIR.key"));
+            }
+            for d in &drafts {
+                if let Some((p, k)) = &d.party {
+                    if w.party(&p.id)?.is_some() {
+                        return Err(Error::new(format!("party {:?} is already registered", p.id)));
+                    }
+                    if w.key(&k.fingerprint)?.is_some() {
+                        return Err(Error::new(format!(
+                            "key {} is already registered to a party",
+                            k.fingerprint
+                        )));
+                    }
+                }
+            }
+            // The chain is sequential and cheap; signatures are independent of each other.
+            progress.start(drafts.len() as u64, "signing");
+            let mut texts = Vec::with_capacity(drafts.len());
+            for d in &drafts {
+                seq += 1;
+                let header = EntryHeader {
+                    ledger: id,
+                    seq,
+                    prev,
+                    time,
+                    kind: d.kind,
+                    signer,
+                    payload: crypto::sha256(&d.payload),
+                };
+                let text = header.encode().into_bytes();
+                prev = crypto::sha256(&text);
+                texts.push((text, prev));
+            }
+            let sign = |(t, _): &(Vec<u8>, [u8; 32])| {
+                let s = key.sign(t);
+                progress.advance(1);
+                s
+            };
+            let sigs: Vec<[u8; 64]> = if texts.len() >= PARALLEL_SIGN_MIN {
+                texts.par_iter().map(sign).collect()
+            } else {
+                texts.iter().map(sign).collect()
+            };
+            progress.finish();
+            let time_s = entry::format_time(&time);
+            let first = seq + 1 - drafts.len() as u64;
+            let mut rows = Vec::with_capacity(drafts.len());
+            let mut out = Vec::with_capacity(drafts.len());
+            for (i, ((d, (text, hash)), sig)) in drafts.iter().zip(texts).zip(sigs).enumerate() {
+                let s = first + i as u64;
+                let s_i = i64::try_from(s).map_err(|_| Error::new("ledger is full"))?;
+                if let Some((p, k)) = &d.party {
+                    let mut p = p.clone();
+                    let mut k = k.clone();
+                    p.seq = s_i;
+                    k.seq = s_i;
+                    w.insert_party(&p, &k)?;
+                }
+                for a in &d.store_artifacts {
+                    evidence::store_artifact(w, a)?;
+                }
+                rows.push(EntryRow {
+                    seq: s_i,
+                    body: text,
+                    signature: sig.to_vec(),
+                    payload: d.payload.clone(),
+                    hash: hash.to_vec(),
+                    time: time_s.clone(),
+                    kind: d.kind.as_str().to_string(),
+                    signer: signer.to_string(),
+                    item: d.item.clone(),
+                });
+                out.push(Appended {
+                    seq: s,
+                    hash,
+                    kind: d.kind,
+                });
+            }
+            w.insert_entries(&rows)?;
+            Ok(out)
+        })
+    }
+}

@@ -1,0 +1,228 @@
+//! Entry payloads: the kind-specific facts, encoded canonically.
+//!
+//! Implements `schema/FORMAT.md` §4 ("Payloads"). A payload is a JSON object encoded with
+//! RFC 8785 (JSON Canonicalization Scheme): sorted keys, no whitespace, shortest numbers.
+//! Integers must lie within ±(2^53 − 1) so every JSON implementation reads them exactly.
+//! A stored payload must be byte-identical to the canonical encoding of what it parses to;
+//! anything else is reported by `verify` as non-canonical.
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::fmt;
+
+use crate::error::{Error, Result};
+
+/// Largest integer magnitude allowed in a payload (2^53 − 1).
+pub const MAX_SAFE_INT: i64 = (1 << 53) - 1;
+
+/// The role a party plays in the ledger.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Role {
+    /// The cloud provider.
+    Provider,
+    /// The provider's customer.
+    Customer,
+    /// A third party that performs duties on someone's behalf.
+    ThirdParty,
+    /// An auditor: verifies and approves, has no duties of its own.
+    Auditor,
+}
+
+impl Role {
+    /// All roles, in the order they are listed to users.
+    pub const ALL: [Role; 4] = [Role::Provider, Role::Customer, Role::ThirdParty, Role::Auditor];
+
+    /// The spelling in payloads and on the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Provider => "provider",
+            Role::Customer => "customer",
+            Role::ThirdParty => "third-party",
+            Role::Auditor => "auditor",
+        }
+    }
+
+    /// Parse a role name.
+    pub fn parse(s: &str) -> Result<Self> {
+        Self::ALL.into_iter().find(|r| r.as_str() == s).ok_or_else(|| {
+            Error::new(format!("unknown role {s:?}"))
+                .hint("roles are provider, customer, third-party, auditor")
+        })
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The outcome of a performed duty.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Outcome {
+    /// Done, and it worked.
+    Pass,
+    /// Done, and it did not work.
+    Fail,
+    /// Done in part.
+    Partial,
+}
+
+impl Outcome {
+    /// The spelling in payloads and on the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Pass => "pass",
+            Outcome::Fail => "fail",
+            Outcome::Partial => "partial",
+        }
+    }
+
+    /// Parse an outcome.
+    pub fn parse(s: &str) -> Result<Self> {
+        match s {
+            "pass" => Ok(Outcome::Pass),
+            "fail" => Ok(Outcome::Fail),
+            "partial" => Ok(Outcome::Partial),
+            _ => Err(Error::new(format!("unknown outcome {s:?}"))
+                .hint("outcomes are pass, fail, partial")),
+        }
+    }
+}
+
+impl fmt::Display for Outcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Payload of `genesis` and `party` entries: a party and its key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PartyPayload {
+    /// Stable id (`[a-z0-9][a-z0-9-]*`, at most 64 bytes).
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// Role.
+    pub role: Role,
+    /// Base64 of the key's DER SubjectPublicKeyInfo.
+    pub public_key: String,
+}
+
+/// An artefact referenced by evidence.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ArtifactRef {
+    /// File name (no directories).
+    pub name: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// SHA-256 of the content, lowercase hex.
+    pub sha256: String,
+    /// Whether the content is stored in the ledger.
+    pub stored: bool,
+}
+
+/// Payload of `evidence` entries.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EvidencePayload {
+    /// The matrix item this evidence is for.
+    pub item: String,
+    /// Evidence kind (`restore-test`, `patch-run`, …).
+    pub kind: String,
+    /// Outcome.
+    pub outcome: Outcome,
+    /// When the duty was performed, as claimed by the signer (UTC, whole seconds).
+    pub performed_at: String,
+    /// Structured fields (string, number, boolean or list of strings).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub fields: BTreeMap<String, Value>,
+    /// Artefacts, by hash.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub artifacts: Vec<ArtifactRef>,
+    /// Free-text note.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// Encode a payload canonically (RFC 8785).
+pub fn encode<T: Serialize>(payload: &T) -> Result<Vec<u8>> {
+    let value = serde_json::to_value(payload)
+        .map_err(|e| Error::new(format!("cannot encode payload: {e}")))?;
+    check_numbers(&value)?;
+    serde_json_canonicalizer::to_vec(&value)
+        .map_err(|e| Error::new(format!("cannot encode payload: {e}")))
+}
+
+/// Refuse numbers a canonical encoding could not carry exactly.
+pub fn check_numbers(value: &Value) -> Result<()> {
+    match value {
+        Value::Number(n) => {
+            if let Some(i) = n.as_i64() {
+                if !(-MAX_SAFE_INT..=MAX_SAFE_INT).contains(&i) {
+                    return Err(Error::new(format!("number {i} is too large (limit ±2^53−1)")));
+                }
+            } else if n.as_u64().is_some() {
+                return Err(Error::new(format!("number {n} is too large (limit ±2^53−1)")));
+            } else if !n.as_f64().is_some_and(f64::is_finite) {
+                return Err(Error::new(format!("number {n} is not finite")));
+            }
+            Ok(())
+        }
+        Value::Array(a) => a.iter().try_for_each(check_numbers),
+        Value::Object(o) => o.values().try_for_each(check_numbers),
+        _ => Ok(()),
+    }
+}
+
+/// Decode stored payload bytes, requiring them to be canonical.
+pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, String> {
+    let value: Value =
+        serde_json::from_slice(bytes).map_err(|e| format!("payload is not JSON: {e}"))?;
+    if !value.is_object() {
+        return Err("payload is not a JSON object".into());
+    }
+    check_numbers(&value).map_err(|e| format!("payload {e}"))?;
+    let canonical = serde_json_canonicalizer::to_vec(&value)
+        .map_err(|e| format!("payload cannot be canonicalised: {e}"))?;
+    if canonical != bytes {
+        return Err("payload is not in canonical form (RFC 8785)".into());
+    }
+    serde_json::from_value(value).map_err(|e| format!("payload does not match its kind: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn canonical_and_strict() {
+        let p = PartyPayload {
+            id: "acme".into(),
+            name: "Acme".into(),
+            role: Role::Customer,
+            public_key: "x".into(),
+        };
+        let bytes = encode(&p).unwrap();
+        assert_eq!(
+            std::str::from_utf8(&bytes).unwrap(),
+            r#"{"id":"acme","name":"Acme","public_key":"x","role":"customer"}"#
+        );
+        assert_eq!(decode::<PartyPayload>(&bytes).unwrap(), p);
+        assert!(decode::<PartyPayload>(br#"{"name":"Acme","id":"acme","public_key":"x","role":"customer"}"#).is_err());
+        assert!(decode::<PartyPayload>(br#"{"id":"acme","name":"Acme","public_key":"x","role":"customer","x":1}"#).is_err());
+    }
+
+    #[test]
+    fn big_integers_refused() {
+        let v = serde_json::json!({"n": 9_007_199_254_740_993_u64});
+        assert!(check_numbers(&v).is_err());
+        assert!(check_numbers(&serde_json::json!({"n": 45, "f": 1.5})).is_ok());
+    }
+}

@@ -1,0 +1,565 @@
+//! Verification: re-derive everything from the signed bytes and say what does not hold.
+//!
+//! Implements `schema/FORMAT.md` §7. A finding is a result, not an error: [`verify`] returns
+//! `Err` only when it could not run (no file, not a ledger, I/O). It streams the ledger in
+//! chunks (memory flat in ledger size): a reader thread fetches rows while the chunk before
+//! is hashed and parsed in parallel, checked in order (sequence, chain, time, key registry),
+//! and its signatures batch-verified on every core. A failed batch is re-checked one
+//! signature at a time so the entry can be named.
+
+use rayon::prelude::*;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::Path;
+use std::sync::mpsc;
+
+use super::entry::{EntryHeader, Kind, LedgerId, ZERO_HASH, format_time};
+use super::payload::{self, EvidencePayload, PartyPayload};
+use super::store::{Access, EntryRow, KeyRow, PartyRow, Store};
+use super::{Progress, check_party_id};
+use crate::crypto::{self, Fingerprint, Hasher, PublicKey};
+use crate::error::Result;
+
+/// Rows fetched and checked per step.
+const CHUNK: usize = 4096;
+/// Signatures per batch verification.
+const BATCH: usize = 128;
+
+/// What to check.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Pinned key fingerprints: every key registered in the ledger must be one of them.
+    pub trust: Option<Vec<Fingerprint>>,
+    /// Re-hash every stored artefact.
+    pub artifacts: bool,
+    /// Report every problem, not just the first.
+    pub all: bool,
+}
+
+/// Kinds of finding, in the order they are reported within one entry (lowest level first).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Check {
+    /// Entry text does not parse.
+    Format,
+    /// Entry missing from the sequence.
+    Missing,
+    /// Signature invalid.
+    Signature,
+    /// Payload bytes do not match the signed hash, or do not parse.
+    Payload,
+    /// Entry stored under another seq, or belongs to another ledger.
+    Position,
+    /// `prev` does not link to the previous entry.
+    Chain,
+    /// Time goes backwards.
+    Time,
+    /// Signer unknown, or registry rule broken.
+    Registry,
+    /// Key not among the pinned keys.
+    Trust,
+    /// A derived column or table disagrees with the signed bytes.
+    Derived,
+    /// Stored artefact content is missing or wrong.
+    Artifact,
+}
+
+/// One problem, at one entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    /// The entry concerned (0: the ledger as a whole).
+    pub seq: u64,
+    /// Which check failed.
+    pub check: Check,
+    /// What is wrong, in words.
+    pub what: String,
+}
+
+/// A party as the verified ledger registers it.
+#[derive(Debug, Clone)]
+pub struct VerifiedParty {
+    /// The party.
+    pub party: PartyPayload,
+    /// Key fingerprint.
+    pub fingerprint: Fingerprint,
+    /// Registering entry.
+    pub seq: u64,
+}
+
+/// The outcome of verification.
+#[derive(Debug, Clone, Default)]
+pub struct Report {
+    /// Ledger id from the file's metadata.
+    pub ledger_id: Option<String>,
+    /// Entry rows read.
+    pub entries: u64,
+    /// Newest entry: seq and hash.
+    pub head: Option<(u64, [u8; 32])>,
+    /// Signatures checked.
+    pub signatures: u64,
+    /// Stored artefacts re-hashed (with `--artifacts`).
+    pub artifacts_checked: u64,
+    /// Whether keys were pinned.
+    pub pinned: bool,
+    /// Pinned keys that no party in the ledger uses.
+    pub unused_pins: Vec<Fingerprint>,
+    /// Parties registered, in order.
+    pub parties: Vec<VerifiedParty>,
+    /// Problems, ordered by entry and by check.
+    pub findings: Vec<Finding>,
+    /// Whether the walk stopped early at the first problem.
+    pub stopped_early: bool,
+}
+
+impl Report {
+    /// No problem found.
+    pub fn ok(&self) -> bool {
+        self.findings.is_empty()
+    }
+}
+
+enum Parsed {
+    Party(PartyPayload, Option<PublicKey>),
+    Evidence(EvidencePayload),
+}
+
+struct Pre {
+    row: EntryRow,
+    header: std::result::Result<EntryHeader, String>,
+    hash: [u8; 32],
+    parsed: Option<Parsed>,
+    findings: Vec<Finding>,
+}
+
+fn pre_check(row: EntryRow) -> Pre {
+    let seq = u64::try_from(row.seq).unwrap_or(0);
+    let hash = crypto::sha256(&row.body);
+    let mut findings = Vec::new();
+    let mut f = |check, what: String| findings.push(Finding { seq, check, what });
+    let header = EntryHeader::parse(&row.body).map_err(|e| e.to_string());
+    let mut parsed = None;
+    if row.hash != hash {
+        f(Check::Derived, "stored hash column does not match SHA-256 of the entry text".into());
+    }
+    if let Ok(h) = &header {
+        if crypto::sha256(&row.payload) != h.payload {
+            f(Check::Payload, "payload bytes do not match the payload hash in the signed entry".into());
+        } else {
+            parsed = match h.kind {
+                Kind::Genesis | Kind::Party => match payload::decode::<PartyPayload>(&row.payload) {
+                    Ok(p) => {
+                        let key = PublicKey::from_spki_base64(&p.public_key);
+                        if let Err(e) = &key {
+                            f(Check::Payload, format!("party {:?}: {e}", p.id));
+                        }
+                        if let Err(e) = check_party_id(&p.id) {
+                            f(Check::Payload, e.to_string());
+                        }
+                        Some(Parsed::Party(p, key.ok()))
+                    }
+                    Err(e) => {
+                        f(Check::Payload, e);
+                        None
+                    }
+                },
+                Kind::Evidence => match payload::decode::<EvidencePayload>(&row.payload) {
+                    Ok(p) => Some(Parsed::Evidence(p)),
+                    Err(e) => {
+                        f(Check::Payload, e);
+                        None
+                    }
+                },
+            };
+        }
+        if row.time != format_time(&h.time) {
+            f(Check::Derived, format!("stored time column {:?} differs from the signed time", row.time));
+        }
+        if row.kind != h.kind.as_str() {
+            f(Check::Derived, format!("stored kind column {:?} differs from the signed kind", row.kind));
+        }
+        if row.signer != h.signer.to_string() {
+            f(Check::Derived, "stored signer column differs from the signed signer".into());
+        }
+        let item = match &parsed {
+            Some(Parsed::Evidence(e)) => Some(e.item.as_str()),
+            _ => None,
+        };
+        if parsed.is_some() && row.item.as_deref() != item {
+            f(Check::Derived, "stored item column differs from the signed payload".into());
+        }
+    }
+    Pre {
+        row,
+        header,
+        hash,
+        parsed,
+        findings,
+    }
+}
+
+struct Registered {
+    key: PublicKey,
+    party: String,
+}
+
+struct Walk {
+    ledger: Option<LedgerId>,
+    next: u64,
+    prev: [u8; 32],
+    last_time: Option<chrono::DateTime<chrono::Utc>>,
+    keys: HashMap<Fingerprint, Registered>,
+    party_ids: HashSet<String>,
+    trust: Option<HashSet<Fingerprint>>,
+    used_pins: HashSet<Fingerprint>,
+    parties: Vec<VerifiedParty>,
+    artifacts: BTreeMap<String, (u64, String, u64)>,
+    want_artifacts: bool,
+}
+
+impl Walk {
+    /// Check one entry in order; returns the key its signature must verify against.
+    fn step(&mut self, pre: &Pre, out: &mut Vec<Finding>) -> Option<PublicKey> {
+        let seq = u64::try_from(pre.row.seq).unwrap_or(0);
+        let gap = seq != self.next;
+        if gap {
+            let what = if seq == self.next + 1 {
+                format!("entry {} is missing (deleted?)", self.next)
+            } else {
+                format!("entries {}–{} are missing (deleted?)", self.next, seq - 1)
+            };
+            out.push(Finding {
+                seq: self.next,
+                check: Check::Missing,
+                what,
+            });
+        }
+        let mut f2 = |check, what: String| out.push(Finding { seq, check, what });
+        self.next = seq + 1;
+        let h = match &pre.header {
+            Ok(h) => h,
+            Err(e) => {
+                f2(Check::Format, format!("malformed {e}"));
+                self.prev = pre.hash;
+                return None;
+            }
+        };
+        if h.seq != seq {
+            f2(
+                Check::Position,
+                format!("stored as entry {seq} but signed as entry {} (moved, swapped or replayed)", h.seq),
+            );
+        }
+        match self.ledger {
+            Some(id) if id != h.ledger => {
+                f2(Check::Position, format!("belongs to ledger {}, not {id}", h.ledger));
+            }
+            _ => {}
+        }
+        if !gap && h.prev != self.prev {
+            let what = if seq == 1 {
+                "first entry must have prev of 64 zeros".to_string()
+            } else {
+                format!("chain broken: prev is not the hash of entry {}", seq - 1)
+            };
+            f2(Check::Chain, what);
+        }
+        if let Some(t) = self.last_time {
+            if h.time < t {
+                f2(Check::Time, format!("time {} is earlier than the entry before it", format_time(&h.time)));
+            }
+        }
+        self.last_time = Some(h.time);
+        self.prev = pre.hash;
+
+        // Kind placement and the key to check the signature with.
+        if (h.kind == Kind::Genesis) != (seq == 1) {
+            f2(Check::Registry, if seq == 1 {
+                format!("the first entry must be genesis, not {}", h.kind)
+            } else {
+                "genesis entry after the first entry".to_string()
+            });
+        }
+        let mut key = self.keys.get(&h.signer).map(|r| r.key);
+        if let Some(Parsed::Party(p, Some(pk))) = &pre.parsed {
+            let fpr = pk.fingerprint();
+            if h.kind == Kind::Genesis {
+                if fpr != h.signer {
+                    f2(Check::Registry, "genesis must be signed by the key it registers".into());
+                }
+                key = Some(*pk);
+            }
+            if !self.party_ids.insert(p.id.clone()) {
+                f2(Check::Registry, format!("party {:?} is registered twice", p.id));
+            } else if self.keys.contains_key(&fpr) {
+                f2(Check::Registry, format!("key {fpr} is registered twice"));
+            } else {
+                if let Some(trust) = &self.trust {
+                    if trust.contains(&fpr) {
+                        self.used_pins.insert(fpr);
+                    } else {
+                        f2(
+                            Check::Trust,
+                            format!(
+                                "party {:?} is registered with key {fpr}, which is not among the trusted keys",
+                                p.id
+                            ),
+                        );
+                    }
+                }
+                self.keys.insert(fpr, Registered { key: *pk, party: p.id.clone() });
+                self.parties.push(VerifiedParty {
+                    party: p.clone(),
+                    fingerprint: fpr,
+                    seq,
+                });
+            }
+        }
+        if key.is_none() {
+            f2(Check::Registry, format!("signed by key {}, which is not registered in the ledger", h.signer));
+        }
+        if let Some(Parsed::Evidence(e)) = &pre.parsed {
+            if self.want_artifacts {
+                for a in e.artifacts.iter().filter(|a| a.stored) {
+                    self.artifacts.entry(a.sha256.clone()).or_insert((seq, a.name.clone(), a.size));
+                }
+            }
+        }
+        key
+    }
+}
+
+fn check_signatures(chunk: &[Pre], jobs: &[(usize, PublicKey)], keys: &HashMap<Fingerprint, Registered>) -> Vec<Finding> {
+    jobs.par_chunks(BATCH)
+        .flat_map_iter(|part| {
+            let ks: Vec<PublicKey> = part.iter().map(|(_, k)| *k).collect();
+            let ms: Vec<&[u8]> = part.iter().map(|(i, _)| chunk[*i].row.body.as_slice()).collect();
+            let ss: Vec<&[u8]> = part.iter().map(|(i, _)| chunk[*i].row.signature.as_slice()).collect();
+            let bad: Vec<Finding> = if crypto::verify_batch(&ks, &ms, &ss) {
+                Vec::new()
+            } else {
+                part.iter()
+                    .filter(|(i, k)| !k.verify(&chunk[*i].row.body, &chunk[*i].row.signature))
+                    .map(|(i, k)| {
+                        let fpr = k.fingerprint();
+                        let who = keys
+                            .get(&fpr)
+                            .map(|r| format!(" (party {:?})", r.party))
+                            .unwrap_or_default();
+                        Finding {
+                            seq: u64::try_from(chunk[*i].row.seq).unwrap_or(0),
+                            check: Check::Signature,
+                            what: format!("signature does not verify against key {fpr}{who}"),
+                        }
+                    })
+                    .collect()
+            };
+            bad
+        })
+        .collect()
+}
+
+fn check_derived_tables(walk: &Walk, parties: &[PartyRow], keys: &[KeyRow], out: &mut Vec<Finding>) {
+    let mut expect_p: BTreeMap<&str, &VerifiedParty> = BTreeMap::new();
+    for p in &walk.parties {
+        expect_p.insert(&p.party.id, p);
+    }
+    for row in parties {
+        let seq = u64::try_from(row.seq).unwrap_or(0);
+        match expect_p.remove(row.id.as_str()) {
+            Some(v)
+                if v.party.name == row.name
+                    && v.party.role.as_str() == row.role
+                    && v.seq == seq => {}
+            Some(v) => out.push(Finding {
+                seq: v.seq,
+                check: Check::Derived,
+                what: format!("parties table row {:?} differs from the signed entry", row.id),
+            }),
+            None => out.push(Finding {
+                seq,
+                check: Check::Derived,
+                what: format!("parties table has party {:?}, which no entry registers", row.id),
+            }),
+        }
+    }
+    for v in expect_p.values() {
+        out.push(Finding {
+            seq: v.seq,
+            check: Check::Derived,
+            what: format!("parties table lacks party {:?}", v.party.id),
+        });
+    }
+    let mut expect_k: BTreeMap<String, &VerifiedParty> = BTreeMap::new();
+    for p in &walk.parties {
+        expect_k.insert(p.fingerprint.to_string(), p);
+    }
+    for row in keys {
+        let seq = u64::try_from(row.seq).unwrap_or(0);
+        match expect_k.remove(&row.fingerprint) {
+            Some(v)
+                if v.party.id == row.party && v.party.public_key == row.public_key && v.seq == seq => {}
+            Some(v) => out.push(Finding {
+                seq: v.seq,
+                check: Check::Derived,
+                what: format!("keys table row {} differs from the signed entry", row.fingerprint),
+            }),
+            None => out.push(Finding {
+                seq,
+                check: Check::Derived,
+                what: format!(
+                    "keys table has key {} for party {:?}, which no entry registers",
+                    row.fingerprint, row.party
+                ),
+            }),
+        }
+    }
+    for v in expect_k.values() {
+        out.push(Finding {
+            seq: v.seq,
+            check: Check::Derived,
+            what: format!("keys table lacks key {}", v.fingerprint),
+        });
+    }
+}
+
+/// Verify the ledger at `path`.
+pub fn verify(path: &Path, opts: &Options, progress: &dyn Progress) -> Result<Report> {
+    let store = Store::open(path, Access::ReadOnly)?;
+    store.begin_read()?;
+    let mut report = Report {
+        pinned: opts.trust.is_some(),
+        ..Report::default()
+    };
+    let meta_id = store.meta("ledger_id")?;
+    report.ledger_id.clone_from(&meta_id);
+    let ledger = meta_id.as_deref().and_then(LedgerId::parse);
+    let mut findings = Vec::new();
+    if ledger.is_none() {
+        findings.push(Finding {
+            seq: 0,
+            check: Check::Derived,
+            what: "ledger id in the file's metadata is missing or malformed".into(),
+        });
+    }
+    let party_rows = store.parties()?;
+    let key_rows = store.keys()?;
+    let (count, _) = store.count()?;
+    progress.start(u64::try_from(count).unwrap_or(0), "verifying");
+
+    let mut walk = Walk {
+        ledger,
+        next: 1,
+        prev: ZERO_HASH,
+        last_time: None,
+        keys: HashMap::new(),
+        party_ids: HashSet::new(),
+        trust: opts.trust.as_ref().map(|t| t.iter().copied().collect()),
+        used_pins: HashSet::new(),
+        parties: Vec::new(),
+        artifacts: BTreeMap::new(),
+        want_artifacts: opts.artifacts,
+    };
+
+    let (tx, rx) = mpsc::sync_channel::<Result<Vec<EntryRow>>>(2);
+    let (stop_tx, stop_rx) = mpsc::channel::<()>();
+    let store = std::thread::scope(|s| -> Result<Store> {
+        let reader = s.spawn(move || {
+            let mut after = 0i64;
+            loop {
+                if stop_rx.try_recv().is_ok() {
+                    break;
+                }
+                match store.entries_after(after, CHUNK) {
+                    Ok(rows) if rows.is_empty() => break,
+                    Ok(rows) => {
+                        after = rows.last().map_or(after, |r| r.seq);
+                        if tx.send(Ok(rows)).is_err() {
+                            break;
+                        }
+                    }
+                    Err(e) => {
+                        let _ = tx.send(Err(e));
+                        break;
+                    }
+                }
+            }
+            store
+        });
+        for rows in rx {
+            let rows = rows?;
+            let n = rows.len() as u64;
+            report.entries += n;
+            let pre: Vec<Pre> = rows.into_par_iter().map(pre_check).collect();
+            let mut chunk_findings = Vec::new();
+            let mut jobs = Vec::with_capacity(pre.len());
+            for (i, p) in pre.iter().enumerate() {
+                chunk_findings.extend(p.findings.iter().cloned());
+                if let Some(k) = walk.step(p, &mut chunk_findings) {
+                    jobs.push((i, k));
+                }
+            }
+            report.signatures += jobs.len() as u64;
+            chunk_findings.extend(check_signatures(&pre, &jobs, &walk.keys));
+            if let Some(last) = pre.last() {
+                report.head = Some((u64::try_from(last.row.seq).unwrap_or(0), last.hash));
+            }
+            progress.advance(n);
+            let found = !chunk_findings.is_empty();
+            findings.extend(chunk_findings);
+            if found && !opts.all {
+                report.stopped_early = true;
+                let _ = stop_tx.send(());
+                break;
+            }
+        }
+        reader
+            .join()
+            .map_err(|_| crate::error::Error::new("internal error: verify reader thread failed"))
+    })?;
+    progress.finish();
+
+    if report.entries == 0 {
+        findings.push(Finding {
+            seq: 1,
+            check: Check::Missing,
+            what: "the ledger has no entries (no genesis)".into(),
+        });
+    }
+    check_derived_tables(&walk, &party_rows, &key_rows, &mut findings);
+    if opts.artifacts {
+        for (sha, (seq, name, size)) in &walk.artifacts {
+            let mut h = Hasher::default();
+            let got = store.read_artifact(sha, |c| h.update(c))?;
+            report.artifacts_checked += 1;
+            let problem = match got {
+                None => Some("is not stored in the ledger".to_string()),
+                Some((stored_size, read)) => {
+                    let ok_size = u64::try_from(stored_size).ok() == Some(*size) && read == *size;
+                    if !ok_size || hex::encode(h.finish()) != *sha {
+                        Some("stored content does not match its signed SHA-256 and size".into())
+                    } else {
+                        None
+                    }
+                }
+            };
+            if let Some(p) = problem {
+                findings.push(Finding {
+                    seq: *seq,
+                    check: Check::Artifact,
+                    what: format!("artefact {name:?} (sha256 {sha}) {p}"),
+                });
+            }
+        }
+    }
+    if let Some(trust) = &walk.trust {
+        let mut unused: Vec<Fingerprint> = trust.difference(&walk.used_pins).copied().collect();
+        unused.sort();
+        report.unused_pins = unused;
+    }
+    findings.sort_by(|a, b| (a.seq, a.check).cmp(&(b.seq, b.check)));
+    findings.dedup();
+    if !opts.all {
+        findings.truncate(1);
+    }
+    report.findings = findings;
+    report.parties = walk.parties;
+    Ok(report)
+}

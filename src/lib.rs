@@ -1,0 +1,14 @@
+//! vouch: a signed, append-only, hash-chained evidence ledger for cloud
+//! shared-responsibility matrices.
+//!
+//! The library never prints, panics or exits: every failure is an [`Error`] that says what
+//! and where, and a tamper finding is a [`ledger::verify::Finding`], not an error. The byte
+//! format is specified in `schema/FORMAT.md`; modules quote the section they implement.
+
+pub mod clock;
+pub mod crypto;
+pub mod demo;
+pub mod error;
+pub mod ledger;
+
+pub use error::{Error, Result};
