@@ -46,7 +46,9 @@ pub const PARTIES: [(&str, &str, Role); 3] = [
 
 /// The fixed demo key of a party (public knowledge: demo only).
 pub fn demo_key(party: &str) -> SecretKey {
-    SecretKey::from_seed(&crypto::sha256(format!("vouch demo key: {party}").as_bytes()))
+    SecretKey::from_seed(&crypto::sha256(
+        format!("vouch demo key: {party}").as_bytes(),
+    ))
 }
 
 fn t(s: &str) -> Result<DateTime<Utc>> {
@@ -66,30 +68,121 @@ struct Ev {
 }
 
 const EVIDENCE: &[Ev] = &[
-    Ev { by: "cloudtemple", recorded: "2026-07-03T16:05:00Z", item: "physical.hypervisors", kind: "patch-run", outcome: "pass",
-        performed: "2026-07-03T14:00:00Z", fields: &[("hosts", "48"), ("patches_applied", "96"), ("failed", "0")],
-        artifact: Some(("hypervisor-patch-2026-07.log", "cluster par7: 48/48 hosts patched, 0 failures\n")), note: None },
-    Ev { by: "acme", recorded: "2026-07-08T10:12:00Z", item: "guest-os.patching", kind: "patch-run", outcome: "pass",
-        performed: "2026-07-08T02:00:00Z", fields: &[("hosts", "32"), ("patches_applied", "211"), ("failed", "0")],
-        artifact: Some(("guest-patch-2026-07.csv", "host,patches,result\nweb-01,7,ok\nweb-02,7,ok\n")), note: None },
-    Ev { by: "acme", recorded: "2026-07-15T09:30:00Z", item: "backup.restore-tests", kind: "restore-test", outcome: "fail",
-        performed: "2026-07-15T08:00:00Z", fields: &[("backup_id", "bk-2026-07-14"), ("rto_minutes", "190"), ("data_verified", "false")],
-        artifact: Some(("restore-2026-07-15.log", "restore of bk-2026-07-14 aborted: checksum mismatch on volume data-02\n")),
-        note: Some("RTO target is 120 minutes; restore aborted, ticket OPS-4411") },
-    Ev { by: "acme", recorded: "2026-07-29T11:00:00Z", item: "backup.restore-tests", kind: "restore-test", outcome: "pass",
-        performed: "2026-07-29T08:00:00Z", fields: &[("backup_id", "bk-2026-07-28"), ("rto_minutes", "95"), ("data_verified", "true")],
-        artifact: Some(("restore-2026-07-29.log", "restore of bk-2026-07-28 complete in 95 min, row counts verified\n")), note: None },
-    Ev { by: "cloudtemple", recorded: "2026-08-04T09:00:00Z", item: "backup.infrastructure", kind: "backup-verification", outcome: "pass",
-        performed: "2026-08-03T22:00:00Z", fields: &[("backups_checked", "1240")], artifact: None, note: None },
-    Ev { by: "acme", recorded: "2026-08-12T15:40:00Z", item: "guest-os.patching", kind: "patch-run", outcome: "partial",
-        performed: "2026-08-12T02:00:00Z", fields: &[("hosts", "32"), ("patches_applied", "180"), ("failed", "3")],
-        artifact: None, note: Some("3 hosts need a reboot window") },
-    Ev { by: "acme", recorded: "2026-09-30T17:00:00Z", item: "access.console-administration", kind: "access-review", outcome: "pass",
-        performed: "2026-07-10T10:00:00Z", fields: &[("accounts_reviewed", "57"), ("accounts_removed", "4"), ("reviewer", "j.martin")],
-        artifact: Some(("access-review-q3.pdf.txt", "Console accounts reviewed: 57; removed: 4 (leavers)\n")),
-        note: Some("recorded at quarter end, 82 days after the review (late-recorded)") },
-    Ev { by: "cloudtemple", recorded: "2026-09-02T08:30:00Z", item: "logs.platform-logs", kind: "log-review", outcome: "pass",
-        performed: "2026-09-01T09:00:00Z", fields: &[], artifact: None, note: None },
+    Ev {
+        by: "cloudtemple",
+        recorded: "2026-07-03T16:05:00Z",
+        item: "physical.hypervisors",
+        kind: "patch-run",
+        outcome: "pass",
+        performed: "2026-07-03T14:00:00Z",
+        fields: &[("hosts", "48"), ("patches_applied", "96"), ("failed", "0")],
+        artifact: Some((
+            "hypervisor-patch-2026-07.log",
+            "cluster par7: 48/48 hosts patched, 0 failures\n",
+        )),
+        note: None,
+    },
+    Ev {
+        by: "acme",
+        recorded: "2026-07-08T10:12:00Z",
+        item: "guest-os.patching",
+        kind: "patch-run",
+        outcome: "pass",
+        performed: "2026-07-08T02:00:00Z",
+        fields: &[("hosts", "32"), ("patches_applied", "211"), ("failed", "0")],
+        artifact: Some((
+            "guest-patch-2026-07.csv",
+            "host,patches,result\nweb-01,7,ok\nweb-02,7,ok\n",
+        )),
+        note: None,
+    },
+    Ev {
+        by: "acme",
+        recorded: "2026-07-15T09:30:00Z",
+        item: "backup.restore-tests",
+        kind: "restore-test",
+        outcome: "fail",
+        performed: "2026-07-15T08:00:00Z",
+        fields: &[
+            ("backup_id", "bk-2026-07-14"),
+            ("rto_minutes", "190"),
+            ("data_verified", "false"),
+        ],
+        artifact: Some((
+            "restore-2026-07-15.log",
+            "restore of bk-2026-07-14 aborted: checksum mismatch on volume data-02\n",
+        )),
+        note: Some("RTO target is 120 minutes; restore aborted, ticket OPS-4411"),
+    },
+    Ev {
+        by: "acme",
+        recorded: "2026-07-29T11:00:00Z",
+        item: "backup.restore-tests",
+        kind: "restore-test",
+        outcome: "pass",
+        performed: "2026-07-29T08:00:00Z",
+        fields: &[
+            ("backup_id", "bk-2026-07-28"),
+            ("rto_minutes", "95"),
+            ("data_verified", "true"),
+        ],
+        artifact: Some((
+            "restore-2026-07-29.log",
+            "restore of bk-2026-07-28 complete in 95 min, row counts verified\n",
+        )),
+        note: None,
+    },
+    Ev {
+        by: "cloudtemple",
+        recorded: "2026-08-04T09:00:00Z",
+        item: "backup.infrastructure",
+        kind: "backup-verification",
+        outcome: "pass",
+        performed: "2026-08-03T22:00:00Z",
+        fields: &[("backups_checked", "1240")],
+        artifact: None,
+        note: None,
+    },
+    Ev {
+        by: "acme",
+        recorded: "2026-08-12T15:40:00Z",
+        item: "guest-os.patching",
+        kind: "patch-run",
+        outcome: "partial",
+        performed: "2026-08-12T02:00:00Z",
+        fields: &[("hosts", "32"), ("patches_applied", "180"), ("failed", "3")],
+        artifact: None,
+        note: Some("3 hosts need a reboot window"),
+    },
+    Ev {
+        by: "acme",
+        recorded: "2026-09-30T17:00:00Z",
+        item: "access.console-administration",
+        kind: "access-review",
+        outcome: "pass",
+        performed: "2026-07-10T10:00:00Z",
+        fields: &[
+            ("accounts_reviewed", "57"),
+            ("accounts_removed", "4"),
+            ("reviewer", "j.martin"),
+        ],
+        artifact: Some((
+            "access-review-q3.pdf.txt",
+            "Console accounts reviewed: 57; removed: 4 (leavers)\n",
+        )),
+        note: Some("recorded at quarter end, 82 days after the review (late-recorded)"),
+    },
+    Ev {
+        by: "cloudtemple",
+        recorded: "2026-09-02T08:30:00Z",
+        item: "logs.platform-logs",
+        kind: "log-review",
+        outcome: "pass",
+        performed: "2026-09-01T09:00:00Z",
+        fields: &[],
+        artifact: None,
+        note: None,
+    },
 ];
 
 /// Build the demo in `dir` (replacing an earlier demo there).
@@ -97,9 +190,16 @@ pub fn run(dir: &Path) -> Result<Summary> {
     let ledger_path = dir.join("ledger.db");
     let keys_dir = dir.join("keys");
     let art_dir = dir.join("artifacts");
-    if dir.exists() && !ledger_path.exists() && fs::read_dir(dir).map(|mut d| d.next().is_some()).unwrap_or(true) {
-        return Err(Error::new(format!("{} exists and is not a vouch demo", dir.display()))
-            .hint("remove it or choose another place with --dir"));
+    if dir.exists()
+        && !ledger_path.exists()
+        && fs::read_dir(dir)
+            .map(|mut d| d.next().is_some())
+            .unwrap_or(true)
+    {
+        return Err(
+            Error::new(format!("{} exists and is not a vouch demo", dir.display()))
+                .hint("remove it or choose another place with --dir"),
+        );
     }
     for p in ["ledger.db", "ledger.db-wal", "ledger.db-shm"] {
         let _ = fs::remove_file(dir.join(p));
@@ -109,7 +209,12 @@ pub fn run(dir: &Path) -> Result<Summary> {
     for (id, _, role) in PARTIES {
         let key = demo_key(id);
         let files = keyfile::write_key_pair(&keys_dir, id, &key, true)?;
-        parties.push((id.to_string(), role, files.secret, key.public().fingerprint().to_string()));
+        parties.push((
+            id.to_string(),
+            role,
+            files.secret,
+            key.public().fingerprint().to_string(),
+        ));
     }
     let id_hash = crypto::sha256(b"vouch demo ledger");
     let mut id = [0u8; 16];
@@ -118,13 +223,21 @@ pub fn run(dir: &Path) -> Result<Summary> {
     let (mut ledger, _) = Ledger::init(
         &ledger_path,
         LedgerId(id),
-        &NewParty { id: PARTIES[0].0.into(), name: PARTIES[0].1.into(), role: PARTIES[0].2 },
+        &NewParty {
+            id: PARTIES[0].0.into(),
+            name: PARTIES[0].1.into(),
+            role: PARTIES[0].2,
+        },
         &provider,
         t("2026-07-01T08:00:00Z")?,
     )?;
     for (pid, name, role) in &PARTIES[1..] {
         ledger.add_party(
-            &NewParty { id: (*pid).into(), name: (*name).into(), role: *role },
+            &NewParty {
+                id: (*pid).into(),
+                name: (*name).into(),
+                role: *role,
+            },
             &demo_key(pid).public(),
             &provider,
             t("2026-07-01T08:05:00Z")?,
@@ -160,8 +273,18 @@ pub fn run(dir: &Path) -> Result<Summary> {
         count += 1;
     }
     drop(ledger);
-    let report = verify::verify(&ledger_path, &Options { artifacts: true, ..Options::default() }, &NoProgress)?;
-    let head = report.head.map(|(s, h)| (s, hex::encode(h))).unwrap_or_default();
+    let report = verify::verify(
+        &ledger_path,
+        &Options {
+            artifacts: true,
+            ..Options::default()
+        },
+        &NoProgress,
+    )?;
+    let head = report
+        .head
+        .map(|(s, h)| (s, hex::encode(h)))
+        .unwrap_or_default();
     Ok(Summary {
         dir: dir.to_path_buf(),
         ledger: ledger_path,

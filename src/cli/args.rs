@@ -9,11 +9,19 @@ use std::path::PathBuf;
 /// signed with its own Ed25519 key; anyone can verify the ledger offline.
 #[derive(Parser, Debug)]
 #[command(name = "vouch", version, max_term_width = 100)]
-#[command(after_help = "Exit status: 0 ok, 1 verification found a problem, 2 usage, input or I/O error.\n\
-Start with `vouch demo`, then see README.md and schema/FORMAT.md.")]
+#[command(
+    after_help = "Exit status: 0 ok, 1 verification found a problem, 2 usage, input or I/O error.\n\
+Start with `vouch demo`, then see README.md and schema/FORMAT.md."
+)]
 pub struct Cli {
     /// Ledger file.
-    #[arg(long, global = true, env = "VOUCH_LEDGER", default_value = "ledger.db", value_name = "PATH")]
+    #[arg(
+        long,
+        global = true,
+        env = "VOUCH_LEDGER",
+        default_value = "ledger.db",
+        value_name = "PATH"
+    )]
     pub ledger: PathBuf,
 
     /// Output format for commands that print data.
@@ -81,9 +89,11 @@ vouch record --batch evidence.jsonl --key keys/acme.key")]
         seq: u64,
     },
     /// Check every hash, signature, chain link and derived column of the ledger.
-    #[command(after_help = "Without --trust, verify checks that the ledger is consistent with itself:\n\
+    #[command(
+        after_help = "Without --trust, verify checks that the ledger is consistent with itself:\n\
 it cannot tell whether the keys in it are the real parties' keys. Pin them with --trust.\n\
-Exit status: 0 intact, 1 problem found, 2 could not run.")]
+Exit status: 0 intact, 1 problem found, 2 could not run."
+    )]
     Verify(VerifyArgs),
     /// Build a demonstration ledger in ./demo: keys, parties and a quarter of evidence.
     Demo {
@@ -125,16 +135,36 @@ pub enum PartyCommand {
 #[derive(Args, Debug)]
 pub struct RecordArgs {
     /// Matrix item the evidence is for (e.g. backup.restore-tests).
-    #[arg(long, value_name = "ITEM", required_unless_present = "batch", conflicts_with = "batch")]
+    #[arg(
+        long,
+        value_name = "ITEM",
+        required_unless_present = "batch",
+        conflicts_with = "batch"
+    )]
     pub item: Option<String>,
     /// Evidence kind (e.g. restore-test, patch-run, access-review).
-    #[arg(long, value_name = "KIND", required_unless_present = "batch", conflicts_with = "batch")]
+    #[arg(
+        long,
+        value_name = "KIND",
+        required_unless_present = "batch",
+        conflicts_with = "batch"
+    )]
     pub kind: Option<String>,
     /// Outcome: pass, fail or partial.
-    #[arg(long, value_name = "OUTCOME", required_unless_present = "batch", conflicts_with = "batch")]
+    #[arg(
+        long,
+        value_name = "OUTCOME",
+        required_unless_present = "batch",
+        conflicts_with = "batch"
+    )]
     pub outcome: Option<String>,
     /// When the duty was performed: RFC 3339 or a date (UTC).
-    #[arg(long, value_name = "TIME", required_unless_present = "batch", conflicts_with = "batch")]
+    #[arg(
+        long,
+        value_name = "TIME",
+        required_unless_present = "batch",
+        conflicts_with = "batch"
+    )]
     pub performed_at: Option<String>,
     /// Structured field, key=value (repeatable).
     #[arg(long = "field", value_name = "KEY=VALUE", conflicts_with = "batch")]

@@ -53,33 +53,69 @@ pub fn run(cli: Cli) -> Result<Outcome> {
     let fmt = cli.format;
     match cli.command {
         Command::Keygen { name, dir, force } => keygen(&name, &dir, force, fmt),
-        Command::Init { party, name, role, key } => {
+        Command::Init {
+            party,
+            name,
+            role,
+            key,
+        } => {
             let key = load_key(&key.key)?;
             let mut id = [0u8; 16];
             getrandom_id(&mut id)?;
-            let founder = NewParty { id: party, name, role: Role::parse(&role)? };
-            let (ledger, a) = Ledger::init(&cli.ledger, LedgerId(id), &founder, &key, clock::now())?;
+            let founder = NewParty {
+                id: party,
+                name,
+                role: Role::parse(&role)?,
+            };
+            let (ledger, a) =
+                Ledger::init(&cli.ledger, LedgerId(id), &founder, &key, clock::now())?;
             let lid = ledger.id()?;
             if fmt == Format::Json {
-                print_json(&json!({"ledger": cli.ledger, "ledger_id": lid.to_string(), "seq": a.seq,
-                    "hash": hex::encode(a.hash), "party": founder.id, "fingerprint": key.public().fingerprint().to_string()}));
+                print_json(
+                    &json!({"ledger": cli.ledger, "ledger_id": lid.to_string(), "seq": a.seq,
+                    "hash": hex::encode(a.hash), "party": founder.id, "fingerprint": key.public().fingerprint().to_string()}),
+                );
             } else {
                 out!("created ledger {} (id {lid})", cli.ledger.display());
-                out!("entry {}: genesis, party {} ({}) key {}", a.seq, founder.id, founder.role, key.public().fingerprint());
+                out!(
+                    "entry {}: genesis, party {} ({}) key {}",
+                    a.seq,
+                    founder.id,
+                    founder.role,
+                    key.public().fingerprint()
+                );
             }
             Ok(Outcome::Ok)
         }
-        Command::Party(PartyCommand::Add { id, name, role, pubkey, key }) => {
+        Command::Party(PartyCommand::Add {
+            id,
+            name,
+            role,
+            pubkey,
+            key,
+        }) => {
             let signer = load_key(&key.key)?;
             let public = keyfile::load_public(&pubkey)?;
             let mut ledger = Ledger::open(&cli.ledger, Access::ReadWrite)?;
-            let party = NewParty { id, name, role: Role::parse(&role)? };
+            let party = NewParty {
+                id,
+                name,
+                role: Role::parse(&role)?,
+            };
             let a = ledger.add_party(&party, &public, &signer, clock::now())?;
             if fmt == Format::Json {
-                print_json(&json!({"seq": a.seq, "hash": hex::encode(a.hash), "party": party.id,
-                    "fingerprint": public.fingerprint().to_string()}));
+                print_json(
+                    &json!({"seq": a.seq, "hash": hex::encode(a.hash), "party": party.id,
+                    "fingerprint": public.fingerprint().to_string()}),
+                );
             } else {
-                out!("entry {}: party {} ({}) registered with key {}", a.seq, party.id, party.role, public.fingerprint());
+                out!(
+                    "entry {}: party {} ({}) registered with key {}",
+                    a.seq,
+                    party.id,
+                    party.role,
+                    public.fingerprint()
+                );
             }
             Ok(Outcome::Ok)
         }
@@ -103,9 +139,14 @@ fn keygen(name: &str, dir: &Path, force: bool, fmt: Format) -> Result<Outcome> {
     let files = keyfile::write_key_pair(dir, name, &key, force)?;
     let fpr = key.public().fingerprint();
     if fmt == Format::Json {
-        print_json(&json!({"private_key": files.secret, "public_key": files.public, "fingerprint": fpr.to_string()}));
+        print_json(
+            &json!({"private_key": files.secret, "public_key": files.public, "fingerprint": fpr.to_string()}),
+        );
     } else {
-        out!("private key: {} (keep it secret; mode 0600)", files.secret.display());
+        out!(
+            "private key: {} (keep it secret; mode 0600)",
+            files.secret.display()
+        );
         out!("public key:  {}", files.public.display());
         out!("fingerprint: {fpr}");
     }
@@ -120,7 +161,11 @@ fn party_list(path: &Path, fmt: Format) -> Result<Outcome> {
         let list: Vec<Value> = parties
             .iter()
             .map(|p| {
-                let ks: Vec<&str> = keys.iter().filter(|k| k.party == p.id).map(|k| k.fingerprint.as_str()).collect();
+                let ks: Vec<&str> = keys
+                    .iter()
+                    .filter(|k| k.party == p.id)
+                    .map(|k| k.fingerprint.as_str())
+                    .collect();
                 json!({"id": p.id, "name": p.name, "role": p.role, "seq": p.seq, "keys": ks})
             })
             .collect();
@@ -171,18 +216,34 @@ fn record(path: &Path, args: &RecordArgs, fmt: Format) -> Result<Outcome> {
     let first = appended.first().map_or(0, |a| a.seq);
     let last = appended.last().map_or(0, |a| a.seq);
     if fmt == Format::Json {
-        let list: Vec<Value> = appended.iter().map(|a| json!({"seq": a.seq, "hash": hex::encode(a.hash)})).collect();
+        let list: Vec<Value> = appended
+            .iter()
+            .map(|a| json!({"seq": a.seq, "hash": hex::encode(a.hash)}))
+            .collect();
         print_json(&json!({"party": party.id, "entries": list}));
     } else if appended.len() == 1 {
-        out!("entry {first}: evidence recorded by {} ({})", party.id, hex::encode(appended[0].hash));
+        out!(
+            "entry {first}: evidence recorded by {} ({})",
+            party.id,
+            hex::encode(appended[0].hash)
+        );
     } else {
-        out!("entries {first}–{last}: {} evidence entries recorded by {}", appended.len(), party.id);
+        out!(
+            "entries {first}–{last}: {} evidence entries recorded by {}",
+            appended.len(),
+            party.id
+        );
     }
     Ok(Outcome::Ok)
 }
 
 fn party_names(ledger: &Ledger) -> Result<HashMap<String, String>> {
-    Ok(ledger.store().keys()?.into_iter().map(|k| (k.fingerprint, k.party)).collect())
+    Ok(ledger
+        .store()
+        .keys()?
+        .into_iter()
+        .map(|k| (k.fingerprint, k.party))
+        .collect())
 }
 
 fn summary(kind: &str, payload_bytes: &[u8]) -> String {
@@ -190,7 +251,13 @@ fn summary(kind: &str, payload_bytes: &[u8]) -> String {
     let s = |k: &str| v.get(k).and_then(Value::as_str).unwrap_or("?").to_string();
     match kind {
         "genesis" | "party" => format!("{} {} ({})", s("role"), s("id"), s("name")),
-        "evidence" => format!("{} {} {} performed {}", s("item"), s("kind"), s("outcome"), s("performed_at")),
+        "evidence" => format!(
+            "{} {} {} performed {}",
+            s("item"),
+            s("kind"),
+            s("outcome"),
+            s("performed_at")
+        ),
         _ => String::new(),
     }
 }
@@ -211,13 +278,25 @@ fn log(path: &Path, last: Option<u64>, fmt: Format) -> Result<Outcome> {
         }
         after = rows.last().map_or(after, |r| r.seq);
         for r in rows {
-            let party = names.get(&r.signer).cloned().unwrap_or_else(|| "(unregistered)".into());
+            let party = names
+                .get(&r.signer)
+                .cloned()
+                .unwrap_or_else(|| "(unregistered)".into());
             if fmt == Format::Json {
                 let p: Value = serde_json::from_slice(&r.payload).unwrap_or(Value::Null);
-                json_rows.push(json!({"seq": r.seq, "time": r.time, "kind": r.kind, "party": party,
-                    "signer": r.signer, "hash": hex::encode(&r.hash), "payload": p}));
+                json_rows.push(
+                    json!({"seq": r.seq, "time": r.time, "kind": r.kind, "party": party,
+                    "signer": r.signer, "hash": hex::encode(&r.hash), "payload": p}),
+                );
             } else {
-                out!("{:>6}  {}  {:<8}  {:<12}  {}", r.seq, r.time, r.kind, party, summary(&r.kind, &r.payload));
+                out!(
+                    "{:>6}  {}  {:<8}  {:<12}  {}",
+                    r.seq,
+                    r.time,
+                    r.kind,
+                    party,
+                    summary(&r.kind, &r.payload)
+                );
             }
         }
     }
@@ -236,14 +315,19 @@ fn show(path: &Path, seq: u64, fmt: Format) -> Result<Outcome> {
     };
     let names = party_names(&ledger)?;
     let signer = e.header.signer.to_string();
-    let party = names.get(&signer).cloned().unwrap_or_else(|| "(unregistered)".into());
+    let party = names
+        .get(&signer)
+        .cloned()
+        .unwrap_or_else(|| "(unregistered)".into());
     let text = String::from_utf8_lossy(&e.body).into_owned();
     let p: Value = serde_json::from_slice(&e.payload).unwrap_or(Value::Null);
     let hash = evidence::sha256_hex(&e.body);
     if fmt == Format::Json {
-        print_json(&json!({"seq": seq, "hash": hash, "time": format_time(&e.header.time), "kind": e.header.kind.as_str(),
+        print_json(
+            &json!({"seq": seq, "hash": hash, "time": format_time(&e.header.time), "kind": e.header.kind.as_str(),
             "signer": signer, "party": party, "entry": text, "signature": hex::encode(&e.signature),
-            "payload": p, "payload_bytes": String::from_utf8_lossy(&e.payload)}));
+            "payload": p, "payload_bytes": String::from_utf8_lossy(&e.payload)}),
+        );
     } else {
         out!("entry {seq}: {} by {party}, hash {hash}", e.header.kind);
         out!("--- signed entry text ---");
@@ -267,15 +351,21 @@ fn parse_trust(items: &[String]) -> Result<Vec<Fingerprint>> {
             if p.exists() {
                 return keyfile::load_public(p).map(|k: PublicKey| k.fingerprint());
             }
-            Err(Error::new(format!("--trust {t:?} is neither a public key file nor a fingerprint"))
-                .hint("pass a .pub file from `vouch keygen` or the 64-hex fingerprint it printed"))
+            Err(Error::new(format!(
+                "--trust {t:?} is neither a public key file nor a fingerprint"
+            ))
+            .hint("pass a .pub file from `vouch keygen` or the 64-hex fingerprint it printed"))
         })
         .collect()
 }
 
 fn verify_cmd(path: &Path, args: &VerifyArgs, fmt: Format) -> Result<Outcome> {
     let opts = Options {
-        trust: if args.trust.is_empty() { None } else { Some(parse_trust(&args.trust)?) },
+        trust: if args.trust.is_empty() {
+            None
+        } else {
+            Some(parse_trust(&args.trust)?)
+        },
         artifacts: args.artifacts,
         all: args.all,
     };
@@ -300,46 +390,93 @@ fn verify_cmd(path: &Path, args: &VerifyArgs, fmt: Format) -> Result<Outcome> {
         for f in &report.findings {
             out!("entry {}: {}", f.seq, f.what);
         }
-        let head_s = head.as_ref().map_or("none".to_string(), |(s, h)| format!("entry {s}, {h}"));
+        let head_s = head
+            .as_ref()
+            .map_or("none".to_string(), |(s, h)| format!("entry {s}, {h}"));
         if report.ok() {
-            out!("ok: {} entries, {} signatures, chain intact; head {head_s}", report.entries, report.signatures);
+            out!(
+                "ok: {} entries, {} signatures, chain intact; head {head_s}",
+                report.entries,
+                report.signatures
+            );
         } else if report.stopped_early {
             out!("FAILED: stopped at the first problem (use --all to list every problem)");
         } else {
-            out!("FAILED: {} problem(s) in {} entries", report.findings.len(), report.entries);
+            out!(
+                "FAILED: {} problem(s) in {} entries",
+                report.findings.len(),
+                report.entries
+            );
         }
         if args.artifacts {
-            out!("artefacts: {} stored artefact(s) re-hashed", report.artifacts_checked);
+            out!(
+                "artefacts: {} stored artefact(s) re-hashed",
+                report.artifacts_checked
+            );
         }
         if report.pinned {
             if report.ok() {
-                out!("trust: every party key is one of the {} pinned key(s)", args.trust.len());
+                out!(
+                    "trust: every party key is one of the {} pinned key(s)",
+                    args.trust.len()
+                );
             }
             for u in &report.unused_pins {
                 out!("note: pinned key {u} is not used by any party in this ledger");
             }
         } else {
-            out!("trust: self-consistency only; no keys pinned (pin the parties' keys with --trust FILE.pub|FINGERPRINT)");
+            out!(
+                "trust: self-consistency only; no keys pinned (pin the parties' keys with --trust FILE.pub|FINGERPRINT)"
+            );
         }
     }
-    Ok(if report.ok() { Outcome::Ok } else { Outcome::Problem })
+    Ok(if report.ok() {
+        Outcome::Ok
+    } else {
+        Outcome::Problem
+    })
 }
 
 fn demo(dir: &Path, fmt: Format) -> Result<Outcome> {
     let s = vouch::demo::run(dir)?;
     if fmt == Format::Json {
-        print_json(&json!({"dir": s.dir, "ledger": s.ledger, "entries": s.entries, "evidence": s.evidence,
+        print_json(
+            &json!({"dir": s.dir, "ledger": s.ledger, "entries": s.entries, "evidence": s.evidence,
             "verified": s.verified, "head": {"seq": s.head.0, "hash": s.head.1},
-            "parties": s.parties.iter().map(|(id, role, key, fpr)| json!({"id": id, "role": role.as_str(), "key": key, "fingerprint": fpr})).collect::<Vec<_>>()}));
+            "parties": s.parties.iter().map(|(id, role, key, fpr)| json!({"id": id, "role": role.as_str(), "key": key, "fingerprint": fpr})).collect::<Vec<_>>()}),
+        );
     } else {
         out!("vouch demo: ledger {}", s.ledger.display());
         for (id, role, key, fpr) in &s.parties {
-            out!("  {:<12} {:<9} key {}  fingerprint {}", id, role.as_str(), key.display(), &fpr[..16]);
+            out!(
+                "  {:<12} {:<9} key {}  fingerprint {}",
+                id,
+                role.as_str(),
+                key.display(),
+                &fpr[..16]
+            );
         }
-        out!("  {} entries, {} of them evidence from two parties (one failed restore test, one partial patch run, one late-recorded review)", s.entries, s.evidence);
-        out!("  verify: {}; head entry {} {}", if s.verified { "ok" } else { "FAILED" }, s.head.0, s.head.1);
-        out!("next: vouch --ledger {} log   ·   vouch --ledger {} verify --trust {}", s.ledger.display(), s.ledger.display(),
-            s.dir.join("keys/cloudtemple.pub").display());
+        out!(
+            "  {} entries, {} of them evidence from two parties (one failed restore test, one partial patch run, one late-recorded review)",
+            s.entries,
+            s.evidence
+        );
+        out!(
+            "  verify: {}; head entry {} {}",
+            if s.verified { "ok" } else { "FAILED" },
+            s.head.0,
+            s.head.1
+        );
+        out!(
+            "next: vouch --ledger {} log   ·   vouch --ledger {} verify --trust {}",
+            s.ledger.display(),
+            s.ledger.display(),
+            s.dir.join("keys/cloudtemple.pub").display()
+        );
     }
-    Ok(if s.verified { Outcome::Ok } else { Outcome::Problem })
+    Ok(if s.verified {
+        Outcome::Ok
+    } else {
+        Outcome::Problem
+    })
 }

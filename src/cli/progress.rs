@@ -26,7 +26,9 @@ impl vouch::ledger::Progress for Bar {
             return;
         }
         let pb = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
-        if let Ok(style) = ProgressStyle::with_template("{msg:>10} [{bar:40}] {pos}/{len} ({per_sec}, {eta})") {
+        if let Ok(style) =
+            ProgressStyle::with_template("{msg:>10} [{bar:40}] {pos}/{len} ({per_sec}, {eta})")
+        {
             pb.set_style(style.progress_chars("=> "));
         }
         pb.set_message(what.to_string());

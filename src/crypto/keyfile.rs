@@ -30,7 +30,12 @@ pub fn valid_key_name(name: &str) -> bool {
 }
 
 /// Write `dir/NAME.key` (0600, exclusive unless `force`) and `dir/NAME.pub`.
-pub fn write_key_pair(dir: &Path, name: &str, key: &SecretKey, force: bool) -> Result<KeyPairFiles> {
+pub fn write_key_pair(
+    dir: &Path,
+    name: &str,
+    key: &SecretKey,
+    force: bool,
+) -> Result<KeyPairFiles> {
     if !valid_key_name(name) {
         return Err(Error::new(format!("invalid key name {name:?}"))
             .hint("use letters, digits, '.', '_' and '-' (for example: acme-ops)"));
@@ -103,7 +108,10 @@ pub fn load_secret(path: &Path) -> Result<SecretKey> {
         Error::io(path, &e).hint("pass the private key file made by `vouch keygen` (keys/NAME.key)")
     })?;
     if meta.is_dir() {
-        return Err(Error::new(format!("{}: is a directory, not a key file", path.display())));
+        return Err(Error::new(format!(
+            "{}: is a directory, not a key file",
+            path.display()
+        )));
     }
     #[cfg(unix)]
     {
@@ -119,7 +127,8 @@ pub fn load_secret(path: &Path) -> Result<SecretKey> {
     }
     let text = fs::read_to_string(path).map_err(|e| Error::io(path, &e))?;
     SecretKey::from_pem(&text).map_err(|e| {
-        e.context(path.display()).hint("a vouch key file starts with -----BEGIN PRIVATE KEY-----")
+        e.context(path.display())
+            .hint("a vouch key file starts with -----BEGIN PRIVATE KEY-----")
     })
 }
 

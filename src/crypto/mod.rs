@@ -68,7 +68,11 @@ impl fmt::Debug for Fingerprint {
 
 /// Parse exactly 64 lowercase hex digits into 32 bytes (uppercase is refused: one spelling).
 pub fn parse_hex32(s: &str) -> Option<[u8; 32]> {
-    if s.len() != 64 || !s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+    if s.len() != 64
+        || !s
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    {
         return None;
     }
     let mut out = [0u8; 32];
@@ -119,9 +123,8 @@ impl PublicKey {
 
     /// From an SPKI PEM document (`-----BEGIN PUBLIC KEY-----`).
     pub fn from_pem(pem: &str) -> Result<Self> {
-        let key = VerifyingKey::from_public_key_pem(pem.trim()).map_err(|_| {
-            Error::new("not an Ed25519 public key in PEM form (BEGIN PUBLIC KEY)")
-        })?;
+        let key = VerifyingKey::from_public_key_pem(pem.trim())
+            .map_err(|_| Error::new("not an Ed25519 public key in PEM form (BEGIN PUBLIC KEY)"))?;
         Self::from_raw(key.as_bytes())
     }
 

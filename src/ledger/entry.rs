@@ -92,7 +92,8 @@ impl fmt::Display for LedgerId {
 }
 
 fn is_lower_hex(s: &str) -> bool {
-    s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    s.bytes()
+        .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 /// The fields of an entry text.
@@ -139,7 +140,9 @@ pub fn parse_time(s: &str) -> Option<DateTime<Utc>> {
     if s.len() != 20 {
         return None;
     }
-    let t = NaiveDateTime::parse_from_str(s, TIME_FORMAT).ok()?.and_utc();
+    let t = NaiveDateTime::parse_from_str(s, TIME_FORMAT)
+        .ok()?
+        .and_utc();
     (format_time(&t) == s).then_some(t)
 }
 
@@ -169,7 +172,10 @@ impl EntryHeader {
         }
         let text = std::str::from_utf8(bytes).map_err(|_| err(1, "entry text is not UTF-8"))?;
         let Some(body) = text.strip_suffix('\n') else {
-            return Err(err(text.lines().count().max(1), "entry text must end with a newline"));
+            return Err(err(
+                text.lines().count().max(1),
+                "entry text must end with a newline",
+            ));
         };
         let lines: Vec<&str> = body.split('\n').collect();
         if lines.len() != 8 {
@@ -195,7 +201,10 @@ impl EntryHeader {
             || seq_s.starts_with('0')
             || seq_s.len() > 19
         {
-            return Err(err(3, "seq must be a decimal number ≥ 1 without leading zeros"));
+            return Err(err(
+                3,
+                "seq must be a decimal number ≥ 1 without leading zeros",
+            ));
         } else {
             seq_s.parse().map_err(|_| err(3, "seq out of range"))?
         };
@@ -204,7 +213,8 @@ impl EntryHeader {
         let time = parse_time(field(4, "time")?)
             .ok_or_else(|| err(5, "time must be YYYY-MM-DDTHH:MM:SSZ"))?;
         let kind_s = field(5, "kind")?;
-        let kind = Kind::parse(kind_s).ok_or_else(|| err(6, &format!("unknown kind {kind_s:?}")))?;
+        let kind =
+            Kind::parse(kind_s).ok_or_else(|| err(6, &format!("unknown kind {kind_s:?}")))?;
         let signer = Fingerprint::parse(field(6, "signer")?)
             .ok_or_else(|| err(7, "signer must be a 64-hex-digit key fingerprint"))?;
         let payload = parse_hex32(field(7, "payload")?)
@@ -258,7 +268,10 @@ mod tests {
             format!("{text}extra: 1\n"),
             text.replace("kind: evidence", "kind: bogus"),
         ] {
-            assert!(EntryHeader::parse(bad.as_bytes()).is_err(), "accepted {bad:?}");
+            assert!(
+                EntryHeader::parse(bad.as_bytes()).is_err(),
+                "accepted {bad:?}"
+            );
         }
     }
 }

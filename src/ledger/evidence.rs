@@ -63,8 +63,9 @@ pub fn parse_performed_at(s: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>> 
         })
     };
     let Some(t) = t else {
-        return Err(Error::new(format!("cannot read performed_at {s:?}"))
-            .hint("use RFC 3339 (2026-10-05T10:00:00Z, 2026-10-05T12:00:00+02:00) or a date (2026-10-05)"));
+        return Err(Error::new(format!("cannot read performed_at {s:?}")).hint(
+            "use RFC 3339 (2026-10-05T10:00:00Z, 2026-10-05T12:00:00+02:00) or a date (2026-10-05)",
+        ));
     };
     if t > now + MAX_FUTURE {
         return Err(Error::new(format!(
@@ -89,7 +90,8 @@ pub fn parse_field(s: &str) -> Result<(String, Value)> {
 fn check_field_key(k: &str) -> Result<()> {
     let ok = !k.is_empty()
         && k.len() <= 64
-        && k.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+        && k.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
         && !k.as_bytes()[0].is_ascii_digit();
     if ok {
         Ok(())
@@ -103,13 +105,17 @@ fn check_field_value(k: &str, v: &Value) -> Result<()> {
     let ok = match v {
         Value::String(s) => s.len() <= 4096 && !s.chars().any(|c| c.is_control() && c != '\n'),
         Value::Number(_) | Value::Bool(_) => true,
-        Value::Array(a) => a.iter().all(|x| matches!(x, Value::String(s) if s.len() <= 4096)),
+        Value::Array(a) => a
+            .iter()
+            .all(|x| matches!(x, Value::String(s) if s.len() <= 4096)),
         _ => false,
     };
     if ok {
         payload::check_numbers(v).map_err(|e| e.context(format!("field {k}")))
     } else {
-        Err(Error::new(format!("field {k}: value must be a string, number, boolean or list of strings")))
+        Err(Error::new(format!(
+            "field {k}: value must be a string, number, boolean or list of strings"
+        )))
     }
 }
 
@@ -117,7 +123,9 @@ fn check_kind(kind: &str) -> Result<()> {
     let ok = !kind.is_empty()
         && kind.len() <= 64
         && kind.as_bytes()[0].is_ascii_lowercase()
-        && kind.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+        && kind
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
     if ok {
         Ok(())
     } else {
@@ -128,19 +136,21 @@ fn check_kind(kind: &str) -> Result<()> {
 
 /// Hash a file while streaming it (never read whole into memory).
 pub fn hash_artifact(path: &Path) -> Result<ArtifactSource> {
-    let meta = std::fs::metadata(path).map_err(|e| {
-        Error::io(path, &e).context("artefact")
-    })?;
+    let meta = std::fs::metadata(path).map_err(|e| Error::io(path, &e).context("artefact"))?;
     if meta.is_dir() {
-        return Err(Error::new(format!("artefact {} is a directory", path.display()))
-            .hint("--artifact takes a file; archive a directory first (tar czf out.tgz DIR)"));
+        return Err(
+            Error::new(format!("artefact {} is a directory", path.display()))
+                .hint("--artifact takes a file; archive a directory first (tar czf out.tgz DIR)"),
+        );
     }
     let mut f = File::open(path).map_err(|e| Error::io(path, &e).context("artefact"))?;
     let mut h = Hasher::default();
     let mut buf = vec![0u8; 64 * 1024];
     let mut size = 0u64;
     loop {
-        let n = f.read(&mut buf).map_err(|e| Error::io(path, &e).context("artefact"))?;
+        let n = f
+            .read(&mut buf)
+            .map_err(|e| Error::io(path, &e).context("artefact"))?;
         if n == 0 {
             break;
         }
@@ -245,7 +255,10 @@ struct BatchLine {
 pub fn draft_batch(path: &Path, now: DateTime<Utc>, store_artifacts: bool) -> Result<Vec<Draft>> {
     let f = File::open(path).map_err(|e| Error::io(path, &e).context("batch"))?;
     if f.metadata().map(|m| m.is_dir()).unwrap_or(false) {
-        return Err(Error::new(format!("batch {} is a directory", path.display())));
+        return Err(Error::new(format!(
+            "batch {} is a directory",
+            path.display()
+        )));
     }
     let mut drafts = Vec::new();
     for (i, line) in BufReader::new(f).lines().enumerate() {
@@ -275,8 +288,10 @@ pub fn draft_batch(path: &Path, now: DateTime<Utc>, store_artifacts: bool) -> Re
         drafts.push(draft(&input, now, store_artifacts).map_err(|e| e.context(&at))?);
     }
     if drafts.is_empty() {
-        return Err(Error::new(format!("batch {} holds no entries", path.display()))
-            .hint("write one JSON object per line"));
+        return Err(
+            Error::new(format!("batch {} holds no entries", path.display()))
+                .hint("write one JSON object per line"),
+        );
     }
     Ok(drafts)
 }
@@ -297,7 +312,10 @@ mod tests {
     #[test]
     fn performed_at_forms() {
         let n = now();
-        assert_eq!(format_time(&parse_performed_at("2026-10-01", n).unwrap()), "2026-10-01T00:00:00Z");
+        assert_eq!(
+            format_time(&parse_performed_at("2026-10-01", n).unwrap()),
+            "2026-10-01T00:00:00Z"
+        );
         assert_eq!(
             format_time(&parse_performed_at("2026-10-01T12:30:15.9+02:00", n).unwrap()),
             "2026-10-01T10:30:15Z"
@@ -309,7 +327,10 @@ mod tests {
 
     #[test]
     fn fields() {
-        assert_eq!(parse_field("a_b=c=d").unwrap().1, Value::String("c=d".into()));
+        assert_eq!(
+            parse_field("a_b=c=d").unwrap().1,
+            Value::String("c=d".into())
+        );
         assert!(parse_field("Bad=1").is_err());
         assert!(parse_field("nokey").is_err());
     }

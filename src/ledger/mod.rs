@@ -92,7 +92,9 @@ pub struct Entry {
 pub fn check_party_id(id: &str) -> Result<()> {
     let ok = !id.is_empty()
         && id.len() <= 64
-        && id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         && !id.starts_with('-');
     if ok {
         Ok(())
@@ -191,7 +193,10 @@ impl Ledger {
     pub fn id(&self) -> Result<LedgerId> {
         let s = self.store.meta("ledger_id")?.unwrap_or_default();
         LedgerId::parse(&s).ok_or_else(|| {
-            Error::new(format!("{}: ledger id missing or malformed", self.store.path().display()))
+            Error::new(format!(
+                "{}: ledger id missing or malformed",
+                self.store.path().display()
+            ))
         })
     }
 
@@ -211,7 +216,12 @@ impl Ledger {
     /// The party that owns a key, if the key is registered.
     pub fn party_of_key(&self, key: &Fingerprint) -> Result<Option<PartyRow>> {
         let fpr = key.to_string();
-        let Some(k) = self.store.keys()?.into_iter().find(|k| k.fingerprint == fpr) else {
+        let Some(k) = self
+            .store
+            .keys()?
+            .into_iter()
+            .find(|k| k.fingerprint == fpr)
+        else {
             return Ok(None);
         };
         Ok(self.store.parties()?.into_iter().find(|p| p.id == k.party))

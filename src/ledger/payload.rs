@@ -33,7 +33,12 @@ pub enum Role {
 
 impl Role {
     /// All roles, in the order they are listed to users.
-    pub const ALL: [Role; 4] = [Role::Provider, Role::Customer, Role::ThirdParty, Role::Auditor];
+    pub const ALL: [Role; 4] = [
+        Role::Provider,
+        Role::Customer,
+        Role::ThirdParty,
+        Role::Auditor,
+    ];
 
     /// The spelling in payloads and on the command line.
     pub fn as_str(self) -> &'static str {
@@ -47,10 +52,13 @@ impl Role {
 
     /// Parse a role name.
     pub fn parse(s: &str) -> Result<Self> {
-        Self::ALL.into_iter().find(|r| r.as_str() == s).ok_or_else(|| {
-            Error::new(format!("unknown role {s:?}"))
-                .hint("roles are provider, customer, third-party, auditor")
-        })
+        Self::ALL
+            .into_iter()
+            .find(|r| r.as_str() == s)
+            .ok_or_else(|| {
+                Error::new(format!("unknown role {s:?}"))
+                    .hint("roles are provider, customer, third-party, auditor")
+            })
     }
 }
 
@@ -166,10 +174,14 @@ pub fn check_numbers(value: &Value) -> Result<()> {
         Value::Number(n) => {
             if let Some(i) = n.as_i64() {
                 if !(-MAX_SAFE_INT..=MAX_SAFE_INT).contains(&i) {
-                    return Err(Error::new(format!("number {i} is too large (limit ±2^53−1)")));
+                    return Err(Error::new(format!(
+                        "number {i} is too large (limit ±2^53−1)"
+                    )));
                 }
             } else if n.as_u64().is_some() {
-                return Err(Error::new(format!("number {n} is too large (limit ±2^53−1)")));
+                return Err(Error::new(format!(
+                    "number {n} is too large (limit ±2^53−1)"
+                )));
             } else if !n.as_f64().is_some_and(f64::is_finite) {
                 return Err(Error::new(format!("number {n} is not finite")));
             }
@@ -215,8 +227,18 @@ mod tests {
             r#"{"id":"acme","name":"Acme","public_key":"x","role":"customer"}"#
         );
         assert_eq!(decode::<PartyPayload>(&bytes).unwrap(), p);
-        assert!(decode::<PartyPayload>(br#"{"name":"Acme","id":"acme","public_key":"x","role":"customer"}"#).is_err());
-        assert!(decode::<PartyPayload>(br#"{"id":"acme","name":"Acme","public_key":"x","role":"customer","x":1}"#).is_err());
+        assert!(
+            decode::<PartyPayload>(
+                br#"{"name":"Acme","id":"acme","public_key":"x","role":"customer"}"#
+            )
+            .is_err()
+        );
+        assert!(
+            decode::<PartyPayload>(
+                br#"{"id":"acme","name":"Acme","public_key":"x","role":"customer","x":1}"#
+            )
+            .is_err()
+        );
     }
 
     #[test]

@@ -107,7 +107,11 @@ fn db_err(path: &Path, e: &rusqlite::Error) -> Error {
             }
             rusqlite::ErrorCode::ConstraintViolation => {
                 if let Some(m) = msg {
-                    return Error::new(format!("{}: {}", path.display(), m.trim_start_matches("vouch: ")));
+                    return Error::new(format!(
+                        "{}: {}",
+                        path.display(),
+                        m.trim_start_matches("vouch: ")
+                    ));
                 }
             }
             _ => {}
@@ -120,12 +124,15 @@ impl Store {
     /// Create a new ledger file; refuses an existing one.
     pub fn create(path: &Path, meta: &[(&str, &str)]) -> Result<Self> {
         // Claim the path exclusively first, so two `init`s cannot both succeed.
-        match std::fs::OpenOptions::new().write(true).create_new(true).open(path) {
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(path)
+        {
             Ok(_) => {}
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                return Err(Error::new(format!("{} already exists", path.display())).hint(
-                    "refusing to overwrite a ledger; choose another path with --ledger",
-                ));
+                return Err(Error::new(format!("{} already exists", path.display()))
+                    .hint("refusing to overwrite a ledger; choose another path with --ledger"));
             }
             Err(e) => return Err(Error::io(path, &e)),
         }
@@ -137,8 +144,11 @@ impl Store {
                 .transaction_with_behavior(TransactionBehavior::Immediate)
                 .map_err(|e| db_err(path, &e))?;
             for (k, v) in meta {
-                tx.execute("INSERT INTO meta (key, value) VALUES (?1, ?2)", params![k, v])
-                    .map_err(|e| db_err(path, &e))?;
+                tx.execute(
+                    "INSERT INTO meta (key, value) VALUES (?1, ?2)",
+                    params![k, v],
+                )
+                .map_err(|e| db_err(path, &e))?;
             }
             tx.commit().map_err(|e| db_err(path, &e))?;
             Ok(store)
@@ -158,7 +168,10 @@ impl Store {
     pub fn open(path: &Path, access: Access) -> Result<Self> {
         match std::fs::metadata(path) {
             Ok(m) if m.is_dir() => {
-                return Err(Error::new(format!("{} is a directory, not a ledger", path.display())));
+                return Err(Error::new(format!(
+                    "{} is a directory, not a ledger",
+                    path.display()
+                )));
             }
             Ok(_) => {}
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -208,14 +221,19 @@ impl Store {
     fn connect(path: &Path, access: Access) -> Result<Self> {
         let flags = match access {
             Access::ReadOnly => OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-            Access::ReadWrite => OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            Access::ReadWrite => {
+                OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX
+            }
         };
         let conn = Connection::open_with_flags(path, flags).map_err(|e| db_err(path, &e))?;
         let store = Self {
             conn,
             path: path.to_path_buf(),
         };
-        store.conn.busy_timeout(BUSY_TIMEOUT).map_err(|e| db_err(path, &e))?;
+        store
+            .conn
+            .busy_timeout(BUSY_TIMEOUT)
+            .map_err(|e| db_err(path, &e))?;
         if access == Access::ReadWrite {
             store
                 .conn
@@ -288,9 +306,11 @@ impl Store {
     /// Number of entry rows and the largest seq.
     pub fn count(&self) -> Result<(i64, i64)> {
         self.conn
-            .query_row("SELECT count(*), coalesce(max(seq), 0) FROM entries", [], |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })
+            .query_row(
+                "SELECT count(*), coalesce(max(seq), 0) FROM entries",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
             .map_err(|e| db_err(&self.path, &e))
     }
 
@@ -354,7 +374,9 @@ impl Store {
     pub fn keys(&self) -> Result<Vec<KeyRow>> {
         let mut stmt = self
             .conn
-            .prepare("SELECT fingerprint, party, public_key, seq FROM keys ORDER BY seq, fingerprint")
+            .prepare(
+                "SELECT fingerprint, party, public_key, seq FROM keys ORDER BY seq, fingerprint",
+            )
             .map_err(|e| db_err(&self.path, &e))?;
         let rows = stmt
             .query_map([], |r| {
@@ -486,14 +508,18 @@ impl Writer<'_> {
     /// The party row of an id.
     pub fn party(&self, id: &str) -> Result<Option<PartyRow>> {
         self.tx
-            .query_row("SELECT id, name, role, seq FROM parties WHERE id = ?1", [id], |r| {
-                Ok(PartyRow {
-                    id: r.get(0)?,
-                    name: r.get(1)?,
-                    role: r.get(2)?,
-                    seq: r.get(3)?,
-                })
-            })
+            .query_row(
+                "SELECT id, name, role, seq FROM parties WHERE id = ?1",
+                [id],
+                |r| {
+                    Ok(PartyRow {
+                        id: r.get(0)?,
+                        name: r.get(1)?,
+                        role: r.get(2)?,
+                        seq: r.get(3)?,
+                    })
+                },
+            )
             .optional()
             .map_err(|e| db_err(self.path, &e))
     }
@@ -509,7 +535,15 @@ impl Writer<'_> {
             .map_err(|e| db_err(self.path, &e))?;
         for r in rows {
             stmt.execute(params![
-                r.seq, r.body, r.signature, r.payload, r.hash, r.time, r.kind, r.signer, r.item
+                r.seq,
+                r.body,
+                r.signature,
+                r.payload,
+                r.hash,
+                r.time,
+                r.kind,
+                r.signer,
+                r.item
             ])
             .map_err(|e| db_err(self.path, &e))?;
         }
@@ -536,7 +570,11 @@ impl Writer<'_> {
     /// Is an artefact with this hash already stored?
     pub fn has_artifact(&self, sha256: &str) -> Result<bool> {
         self.tx
-            .query_row("SELECT 1 FROM artifacts WHERE sha256 = ?1", [sha256], |_| Ok(()))
+            .query_row(
+                "SELECT 1 FROM artifacts WHERE sha256 = ?1",
+                [sha256],
+                |_| Ok(()),
+            )
             .optional()
             .map(|o| o.is_some())
             .map_err(|e| db_err(self.path, &e))
@@ -567,7 +605,9 @@ impl Writer<'_> {
         let mut buf = vec![0u8; 64 * 1024];
         let mut written = 0u64;
         loop {
-            let n = source.read(&mut buf).map_err(|e| Error::io(self.path, &e))?;
+            let n = source
+                .read(&mut buf)
+                .map_err(|e| Error::io(self.path, &e))?;
             if n == 0 {
                 break;
             }
@@ -576,10 +616,13 @@ impl Writer<'_> {
                 return Err(Error::new("artefact grew while it was being stored"));
             }
             seen(&buf[..n]);
-            blob.write_all(&buf[..n]).map_err(|e| Error::io(self.path, &e))?;
+            blob.write_all(&buf[..n])
+                .map_err(|e| Error::io(self.path, &e))?;
         }
         if written != size {
-            return Err(Error::new("artefact changed size while it was being stored"));
+            return Err(Error::new(
+                "artefact changed size while it was being stored",
+            ));
         }
         Ok(())
     }

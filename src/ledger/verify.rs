@@ -137,29 +137,37 @@ fn pre_check(row: EntryRow) -> Pre {
     let header = EntryHeader::parse(&row.body).map_err(|e| e.to_string());
     let mut parsed = None;
     if row.hash != hash {
-        f(Check::Derived, "stored hash column does not match SHA-256 of the entry text".into());
+        f(
+            Check::Derived,
+            "stored hash column does not match SHA-256 of the entry text".into(),
+        );
     }
     if let Ok(h) = &header {
         if crypto::sha256(&row.payload) != h.payload {
-            f(Check::Payload, "payload bytes do not match the payload hash in the signed entry".into());
+            f(
+                Check::Payload,
+                "payload bytes do not match the payload hash in the signed entry".into(),
+            );
         } else {
             parsed = match h.kind {
-                Kind::Genesis | Kind::Party => match payload::decode::<PartyPayload>(&row.payload) {
-                    Ok(p) => {
-                        let key = PublicKey::from_spki_base64(&p.public_key);
-                        if let Err(e) = &key {
-                            f(Check::Payload, format!("party {:?}: {e}", p.id));
+                Kind::Genesis | Kind::Party => {
+                    match payload::decode::<PartyPayload>(&row.payload) {
+                        Ok(p) => {
+                            let key = PublicKey::from_spki_base64(&p.public_key);
+                            if let Err(e) = &key {
+                                f(Check::Payload, format!("party {:?}: {e}", p.id));
+                            }
+                            if let Err(e) = check_party_id(&p.id) {
+                                f(Check::Payload, e.to_string());
+                            }
+                            Some(Parsed::Party(p, key.ok()))
                         }
-                        if let Err(e) = check_party_id(&p.id) {
-                            f(Check::Payload, e.to_string());
+                        Err(e) => {
+                            f(Check::Payload, e);
+                            None
                         }
-                        Some(Parsed::Party(p, key.ok()))
                     }
-                    Err(e) => {
-                        f(Check::Payload, e);
-                        None
-                    }
-                },
+                }
                 Kind::Evidence => match payload::decode::<EvidencePayload>(&row.payload) {
                     Ok(p) => Some(Parsed::Evidence(p)),
                     Err(e) => {
@@ -170,20 +178,38 @@ fn pre_check(row: EntryRow) -> Pre {
             };
         }
         if row.time != format_time(&h.time) {
-            f(Check::Derived, format!("stored time column {:?} differs from the signed time", row.time));
+            f(
+                Check::Derived,
+                format!(
+                    "stored time column {:?} differs from the signed time",
+                    row.time
+                ),
+            );
         }
         if row.kind != h.kind.as_str() {
-            f(Check::Derived, format!("stored kind column {:?} differs from the signed kind", row.kind));
+            f(
+                Check::Derived,
+                format!(
+                    "stored kind column {:?} differs from the signed kind",
+                    row.kind
+                ),
+            );
         }
         if row.signer != h.signer.to_string() {
-            f(Check::Derived, "stored signer column differs from the signed signer".into());
+            f(
+                Check::Derived,
+                "stored signer column differs from the signed signer".into(),
+            );
         }
         let item = match &parsed {
             Some(Parsed::Evidence(e)) => Some(e.item.as_str()),
             _ => None,
         };
         if parsed.is_some() && row.item.as_deref() != item {
-            f(Check::Derived, "stored item column differs from the signed payload".into());
+            f(
+                Check::Derived,
+                "stored item column differs from the signed payload".into(),
+            );
         }
     }
     Pre {
@@ -244,12 +270,18 @@ impl Walk {
         if h.seq != seq {
             f2(
                 Check::Position,
-                format!("stored as entry {seq} but signed as entry {} (moved, swapped or replayed)", h.seq),
+                format!(
+                    "stored as entry {seq} but signed as entry {} (moved, swapped or replayed)",
+                    h.seq
+                ),
             );
         }
         match self.ledger {
             Some(id) if id != h.ledger => {
-                f2(Check::Position, format!("belongs to ledger {}, not {id}", h.ledger));
+                f2(
+                    Check::Position,
+                    format!("belongs to ledger {}, not {id}", h.ledger),
+                );
             }
             _ => {}
         }
@@ -263,7 +295,13 @@ impl Walk {
         }
         if let Some(t) = self.last_time {
             if h.time < t {
-                f2(Check::Time, format!("time {} is earlier than the entry before it", format_time(&h.time)));
+                f2(
+                    Check::Time,
+                    format!(
+                        "time {} is earlier than the entry before it",
+                        format_time(&h.time)
+                    ),
+                );
             }
         }
         self.last_time = Some(h.time);
@@ -271,23 +309,32 @@ impl Walk {
 
         // Kind placement and the key to check the signature with.
         if (h.kind == Kind::Genesis) != (seq == 1) {
-            f2(Check::Registry, if seq == 1 {
-                format!("the first entry must be genesis, not {}", h.kind)
-            } else {
-                "genesis entry after the first entry".to_string()
-            });
+            f2(
+                Check::Registry,
+                if seq == 1 {
+                    format!("the first entry must be genesis, not {}", h.kind)
+                } else {
+                    "genesis entry after the first entry".to_string()
+                },
+            );
         }
         let mut key = self.keys.get(&h.signer).map(|r| r.key);
         if let Some(Parsed::Party(p, Some(pk))) = &pre.parsed {
             let fpr = pk.fingerprint();
             if h.kind == Kind::Genesis {
                 if fpr != h.signer {
-                    f2(Check::Registry, "genesis must be signed by the key it registers".into());
+                    f2(
+                        Check::Registry,
+                        "genesis must be signed by the key it registers".into(),
+                    );
                 }
                 key = Some(*pk);
             }
             if !self.party_ids.insert(p.id.clone()) {
-                f2(Check::Registry, format!("party {:?} is registered twice", p.id));
+                f2(
+                    Check::Registry,
+                    format!("party {:?} is registered twice", p.id),
+                );
             } else if self.keys.contains_key(&fpr) {
                 f2(Check::Registry, format!("key {fpr} is registered twice"));
             } else {
@@ -304,7 +351,13 @@ impl Walk {
                         );
                     }
                 }
-                self.keys.insert(fpr, Registered { key: *pk, party: p.id.clone() });
+                self.keys.insert(
+                    fpr,
+                    Registered {
+                        key: *pk,
+                        party: p.id.clone(),
+                    },
+                );
                 self.parties.push(VerifiedParty {
                     party: p.clone(),
                     fingerprint: fpr,
@@ -313,12 +366,20 @@ impl Walk {
             }
         }
         if key.is_none() {
-            f2(Check::Registry, format!("signed by key {}, which is not registered in the ledger", h.signer));
+            f2(
+                Check::Registry,
+                format!(
+                    "signed by key {}, which is not registered in the ledger",
+                    h.signer
+                ),
+            );
         }
         if let Some(Parsed::Evidence(e)) = &pre.parsed {
             if self.want_artifacts {
                 for a in e.artifacts.iter().filter(|a| a.stored) {
-                    self.artifacts.entry(a.sha256.clone()).or_insert((seq, a.name.clone(), a.size));
+                    self.artifacts
+                        .entry(a.sha256.clone())
+                        .or_insert((seq, a.name.clone(), a.size));
                 }
             }
         }
@@ -326,12 +387,22 @@ impl Walk {
     }
 }
 
-fn check_signatures(chunk: &[Pre], jobs: &[(usize, PublicKey)], keys: &HashMap<Fingerprint, Registered>) -> Vec<Finding> {
+fn check_signatures(
+    chunk: &[Pre],
+    jobs: &[(usize, PublicKey)],
+    keys: &HashMap<Fingerprint, Registered>,
+) -> Vec<Finding> {
     jobs.par_chunks(BATCH)
         .flat_map_iter(|part| {
             let ks: Vec<PublicKey> = part.iter().map(|(_, k)| *k).collect();
-            let ms: Vec<&[u8]> = part.iter().map(|(i, _)| chunk[*i].row.body.as_slice()).collect();
-            let ss: Vec<&[u8]> = part.iter().map(|(i, _)| chunk[*i].row.signature.as_slice()).collect();
+            let ms: Vec<&[u8]> = part
+                .iter()
+                .map(|(i, _)| chunk[*i].row.body.as_slice())
+                .collect();
+            let ss: Vec<&[u8]> = part
+                .iter()
+                .map(|(i, _)| chunk[*i].row.signature.as_slice())
+                .collect();
             let bad: Vec<Finding> = if crypto::verify_batch(&ks, &ms, &ss) {
                 Vec::new()
             } else {
@@ -356,7 +427,12 @@ fn check_signatures(chunk: &[Pre], jobs: &[(usize, PublicKey)], keys: &HashMap<F
         .collect()
 }
 
-fn check_derived_tables(walk: &Walk, parties: &[PartyRow], keys: &[KeyRow], out: &mut Vec<Finding>) {
+fn check_derived_tables(
+    walk: &Walk,
+    parties: &[PartyRow],
+    keys: &[KeyRow],
+    out: &mut Vec<Finding>,
+) {
     let mut expect_p: BTreeMap<&str, &VerifiedParty> = BTreeMap::new();
     for p in &walk.parties {
         expect_p.insert(&p.party.id, p);
@@ -371,12 +447,18 @@ fn check_derived_tables(walk: &Walk, parties: &[PartyRow], keys: &[KeyRow], out:
             Some(v) => out.push(Finding {
                 seq: v.seq,
                 check: Check::Derived,
-                what: format!("parties table row {:?} differs from the signed entry", row.id),
+                what: format!(
+                    "parties table row {:?} differs from the signed entry",
+                    row.id
+                ),
             }),
             None => out.push(Finding {
                 seq,
                 check: Check::Derived,
-                what: format!("parties table has party {:?}, which no entry registers", row.id),
+                what: format!(
+                    "parties table has party {:?}, which no entry registers",
+                    row.id
+                ),
             }),
         }
     }
@@ -395,11 +477,16 @@ fn check_derived_tables(walk: &Walk, parties: &[PartyRow], keys: &[KeyRow], out:
         let seq = u64::try_from(row.seq).unwrap_or(0);
         match expect_k.remove(&row.fingerprint) {
             Some(v)
-                if v.party.id == row.party && v.party.public_key == row.public_key && v.seq == seq => {}
+                if v.party.id == row.party
+                    && v.party.public_key == row.public_key
+                    && v.seq == seq => {}
             Some(v) => out.push(Finding {
                 seq: v.seq,
                 check: Check::Derived,
-                what: format!("keys table row {} differs from the signed entry", row.fingerprint),
+                what: format!(
+                    "keys table row {} differs from the signed entry",
+                    row.fingerprint
+                ),
             }),
             None => out.push(Finding {
                 seq,

@@ -1,0 +1,7 @@
+//! Integration tests through the real `vouch` binary (one test binary, shared harness).
+
+mod util;
+
+mod bad_input;
+mod ledger;
+mod tamper;

@@ -1,0 +1,327 @@
+//! Tamper tests: open the real SQLite file as an attacker would (triggers dropped), change
+//! it, and assert that `vouch verify` exits 1 naming the entry concerned.
+
+use crate::util::{Env, attacker};
+use rusqlite::params;
+use vouch::crypto::{SecretKey, sha256};
+use vouch::ledger::entry::{EntryHeader, Kind, LedgerId, parse_time};
+
+/// Provider + customer, then four evidence entries by the customer (seq 3–6); entry 4 has
+/// a stored artefact.
+fn ledger() -> Env {
+    let env = Env::two_parties();
+    env.record("keys/customer.key", "backup.restore-tests");
+    std::fs::write(env.p("restore.log"), "restore ok\n").unwrap();
+    env.ok(&[
+        "record",
+        "--item",
+        "backup.restore-tests",
+        "--kind",
+        "restore-test",
+        "--outcome",
+        "pass",
+        "--performed-at",
+        "2026-07-02",
+        "--artifact",
+        "restore.log",
+        "--key",
+        "keys/customer.key",
+    ]);
+    env.record("keys/customer.key", "guest-os.patching");
+    env.record("keys/customer.key", "guest-os.patching");
+    let r = env.ok(&["verify", "--artifacts"]);
+    assert!(r.stdout.contains("ok: 6 entries"), "{}", r.stdout);
+    env
+}
+
+/// Run verify (with extra args) and require exit 1 with the first finding at `seq`
+/// containing `what`.
+fn expect_finding(env: &Env, extra: &[&str], seq: u64, what: &str) {
+    let mut args = vec!["verify"];
+    args.extend_from_slice(extra);
+    let r = env.run(&args);
+    assert_eq!(
+        r.code, 1,
+        "expected exit 1\nstdout: {}\nstderr: {}",
+        r.stdout, r.stderr
+    );
+    let first = r.stdout.lines().next().unwrap_or("");
+    assert!(
+        first.starts_with(&format!("entry {seq}: ")) && first.contains(what),
+        "expected first finding 'entry {seq}: …{what}…', got:\n{}",
+        r.stdout
+    );
+}
+
+fn exec(env: &Env, sql: &str) {
+    attacker(&env.p("ledger.db")).execute_batch(sql).unwrap();
+}
+
+#[test]
+fn edit_body_is_a_bad_signature_at_that_entry() {
+    let env = ledger();
+    let c = attacker(&env.p("ledger.db"));
+    let body: Vec<u8> = c
+        .query_row("SELECT body FROM entries WHERE seq = 4", [], |r| r.get(0))
+        .unwrap();
+    let edited = String::from_utf8(body)
+        .unwrap()
+        .replace("seq: 4\n", "seq: 4\n")
+        .replacen("time: 2", "time: 1", 1);
+    c.execute(
+        "UPDATE entries SET body = ?1 WHERE seq = 4",
+        params![edited.as_bytes()],
+    )
+    .unwrap();
+    drop(c);
+    expect_finding(&env, &[], 4, "signature does not verify");
+}
+
+#[test]
+fn edit_signature() {
+    let env = ledger();
+    exec(
+        &env,
+        "UPDATE entries SET signature = zeroblob(64) WHERE seq = 4",
+    );
+    expect_finding(&env, &[], 4, "signature does not verify");
+}
+
+#[test]
+fn edit_payload() {
+    let env = ledger();
+    exec(
+        &env,
+        "UPDATE entries SET payload = CAST(replace(CAST(payload AS TEXT), '\"pass\"', '\"fail\"') AS BLOB) WHERE seq = 4",
+    );
+    expect_finding(&env, &[], 4, "payload bytes do not match");
+}
+
+#[test]
+fn edit_derived_columns() {
+    for (sql, what) in [
+        (
+            "UPDATE entries SET hash = zeroblob(32) WHERE seq = 4",
+            "hash column",
+        ),
+        (
+            "UPDATE entries SET time = '2026-01-01T00:00:00Z' WHERE seq = 4",
+            "time column",
+        ),
+        (
+            "UPDATE entries SET kind = 'party' WHERE seq = 4",
+            "kind column",
+        ),
+        (
+            "UPDATE entries SET signer = (SELECT signer FROM entries WHERE seq = 1) WHERE seq = 4",
+            "signer column",
+        ),
+        (
+            "UPDATE entries SET item = 'physical.datacenters' WHERE seq = 4",
+            "item column",
+        ),
+    ] {
+        let env = ledger();
+        exec(&env, sql);
+        expect_finding(&env, &[], 4, what);
+    }
+}
+
+#[test]
+fn edit_seq_column_is_a_missing_entry() {
+    let env = ledger();
+    exec(&env, "UPDATE entries SET seq = 100 WHERE seq = 4");
+    expect_finding(&env, &[], 4, "entry 4 is missing");
+}
+
+#[test]
+fn delete_middle_row() {
+    let env = ledger();
+    exec(&env, "DELETE FROM entries WHERE seq = 4");
+    expect_finding(&env, &[], 4, "entry 4 is missing");
+}
+
+#[test]
+fn swap_two_rows_keeping_seq() {
+    let env = ledger();
+    exec(
+        &env,
+        "CREATE TEMP TABLE t AS SELECT * FROM entries WHERE seq IN (4, 5);
+         UPDATE entries SET (body, signature, payload, hash, time, kind, signer, item) =
+           (SELECT body, signature, payload, hash, time, kind, signer, item FROM t WHERE t.seq = 9 - entries.seq)
+         WHERE seq IN (4, 5);",
+    );
+    expect_finding(&env, &[], 4, "signed as entry 5");
+}
+
+#[test]
+fn replayed_copy_of_an_old_entry() {
+    let env = ledger();
+    exec(
+        &env,
+        "INSERT INTO entries SELECT 7, body, signature, payload, hash, time, kind, signer, item FROM entries WHERE seq = 3",
+    );
+    expect_finding(&env, &[], 7, "signed as entry 3");
+}
+
+#[test]
+fn entry_signed_by_an_unregistered_key() {
+    let env = ledger();
+    let c = attacker(&env.p("ledger.db"));
+    let (id, tip): (String, Vec<u8>) = c
+        .query_row(
+            "SELECT (SELECT value FROM meta WHERE key = 'ledger_id'), body FROM entries WHERE seq = 6",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    let payload: Vec<u8> = c
+        .query_row("SELECT payload FROM entries WHERE seq = 6", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    let mallory = SecretKey::from_seed(&[9u8; 32]);
+    let header = EntryHeader {
+        ledger: LedgerId::parse(&id).unwrap(),
+        seq: 7,
+        prev: sha256(&tip),
+        time: parse_time("2099-01-01T00:00:00Z").unwrap(),
+        kind: Kind::Evidence,
+        signer: mallory.public().fingerprint(),
+        payload: sha256(&payload),
+    };
+    let text = header.encode();
+    c.execute(
+        "INSERT INTO entries VALUES (7, ?1, ?2, ?3, ?4, '2099-01-01T00:00:00Z', 'evidence', ?5,
+           (SELECT item FROM entries WHERE seq = 6))",
+        params![
+            text.as_bytes(),
+            mallory.sign(text.as_bytes()).to_vec(),
+            payload,
+            sha256(text.as_bytes()).to_vec(),
+            mallory.public().fingerprint().to_string()
+        ],
+    )
+    .unwrap();
+    drop(c);
+    expect_finding(&env, &[], 7, "not registered in the ledger");
+}
+
+#[test]
+fn substituted_party_key_is_caught_with_trust() {
+    // The provider (who founded the ledger) registers "acme" with a key it controls and
+    // signs evidence in acme's name. The ledger is consistent with itself…
+    let env = Env::new();
+    env.ok(&["keygen", "provider"]);
+    env.ok(&["keygen", "customer"]);
+    env.ok(&["keygen", "mallory"]);
+    env.ok(&[
+        "init",
+        "--party",
+        "cloudtemple",
+        "--name",
+        "Cloud Temple",
+        "--role",
+        "provider",
+        "--key",
+        "provider",
+    ]);
+    env.ok(&[
+        "party",
+        "add",
+        "acme",
+        "--name",
+        "Acme",
+        "--role",
+        "customer",
+        "--pubkey",
+        "keys/mallory.pub",
+        "--key",
+        "provider",
+    ]);
+    env.record("keys/mallory.key", "backup.restore-tests");
+    let r = env.ok(&["verify"]);
+    assert!(r.stdout.contains("self-consistency only"), "{}", r.stdout);
+    // …but not with the keys the auditor holds.
+    expect_finding(
+        &env,
+        &[
+            "--trust",
+            "keys/provider.pub",
+            "--trust",
+            "keys/customer.pub",
+        ],
+        2,
+        "not among the trusted keys",
+    );
+    // Pinning the genuine keys of a genuine ledger passes.
+    let good = Env::two_parties();
+    let r = good.ok(&[
+        "verify",
+        "--trust",
+        "keys/provider.pub",
+        "--trust",
+        "keys/customer.pub",
+    ]);
+    assert!(
+        r.stdout
+            .contains("every party key is one of the 2 pinned key(s)"),
+        "{}",
+        r.stdout
+    );
+}
+
+#[test]
+fn substituted_key_in_derived_table() {
+    let env = ledger();
+    exec(
+        &env,
+        "UPDATE keys SET public_key = 'MCowBQYDK2VwAyEAA6EHv/POEL4dcN0Y50vAmWfk1jCbpQ1fHdyGZBJVMbg=' WHERE party = 'acme'",
+    );
+    expect_finding(&env, &[], 2, "keys table row");
+}
+
+#[test]
+fn edited_artifact_is_caught_with_artifacts() {
+    let env = ledger();
+    exec(
+        &env,
+        "UPDATE artifacts SET content = CAST('restore FAILED\n' AS BLOB)",
+    );
+    env.ok(&["verify"]);
+    expect_finding(&env, &["--artifacts"], 4, "stored content does not match");
+}
+
+#[test]
+fn all_lists_every_problem_in_order() {
+    let env = ledger();
+    exec(
+        &env,
+        "UPDATE entries SET signature = zeroblob(64) WHERE seq = 3; UPDATE entries SET time = 'x' WHERE seq = 5;",
+    );
+    let r = env.run(&["verify", "--all"]);
+    assert_eq!(r.code, 1);
+    let lines: Vec<&str> = r
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("entry "))
+        .collect();
+    assert!(lines[0].starts_with("entry 3: signature"), "{}", r.stdout);
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("entry 5: stored time column")),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stdout.contains("FAILED: 2 problem(s)"), "{}", r.stdout);
+}
+
+#[test]
+fn truncation_is_not_visible_without_a_checkpoint() {
+    // Documented limit (FORMAT.md §7): deleting the newest entries leaves a valid chain.
+    let env = ledger();
+    exec(&env, "DELETE FROM entries WHERE seq >= 5");
+    let r = env.ok(&["verify"]);
+    assert!(r.stdout.contains("ok: 4 entries"), "{}", r.stdout);
+}
