@@ -17,7 +17,7 @@
 //! The entry hash is SHA-256 of these bytes; the signature is Ed25519 over these bytes.
 //! Parsing accepts only the one spelling [`EntryHeader::encode`] produces.
 
-use chrono::{DateTime, NaiveDateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use std::fmt;
 
 use crate::crypto::{Fingerprint, parse_hex32};
@@ -135,15 +135,44 @@ pub fn format_time(t: &DateTime<Utc>) -> String {
     t.format(TIME_FORMAT).to_string()
 }
 
-/// Parse a time spelt exactly as [`format_time`] writes it.
+/// Parse a time spelt exactly as [`format_time`] writes it (`YYYY-MM-DDTHH:MM:SSZ`).
 pub fn parse_time(s: &str) -> Option<DateTime<Utc>> {
-    if s.len() != 20 {
+    let b = s.as_bytes();
+    if b.len() != 20
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || b[10] != b'T'
+        || b[13] != b':'
+        || b[16] != b':'
+        || b[19] != b'Z'
+    {
         return None;
     }
-    let t = NaiveDateTime::parse_from_str(s, TIME_FORMAT)
-        .ok()?
-        .and_utc();
-    (format_time(&t) == s).then_some(t)
+    let num = |r: std::ops::Range<usize>| -> Option<u32> {
+        b[r].iter().try_fold(0u32, |acc, &c| {
+            c.is_ascii_digit().then(|| acc * 10 + u32::from(c - b'0'))
+        })
+    };
+    let year = i32::try_from(num(0..4)?).ok()?;
+    let date = NaiveDate::from_ymd_opt(year, num(5..7)?, num(8..10)?)?;
+    // Fixed-width digits and range-checked fields: exactly one spelling per instant.
+    Some(
+        date.and_hms_opt(num(11..13)?, num(14..16)?, num(17..19)?)?
+            .and_utc(),
+    )
+}
+
+/// The value of line `line` (1-based) of an entry text that [`EntryHeader::parse`]
+/// accepted, without its key: a cheap way to compare derived columns with the signed bytes.
+pub fn raw_value(text: &[u8], line: usize) -> &[u8] {
+    let l = text
+        .split(|&c| c == b'\n')
+        .nth(line - 1)
+        .unwrap_or_default();
+    match l.iter().position(|&c| c == b' ') {
+        Some(i) => &l[i + 1..],
+        None => l,
+    }
 }
 
 impl EntryHeader {
@@ -245,6 +274,24 @@ mod tests {
             signer: Fingerprint([0xcd; 32]),
             payload: [0xef; 32],
         }
+    }
+
+    #[test]
+    fn time_spelling_is_strict() {
+        assert!(parse_time("2026-02-28T23:59:59Z").is_some());
+        for bad in [
+            "2026-02-29T00:00:00Z",
+            "2026-1-01T00:00:00Z",
+            "2026-01-01T24:00:00Z",
+            "2026-01-01 00:00:00Z",
+            "+026-01-01T00:00:00Z",
+        ] {
+            assert!(parse_time(bad).is_none(), "{bad}");
+        }
+        assert_eq!(
+            raw_value(sample().encode().as_bytes(), 5),
+            b"2026-10-05T10:00:03Z"
+        );
     }
 
     #[test]

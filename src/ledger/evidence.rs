@@ -4,6 +4,7 @@
 //! and names the line of a batch file that is wrong.
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
+use rayon::prelude::*;
 use serde::Deserialize;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -260,33 +261,43 @@ pub fn draft_batch(path: &Path, now: DateTime<Utc>, store_artifacts: bool) -> Re
             path.display()
         )));
     }
-    let mut drafts = Vec::new();
+    let mut lines = Vec::new();
     for (i, line) in BufReader::new(f).lines().enumerate() {
-        let at = format!("{} line {}", path.display(), i + 1);
         let line = line.map_err(|e| match e.kind() {
-            std::io::ErrorKind::InvalidData => Error::new(format!("{at}: not UTF-8 text")),
+            std::io::ErrorKind::InvalidData => {
+                Error::new(format!("{} line {}: not UTF-8 text", path.display(), i + 1))
+            }
             _ => Error::io(path, &e),
         })?;
-        if line.trim().is_empty() {
-            continue;
+        if !line.trim().is_empty() {
+            lines.push((i + 1, line));
         }
-        let l: BatchLine = serde_json::from_str(&line).map_err(|e| {
-            Error::new(format!("{at}: {e}")).hint(
-                "each line is one JSON object with item, kind, outcome, performed_at \
-                 and optional fields, artifacts, note",
-            )
-        })?;
-        let input = EvidenceInput {
-            item: l.item,
-            kind: l.kind,
-            outcome: l.outcome,
-            performed_at: l.performed_at,
-            fields: l.fields,
-            artifacts: l.artifacts,
-            note: l.note,
-        };
-        drafts.push(draft(&input, now, store_artifacts).map_err(|e| e.context(&at))?);
     }
+    // Lines are independent: parse and encode them on every core, then report the first
+    // bad line in file order.
+    let results: Vec<Result<Draft>> = lines
+        .par_iter()
+        .map(|(n, line)| {
+            let at = format!("{} line {n}", path.display());
+            let l: BatchLine = serde_json::from_str(line).map_err(|e| {
+                Error::new(format!("{at}: {e}")).hint(
+                    "each line is one JSON object with item, kind, outcome, performed_at \
+                     and optional fields, artifacts, note",
+                )
+            })?;
+            let input = EvidenceInput {
+                item: l.item,
+                kind: l.kind,
+                outcome: l.outcome,
+                performed_at: l.performed_at,
+                fields: l.fields,
+                artifacts: l.artifacts,
+                note: l.note,
+            };
+            draft(&input, now, store_artifacts).map_err(|e| e.context(&at))
+        })
+        .collect();
+    let drafts = results.into_iter().collect::<Result<Vec<Draft>>>()?;
     if drafts.is_empty() {
         return Err(
             Error::new(format!("batch {} holds no entries", path.display()))

@@ -136,27 +136,53 @@ pub struct ArtifactRef {
     pub stored: bool,
 }
 
-/// Payload of `evidence` entries.
+/// Payload of `evidence` entries. Members are declared in sorted order (see [`decode`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EvidencePayload {
+    /// Artefacts, by hash.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub artifacts: Vec<ArtifactRef>,
+    /// Structured fields (string, number, boolean or list of strings).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub fields: BTreeMap<String, Value>,
     /// The matrix item this evidence is for.
     pub item: String,
     /// Evidence kind (`restore-test`, `patch-run`, …).
     pub kind: String,
+    /// Free-text note.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
     /// Outcome.
     pub outcome: Outcome,
     /// When the duty was performed, as claimed by the signer (UTC, whole seconds).
     pub performed_at: String,
-    /// Structured fields (string, number, boolean or list of strings).
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub fields: BTreeMap<String, Value>,
-    /// Artefacts, by hash.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub artifacts: Vec<ArtifactRef>,
-    /// Free-text note.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub note: Option<String>,
+}
+
+/// Rules a decoded payload must meet beyond its JSON shape.
+pub trait Checked {
+    /// Every number within ±(2^53 − 1), and the like.
+    fn check(&self) -> Result<(), String>;
+}
+
+impl Checked for PartyPayload {
+    fn check(&self) -> Result<(), String> {
+        Ok(())
+    }
+}
+
+impl Checked for EvidencePayload {
+    fn check(&self) -> Result<(), String> {
+        for (k, v) in &self.fields {
+            check_numbers(v).map_err(|e| format!("payload field {k}: {e}"))?;
+        }
+        for a in &self.artifacts {
+            if a.size > MAX_SAFE_INT as u64 {
+                return Err(format!("payload artefact {:?}: size too large", a.name));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Encode a payload canonically (RFC 8785).
@@ -194,7 +220,17 @@ pub fn check_numbers(value: &Value) -> Result<()> {
 }
 
 /// Decode stored payload bytes, requiring them to be canonical.
-pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, String> {
+///
+/// Fast path: the payload structs declare their members in sorted order and hold maps as
+/// `BTreeMap`, so plain serde_json output equals RFC 8785 whenever the payload has no
+/// fractional numbers; only when it differs is the full canonicaliser consulted.
+pub fn decode<T: DeserializeOwned + Serialize + Checked>(bytes: &[u8]) -> Result<T, String> {
+    if let Ok(v) = serde_json::from_slice::<T>(bytes) {
+        if serde_json::to_vec(&v).is_ok_and(|b| b == bytes) {
+            v.check()?;
+            return Ok(v);
+        }
+    }
     let value: Value =
         serde_json::from_slice(bytes).map_err(|e| format!("payload is not JSON: {e}"))?;
     if !value.is_object() {
@@ -206,7 +242,10 @@ pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, String> {
     if canonical != bytes {
         return Err("payload is not in canonical form (RFC 8785)".into());
     }
-    serde_json::from_value(value).map_err(|e| format!("payload does not match its kind: {e}"))
+    let v: T = serde_json::from_value(value)
+        .map_err(|e| format!("payload does not match its kind: {e}"))?;
+    v.check()?;
+    Ok(v)
 }
 
 #[cfg(test)]

@@ -8,11 +8,11 @@
 //! signature at a time so the entry can be named.
 
 use rayon::prelude::*;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::path::Path;
 use std::sync::mpsc;
 
-use super::entry::{EntryHeader, Kind, LedgerId, ZERO_HASH, format_time};
+use super::entry::{EntryHeader, Kind, LedgerId, ZERO_HASH, format_time, raw_value};
 use super::payload::{self, EvidencePayload, PartyPayload};
 use super::store::{Access, EntryRow, KeyRow, PartyRow, Store};
 use super::{Progress, check_party_id};
@@ -20,9 +20,9 @@ use crate::crypto::{self, Fingerprint, Hasher, PublicKey};
 use crate::error::Result;
 
 /// Rows fetched and checked per step.
-const CHUNK: usize = 4096;
+const CHUNK: usize = 8192;
 /// Signatures per batch verification.
-const BATCH: usize = 128;
+const BATCH: usize = 1024;
 
 /// What to check.
 #[derive(Debug, Clone, Default)]
@@ -177,7 +177,7 @@ fn pre_check(row: EntryRow) -> Pre {
                 },
             };
         }
-        if row.time != format_time(&h.time) {
+        if row.time.as_bytes() != raw_value(&row.body, 5) {
             f(
                 Check::Derived,
                 format!(
@@ -186,7 +186,7 @@ fn pre_check(row: EntryRow) -> Pre {
                 ),
             );
         }
-        if row.kind != h.kind.as_str() {
+        if row.kind.as_bytes() != raw_value(&row.body, 6) {
             f(
                 Check::Derived,
                 format!(
@@ -195,7 +195,7 @@ fn pre_check(row: EntryRow) -> Pre {
                 ),
             );
         }
-        if row.signer != h.signer.to_string() {
+        if row.signer.as_bytes() != raw_value(&row.body, 7) {
             f(
                 Check::Derived,
                 "stored signer column differs from the signed signer".into(),
@@ -390,7 +390,7 @@ impl Walk {
 fn check_signatures(
     chunk: &[Pre],
     jobs: &[(usize, PublicKey)],
-    keys: &HashMap<Fingerprint, Registered>,
+    names: &HashMap<Fingerprint, String>,
 ) -> Vec<Finding> {
     jobs.par_chunks(BATCH)
         .flat_map_iter(|part| {
@@ -410,9 +410,9 @@ fn check_signatures(
                     .filter(|(i, k)| !k.verify(&chunk[*i].row.body, &chunk[*i].row.signature))
                     .map(|(i, k)| {
                         let fpr = k.fingerprint();
-                        let who = keys
+                        let who = names
                             .get(&fpr)
-                            .map(|r| format!(" (party {:?})", r.party))
+                            .map(|p| format!(" (party {p:?})"))
                             .unwrap_or_default();
                         Finding {
                             seq: u64::try_from(chunk[*i].row.seq).unwrap_or(0),
@@ -570,33 +570,67 @@ pub fn verify(path: &Path, opts: &Options, progress: &dyn Progress) -> Result<Re
             }
             store
         });
-        for rows in rx {
-            let rows = rows?;
-            let n = rows.len() as u64;
-            report.entries += n;
-            let pre: Vec<Pre> = rows.into_par_iter().map(pre_check).collect();
-            let mut chunk_findings = Vec::new();
-            let mut jobs = Vec::with_capacity(pre.len());
-            for (i, p) in pre.iter().enumerate() {
-                chunk_findings.extend(p.findings.iter().cloned());
-                if let Some(k) = walk.step(p, &mut chunk_findings) {
-                    jobs.push((i, k));
+        // Signatures of chunk k are checked in the background while chunk k+1 is parsed
+        // and walked; at most two chunks are in flight, so memory stays flat.
+        let mut pending: VecDeque<(mpsc::Receiver<Vec<Finding>>, Vec<Finding>, u64)> =
+            VecDeque::new();
+        let mut settle =
+            |pending: &mut VecDeque<(mpsc::Receiver<Vec<Finding>>, Vec<Finding>, u64)>| -> bool {
+                let Some((srx, mut chunk_findings, n)) = pending.pop_front() else {
+                    return false;
+                };
+                chunk_findings.extend(srx.recv().unwrap_or_default());
+                progress.advance(n);
+                let found = !chunk_findings.is_empty();
+                findings.extend(chunk_findings);
+                found && !opts.all
+            };
+        let run: Result<()> = rayon::in_place_scope(|scope| {
+            let mut stop = false;
+            for rows in rx {
+                let rows = rows?;
+                let n = rows.len() as u64;
+                report.entries += n;
+                let pre: Vec<Pre> = rows.into_par_iter().map(pre_check).collect();
+                let mut chunk_findings = Vec::new();
+                let mut jobs = Vec::with_capacity(pre.len());
+                for (i, p) in pre.iter().enumerate() {
+                    chunk_findings.extend(p.findings.iter().cloned());
+                    if let Some(k) = walk.step(p, &mut chunk_findings) {
+                        jobs.push((i, k));
+                    }
+                }
+                report.signatures += jobs.len() as u64;
+                if let Some(last) = pre.last() {
+                    report.head = Some((u64::try_from(last.row.seq).unwrap_or(0), last.hash));
+                }
+                let names: HashMap<Fingerprint, String> = walk
+                    .keys
+                    .iter()
+                    .map(|(f, r)| (*f, r.party.clone()))
+                    .collect();
+                let (stx, srx) = mpsc::channel();
+                scope.spawn(move |_| {
+                    let _ = stx.send(check_signatures(&pre, &jobs, &names));
+                });
+                pending.push_back((srx, chunk_findings, n));
+                while pending.len() > 2 {
+                    stop |= settle(&mut pending);
+                }
+                if stop {
+                    break;
                 }
             }
-            report.signatures += jobs.len() as u64;
-            chunk_findings.extend(check_signatures(&pre, &jobs, &walk.keys));
-            if let Some(last) = pre.last() {
-                report.head = Some((u64::try_from(last.row.seq).unwrap_or(0), last.hash));
+            while !pending.is_empty() {
+                stop |= settle(&mut pending);
             }
-            progress.advance(n);
-            let found = !chunk_findings.is_empty();
-            findings.extend(chunk_findings);
-            if found && !opts.all {
+            if stop {
                 report.stopped_early = true;
                 let _ = stop_tx.send(());
-                break;
             }
-        }
+            Ok(())
+        });
+        run?;
         reader
             .join()
             .map_err(|_| crate::error::Error::new("internal error: verify reader thread failed"))

@@ -1,0 +1,351 @@
+//! Ledger benchmark: raw crypto and SQLite rates, then vouch's own operations, measured in
+//! the same run so each figure can be read as a ratio of the raw rate.
+//!
+//! Run: `cargo bench --bench ledger` (release build). `-- --quick` uses 10× smaller sizes.
+//! Peak memory of the `vouch` processes is read with Python's `resource` module (the
+//! machine's python3), which reports the children's maximum resident set size.
+
+use rayon::prelude::*;
+use std::path::Path;
+use std::process::Command;
+use std::time::Instant;
+
+use vouch::crypto::{self, PublicKey, SecretKey};
+use vouch::ledger::entry::{LedgerId, parse_time};
+use vouch::ledger::evidence::{self, EvidenceInput};
+use vouch::ledger::payload::Role;
+use vouch::ledger::verify::{self, Options};
+use vouch::ledger::{Ledger, NewParty, NoProgress};
+
+const BIN: &str = env!("CARGO_BIN_EXE_vouch");
+
+fn rate(n: usize, secs: f64) -> f64 {
+    n as f64 / secs
+}
+
+fn time<T>(f: impl FnOnce() -> T) -> (T, f64) {
+    let t = Instant::now();
+    let out = f();
+    (out, t.elapsed().as_secs_f64())
+}
+
+/// Run the vouch binary; return (wall seconds, peak RSS in MiB of the child).
+fn run_vouch(dir: &Path, args: &[&str]) -> (f64, f64) {
+    let script = "import resource,subprocess,sys,time\n\
+        t=time.perf_counter(); r=subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL)\n\
+        w=time.perf_counter()-t\n\
+        if r.returncode: sys.exit(r.returncode)\n\
+        print(w, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss/1024)";
+    let out = Command::new("python3")
+        .current_dir(dir)
+        .arg("-c")
+        .arg(script)
+        .arg(BIN)
+        .args(args)
+        .output()
+        .expect("python3 is needed to measure peak memory");
+    assert!(
+        out.status.success(),
+        "vouch {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let s = String::from_utf8_lossy(&out.stdout);
+    let mut it = s.split_whitespace().map(|x| x.parse::<f64>().unwrap());
+    (it.next().unwrap(), it.next().unwrap())
+}
+
+fn message(i: usize) -> Vec<u8> {
+    format!("vouch/v1 entry\nledger: {:032x}\nseq: {i}\nprev: {:064x}\ntime: 2026-07-01T00:00:00Z\nkind: evidence\nsigner: {:064x}\npayload: {:064x}\n", i, i, i, i).into_bytes()
+}
+
+fn input(i: usize) -> EvidenceInput {
+    let mut fields = std::collections::BTreeMap::new();
+    fields.insert(
+        "backup_id".to_string(),
+        serde_json::json!(format!("bk-{i}")),
+    );
+    fields.insert("rto_minutes".to_string(), serde_json::json!(45));
+    fields.insert("data_verified".to_string(), serde_json::json!(true));
+    EvidenceInput {
+        item: "backup.restore-tests".into(),
+        kind: "restore-test".into(),
+        outcome: "pass".into(),
+        performed_at: "2026-07-01T10:00:00Z".into(),
+        fields,
+        artifacts: vec![],
+        note: None,
+    }
+}
+
+fn main() {
+    let quick = std::env::args().any(|a| a == "--quick");
+    let scale = if quick { 10 } else { 1 };
+    let n_batch = 100_000 / scale;
+    let n_verify = 1_000_000 / scale;
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let cores = rayon::current_num_threads();
+    println!(
+        "vouch ledger benchmark ({} cores{})\n",
+        cores,
+        if quick { ", --quick" } else { "" }
+    );
+
+    // --- Raw rates -------------------------------------------------------------------
+    let key = SecretKey::from_seed(&[7u8; 32]);
+    let pk = key.public();
+    let n = 20_000;
+    let msgs: Vec<Vec<u8>> = (0..n).map(message).collect();
+    let (sigs, s) = time(|| msgs.iter().map(|m| key.sign(m)).collect::<Vec<_>>());
+    let raw_sign = rate(n, s);
+    let (_, s) = time(|| assert!(msgs.iter().zip(&sigs).all(|(m, g)| pk.verify(m, g))));
+    let raw_verify = rate(n, s);
+    let keys: Vec<PublicKey> = vec![pk; 1024];
+    let batch_once = |range: std::ops::Range<usize>| {
+        let ms: Vec<&[u8]> = msgs[range.clone()].iter().map(Vec::as_slice).collect();
+        let ss: Vec<&[u8]> = sigs[range].iter().map(|g| g.as_slice()).collect();
+        assert!(crypto::verify_batch(&keys[..ms.len()], &ms, &ss));
+    };
+    let (_, s) = time(|| (0..n / 1024).for_each(|b| batch_once(b * 1024..(b + 1) * 1024)));
+    let raw_batch = rate(n / 1024 * 1024, s);
+    let (_, s) = time(|| {
+        (0..n / 1024)
+            .into_par_iter()
+            .for_each(|b| batch_once(b * 1024..(b + 1) * 1024))
+    });
+    let raw_batch_all = rate(n / 1024 * 1024, s);
+    let (_, s) = time(|| {
+        for m in &msgs {
+            std::hint::black_box(crypto::sha256(m));
+        }
+    });
+    let raw_sha = rate(n, s);
+
+    // Raw SQLite: 300-byte rows, one WAL transaction.
+    let raw_sqlite = {
+        let c = rusqlite::Connection::open(dir.join("raw.db")).unwrap();
+        c.query_row("PRAGMA journal_mode=WAL", [], |_| Ok(()))
+            .unwrap();
+        c.execute_batch(
+            "PRAGMA synchronous=FULL; CREATE TABLE t (seq INTEGER PRIMARY KEY, body BLOB)",
+        )
+        .unwrap();
+        let row = vec![0x5au8; 300];
+        let rows = 200_000 / scale;
+        let (_, s) = time(|| {
+            let tx = c.unchecked_transaction().unwrap();
+            {
+                let mut st = tx.prepare("INSERT INTO t VALUES (?1, ?2)").unwrap();
+                for i in 0..rows {
+                    st.execute(rusqlite::params![i as i64 + 1, row]).unwrap();
+                }
+            }
+            tx.commit().unwrap();
+        });
+        rate(rows, s)
+    };
+
+    println!("| raw operation | rate |\n|---|---|");
+    println!("| Ed25519 sign, one core | {:.0}/s |", raw_sign);
+    println!("| Ed25519 verify_strict, one core | {:.0}/s |", raw_verify);
+    println!(
+        "| Ed25519 verify_batch (1024), one core | {:.0}/s |",
+        raw_batch
+    );
+    println!(
+        "| Ed25519 verify_batch (1024), {cores} cores | {:.0}/s |",
+        raw_batch_all
+    );
+    println!("| SHA-256 of a 350-byte entry text | {:.0}/s |", raw_sha);
+    println!(
+        "| SQLite 300-byte rows, one WAL transaction | {:.0}/s |\n",
+        raw_sqlite
+    );
+
+    // --- Ledger with two parties -------------------------------------------------------
+    let provider = SecretKey::from_seed(&[1u8; 32]);
+    let customer = SecretKey::from_seed(&[2u8; 32]);
+    let make = |path: &Path| {
+        let t0 = parse_time("2026-07-01T00:00:00Z").unwrap();
+        let (mut l, _) = Ledger::init(
+            path,
+            LedgerId([3u8; 16]),
+            &NewParty {
+                id: "provider".into(),
+                name: "P".into(),
+                role: Role::Provider,
+            },
+            &provider,
+            t0,
+        )
+        .unwrap();
+        l.add_party(
+            &NewParty {
+                id: "customer".into(),
+                name: "C".into(),
+                role: Role::Customer,
+            },
+            &customer.public(),
+            &provider,
+            t0,
+        )
+        .unwrap();
+        l
+    };
+    std::fs::write(dir.join("customer.key"), customer.to_pem().unwrap()).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(
+            dir.join("customer.key"),
+            std::fs::Permissions::from_mode(0o600),
+        )
+        .unwrap();
+    }
+    let now = parse_time("2026-10-01T00:00:00Z").unwrap();
+
+    // record --batch of n_batch entries, through the binary.
+    drop(make(&dir.join("batch.db")));
+    {
+        use std::io::Write as _;
+        let mut f =
+            std::io::BufWriter::new(std::fs::File::create(dir.join("batch.jsonl")).unwrap());
+        for i in 0..n_batch {
+            writeln!(f, r#"{{"item":"backup.restore-tests","kind":"restore-test","outcome":"pass","performed_at":"2026-07-01T10:00:00Z","fields":{{"backup_id":"bk-{i}","rto_minutes":45,"data_verified":true}}}}"#).unwrap();
+        }
+    }
+    let (batch_wall, batch_rss) = run_vouch(
+        dir,
+        &[
+            "--ledger",
+            "batch.db",
+            "record",
+            "--batch",
+            "batch.jsonl",
+            "--key",
+            "customer.key",
+        ],
+    );
+    let batch_rate = rate(n_batch, batch_wall);
+
+    // Library append (no process start, no JSON parsing of the input file).
+    let mut l = make(&dir.join("lib.db"));
+    let drafts: Vec<_> = (0..n_batch)
+        .map(|i| evidence::draft(&input(i), now, false).unwrap())
+        .collect();
+    let (_, s) = time(|| l.append(&customer, drafts, now, &NoProgress).unwrap());
+    let lib_rate = rate(n_batch, s);
+    drop(l);
+
+    // A ledger of n_verify entries, then verify it (library and binary).
+    let big = dir.join("big.db");
+    let mut l = make(&big);
+    let chunk = 100_000 / scale;
+    let (_, build_s) = time(|| {
+        for c in 0..(n_verify - 2) / chunk + 1 {
+            let k = chunk.min(n_verify - 2 - c * chunk);
+            if k == 0 {
+                break;
+            }
+            let drafts: Vec<_> = (0..k)
+                .map(|i| evidence::draft(&input(c * chunk + i), now, false).unwrap())
+                .collect();
+            l.append(&customer, drafts, now, &NoProgress).unwrap();
+        }
+    });
+    drop(l);
+    let (report, s) = time(|| verify::verify(&big, &Options::default(), &NoProgress).unwrap());
+    assert!(
+        report.ok() && report.entries == n_verify as u64,
+        "{:?}",
+        report.findings.first()
+    );
+    let verify_lib = rate(n_verify, s);
+    let (verify_wall, verify_rss) = run_vouch(dir, &["--ledger", "big.db", "verify"]);
+    let verify_bin = rate(n_verify, verify_wall);
+    let (small_wall, small_rss) = run_vouch(dir, &["--ledger", "lib.db", "verify"]);
+
+    // One `vouch record` process, durable commit included: median of 41 runs.
+    let one = |db: &str| {
+        let mut walls: Vec<f64> = (0..41)
+            .map(|i| {
+                let t = Instant::now();
+                let st = Command::new(BIN)
+                    .current_dir(dir)
+                    .args([
+                        "--ledger",
+                        db,
+                        "record",
+                        "--item",
+                        "guest-os.patching",
+                        "--kind",
+                        "patch-run",
+                        "--outcome",
+                        "pass",
+                        "--performed-at",
+                        "2026-07-01",
+                        "--field",
+                        &format!("run={i}"),
+                        "--key",
+                        "customer.key",
+                    ])
+                    .stdout(std::process::Stdio::null())
+                    .status()
+                    .unwrap();
+                assert!(st.success());
+                t.elapsed().as_secs_f64()
+            })
+            .collect();
+        walls.sort_by(f64::total_cmp);
+        walls[walls.len() / 2] * 1000.0
+    };
+    let one_small = one("batch.db");
+    let one_big = one("big.db");
+
+    println!("| vouch operation | result | against the raw rate |\n|---|---|---|");
+    println!(
+        "| `record --batch` {n_batch} entries (process, JSONL in) | {:.2} s = {:.0}/s, peak {:.0} MiB | {:.0} % of one-core sign |",
+        batch_wall,
+        batch_rate,
+        batch_rss,
+        100.0 * batch_rate / raw_sign
+    );
+    println!(
+        "| library append of {n_batch} entries | {:.0}/s | {:.0} % of one-core sign |",
+        lib_rate,
+        100.0 * lib_rate / raw_sign
+    );
+    println!(
+        "| building the {n_verify}-entry ledger (library) | {:.1} s | |",
+        build_s
+    );
+    println!(
+        "| `verify` {n_verify} entries (library) | {:.2} s = {:.0}/s | {:.0} % of batch-verify × {cores} cores ({:.0}/s) |",
+        n_verify as f64 / verify_lib,
+        verify_lib,
+        100.0 * verify_lib / (raw_batch * cores as f64),
+        raw_batch * cores as f64
+    );
+    println!(
+        "| `verify` {n_verify} entries (process) | {:.2} s = {:.0}/s, peak {:.0} MiB | {:.0} % |",
+        verify_wall,
+        verify_bin,
+        verify_rss,
+        100.0 * verify_bin / (raw_batch * cores as f64)
+    );
+    println!(
+        "| `verify` {} entries (process), for memory | peak {:.0} MiB ({:.2} s) | |",
+        n_batch + 2,
+        small_rss,
+        small_wall
+    );
+    println!(
+        "| one `vouch record` process, {} -entry ledger, median of 41 | {:.1} ms | |",
+        n_batch + 43,
+        one_small
+    );
+    println!(
+        "| one `vouch record` process, {n_verify}-entry ledger, median of 41 | {:.1} ms | |",
+        one_big
+    );
+}
