@@ -38,6 +38,9 @@ impl vouch::ledger::Progress for Bar {
     }
 
     fn advance(&self, n: u64) {
+        if !self.enabled {
+            return;
+        }
         if let Ok(b) = self.bar.lock() {
             if let Some(pb) = b.as_ref() {
                 pb.inc(n);

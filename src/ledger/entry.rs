@@ -132,7 +132,16 @@ impl fmt::Display for ParseError {
 
 /// Format a time the way entry texts and payloads spell it.
 pub fn format_time(t: &DateTime<Utc>) -> String {
-    t.format(TIME_FORMAT).to_string()
+    use chrono::{Datelike as _, Timelike as _};
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+        t.year(),
+        t.month(),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    )
 }
 
 /// Parse a time spelt exactly as [`format_time`] writes it (`YYYY-MM-DDTHH:MM:SSZ`).

@@ -23,6 +23,8 @@ use store::{Access, EntryRow, KeyRow, PartyRow, Store};
 
 /// Below this many entries, signing stays on the calling thread (no pool start-up).
 const PARALLEL_SIGN_MIN: usize = 64;
+/// Entries signed per step of a large append (signing overlaps inserting).
+const SIGN_CHUNK: usize = 4096;
 
 /// Reports progress of long operations; the CLI draws a bar, the library never prints.
 pub trait Progress: Sync {
@@ -321,52 +323,71 @@ impl Ledger {
                 prev = crypto::sha256(&text);
                 texts.push((text, prev));
             }
-            let sign = |(t, _): &(Vec<u8>, [u8; 32])| {
-                let s = key.sign(t);
-                progress.advance(1);
-                s
+            let sign_chunk = |chunk: &[(Vec<u8>, [u8; 32])]| -> Vec<[u8; 64]> {
+                let sign = |(t, _): &(Vec<u8>, [u8; 32])| key.sign(t);
+                let sigs = if chunk.len() >= PARALLEL_SIGN_MIN {
+                    chunk.par_iter().map(sign).collect()
+                } else {
+                    chunk.iter().map(sign).collect()
+                };
+                progress.advance(chunk.len() as u64);
+                sigs
             };
-            let sigs: Vec<[u8; 64]> = if texts.len() >= PARALLEL_SIGN_MIN {
-                texts.par_iter().map(sign).collect()
-            } else {
-                texts.iter().map(sign).collect()
-            };
-            progress.finish();
             let time_s = entry::format_time(&time);
-            let first = seq + 1 - drafts.len() as u64;
-            let mut rows = Vec::with_capacity(drafts.len());
+            let signer_s = signer.to_string();
+            let mut next = seq + 1 - drafts.len() as u64;
             let mut out = Vec::with_capacity(drafts.len());
-            for (i, ((d, (text, hash)), sig)) in drafts.iter().zip(texts).zip(sigs).enumerate() {
-                let s = first + i as u64;
-                let s_i = i64::try_from(s).map_err(|_| Error::new("ledger is full"))?;
-                if let Some((p, k)) = &d.party {
-                    let mut p = p.clone();
-                    let mut k = k.clone();
-                    p.seq = s_i;
-                    k.seq = s_i;
-                    w.insert_party(&p, &k)?;
-                }
-                for a in &d.store_artifacts {
-                    evidence::store_artifact(w, a)?;
-                }
-                rows.push(EntryRow {
-                    seq: s_i,
-                    body: text,
-                    signature: sig.to_vec(),
-                    payload: d.payload.clone(),
-                    hash: hash.to_vec(),
-                    time: time_s.clone(),
-                    kind: d.kind.as_str().to_string(),
-                    signer: signer.to_string(),
-                    item: d.item.clone(),
-                });
-                out.push(Appended {
-                    seq: s,
-                    hash,
-                    kind: d.kind,
-                });
+            let mut drafts = drafts.into_iter();
+            let mut chunks = Vec::new();
+            let mut texts = texts.into_iter().peekable();
+            while texts.peek().is_some() {
+                chunks.push(texts.by_ref().take(SIGN_CHUNK).collect::<Vec<_>>());
             }
-            w.insert_entries(&rows)?;
+            // Chunk k+1 is signed on every core while chunk k is inserted.
+            std::thread::scope(|scope| -> Result<()> {
+                let (tx, rx) = std::sync::mpsc::sync_channel(1);
+                scope.spawn(move || {
+                    for c in chunks {
+                        let sigs = sign_chunk(&c);
+                        if tx.send((c, sigs)).is_err() {
+                            break;
+                        }
+                    }
+                });
+                for (chunk, sigs) in rx {
+                    let mut rows = Vec::with_capacity(chunk.len());
+                    for ((text, hash), sig) in chunk.into_iter().zip(sigs) {
+                        let Some(d) = drafts.next() else { break };
+                        let s_i = i64::try_from(next).map_err(|_| Error::new("ledger is full"))?;
+                        if let Some((p, k)) = &d.party {
+                            let mut p = p.clone();
+                            let mut k = k.clone();
+                            p.seq = s_i;
+                            k.seq = s_i;
+                            w.insert_party(&p, &k)?;
+                        }
+                        for a in &d.store_artifacts {
+                            evidence::store_artifact(w, a)?;
+                        }
+                        out.push(Appended { seq: next, hash, kind: d.kind });
+                        rows.push(EntryRow {
+                            seq: s_i,
+                            body: text,
+                            signature: sig.to_vec(),
+                            payload: d.payload,
+                            hash: hash.to_vec(),
+                            time: time_s.clone(),
+                            kind: d.kind.as_str().to_string(),
+                            signer: signer_s.clone(),
+                            item: d.item,
+                        });
+                        next += 1;
+                    }
+                    w.insert_entries(&rows)?;
+                }
+                Ok(())
+            })?;
+            progress.finish();
             Ok(out)
         })
     }

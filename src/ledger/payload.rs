@@ -186,12 +186,29 @@ impl Checked for EvidencePayload {
 }
 
 /// Encode a payload canonically (RFC 8785).
+///
+/// The payload structs declare their members in sorted order and keep maps in `BTreeMap`s,
+/// so serde_json's compact output already is RFC 8785 when every number is an integer; a
+/// payload with a fractional number goes through the full canonicaliser.
 pub fn encode<T: Serialize>(payload: &T) -> Result<Vec<u8>> {
     let value = serde_json::to_value(payload)
         .map_err(|e| Error::new(format!("cannot encode payload: {e}")))?;
     check_numbers(&value)?;
-    serde_json_canonicalizer::to_vec(&value)
-        .map_err(|e| Error::new(format!("cannot encode payload: {e}")))
+    let out = if has_fraction(&value) {
+        serde_json_canonicalizer::to_vec(&value)
+    } else {
+        serde_json::to_vec(&value)
+    };
+    out.map_err(|e| Error::new(format!("cannot encode payload: {e}")))
+}
+
+fn has_fraction(value: &Value) -> bool {
+    match value {
+        Value::Number(n) => !(n.is_i64() || n.is_u64()),
+        Value::Array(a) => a.iter().any(has_fraction),
+        Value::Object(o) => o.values().any(has_fraction),
+        _ => false,
+    }
 }
 
 /// Refuse numbers a canonical encoding could not carry exactly.
@@ -278,6 +295,15 @@ mod tests {
             )
             .is_err()
         );
+    }
+
+    #[test]
+    fn fast_path_is_rfc8785() {
+        let v = serde_json::json!({"b": [1, "x\u{1}\"\\é\u{2028}"], "a": {"z": true, "y": null}, "n": -45, "f": 1.5e-7, "g": 1e21});
+        let jcs = serde_json_canonicalizer::to_vec(&v).unwrap();
+        assert_eq!(encode(&v).unwrap(), jcs);
+        let w = serde_json::json!({"b": [1, "x\u{1}\"\\é\u{7f}"], "a": {"z": true, "y": null}, "n": -45});
+        assert_eq!(encode(&w).unwrap(), serde_json_canonicalizer::to_vec(&w).unwrap());
     }
 
     #[test]

@@ -22,7 +22,7 @@ use crate::error::Result;
 /// Rows fetched and checked per step.
 const CHUNK: usize = 8192;
 /// Signatures per batch verification.
-const BATCH: usize = 1024;
+const BATCH: usize = 2048;
 
 /// What to check.
 #[derive(Debug, Clone, Default)]
