@@ -41,18 +41,18 @@ impl vouch::ledger::Progress for Bar {
         if !self.enabled {
             return;
         }
-        if let Ok(b) = self.bar.lock() {
-            if let Some(pb) = b.as_ref() {
-                pb.inc(n);
-            }
+        if let Ok(b) = self.bar.lock()
+            && let Some(pb) = b.as_ref()
+        {
+            pb.inc(n);
         }
     }
 
     fn finish(&self) {
-        if let Ok(mut b) = self.bar.lock() {
-            if let Some(pb) = b.take() {
-                pb.finish_and_clear();
-            }
+        if let Ok(mut b) = self.bar.lock()
+            && let Some(pb) = b.take()
+        {
+            pb.finish_and_clear();
         }
     }
 }

@@ -68,15 +68,39 @@ impl fmt::Debug for Fingerprint {
 
 /// Parse exactly 64 lowercase hex digits into 32 bytes (uppercase is refused: one spelling).
 pub fn parse_hex32(s: &str) -> Option<[u8; 32]> {
-    if s.len() != 64
-        || !s
-            .bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-    {
+    decode_lower_hex::<32>(s.as_bytes())
+}
+
+/// Value of each byte as a lowercase hex digit, or 0xff.
+const HEX: [u8; 256] = {
+    let mut t = [0xffu8; 256];
+    let mut i = 0;
+    while i < 10 {
+        t[b'0' as usize + i] = i as u8;
+        i += 1;
+    }
+    let mut i = 0;
+    while i < 6 {
+        t[b'a' as usize + i] = 10 + i as u8;
+        i += 1;
+    }
+    t
+};
+
+/// Decode exactly `2 * N` lowercase hex digits (hot in verification: one pass, no
+/// allocation).
+pub fn decode_lower_hex<const N: usize>(s: &[u8]) -> Option<[u8; N]> {
+    if s.len() != 2 * N {
         return None;
     }
-    let mut out = [0u8; 32];
-    hex::decode_to_slice(s, &mut out).ok()?;
+    let mut out = [0u8; N];
+    for (o, pair) in out.iter_mut().zip(s.chunks_exact(2)) {
+        let (hi, lo) = (HEX[pair[0] as usize], HEX[pair[1] as usize]);
+        if (hi | lo) == 0xff {
+            return None;
+        }
+        *o = (hi << 4) | lo;
+    }
     Some(out)
 }
 

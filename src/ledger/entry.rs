@@ -76,12 +76,7 @@ pub struct LedgerId(pub [u8; 16]);
 impl LedgerId {
     /// Parse 32 lowercase hex digits.
     pub fn parse(s: &str) -> Option<Self> {
-        if s.len() != 32 || !is_lower_hex(s) {
-            return None;
-        }
-        let mut out = [0u8; 16];
-        hex::decode_to_slice(s, &mut out).ok()?;
-        Some(Self(out))
+        crate::crypto::decode_lower_hex::<16>(s.as_bytes()).map(Self)
     }
 }
 
@@ -89,11 +84,6 @@ impl fmt::Display for LedgerId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&hex::encode(self.0))
     }
-}
-
-fn is_lower_hex(s: &str) -> bool {
-    s.bytes()
-        .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 /// The fields of an entry text.

@@ -242,11 +242,11 @@ pub fn check_numbers(value: &Value) -> Result<()> {
 /// `BTreeMap`, so plain serde_json output equals RFC 8785 whenever the payload has no
 /// fractional numbers; only when it differs is the full canonicaliser consulted.
 pub fn decode<T: DeserializeOwned + Serialize + Checked>(bytes: &[u8]) -> Result<T, String> {
-    if let Ok(v) = serde_json::from_slice::<T>(bytes) {
-        if serde_json::to_vec(&v).is_ok_and(|b| b == bytes) {
-            v.check()?;
-            return Ok(v);
-        }
+    if let Ok(v) = serde_json::from_slice::<T>(bytes)
+        && serde_json::to_vec(&v).is_ok_and(|b| b == bytes)
+    {
+        v.check()?;
+        return Ok(v);
     }
     let value: Value =
         serde_json::from_slice(bytes).map_err(|e| format!("payload is not JSON: {e}"))?;
@@ -303,7 +303,10 @@ mod tests {
         let jcs = serde_json_canonicalizer::to_vec(&v).unwrap();
         assert_eq!(encode(&v).unwrap(), jcs);
         let w = serde_json::json!({"b": [1, "x\u{1}\"\\é\u{7f}"], "a": {"z": true, "y": null}, "n": -45});
-        assert_eq!(encode(&w).unwrap(), serde_json_canonicalizer::to_vec(&w).unwrap());
+        assert_eq!(
+            encode(&w).unwrap(),
+            serde_json_canonicalizer::to_vec(&w).unwrap()
+        );
     }
 
     #[test]

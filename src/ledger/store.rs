@@ -627,3 +627,34 @@ impl Writer<'_> {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrate_twice_is_a_no_op_and_newer_schema_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("l.db");
+        drop(Store::create(&path, &[("ledger_id", "x")]).unwrap());
+        for _ in 0..2 {
+            let mut s = Store::open(&path, Access::ReadWrite).unwrap();
+            s.migrate().unwrap();
+            assert_eq!(s.user_version().unwrap(), SCHEMA_VERSION);
+            assert_eq!(s.meta("ledger_id").unwrap().as_deref(), Some("x"));
+        }
+        assert!(
+            Store::create(&path, &[]).is_err(),
+            "create must refuse an existing file"
+        );
+        let s = Store::open(&path, Access::ReadWrite).unwrap();
+        s.conn.execute_batch("PRAGMA user_version = 99").unwrap();
+        drop(s);
+        let err = Store::open(&path, Access::ReadOnly).err().unwrap();
+        assert!(
+            err.message().contains("schema version 99"),
+            "{}",
+            err.message()
+        );
+    }
+}

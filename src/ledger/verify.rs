@@ -24,6 +24,10 @@ const CHUNK: usize = 8192;
 /// Signatures per batch verification.
 const BATCH: usize = 2048;
 
+/// A chunk whose signatures are being checked: the pending result, the chunk's other
+/// findings, and its size.
+type InFlight = (mpsc::Receiver<Vec<Finding>>, Vec<Finding>, u64);
+
 /// What to check.
 #[derive(Debug, Clone, Default)]
 pub struct Options {
@@ -293,16 +297,16 @@ impl Walk {
             };
             f2(Check::Chain, what);
         }
-        if let Some(t) = self.last_time {
-            if h.time < t {
-                f2(
-                    Check::Time,
-                    format!(
-                        "time {} is earlier than the entry before it",
-                        format_time(&h.time)
-                    ),
-                );
-            }
+        if let Some(t) = self.last_time
+            && h.time < t
+        {
+            f2(
+                Check::Time,
+                format!(
+                    "time {} is earlier than the entry before it",
+                    format_time(&h.time)
+                ),
+            );
         }
         self.last_time = Some(h.time);
         self.prev = pre.hash;
@@ -374,13 +378,13 @@ impl Walk {
                 ),
             );
         }
-        if let Some(Parsed::Evidence(e)) = &pre.parsed {
-            if self.want_artifacts {
-                for a in e.artifacts.iter().filter(|a| a.stored) {
-                    self.artifacts
-                        .entry(a.sha256.clone())
-                        .or_insert((seq, a.name.clone(), a.size));
-                }
+        if let Some(Parsed::Evidence(e)) = &pre.parsed
+            && self.want_artifacts
+        {
+            for a in e.artifacts.iter().filter(|a| a.stored) {
+                self.artifacts
+                    .entry(a.sha256.clone())
+                    .or_insert((seq, a.name.clone(), a.size));
             }
         }
         key
@@ -572,19 +576,17 @@ pub fn verify(path: &Path, opts: &Options, progress: &dyn Progress) -> Result<Re
         });
         // Signatures of chunk k are checked in the background while chunk k+1 is parsed
         // and walked; at most two chunks are in flight, so memory stays flat.
-        let mut pending: VecDeque<(mpsc::Receiver<Vec<Finding>>, Vec<Finding>, u64)> =
-            VecDeque::new();
-        let mut settle =
-            |pending: &mut VecDeque<(mpsc::Receiver<Vec<Finding>>, Vec<Finding>, u64)>| -> bool {
-                let Some((srx, mut chunk_findings, n)) = pending.pop_front() else {
-                    return false;
-                };
-                chunk_findings.extend(srx.recv().unwrap_or_default());
-                progress.advance(n);
-                let found = !chunk_findings.is_empty();
-                findings.extend(chunk_findings);
-                found && !opts.all
+        let mut pending: VecDeque<InFlight> = VecDeque::new();
+        let mut settle = |pending: &mut VecDeque<InFlight>| -> bool {
+            let Some((srx, mut chunk_findings, n)) = pending.pop_front() else {
+                return false;
             };
+            chunk_findings.extend(srx.recv().unwrap_or_default());
+            progress.advance(n);
+            let found = !chunk_findings.is_empty();
+            findings.extend(chunk_findings);
+            found && !opts.all
+        };
         let run: Result<()> = rayon::in_place_scope(|scope| {
             let mut stop = false;
             for rows in rx {
@@ -675,7 +677,7 @@ pub fn verify(path: &Path, opts: &Options, progress: &dyn Progress) -> Result<Re
         unused.sort();
         report.unused_pins = unused;
     }
-    findings.sort_by(|a, b| (a.seq, a.check).cmp(&(b.seq, b.check)));
+    findings.sort_by_key(|f| (f.seq, f.check));
     findings.dedup();
     if !opts.all {
         findings.truncate(1);

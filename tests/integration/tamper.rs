@@ -66,7 +66,6 @@ fn edit_body_is_a_bad_signature_at_that_entry() {
         .unwrap();
     let edited = String::from_utf8(body)
         .unwrap()
-        .replace("seq: 4\n", "seq: 4\n")
         .replacen("time: 2", "time: 1", 1);
     c.execute(
         "UPDATE entries SET body = ?1 WHERE seq = 4",
