@@ -280,7 +280,10 @@ pub fn draft_batch(path: &Path, now: DateTime<Utc>, store_artifacts: bool) -> Re
         .map(|(n, line)| {
             let at = format!("{} line {n}", path.display());
             let l: BatchLine = serde_json::from_str(line).map_err(|e| {
-                Error::new(format!("{at}: {e}")).hint(
+                // serde_json counts lines within this one line: keep only its column.
+                let msg = e.to_string();
+                let msg = msg.split(" at line ").next().unwrap_or(&msg).to_string();
+                Error::new(format!("{at}, column {}: {msg}", e.column())).hint(
                     "each line is one JSON object with item, kind, outcome, performed_at \
                      and optional fields, artifacts, note",
                 )

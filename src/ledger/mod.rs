@@ -288,14 +288,19 @@ impl Ledger {
                 return Err(Error::new("the ledger has no genesis entry"));
             } else if w.key(&signer.to_string())?.is_none() {
                 return Err(Error::new(format!(
-                    "key {signer} is not registered in this ledger"
+                    "key {signer} is not registered in {}",
+                    path.display()
                 ))
                 .hint("a registered party must add it first: vouch party add ID --pubkey FILE.pub --key THEIR.key"));
             }
             for d in &drafts {
                 if let Some((p, k)) = &d.party {
                     if w.party(&p.id)?.is_some() {
-                        return Err(Error::new(format!("party {:?} is already registered", p.id)));
+                        return Err(Error::new(format!(
+                            "party {:?} is already registered in {}",
+                            p.id,
+                            path.display()
+                        )));
                     }
                     if w.key(&k.fingerprint)?.is_some() {
                         return Err(Error::new(format!(
