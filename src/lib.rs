@@ -10,5 +10,6 @@ pub mod crypto;
 pub mod demo;
 pub mod error;
 pub mod ledger;
+pub mod matrix;
 
 pub use error::{Error, Result};

@@ -77,6 +77,59 @@ vouch record --item backup.restore-tests --kind restore-test --outcome pass \\\n
 --performed-at 2026-07-15 --field backup_id=bk-0715 --artifact restore.log --key keys/acme.key\n  \
 vouch record --batch evidence.jsonl --key keys/acme.key")]
     Record(RecordArgs),
+    /// Acknowledge, dispute or (auditor) approve another party's entry.
+    #[command(group(clap::ArgGroup::new("verdict").required(true).args(["ack", "dispute", "approve"])))]
+    Cosign {
+        /// Sequence number of the entry.
+        seq: u64,
+        /// Acknowledge it.
+        #[arg(long)]
+        ack: bool,
+        /// Dispute it, saying why.
+        #[arg(long, value_name = "REASON")]
+        dispute: Option<String>,
+        /// Approve it (auditors only).
+        #[arg(long)]
+        approve: bool,
+        /// Optional comment with --ack or --approve.
+        #[arg(long, value_name = "TEXT", conflicts_with = "dispute")]
+        note: Option<String>,
+        #[command(flatten)]
+        key: KeyArg,
+    },
+    /// Withdraw one of your own entries (append-only: the entry stays, marked retracted).
+    Retract {
+        /// Sequence number of the entry.
+        seq: u64,
+        /// Why it is withdrawn.
+        #[arg(long, value_name = "TEXT")]
+        reason: String,
+        #[command(flatten)]
+        key: KeyArg,
+    },
+    /// Declare a matrix item not applicable in this ledger, with a reason.
+    Waive {
+        /// Item id.
+        item: String,
+        /// Why it does not apply.
+        #[arg(long, value_name = "TEXT")]
+        reason: String,
+        #[command(flatten)]
+        key: KeyArg,
+    },
+    /// Have another party (e.g. a third party) perform an item; you stay accountable.
+    Delegate {
+        /// Item id.
+        item: String,
+        /// The party that performs it.
+        #[arg(long, value_name = "PARTY")]
+        to: String,
+        /// Optional note (contract reference, scope).
+        #[arg(long, value_name = "TEXT")]
+        note: Option<String>,
+        #[command(flatten)]
+        key: KeyArg,
+    },
     /// List entries.
     Log {
         /// Only the newest N entries.

@@ -5,6 +5,7 @@
 //! problem, 2 usage, input or I/O error.
 
 pub mod args;
+mod matrix_cmd;
 mod progress;
 
 use serde_json::{Value, json};
@@ -16,7 +17,7 @@ use args::{Cli, Command, Format, PartyCommand, RecordArgs, VerifyArgs};
 use vouch::crypto::{Fingerprint, PublicKey, SecretKey, keyfile};
 use vouch::ledger::entry::{LedgerId, format_time};
 use vouch::ledger::evidence::{self, EvidenceInput};
-use vouch::ledger::payload::Role;
+use vouch::ledger::payload::{Role, Verdict};
 use vouch::ledger::store::Access;
 use vouch::ledger::verify::{self, Options};
 use vouch::ledger::{Ledger, NewParty};
@@ -121,10 +122,63 @@ pub fn run(cli: Cli) -> Result<Outcome> {
         }
         Command::Party(PartyCommand::List) => party_list(&cli.ledger, fmt),
         Command::Record(args) => record(&cli.ledger, &args, fmt),
+        Command::Cosign {
+            seq,
+            ack: _,
+            dispute,
+            approve,
+            note,
+            key,
+        } => {
+            let (verdict, reason) = match (dispute, approve) {
+                (Some(r), _) => (Verdict::Dispute, Some(r)),
+                (None, true) => (Verdict::Approve, note),
+                (None, false) => (Verdict::Ack, note),
+            };
+            let k = load_key(&key.key)?;
+            let mut ledger = Ledger::open(&cli.ledger, Access::ReadWrite)?;
+            let a = ledger.cosign(&k, seq, verdict, reason, clock::now())?;
+            appended(fmt, &a, &format!("{} of entry {seq}", verdict.as_str()));
+            Ok(Outcome::Ok)
+        }
+        Command::Retract { seq, reason, key } => {
+            let k = load_key(&key.key)?;
+            let mut ledger = Ledger::open(&cli.ledger, Access::ReadWrite)?;
+            let a = ledger.retract(&k, seq, reason, clock::now())?;
+            appended(fmt, &a, &format!("retraction of entry {seq}"));
+            Ok(Outcome::Ok)
+        }
+        Command::Waive { item, reason, key } => {
+            let k = load_key(&key.key)?;
+            let mut ledger = Ledger::open(&cli.ledger, Access::ReadWrite)?;
+            let a = ledger.waive(&k, &item, reason, clock::now())?;
+            appended(fmt, &a, &format!("waiver of {item}"));
+            Ok(Outcome::Ok)
+        }
+        Command::Delegate {
+            item,
+            to,
+            note,
+            key,
+        } => {
+            let k = load_key(&key.key)?;
+            let mut ledger = Ledger::open(&cli.ledger, Access::ReadWrite)?;
+            let a = ledger.delegate(&k, &item, &to, note, clock::now())?;
+            appended(fmt, &a, &format!("delegation of {item} to {to}"));
+            Ok(Outcome::Ok)
+        }
         Command::Log { last } => log(&cli.ledger, last, fmt),
         Command::Show { seq } => show(&cli.ledger, seq, fmt),
         Command::Verify(args) => verify_cmd(&cli.ledger, &args, fmt),
         Command::Demo { dir } => demo(&dir, fmt),
+    }
+}
+
+fn appended(fmt: Format, a: &vouch::ledger::Appended, what: &str) {
+    if fmt == Format::Json {
+        print_json(&json!({"seq": a.seq, "hash": hex::encode(a.hash), "kind": a.kind.as_str()}));
+    } else {
+        out!("entry {}: {what} ({})", a.seq, hex::encode(a.hash));
     }
 }
 
@@ -258,6 +312,32 @@ fn summary(kind: &str, payload_bytes: &[u8]) -> String {
             s("outcome"),
             s("performed_at")
         ),
+        "adoption" => {
+            let m = &v["matrix"];
+            let g = |k: &str| m.get(k).and_then(Value::as_str).unwrap_or("?").to_string();
+            let sha = g("sha256");
+            format!(
+                "matrix {} version {} ({}…)",
+                g("id"),
+                g("version"),
+                sha.get(..12).unwrap_or(&sha)
+            )
+        }
+        "cosign" => {
+            let reason = v
+                .get("reason")
+                .and_then(Value::as_str)
+                .map(|r| format!(": {r}"));
+            format!(
+                "{} of entry {}{}",
+                s("verdict"),
+                v["entry"],
+                reason.unwrap_or_default()
+            )
+        }
+        "retraction" => format!("retracts entry {}: {}", v["entry"], s("reason")),
+        "waiver" => format!("{} not applicable: {}", s("item"), s("reason")),
+        "delegation" => format!("{} delegated to {}", s("item"), s("to")),
         _ => String::new(),
     }
 }
@@ -290,7 +370,7 @@ fn log(path: &Path, last: Option<u64>, fmt: Format) -> Result<Outcome> {
                 );
             } else {
                 out!(
-                    "{:>6}  {}  {:<8}  {:<12}  {}",
+                    "{:>6}  {}  {:<10}  {:<12}  {}",
                     r.seq,
                     r.time,
                     r.kind,

@@ -40,6 +40,16 @@ pub enum Kind {
     Party,
     /// Evidence that a duty was performed.
     Evidence,
+    /// Adoption of a matrix version, binding its roles to parties.
+    Adoption,
+    /// Another party's acknowledgement, dispute or approval of an earlier entry.
+    Cosign,
+    /// The author's withdrawal of an earlier entry.
+    Retraction,
+    /// A signed, reasoned statement that an item does not apply in this ledger.
+    Waiver,
+    /// A duty holder has a third party perform an item (accountability stays).
+    Delegation,
 }
 
 impl Kind {
@@ -49,6 +59,11 @@ impl Kind {
             Kind::Genesis => "genesis",
             Kind::Party => "party",
             Kind::Evidence => "evidence",
+            Kind::Adoption => "adoption",
+            Kind::Cosign => "cosign",
+            Kind::Retraction => "retraction",
+            Kind::Waiver => "waiver",
+            Kind::Delegation => "delegation",
         }
     }
 
@@ -58,6 +73,11 @@ impl Kind {
             "genesis" => Kind::Genesis,
             "party" => Kind::Party,
             "evidence" => Kind::Evidence,
+            "adoption" => Kind::Adoption,
+            "cosign" => Kind::Cosign,
+            "retraction" => Kind::Retraction,
+            "waiver" => Kind::Waiver,
+            "delegation" => Kind::Delegation,
             _ => return None,
         })
     }

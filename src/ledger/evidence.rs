@@ -50,6 +50,20 @@ pub struct ArtifactSource {
     pub sha256: String,
     /// Size in bytes.
     pub size: u64,
+    /// The content itself, when it is not read from `path` (built-in matrices).
+    pub bytes: Option<Vec<u8>>,
+}
+
+impl ArtifactSource {
+    /// Content held in memory (small documents such as matrix files).
+    pub fn from_bytes(name: &str, bytes: Vec<u8>) -> Self {
+        Self {
+            path: PathBuf::from(name),
+            sha256: hex::encode(crypto::sha256(&bytes)),
+            size: bytes.len() as u64,
+            bytes: Some(bytes),
+        }
+    }
 }
 
 /// Parse `performed_at`: RFC 3339 with any offset, or `YYYY-MM-DD` (midnight UTC).
@@ -162,6 +176,7 @@ pub fn hash_artifact(path: &Path) -> Result<ArtifactSource> {
         path: path.to_path_buf(),
         sha256: hex::encode(h.finish()),
         size,
+        bytes: None,
     })
 }
 
@@ -171,9 +186,14 @@ pub(crate) fn store_artifact(w: &Writer<'_>, a: &ArtifactSource) -> Result<()> {
     if w.has_artifact(&a.sha256)? {
         return Ok(());
     }
-    let mut f = File::open(&a.path).map_err(|e| Error::io(&a.path, &e).context("artefact"))?;
+    let mut source: Box<dyn std::io::Read> = match &a.bytes {
+        Some(b) => Box::new(std::io::Cursor::new(b.as_slice())),
+        None => {
+            Box::new(File::open(&a.path).map_err(|e| Error::io(&a.path, &e).context("artefact"))?)
+        }
+    };
     let mut h = Hasher::default();
-    w.insert_artifact(&a.sha256, a.size, &mut f, |chunk| h.update(chunk))
+    w.insert_artifact(&a.sha256, a.size, &mut source, |chunk| h.update(chunk))
         .map_err(|e| e.context(format!("artefact {}", a.path.display())))?;
     if hex::encode(h.finish()) != a.sha256 {
         return Err(Error::new(format!(

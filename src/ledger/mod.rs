@@ -5,6 +5,7 @@
 //! [`entry`]'s, the payload encoding [`payload`]'s, storage [`store`]'s and checking
 //! [`verify`]'s.
 
+pub mod actions;
 pub mod entry;
 pub mod evidence;
 pub mod payload;

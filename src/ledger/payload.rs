@@ -185,6 +185,148 @@ impl Checked for EvidencePayload {
     }
 }
 
+/// The matrix an adoption binds, by hash.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MatrixRef {
+    /// Effective date of this version (`YYYY-MM-DD`).
+    pub effective: String,
+    /// Matrix id.
+    pub id: String,
+    /// SHA-256 of the exact matrix file bytes (stored in the ledger's artefact store).
+    pub sha256: String,
+    /// Size of the matrix file in bytes.
+    pub size: u64,
+    /// Matrix version.
+    pub version: String,
+}
+
+/// Payload of `adoption` entries.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdoptionPayload {
+    /// Role id (`provider`, `customer`, `third-party`) → party id.
+    pub bindings: BTreeMap<String, String>,
+    /// The matrix.
+    pub matrix: MatrixRef,
+    /// Selected matrix variants (contract options).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub variants: Vec<String>,
+}
+
+/// What a co-signature says about the entry it references.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    /// The counterparty acknowledges the entry.
+    Ack,
+    /// The counterparty disputes it (with a reason).
+    Dispute,
+    /// An auditor approves it.
+    Approve,
+}
+
+impl Verdict {
+    /// The spelling in payloads.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Ack => "ack",
+            Verdict::Dispute => "dispute",
+            Verdict::Approve => "approve",
+        }
+    }
+}
+
+/// Payload of `cosign` entries.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CosignPayload {
+    /// Sequence number of the referenced entry.
+    pub entry: u64,
+    /// Its entry hash.
+    pub entry_sha256: String,
+    /// Reason (required for a dispute).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Ack, dispute or approve.
+    pub verdict: Verdict,
+}
+
+/// Payload of `retraction` entries.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetractionPayload {
+    /// Sequence number of the withdrawn entry.
+    pub entry: u64,
+    /// Its entry hash.
+    pub entry_sha256: String,
+    /// Why.
+    pub reason: String,
+}
+
+/// Payload of `waiver` entries.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WaiverPayload {
+    /// The item that does not apply.
+    pub item: String,
+    /// Why.
+    pub reason: String,
+}
+
+/// Payload of `delegation` entries.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DelegationPayload {
+    /// The item delegated.
+    pub item: String,
+    /// Optional note.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    /// The party that performs it.
+    pub to: String,
+}
+
+impl Checked for AdoptionPayload {
+    fn check(&self) -> Result<(), String> {
+        if self.matrix.size > MAX_SAFE_INT as u64 {
+            return Err("payload matrix size too large".into());
+        }
+        Ok(())
+    }
+}
+
+impl Checked for CosignPayload {
+    fn check(&self) -> Result<(), String> {
+        check_seq(self.entry)
+    }
+}
+
+impl Checked for RetractionPayload {
+    fn check(&self) -> Result<(), String> {
+        check_seq(self.entry)
+    }
+}
+
+impl Checked for WaiverPayload {
+    fn check(&self) -> Result<(), String> {
+        Ok(())
+    }
+}
+
+impl Checked for DelegationPayload {
+    fn check(&self) -> Result<(), String> {
+        Ok(())
+    }
+}
+
+fn check_seq(seq: u64) -> Result<(), String> {
+    if seq == 0 || seq > MAX_SAFE_INT as u64 {
+        return Err(format!("payload entry {seq} out of range"));
+    }
+    Ok(())
+}
+
 /// Encode a payload canonically (RFC 8785).
 ///
 /// The payload structs declare their members in sorted order and keep maps in `BTreeMap`s,

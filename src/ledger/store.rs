@@ -12,7 +12,10 @@ use std::time::Duration;
 use crate::error::{Error, Result};
 
 /// The migrations, in order. Index + 1 is the `user_version` each one brings the file to.
-const MIGRATIONS: &[&str] = &[include_str!("../../schema/0001_init.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../../schema/0001_init.sql"),
+    include_str!("../../schema/0002_kind_index.sql"),
+];
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -205,14 +208,9 @@ impl Store {
             ))
             .hint("pass the ledger file made by `vouch init` with --ledger PATH"));
         }
-        if version < SCHEMA_VERSION {
-            if access == Access::ReadOnly {
-                return Err(Error::new(format!(
-                    "{} has schema version {version}; this vouch needs {SCHEMA_VERSION}",
-                    path.display()
-                ))
-                .hint("run any writing command (e.g. `vouch record`) once to upgrade it"));
-            }
+        // Migrations only add derived structures (indexes, columns kept beside the signed
+        // bytes), so a reader can read an older file as it is; a writer upgrades it.
+        if version < SCHEMA_VERSION && access == Access::ReadWrite {
             store.migrate()?;
         }
         Ok(store)
@@ -341,6 +339,50 @@ impl Store {
             .map_err(|e| db_err(&self.path, &e))?;
         rows.collect::<rusqlite::Result<Vec<_>>>()
             .map_err(|e| db_err(&self.path, &e))
+    }
+
+    /// Every entry row of one kind (by the derived `kind` column: for lookups only; verify
+    /// checks the column against the signed text).
+    pub fn entries_of_kind(&self, kind: &str) -> Result<Vec<EntryRow>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT seq, body, signature, payload, hash, time, kind, signer, item
+                 FROM entries WHERE kind = ?1 ORDER BY seq",
+            )
+            .map_err(|e| db_err(&self.path, &e))?;
+        let rows = stmt
+            .query_map([kind], row_to_entry)
+            .map_err(|e| db_err(&self.path, &e))?;
+        rows.collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(|e| db_err(&self.path, &e))
+    }
+
+    /// Up to `limit` evidence rows with seq greater than `after` and ledger time at or after
+    /// `since` (evidence is never recorded before it is performed, so older rows cannot
+    /// concern a later period).
+    pub fn evidence_after(&self, after: i64, since: &str, limit: usize) -> Result<Vec<EntryRow>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT seq, body, signature, payload, hash, time, kind, signer, item
+                 FROM entries WHERE seq > ?1 AND kind = 'evidence' AND time >= ?2
+                 ORDER BY seq LIMIT ?3",
+            )
+            .map_err(|e| db_err(&self.path, &e))?;
+        let rows = stmt
+            .query_map(params![after, since, limit as i64], row_to_entry)
+            .map_err(|e| db_err(&self.path, &e))?;
+        rows.collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(|e| db_err(&self.path, &e))
+    }
+
+    /// A stored artefact's whole content (small documents such as matrices only).
+    pub fn artifact_bytes(&self, sha256: &str) -> Result<Option<Vec<u8>>> {
+        let mut out = Vec::new();
+        Ok(self
+            .read_artifact(sha256, |c| out.extend_from_slice(c))?
+            .map(|_| out))
     }
 
     /// Start a read snapshot: later reads see one consistent state of the ledger.

@@ -13,7 +13,10 @@ use std::path::Path;
 use std::sync::mpsc;
 
 use super::entry::{EntryHeader, Kind, LedgerId, ZERO_HASH, format_time, raw_value};
-use super::payload::{self, EvidencePayload, PartyPayload};
+use super::payload::{
+    self, AdoptionPayload, CosignPayload, DelegationPayload, EvidencePayload, PartyPayload,
+    RetractionPayload, Role, Verdict, WaiverPayload,
+};
 use super::store::{Access, EntryRow, KeyRow, PartyRow, Store};
 use super::{Progress, check_party_id};
 use crate::crypto::{self, Fingerprint, Hasher, PublicKey};
@@ -62,6 +65,8 @@ pub enum Check {
     Trust,
     /// A derived column or table disagrees with the signed bytes.
     Derived,
+    /// A reference to another entry, party or stored document does not hold.
+    Reference,
     /// Stored artefact content is missing or wrong.
     Artifact,
 }
@@ -123,6 +128,30 @@ impl Report {
 enum Parsed {
     Party(PartyPayload, Option<PublicKey>),
     Evidence(EvidencePayload),
+    Adoption(AdoptionPayload),
+    Cosign(CosignPayload),
+    Retraction(RetractionPayload),
+    Waiver(WaiverPayload),
+    Delegation(DelegationPayload),
+}
+
+impl Parsed {
+    /// The item an entry is about (the derived `item` column).
+    fn item(&self) -> Option<&str> {
+        match self {
+            Parsed::Evidence(e) => Some(&e.item),
+            Parsed::Waiver(w) => Some(&w.item),
+            Parsed::Delegation(d) => Some(&d.item),
+            _ => None,
+        }
+    }
+}
+
+fn decode_as<T: serde::de::DeserializeOwned + serde::Serialize + payload::Checked>(
+    bytes: &[u8],
+    wrap: fn(T) -> Parsed,
+) -> Result<Parsed, String> {
+    payload::decode::<T>(bytes).map(wrap)
 }
 
 struct Pre {
@@ -172,13 +201,23 @@ fn pre_check(row: EntryRow) -> Pre {
                         }
                     }
                 }
-                Kind::Evidence => match payload::decode::<EvidencePayload>(&row.payload) {
-                    Ok(p) => Some(Parsed::Evidence(p)),
-                    Err(e) => {
-                        f(Check::Payload, e);
-                        None
+                kind => {
+                    let decoded = match kind {
+                        Kind::Evidence => decode_as(&row.payload, Parsed::Evidence),
+                        Kind::Adoption => decode_as(&row.payload, Parsed::Adoption),
+                        Kind::Cosign => decode_as(&row.payload, Parsed::Cosign),
+                        Kind::Retraction => decode_as(&row.payload, Parsed::Retraction),
+                        Kind::Waiver => decode_as(&row.payload, Parsed::Waiver),
+                        _ => decode_as(&row.payload, Parsed::Delegation),
+                    };
+                    match decoded {
+                        Ok(p) => Some(p),
+                        Err(e) => {
+                            f(Check::Payload, e);
+                            None
+                        }
                     }
-                },
+                }
             };
         }
         if row.time.as_bytes() != raw_value(&row.body, 5) {
@@ -205,10 +244,7 @@ fn pre_check(row: EntryRow) -> Pre {
                 "stored signer column differs from the signed signer".into(),
             );
         }
-        let item = match &parsed {
-            Some(Parsed::Evidence(e)) => Some(e.item.as_str()),
-            _ => None,
-        };
+        let item = parsed.as_ref().and_then(Parsed::item);
         if parsed.is_some() && row.item.as_deref() != item {
             f(
                 Check::Derived,
@@ -242,9 +278,140 @@ struct Walk {
     parties: Vec<VerifiedParty>,
     artifacts: BTreeMap<String, (u64, String, u64)>,
     want_artifacts: bool,
+    /// Role of each registered party.
+    roles: HashMap<String, Role>,
+    /// A second connection, to look up entries that later entries reference.
+    lookup: Store,
 }
 
 impl Walk {
+    /// The party that signed entry `seq` (an earlier entry), and its hash.
+    fn referenced(&self, seq: u64, at: u64) -> Result<(String, [u8; 32], Kind), String> {
+        if seq >= at {
+            return Err(format!(
+                "refers to entry {seq}, which is not an earlier entry"
+            ));
+        }
+        let row = i64::try_from(seq)
+            .ok()
+            .and_then(|s| self.lookup.entry(s).ok().flatten())
+            .ok_or_else(|| format!("refers to entry {seq}, which is missing"))?;
+        let h = EntryHeader::parse(&row.body)
+            .map_err(|_| format!("refers to entry {seq}, which is malformed"))?;
+        let party = self
+            .keys
+            .get(&h.signer)
+            .map(|r| r.party.clone())
+            .unwrap_or_default();
+        Ok((party, crypto::sha256(&row.body), h.kind))
+    }
+
+    /// Kind-specific rules (`FORMAT.md` §4): who may sign what, and what it may refer to.
+    fn rules(&self, seq: u64, signer: &str, parsed: &Parsed) -> Vec<(Check, String)> {
+        let mut out = Vec::new();
+        let role = self.roles.get(signer).copied();
+        let reference = |entry: u64, sha: &str| -> Result<(String, Kind), String> {
+            let (party, hash, kind) = self.referenced(entry, seq)?;
+            if hex::encode(hash) != sha {
+                return Err(format!(
+                    "refers to entry {entry} by a hash that is not its hash"
+                ));
+            }
+            Ok((party, kind))
+        };
+        match parsed {
+            Parsed::Adoption(a) => {
+                if !a.bindings.values().any(|p| p == signer) {
+                    out.push((
+                        Check::Registry,
+                        format!("adoption signed by {signer:?}, which it does not bind to a role"),
+                    ));
+                }
+                for (r, p) in &a.bindings {
+                    match self.roles.get(p) {
+                        None => out.push((
+                            Check::Reference,
+                            format!("binds role {r} to unknown party {p:?}"),
+                        )),
+                        Some(pr) if pr.as_str() != r => out.push((
+                            Check::Reference,
+                            format!("binds role {r} to party {p:?}, whose role is {pr}"),
+                        )),
+                        _ => {}
+                    }
+                }
+                let mut h = Hasher::default();
+                match self.lookup.read_artifact(&a.matrix.sha256, |c| h.update(c)) {
+                    Ok(Some((_, n)))
+                        if n == a.matrix.size && hex::encode(h.finish()) == a.matrix.sha256 => {}
+                    Ok(None) => out.push((
+                        Check::Reference,
+                        format!("matrix {} is not stored in the ledger", a.matrix.id),
+                    )),
+                    _ => out.push((
+                        Check::Reference,
+                        format!(
+                            "stored matrix {} does not match its signed SHA-256",
+                            a.matrix.id
+                        ),
+                    )),
+                }
+            }
+            Parsed::Cosign(c) => match reference(c.entry, &c.entry_sha256) {
+                Err(e) => out.push((Check::Reference, e)),
+                Ok((author, _)) => {
+                    if author == signer {
+                        out.push((
+                            Check::Registry,
+                            format!("{signer:?} co-signs its own entry {}", c.entry),
+                        ));
+                    }
+                    if c.verdict == Verdict::Approve && role != Some(Role::Auditor) {
+                        out.push((
+                            Check::Registry,
+                            format!("approval by {signer:?}, which is not an auditor"),
+                        ));
+                    }
+                    if c.verdict == Verdict::Dispute
+                        && c.reason.as_deref().is_none_or(|r| r.trim().is_empty())
+                    {
+                        out.push((Check::Payload, "dispute without a reason".into()));
+                    }
+                }
+            },
+            Parsed::Retraction(r) => match reference(r.entry, &r.entry_sha256) {
+                Err(e) => out.push((Check::Reference, e)),
+                Ok((author, kind)) => {
+                    if author != signer {
+                        out.push((
+                            Check::Registry,
+                            format!(
+                                "{signer:?} retracts entry {}, which {author:?} signed",
+                                r.entry
+                            ),
+                        ));
+                    }
+                    if matches!(kind, Kind::Genesis | Kind::Party) {
+                        out.push((
+                            Check::Registry,
+                            format!("retracts entry {}, a {kind} entry", r.entry),
+                        ));
+                    }
+                }
+            },
+            Parsed::Delegation(d) => {
+                if !self.roles.contains_key(&d.to) {
+                    out.push((
+                        Check::Reference,
+                        format!("delegates to unknown party {:?}", d.to),
+                    ));
+                }
+            }
+            _ => {}
+        }
+        out
+    }
+
     /// Check one entry in order; returns the key its signature must verify against.
     fn step(&mut self, pre: &Pre, out: &mut Vec<Finding>) -> Option<PublicKey> {
         let seq = u64::try_from(pre.row.seq).unwrap_or(0);
@@ -355,6 +522,7 @@ impl Walk {
                         );
                     }
                 }
+                self.roles.insert(p.id.clone(), p.role);
                 self.keys.insert(
                     fpr,
                     Registered {
@@ -377,6 +545,11 @@ impl Walk {
                     h.signer
                 ),
             );
+        }
+        if let (Some(p), Some(reg)) = (&pre.parsed, self.keys.get(&h.signer)) {
+            for (check, what) in self.rules(seq, &reg.party, p) {
+                f2(check, what);
+            }
         }
         if let Some(Parsed::Evidence(e)) = &pre.parsed
             && self.want_artifacts
@@ -547,6 +720,8 @@ pub fn verify(path: &Path, opts: &Options, progress: &dyn Progress) -> Result<Re
         parties: Vec::new(),
         artifacts: BTreeMap::new(),
         want_artifacts: opts.artifacts,
+        roles: HashMap::new(),
+        lookup: Store::open(path, Access::ReadOnly)?,
     };
 
     let (tx, rx) = mpsc::sync_channel::<Result<Vec<EntryRow>>>(2);

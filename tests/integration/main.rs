@@ -4,5 +4,6 @@ mod util;
 
 mod bad_input;
 mod ledger;
+mod matrix;
 mod tamper;
 mod vectors;

@@ -1,0 +1,1 @@
+//! `vouch matrix …` commands. Stub: being written.

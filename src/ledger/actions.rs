@@ -1,0 +1,304 @@
+//! Entries that refer to other things: matrix adoption, co-signatures, retractions,
+//! waivers and delegations (`schema/FORMAT.md` §4).
+//!
+//! Each function checks at write time the same rules `verify` enforces, so a party gets a
+//! clear refusal instead of writing an entry that verification would report.
+
+use chrono::{DateTime, Utc};
+use std::collections::BTreeMap;
+
+use super::entry::{EntryHeader, Kind};
+use super::evidence::ArtifactSource;
+use super::payload::{
+    self, AdoptionPayload, CosignPayload, DelegationPayload, MatrixRef, RetractionPayload, Role,
+    Verdict, WaiverPayload,
+};
+use super::{Appended, Draft, Ledger, NoProgress, check_text};
+use crate::crypto::{self, SecretKey};
+use crate::error::{Error, Result};
+
+/// An earlier entry, as a reference target.
+struct Target {
+    party: String,
+    hash: String,
+    kind: Kind,
+}
+
+impl Ledger {
+    /// The party id and role of the key's owner; refuses an unregistered key.
+    pub fn signer_party(&self, key: &SecretKey) -> Result<(String, Role)> {
+        let fpr = key.public().fingerprint();
+        let p = self.party_of_key(&fpr)?.ok_or_else(|| {
+            Error::new(format!(
+                "key {fpr} is not registered in {}",
+                self.store().path().display()
+            ))
+            .hint("a registered party must add it first: vouch party add ID --pubkey FILE.pub --key THEIR.key")
+        })?;
+        let role = Role::parse(&p.role)?;
+        Ok((p.id, role))
+    }
+
+    fn target(&self, seq: u64) -> Result<Target> {
+        let e = self.entry(seq)?.ok_or_else(|| {
+            Error::new(format!(
+                "no entry {seq} in {}",
+                self.store().path().display()
+            ))
+        })?;
+        let fpr = e.header.signer;
+        let party = self.party_of_key(&fpr)?.map(|p| p.id).unwrap_or_default();
+        Ok(Target {
+            party,
+            hash: hex::encode(crypto::sha256(&e.body)),
+            kind: e.header.kind,
+        })
+    }
+
+    fn append_one(
+        &mut self,
+        key: &SecretKey,
+        draft: Draft,
+        now: DateTime<Utc>,
+    ) -> Result<Appended> {
+        let mut a = self.append(key, vec![draft], now, &NoProgress)?;
+        a.pop().ok_or_else(|| Error::new("nothing was appended"))
+    }
+
+    /// Adopt a matrix version: record its exact bytes and bind its roles to parties.
+    pub fn adopt(
+        &mut self,
+        key: &SecretKey,
+        matrix: MatrixRef,
+        bytes: Vec<u8>,
+        bindings: BTreeMap<String, String>,
+        variants: Vec<String>,
+        now: DateTime<Utc>,
+    ) -> Result<Appended> {
+        let (signer, _) = self.signer_party(key)?;
+        let parties = self.store().parties()?;
+        for (role, party) in &bindings {
+            let Some(p) = parties.iter().find(|p| &p.id == party) else {
+                return Err(Error::new(format!(
+                    "--bind {role}={party}: no party {party:?} in this ledger"
+                ))
+                .hint(format!(
+                    "registered parties: {}",
+                    parties
+                        .iter()
+                        .map(|p| p.id.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )));
+            };
+            if &p.role != role {
+                return Err(Error::new(format!(
+                    "--bind {role}={party}: party {party:?} is registered as {}, not {role}",
+                    p.role
+                )));
+            }
+        }
+        if !bindings.values().any(|p| *p == signer) {
+            return Err(Error::new(format!(
+                "{signer:?} is not bound to any role of this matrix"
+            ))
+            .hint(
+                "a party adopts a matrix it is bound to; the others acknowledge with vouch cosign",
+            ));
+        }
+        let source = ArtifactSource::from_bytes(&format!("{}.toml", matrix.id), bytes);
+        if source.sha256 != matrix.sha256 || source.size != matrix.size {
+            return Err(Error::new("internal: matrix hash does not match its bytes"));
+        }
+        let body = AdoptionPayload {
+            bindings,
+            matrix,
+            variants,
+        };
+        let draft = Draft {
+            kind: Kind::Adoption,
+            payload: payload::encode(&body)?,
+            item: None,
+            party: None,
+            store_artifacts: vec![source],
+        };
+        self.append_one(key, draft, now)
+    }
+
+    /// Acknowledge, dispute or (as auditor) approve another party's entry.
+    pub fn cosign(
+        &mut self,
+        key: &SecretKey,
+        seq: u64,
+        verdict: Verdict,
+        reason: Option<String>,
+        now: DateTime<Utc>,
+    ) -> Result<Appended> {
+        let (signer, role) = self.signer_party(key)?;
+        let t = self.target(seq)?;
+        if t.party == signer {
+            return Err(Error::new(format!("entry {seq} is {signer}'s own entry"))
+                .hint("co-signatures come from the other parties; to withdraw your own entry use vouch retract"));
+        }
+        if verdict == Verdict::Approve && role != Role::Auditor {
+            return Err(
+                Error::new(format!("{signer} is a {role}; only an auditor approves"))
+                    .hint("use --ack to acknowledge or --dispute REASON to dispute"),
+            );
+        }
+        if let Some(r) = &reason {
+            check_text("reason", r, 4096)?;
+        } else if verdict == Verdict::Dispute {
+            return Err(Error::new("a dispute needs a reason"));
+        }
+        let body = CosignPayload {
+            entry: seq,
+            entry_sha256: t.hash,
+            reason,
+            verdict,
+        };
+        let draft = Draft {
+            kind: Kind::Cosign,
+            payload: payload::encode(&body)?,
+            item: None,
+            party: None,
+            store_artifacts: Vec::new(),
+        };
+        self.append_one(key, draft, now)
+    }
+
+    /// Withdraw one of the signer's own earlier entries.
+    pub fn retract(
+        &mut self,
+        key: &SecretKey,
+        seq: u64,
+        reason: String,
+        now: DateTime<Utc>,
+    ) -> Result<Appended> {
+        let (signer, _) = self.signer_party(key)?;
+        check_text("reason", &reason, 4096)?;
+        let t = self.target(seq)?;
+        if t.party != signer {
+            return Err(Error::new(format!("entry {seq} was signed by {}, not {signer}", t.party))
+                .hint("only its author retracts an entry; dispute another party's entry with vouch cosign SEQ --dispute REASON"));
+        }
+        if matches!(t.kind, Kind::Genesis | Kind::Party) {
+            return Err(Error::new(format!(
+                "entry {seq} is a {} entry, which cannot be retracted",
+                t.kind
+            )));
+        }
+        let body = RetractionPayload {
+            entry: seq,
+            entry_sha256: t.hash,
+            reason,
+        };
+        let draft = Draft {
+            kind: Kind::Retraction,
+            payload: payload::encode(&body)?,
+            item: None,
+            party: None,
+            store_artifacts: Vec::new(),
+        };
+        self.append_one(key, draft, now)
+    }
+
+    /// Declare an item not applicable in this ledger, with a reason.
+    pub fn waive(
+        &mut self,
+        key: &SecretKey,
+        item: &str,
+        reason: String,
+        now: DateTime<Utc>,
+    ) -> Result<Appended> {
+        self.signer_party(key)?;
+        check_text("item", item, 200)?;
+        check_text("reason", &reason, 4096)?;
+        let body = WaiverPayload {
+            item: item.to_string(),
+            reason,
+        };
+        let draft = Draft {
+            kind: Kind::Waiver,
+            payload: payload::encode(&body)?,
+            item: Some(item.to_string()),
+            party: None,
+            store_artifacts: Vec::new(),
+        };
+        self.append_one(key, draft, now)
+    }
+
+    /// Have another party perform an item; the signer stays accountable.
+    pub fn delegate(
+        &mut self,
+        key: &SecretKey,
+        item: &str,
+        to: &str,
+        note: Option<String>,
+        now: DateTime<Utc>,
+    ) -> Result<Appended> {
+        let (signer, _) = self.signer_party(key)?;
+        check_text("item", item, 200)?;
+        if to == signer {
+            return Err(Error::new("a party cannot delegate to itself"));
+        }
+        if !self.store().parties()?.iter().any(|p| p.id == to) {
+            return Err(
+                Error::new(format!("--to {to}: no party {to:?} in this ledger")).hint(
+                    "register the third party first: vouch party add ID --role third-party …",
+                ),
+            );
+        }
+        if let Some(n) = &note {
+            check_text("note", n, 4096)?;
+        }
+        let body = DelegationPayload {
+            item: item.to_string(),
+            note,
+            to: to.to_string(),
+        };
+        let draft = Draft {
+            kind: Kind::Delegation,
+            payload: payload::encode(&body)?,
+            item: Some(item.to_string()),
+            party: None,
+            store_artifacts: Vec::new(),
+        };
+        self.append_one(key, draft, now)
+    }
+
+    /// Every adoption in the ledger, oldest first, with its matrix bytes.
+    pub fn adoptions(&self) -> Result<Vec<(u64, AdoptionPayload, Vec<u8>)>> {
+        let mut out = Vec::new();
+        for row in self.store().entries_of_kind(Kind::Adoption.as_str())? {
+            let seq = u64::try_from(row.seq).unwrap_or(0);
+            let h = EntryHeader::parse(&row.body)
+                .map_err(|e| Error::new(format!("entry {seq}: {e}")))?;
+            if crypto::sha256(&row.payload) != h.payload {
+                return Err(
+                    Error::new(format!("entry {seq}: payload does not match its hash"))
+                        .hint("run vouch verify"),
+                );
+            }
+            let a: AdoptionPayload = payload::decode(&row.payload)
+                .map_err(|e| Error::new(format!("entry {seq}: {e}")))?;
+            let bytes = self
+                .store()
+                .artifact_bytes(&a.matrix.sha256)?
+                .ok_or_else(|| {
+                    Error::new(format!(
+                        "entry {seq}: adopted matrix {} is not stored",
+                        a.matrix.id
+                    ))
+                })?;
+            if hex::encode(crypto::sha256(&bytes)) != a.matrix.sha256 {
+                return Err(Error::new(format!(
+                    "entry {seq}: stored matrix does not match its hash"
+                ))
+                .hint("run vouch verify"));
+            }
+            out.push((seq, a, bytes));
+        }
+        Ok(out)
+    }
+}

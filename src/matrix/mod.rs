@@ -1,0 +1,3 @@
+//! Shared-responsibility matrices (`schema/MATRIX.md`). Stub: being written.
+
+pub mod kinds;
