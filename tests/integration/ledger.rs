@@ -378,3 +378,118 @@ fn triggers_refuse_update_and_delete() {
         assert!(err.contains("the ledger is append-only"), "{sql}: {err}");
     }
 }
+
+#[test]
+fn cosign_retract_waive_delegate_through_the_cli() {
+    let env = Env::two_parties();
+    env.ok(&["keygen", "auditor"]);
+    env.ok(&["keygen", "msp"]);
+    env.ok(&[
+        "party",
+        "add",
+        "audit-co",
+        "--name",
+        "Audit",
+        "--role",
+        "auditor",
+        "--pubkey",
+        "keys/auditor.pub",
+        "--key",
+        "provider",
+    ]);
+    env.ok(&[
+        "party",
+        "add",
+        "msp",
+        "--name",
+        "MSP",
+        "--role",
+        "third-party",
+        "--pubkey",
+        "keys/msp.pub",
+        "--key",
+        "provider",
+    ]);
+    env.record("keys/customer.key", "backup.restore-tests"); // 5
+    let r = env.ok(&[
+        "cosign",
+        "5",
+        "--dispute",
+        "restore log missing",
+        "--key",
+        "provider",
+    ]);
+    assert!(
+        r.stdout.starts_with("entry 6: dispute of entry 5"),
+        "{}",
+        r.stdout
+    );
+    env.ok(&["cosign", "5", "--ack", "--key", "provider"]); // 7: resolves the dispute
+    env.ok(&["cosign", "5", "--approve", "--key", "auditor"]); // 8
+    // Refusals, each naming why, ledger unchanged.
+    let before = env.snapshot();
+    let r = env.fails(&["cosign", "5", "--ack", "--key", "customer"]);
+    assert!(r.stderr.contains("own entry"), "{}", r.stderr);
+    let r = env.fails(&["cosign", "5", "--approve", "--key", "provider"]);
+    assert!(
+        r.stderr.contains("only an auditor approves"),
+        "{}",
+        r.stderr
+    );
+    let r = env.fails(&["retract", "5", "--reason", "x", "--key", "provider"]);
+    assert!(r.stderr.contains("was signed by acme"), "{}", r.stderr);
+    let r = env.fails(&["cosign", "99", "--ack", "--key", "provider"]);
+    assert!(r.stderr.contains("no entry 99"), "{}", r.stderr);
+    let r = env.fails(&[
+        "delegate",
+        "backup.restore-tests",
+        "--to",
+        "nobody",
+        "--key",
+        "customer",
+    ]);
+    assert!(r.stderr.contains("no party \"nobody\""), "{}", r.stderr);
+    let r = env.fails(&["cosign", "5", "--key", "provider"]);
+    assert!(r.stderr.contains("--ack"), "{}", r.stderr);
+    assert_eq!(before, env.snapshot());
+    env.ok(&[
+        "retract",
+        "5",
+        "--reason",
+        "recorded against the wrong item",
+        "--key",
+        "customer",
+    ]); // 9
+    env.ok(&[
+        "waive",
+        "backup.restore-tests",
+        "--reason",
+        "no backups in this contract",
+        "--key",
+        "customer",
+    ]); // 10
+    env.ok(&[
+        "delegate",
+        "guest-os.patching",
+        "--to",
+        "msp",
+        "--note",
+        "MSP contract 2026-07",
+        "--key",
+        "customer",
+    ]); // 11
+    let r = env.ok(&["log"]);
+    assert!(
+        r.stdout
+            .contains("retracts entry 5: recorded against the wrong item"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.contains("guest-os.patching delegated to msp"),
+        "{}",
+        r.stdout
+    );
+    let r = env.ok(&["verify", "--all"]);
+    assert!(r.stdout.contains("ok: 11 entries"), "{}", r.stdout);
+}

@@ -324,3 +324,94 @@ fn truncation_is_not_visible_without_a_checkpoint() {
     let r = env.ok(&["verify"]);
     assert!(r.stdout.contains("ok: 4 entries"), "{}", r.stdout);
 }
+
+/// Append a correctly signed entry that breaks a rule of its kind (as a party could with
+/// its own key and a modified vouch), then expect verify to report it.
+fn forge(env: &Env, key: &str, kind: vouch::ledger::entry::Kind, payload: Vec<u8>) {
+    let k = vouch::crypto::keyfile::load_secret(&env.p(key)).unwrap();
+    let mut l =
+        vouch::ledger::Ledger::open(&env.p("ledger.db"), vouch::ledger::store::Access::ReadWrite)
+            .unwrap();
+    let d = vouch::ledger::Draft {
+        kind,
+        payload,
+        item: None,
+        party: None,
+        store_artifacts: vec![],
+    };
+    l.append(
+        &k,
+        vec![d],
+        parse_time("2026-12-01T00:00:00Z").unwrap(),
+        &vouch::ledger::NoProgress,
+    )
+    .unwrap();
+}
+
+fn hash_of(env: &Env, seq: u64) -> String {
+    let r = env.ok(&["show", &seq.to_string(), "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    v["hash"].as_str().unwrap().to_string()
+}
+
+#[test]
+fn kind_rules_are_enforced_by_verify() {
+    use vouch::ledger::payload::{CosignPayload, RetractionPayload, Verdict, encode};
+    // A party co-signing its own evidence.
+    let env = ledger();
+    let p = encode(&CosignPayload {
+        entry: 3,
+        entry_sha256: hash_of(&env, 3),
+        reason: None,
+        verdict: Verdict::Ack,
+    })
+    .unwrap();
+    forge(&env, "keys/customer.key", Kind::Cosign, p);
+    expect_finding(&env, &[], 7, "co-signs its own entry 3");
+
+    // A co-signature whose hash names another entry.
+    let env = ledger();
+    let p = encode(&CosignPayload {
+        entry: 3,
+        entry_sha256: hash_of(&env, 4),
+        reason: None,
+        verdict: Verdict::Ack,
+    })
+    .unwrap();
+    forge(&env, "keys/provider.key", Kind::Cosign, p);
+    expect_finding(&env, &[], 7, "by a hash that is not its hash");
+
+    // An approval by a party that is not an auditor.
+    let env = ledger();
+    let p = encode(&CosignPayload {
+        entry: 3,
+        entry_sha256: hash_of(&env, 3),
+        reason: None,
+        verdict: Verdict::Approve,
+    })
+    .unwrap();
+    forge(&env, "keys/provider.key", Kind::Cosign, p);
+    expect_finding(&env, &[], 7, "not an auditor");
+
+    // The provider retracting the customer's evidence.
+    let env = ledger();
+    let p = encode(&RetractionPayload {
+        entry: 4,
+        entry_sha256: hash_of(&env, 4),
+        reason: "x".into(),
+    })
+    .unwrap();
+    forge(&env, "keys/provider.key", Kind::Retraction, p);
+    expect_finding(&env, &[], 7, "retracts entry 4, which \"acme\" signed");
+
+    // A reference to a later entry.
+    let env = ledger();
+    let p = encode(&RetractionPayload {
+        entry: 9,
+        entry_sha256: "00".repeat(32),
+        reason: "x".into(),
+    })
+    .unwrap();
+    forge(&env, "keys/customer.key", Kind::Retraction, p);
+    expect_finding(&env, &[], 7, "not an earlier entry");
+}
