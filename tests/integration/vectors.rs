@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use vouch::crypto::{PublicKey, SecretKey, sha256};
 use vouch::ledger::entry::{EntryHeader, LedgerId, parse_time};
 use vouch::ledger::evidence::{self, EvidenceInput};
-use vouch::ledger::payload::Role;
+use vouch::ledger::payload::{MatrixRef, Role, Verdict};
 use vouch::ledger::store::Access;
 use vouch::ledger::{Ledger, NewParty, NoProgress};
 
@@ -73,9 +73,64 @@ fn build(tmp: &Path) -> Vec<vouch::ledger::Entry> {
     let now = parse_time("2026-07-15T09:30:00Z").unwrap();
     let d = evidence::draft(&input, now, false).unwrap();
     l.append(&customer, vec![d], now, &NoProgress).unwrap();
+    // Entries 4–9: one of each referring kind.
+    let matrix = std::fs::read(dir().join("matrix.toml")).unwrap();
+    let mref = MatrixRef {
+        effective: "2026-01-01".into(),
+        id: "vector-matrix".into(),
+        sha256: hex::encode(sha256(&matrix)),
+        size: matrix.len() as u64,
+        version: "1".into(),
+    };
+    let bindings = [("customer", "acme"), ("provider", "cloudtemple")]
+        .into_iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect();
+    let t = |s: &str| parse_time(s).unwrap();
+    l.adopt(
+        &provider,
+        mref,
+        matrix,
+        bindings,
+        vec![],
+        t("2026-07-16T08:00:00Z"),
+    )
+    .unwrap();
+    l.cosign(&customer, 4, Verdict::Ack, None, t("2026-07-16T09:00:00Z"))
+        .unwrap();
+    l.cosign(
+        &provider,
+        3,
+        Verdict::Dispute,
+        Some("the log does not show the data check".into()),
+        t("2026-07-17T10:00:00Z"),
+    )
+    .unwrap();
+    l.waive(
+        &customer,
+        "backup.snapshots",
+        "no manual snapshots: changes go through blue-green deployment".into(),
+        t("2026-07-18T10:00:00Z"),
+    )
+    .unwrap();
+    l.delegate(
+        &customer,
+        "backup.restore-tests",
+        "cloudtemple",
+        Some("managed backup option, order 4471".into()),
+        t("2026-07-19T10:00:00Z"),
+    )
+    .unwrap();
+    l.retract(
+        &customer,
+        7,
+        "the waiver needs the provider's review first".into(),
+        t("2026-07-20T10:00:00Z"),
+    )
+    .unwrap();
     drop(l);
     let l = Ledger::open(&path, Access::ReadOnly).unwrap();
-    (1..=3).map(|s| l.entry(s).unwrap().unwrap()).collect()
+    (1..=9).map(|s| l.entry(s).unwrap().unwrap()).collect()
 }
 
 fn expected(tmp: &Path) -> BTreeMap<String, Vec<u8>> {
@@ -149,7 +204,10 @@ fn vectors_verify_independently_of_the_ledger() {
     // Check the committed files with nothing but the format rules.
     let v: Value = serde_json::from_slice(&std::fs::read(dir().join("v1.json")).unwrap()).unwrap();
     let mut prev = [0u8; 32];
-    let signer_of = |s: u64| if s <= 2 { "provider" } else { "customer" };
+    let signer_of = |s: u64| match s {
+        1 | 2 | 4 | 6 => "provider",
+        _ => "customer",
+    };
     for e in v["entries"].as_array().unwrap() {
         let s = e["seq"].as_u64().unwrap();
         let body = std::fs::read(dir().join(format!("entry-{s}.txt"))).unwrap();
