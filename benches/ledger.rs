@@ -79,6 +79,7 @@ fn input(i: usize) -> EvidenceInput {
         fields,
         artifacts: vec![],
         note: None,
+        supporting: false,
     }
 }
 

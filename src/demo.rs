@@ -14,7 +14,7 @@ use crate::crypto::{self, SecretKey, keyfile};
 use crate::error::{Error, Result};
 use crate::ledger::entry::{LedgerId, parse_time};
 use crate::ledger::evidence::{self, EvidenceInput};
-use crate::ledger::payload::Role;
+use crate::ledger::payload::{Role, Verdict};
 use crate::ledger::verify::{self, Options};
 use crate::ledger::{Ledger, NewParty, NoProgress};
 
@@ -35,6 +35,8 @@ pub struct Summary {
     pub verified: bool,
     /// Head: seq and hash hex.
     pub head: (u64, String),
+    /// The status of the quarter.
+    pub status: crate::status::StatusReport,
 }
 
 /// The demo's parties: id, display name, role.
@@ -98,6 +100,17 @@ const EVIDENCE: &[Ev] = &[
     },
     Ev {
         by: "acme",
+        recorded: "2026-07-10T18:00:00Z",
+        item: "security.edr-siem",
+        kind: "log-review",
+        outcome: "pass",
+        performed: "2026-07-10T09:00:00Z",
+        fields: &[("anomalies", "0")],
+        artifact: None,
+        note: None,
+    },
+    Ev {
+        by: "acme",
         recorded: "2026-07-15T09:30:00Z",
         item: "backup.restore-tests",
         kind: "restore-test",
@@ -145,6 +158,17 @@ const EVIDENCE: &[Ev] = &[
     },
     Ev {
         by: "acme",
+        recorded: "2026-08-11T17:30:00Z",
+        item: "security.edr-siem",
+        kind: "log-review",
+        outcome: "pass",
+        performed: "2026-08-11T09:00:00Z",
+        fields: &[("anomalies", "2")],
+        artifact: None,
+        note: Some("2 anomalies triaged, tickets SEC-201, SEC-202"),
+    },
+    Ev {
+        by: "acme",
         recorded: "2026-08-12T15:40:00Z",
         item: "guest-os.patching",
         kind: "patch-run",
@@ -153,6 +177,17 @@ const EVIDENCE: &[Ev] = &[
         fields: &[("hosts", "32"), ("patches_applied", "180"), ("failed", "3")],
         artifact: None,
         note: Some("3 hosts need a reboot window"),
+    },
+    Ev {
+        by: "cloudtemple",
+        recorded: "2026-09-02T08:30:00Z",
+        item: "logs.platform-logs",
+        kind: "log-review",
+        outcome: "pass",
+        performed: "2026-09-01T09:00:00Z",
+        fields: &[],
+        artifact: None,
+        note: None,
     },
     Ev {
         by: "acme",
@@ -167,23 +202,20 @@ const EVIDENCE: &[Ev] = &[
             ("reviewer", "j.martin"),
         ],
         artifact: Some((
-            "access-review-q3.pdf.txt",
+            "access-review-q3.txt",
             "Console accounts reviewed: 57; removed: 4 (leavers)\n",
         )),
-        note: Some("recorded at quarter end, 82 days after the review (late-recorded)"),
-    },
-    Ev {
-        by: "cloudtemple",
-        recorded: "2026-09-02T08:30:00Z",
-        item: "logs.platform-logs",
-        kind: "log-review",
-        outcome: "pass",
-        performed: "2026-09-01T09:00:00Z",
-        fields: &[],
-        artifact: None,
-        note: None,
+        note: Some("recorded at quarter end, 82 days after the review"),
     },
 ];
+
+/// The matrix the demo adopts (built into the binary, so the demo runs anywhere).
+pub const MATRIX: &str = include_str!("../schema/matrices/cloudtemple-vm-instances.toml");
+
+/// The period the demo covers, and the time it judges it at.
+pub const PERIOD: &str = "2026-Q3";
+/// See [`PERIOD`].
+pub const AS_OF: &str = "2026-10-15T12:00:00Z";
 
 /// Build the demo in `dir` (replacing an earlier demo there).
 pub fn run(dir: &Path) -> Result<Summary> {
@@ -243,6 +275,35 @@ pub fn run(dir: &Path) -> Result<Summary> {
             t("2026-07-01T08:05:00Z")?,
         )?;
     }
+    // The provider adopts the Cloud Temple matrix; the customer acknowledges it.
+    let (matrix, bytes) = crate::matrix::Matrix::parse(MATRIX, "cloudtemple-vm-instances.toml")
+        .map(|m| (m, MATRIX.as_bytes().to_vec()))?;
+    let mref = crate::ledger::payload::MatrixRef {
+        effective: matrix.header.effective.to_string(),
+        id: matrix.header.id.clone(),
+        sha256: hex::encode(crypto::sha256(&bytes)),
+        size: bytes.len() as u64,
+        version: matrix.header.version.clone(),
+    };
+    let bindings = [("provider", "cloudtemple"), ("customer", "acme")]
+        .into_iter()
+        .map(|(r, p)| (r.to_string(), p.to_string()))
+        .collect();
+    let adoption = ledger.adopt(
+        &provider,
+        mref,
+        bytes,
+        bindings,
+        Vec::new(),
+        t("2026-07-01T09:00:00Z")?,
+    )?;
+    ledger.cosign(
+        &demo_key("acme"),
+        adoption.seq,
+        Verdict::Ack,
+        None,
+        t("2026-07-01T10:00:00Z")?,
+    )?;
     let mut count = 0;
     let mut evs: Vec<&Ev> = EVIDENCE.iter().collect();
     evs.sort_by_key(|e| e.recorded);
@@ -267,10 +328,42 @@ pub fn run(dir: &Path) -> Result<Summary> {
             fields,
             artifacts,
             note: e.note.map(str::to_string),
+            supporting: false,
         };
         let draft = evidence::draft(&input, now, true)?;
-        ledger.append(&demo_key(e.by), vec![draft], now, &NoProgress)?;
+        let a = ledger.append(&demo_key(e.by), vec![draft], now, &NoProgress)?;
         count += 1;
+        let seq = a.first().map_or(0, |a| a.seq);
+        // The counterparties react: the provider acknowledges the passing restore test and
+        // disputes the late access review; the auditor approves the restore test.
+        match (e.item, e.outcome) {
+            ("backup.restore-tests", "pass") => {
+                ledger.cosign(
+                    &provider,
+                    seq,
+                    Verdict::Ack,
+                    None,
+                    now + chrono::Duration::hours(2),
+                )?;
+                ledger.cosign(
+                    &demo_key("auditor"),
+                    seq,
+                    Verdict::Approve,
+                    Some("restore log sampled and verified".into()),
+                    now + chrono::Duration::hours(3),
+                )?;
+            }
+            ("access.console-administration", _) => {
+                ledger.cosign(
+                    &provider,
+                    seq,
+                    Verdict::Dispute,
+                    Some("the review omits the two break-glass accounts on the console".into()),
+                    now + chrono::Duration::hours(1),
+                )?;
+            }
+            _ => {}
+        }
     }
     drop(ledger);
     let report = verify::verify(
@@ -285,6 +378,10 @@ pub fn run(dir: &Path) -> Result<Summary> {
         .head
         .map(|(s, h)| (s, hex::encode(h)))
         .unwrap_or_default();
+    let ledger = Ledger::open(&ledger_path, crate::ledger::store::Access::ReadOnly)?;
+    let period = crate::status::Period::parse(PERIOD)
+        .ok_or_else(|| Error::new("internal: bad demo period"))?;
+    let (status, _, _) = crate::status::from_ledger(&ledger, &period, t(AS_OF)?)?;
     Ok(Summary {
         dir: dir.to_path_buf(),
         ledger: ledger_path,
@@ -293,5 +390,6 @@ pub fn run(dir: &Path) -> Result<Summary> {
         evidence: count,
         verified: report.ok(),
         head,
+        status,
     })
 }

@@ -6,10 +6,12 @@
 //! format is specified in `schema/FORMAT.md`; modules quote the section they implement.
 
 pub mod clock;
+pub mod adopted;
 pub mod crypto;
 pub mod demo;
 pub mod error;
 pub mod ledger;
 pub mod matrix;
+pub mod status;
 
 pub use error::{Error, Result};

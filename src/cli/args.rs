@@ -35,7 +35,8 @@ pub struct Cli {
 /// Output format.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum Format {
-    /// For people.
+    /// For people (`table` is accepted too).
+    #[value(alias = "table")]
     Text,
     /// For programs (one JSON document on standard output).
     Json,
@@ -129,6 +130,26 @@ vouch record --batch evidence.jsonl --key keys/acme.key")]
         note: Option<String>,
         #[command(flatten)]
         key: KeyArg,
+    },
+    /// Status of every matrix item for a period: who is responsible and whether their
+    /// evidence shows the duty done.
+    #[command(
+        after_help = "Periods: 2026-Q3, 2026-07 (a month), 2026 (a year), or --from D --to D.\n\
+Status reads the signed entries but does not check signatures: run `vouch verify` for that."
+    )]
+    Status {
+        /// The period: 2026-Q3, 2026-07, 2026.
+        #[arg(long, value_name = "PERIOD", conflicts_with_all = ["from", "to"], required_unless_present_all = ["from", "to"])]
+        period: Option<String>,
+        /// First day of the period (YYYY-MM-DD).
+        #[arg(long, value_name = "DATE", requires = "to")]
+        from: Option<String>,
+        /// Last day of the period, inclusive (YYYY-MM-DD).
+        #[arg(long, value_name = "DATE", requires = "from")]
+        to: Option<String>,
+        /// Judge what was due at this time instead of now (RFC 3339 or a date).
+        #[arg(long, value_name = "TIME")]
+        as_of: Option<String>,
     },
     /// List entries.
     Log {
@@ -234,6 +255,10 @@ pub struct RecordArgs {
     /// Keep only artefact names, sizes and hashes; do not store their content.
     #[arg(long)]
     pub no_store: bool,
+    /// Record as supporting evidence: allowed for an item you hold neither R nor A for,
+    /// and it fulfils nobody's duty.
+    #[arg(long)]
+    pub supporting: bool,
     #[command(flatten)]
     pub key: KeyArg,
 }

@@ -21,6 +21,7 @@ use vouch::ledger::payload::{Role, Verdict};
 use vouch::ledger::store::Access;
 use vouch::ledger::verify::{self, Options};
 use vouch::ledger::{Ledger, NewParty};
+use vouch::status::{self, Period, Status};
 use vouch::{Error, Result, clock};
 
 /// How a command ended.
@@ -167,6 +168,12 @@ pub fn run(cli: Cli) -> Result<Outcome> {
             appended(fmt, &a, &format!("delegation of {item} to {to}"));
             Ok(Outcome::Ok)
         }
+        Command::Status {
+            period,
+            from,
+            to,
+            as_of,
+        } => status_cmd(&cli.ledger, period, from, to, as_of, fmt),
         Command::Log { last } => log(&cli.ledger, last, fmt),
         Command::Show { seq } => show(&cli.ledger, seq, fmt),
         Command::Verify(args) => verify_cmd(&cli.ledger, &args, fmt),
@@ -244,8 +251,24 @@ fn record(path: &Path, args: &RecordArgs, fmt: Format) -> Result<Outcome> {
     })?;
     let now = clock::now();
     let store = !args.no_store;
+    let adopted = vouch::adopted::current(&ledger)?;
     let drafts = if let Some(batch) = &args.batch {
-        evidence::draft_batch(batch, now, store)?
+        let drafts = evidence::draft_batch(batch, now, store)?;
+        if let Some(adopted) = &adopted {
+            for (line, d) in &drafts {
+                let at = format!("{} line {line}", batch.display());
+                let supporting = is_supporting(d);
+                vouch::adopted::check_item(
+                    &ledger,
+                    adopted,
+                    &party.id,
+                    d.item.as_deref().unwrap_or(""),
+                    supporting,
+                    &at,
+                )?;
+            }
+        }
+        drafts.into_iter().map(|(_, d)| d).collect()
     } else {
         let mut fields = std::collections::BTreeMap::new();
         for f in &args.fields {
@@ -262,7 +285,18 @@ fn record(path: &Path, args: &RecordArgs, fmt: Format) -> Result<Outcome> {
             fields,
             artifacts: args.artifacts.clone(),
             note: args.note.clone(),
+            supporting: args.supporting,
         };
+        if let Some(adopted) = &adopted {
+            vouch::adopted::check_item(
+                &ledger,
+                adopted,
+                &party.id,
+                &input.item,
+                args.supporting,
+                "--item",
+            )?;
+        }
         vec![evidence::draft(&input, now, store)?]
     };
     let bar = progress::Bar::new(drafts.len() as u64 >= 1000);
@@ -289,6 +323,209 @@ fn record(path: &Path, args: &RecordArgs, fmt: Format) -> Result<Outcome> {
         );
     }
     Ok(Outcome::Ok)
+}
+
+/// `vouch matrix adopt FILE --bind ROLE=PARTY… [--variant V…] --key K`.
+pub(crate) fn adopt_cmd(
+    ledger_path: &Path,
+    file: &Path,
+    binds: &[String],
+    variants: &[String],
+    key: &str,
+    fmt: Format,
+) -> Result<Outcome> {
+    let k = load_key(key)?;
+    let (matrix, bytes) = vouch::matrix::Matrix::load(file)?;
+    let role_names: Vec<&str> = matrix.roles.iter().map(|r| r.id.as_str()).collect();
+    let mut bindings = std::collections::BTreeMap::new();
+    for b in binds {
+        let Some((role, party)) = b.split_once('=') else {
+            return Err(Error::new(format!("--bind {b:?} has no '='"))
+                .hint("write --bind ROLE=PARTY, e.g. --bind provider=cloudtemple"));
+        };
+        if !role_names.contains(&role) {
+            return Err(Error::new(format!(
+                "--bind {b}: unknown role {role:?} in matrix {}",
+                matrix.header.id
+            ))
+            .hint(format!("the matrix's roles are {}", role_names.join(", "))));
+        }
+        if bindings
+            .insert(role.to_string(), party.to_string())
+            .is_some()
+        {
+            return Err(Error::new(format!("--bind {role}=… is given twice")));
+        }
+    }
+    let unbound: Vec<&str> = role_names
+        .iter()
+        .copied()
+        .filter(|r| !bindings.contains_key(*r))
+        .collect();
+    if !unbound.is_empty() {
+        return Err(Error::new(format!(
+            "role {} of matrix {} is not bound",
+            unbound.join(", "),
+            matrix.header.id
+        ))
+        .hint(format!(
+            "bind every role: {}",
+            role_names
+                .iter()
+                .map(|r| format!("--bind {r}=PARTY"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        )));
+    }
+    for v in variants {
+        if !matrix.variants.iter().any(|x| &x.id == v) {
+            let known: Vec<&str> = matrix.variants.iter().map(|x| x.id.as_str()).collect();
+            return Err(Error::new(format!(
+                "--variant {v}: matrix {} has no such variant",
+                matrix.header.id
+            ))
+            .hint(if known.is_empty() {
+                "this matrix has no variants".to_string()
+            } else {
+                format!("variants: {}", known.join(", "))
+            }));
+        }
+    }
+    let mref = vouch::ledger::payload::MatrixRef {
+        effective: matrix.header.effective.to_string(),
+        id: matrix.header.id.clone(),
+        sha256: evidence::sha256_hex(&bytes),
+        size: bytes.len() as u64,
+        version: matrix.header.version.clone(),
+    };
+    let mut ledger = Ledger::open(ledger_path, Access::ReadWrite)?;
+    let a = ledger.adopt(&k, mref, bytes, bindings, variants.to_vec(), clock::now())?;
+    appended(
+        fmt,
+        &a,
+        &format!(
+            "adoption of matrix {} version {} ({} items); the other parties acknowledge it with: vouch cosign {} --ack",
+            matrix.header.id,
+            matrix.header.version,
+            matrix.items.len(),
+            a.seq
+        ),
+    );
+    Ok(Outcome::Ok)
+}
+
+/// Parse `--period` or `--from/--to` into a period.
+pub(crate) fn parse_period(
+    period: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+) -> Result<Period> {
+    let text = match (period, from, to) {
+        (Some(p), _, _) => p,
+        (None, Some(f), Some(t)) => format!("{f}..{t}"),
+        _ => return Err(Error::new("give --period or both --from and --to")),
+    };
+    Period::parse(&text).ok_or_else(|| {
+        Error::new(format!("cannot read the period {text:?}"))
+            .hint("use 2026-Q3, 2026-07, 2026, or --from 2026-07-01 --to 2026-09-30")
+    })
+}
+
+fn status_cmd(
+    path: &Path,
+    period: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+    as_of: Option<String>,
+    fmt: Format,
+) -> Result<Outcome> {
+    let period = parse_period(period, from, to)?;
+    let now = clock::now();
+    let as_of = match as_of {
+        Some(t) => evidence::parse_performed_at(&t, now + chrono::Duration::days(36_500))
+            .map_err(|e| e.context("--as-of"))?,
+        None => now,
+    };
+    let ledger = Ledger::open(path, Access::ReadOnly)?;
+    let (report, matrix, adoption) = status::from_ledger(&ledger, &period, as_of)?;
+    if fmt == Format::Json {
+        let mut v = serde_json::to_value(&report).map_err(|e| Error::new(e.to_string()))?;
+        v["matrix"] = json!({"id": matrix.header.id, "version": matrix.header.version, "adoption": adoption.seq});
+        print_json(&v);
+        return Ok(Outcome::Ok);
+    }
+    out!(
+        "{} (version {}, adopted in entry {}) · period {} to {} · as of {}",
+        matrix.header.title,
+        matrix.header.version,
+        adoption.seq,
+        period.from,
+        period.to,
+        report.as_of
+    );
+    let mut section = String::new();
+    for it in &report.items {
+        if it.section != section {
+            section.clone_from(&it.section);
+            let title = matrix
+                .sections
+                .iter()
+                .find(|s| s.id == section)
+                .map_or(section.as_str(), |s| s.title.as_str());
+            out!("\n{title}");
+        }
+        for d in &it.duties {
+            let who = if d.party.is_empty() {
+                "-".to_string()
+            } else {
+                format!("{} {}", d.party, d.raci)
+            };
+            let ev = if d.evidence.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    " evidence {}",
+                    d.evidence
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join(",")
+                )
+            };
+            let flags = if d.flags.is_empty() {
+                String::new()
+            } else {
+                format!(" [{}]", d.flags.join(" "))
+            };
+            out!(
+                "  {:<40} {:<18} {:<14}{ev}{flags}",
+                it.id,
+                who,
+                d.status.as_str()
+            );
+        }
+    }
+    out!("");
+    for (party, counts) in &report.summary {
+        let parts: Vec<String> = Status::ALL
+            .iter()
+            .filter_map(|s| {
+                counts
+                    .get(s.as_str())
+                    .map(|n| format!("{} {n}", s.as_str()))
+            })
+            .collect();
+        out!("{party}: {}", parts.join(", "));
+    }
+    out!("signatures not checked here: run `vouch verify`");
+    Ok(Outcome::Ok)
+}
+
+fn is_supporting(d: &vouch::ledger::Draft) -> bool {
+    serde_json::from_slice::<Value>(&d.payload)
+        .ok()
+        .and_then(|v| v.get("supporting").and_then(Value::as_bool))
+        .unwrap_or(false)
 }
 
 fn party_names(ledger: &Ledger) -> Result<HashMap<String, String>> {
@@ -537,7 +774,7 @@ fn demo(dir: &Path, fmt: Format) -> Result<Outcome> {
             );
         }
         out!(
-            "  {} entries, {} of them evidence from two parties (one failed restore test, one partial patch run, one late-recorded review)",
+            "  {} entries: adoption of the Cloud Temple matrix (acknowledged), {} evidence entries, co-signatures",
             s.entries,
             s.evidence
         );
@@ -547,10 +784,24 @@ fn demo(dir: &Path, fmt: Format) -> Result<Outcome> {
             s.head.0,
             s.head.1
         );
+        for (party, counts) in &s.status.summary {
+            let parts: Vec<String> = Status::ALL
+                .iter()
+                .filter_map(|st| {
+                    counts
+                        .get(st.as_str())
+                        .map(|n| format!("{} {n}", st.as_str()))
+                })
+                .collect();
+            out!("  {} {party}: {}", vouch::demo::PERIOD, parts.join(", "));
+        }
+        let l = s.ledger.display();
         out!(
-            "next: vouch --ledger {} log   ·   vouch --ledger {} verify --trust {}",
-            s.ledger.display(),
-            s.ledger.display(),
+            "next: vouch --ledger {l} status --period {} --as-of 2026-10-15",
+            vouch::demo::PERIOD
+        );
+        out!(
+            "      vouch --ledger {l} verify --trust {}",
             s.dir.join("keys/cloudtemple.pub").display()
         );
     }

@@ -39,6 +39,8 @@ pub struct EvidenceInput {
     pub artifacts: Vec<PathBuf>,
     /// Note.
     pub note: Option<String>,
+    /// Supporting evidence (the signer holds neither R nor A for the item).
+    pub supporting: bool,
 }
 
 /// An artefact file, hashed.
@@ -213,10 +215,15 @@ pub fn draft(input: &EvidenceInput, now: DateTime<Utc>, store_artifacts: bool) -
     check_kind(&input.kind)?;
     let outcome = Outcome::parse(&input.outcome)?;
     let performed = parse_performed_at(&input.performed_at, now)?;
-    for (k, v) in &input.fields {
+    let mut fields = input.fields.clone();
+    for (k, v) in &fields {
         check_field_key(k)?;
         check_field_value(k, v)?;
     }
+    // Typed fields of the evidence kind (schema/evidence-kinds.toml).
+    crate::matrix::kinds::Registry::builtin()?
+        .kind(&input.kind)?
+        .check_fields(&mut fields)?;
     if let Some(n) = &input.note {
         check_text("note", n, 8192)?;
     }
@@ -243,9 +250,10 @@ pub fn draft(input: &EvidenceInput, now: DateTime<Utc>, store_artifacts: bool) -
         kind: input.kind.clone(),
         outcome,
         performed_at: format_time(&performed),
-        fields: input.fields.clone(),
+        fields,
         artifacts: refs,
         note: input.note.clone(),
+        supporting: input.supporting,
     };
     Ok(Draft {
         kind: Kind::Evidence,
@@ -269,11 +277,17 @@ struct BatchLine {
     artifacts: Vec<PathBuf>,
     #[serde(default)]
     note: Option<String>,
+    #[serde(default)]
+    supporting: bool,
 }
 
-/// Read a JSONL batch and build every draft; the first bad line is named and nothing is
-/// returned. Blank lines are skipped; a file with no entries is refused.
-pub fn draft_batch(path: &Path, now: DateTime<Utc>, store_artifacts: bool) -> Result<Vec<Draft>> {
+/// Read a JSONL batch and build every draft with its line number; the first bad line is
+/// named and nothing is returned. Blank lines are skipped; a file with no entries is refused.
+pub fn draft_batch(
+    path: &Path,
+    now: DateTime<Utc>,
+    store_artifacts: bool,
+) -> Result<Vec<(usize, Draft)>> {
     let f = File::open(path).map_err(|e| Error::io(path, &e).context("batch"))?;
     if f.metadata().map(|m| m.is_dir()).unwrap_or(false) {
         return Err(Error::new(format!(
@@ -295,7 +309,7 @@ pub fn draft_batch(path: &Path, now: DateTime<Utc>, store_artifacts: bool) -> Re
     }
     // Lines are independent: parse and encode them on every core, then report the first
     // bad line in file order.
-    let results: Vec<Result<Draft>> = lines
+    let results: Vec<Result<(usize, Draft)>> = lines
         .par_iter()
         .map(|(n, line)| {
             let at = format!("{} line {n}", path.display());
@@ -316,11 +330,16 @@ pub fn draft_batch(path: &Path, now: DateTime<Utc>, store_artifacts: bool) -> Re
                 fields: l.fields,
                 artifacts: l.artifacts,
                 note: l.note,
+                supporting: l.supporting,
             };
-            draft(&input, now, store_artifacts).map_err(|e| e.context(&at))
+            draft(&input, now, store_artifacts)
+                .map(|d| (*n, d))
+                .map_err(|e| e.context(&at))
         })
         .collect();
-    let drafts = results.into_iter().collect::<Result<Vec<Draft>>>()?;
+    let drafts = results
+        .into_iter()
+        .collect::<Result<Vec<(usize, Draft)>>>()?;
     if drafts.is_empty() {
         return Err(
             Error::new(format!("batch {} holds no entries", path.display()))

@@ -157,6 +157,10 @@ pub struct EvidencePayload {
     pub outcome: Outcome,
     /// When the duty was performed, as claimed by the signer (UTC, whole seconds).
     pub performed_at: String,
+    /// Recorded by a party that holds neither R nor A for the item: supporting evidence
+    /// that does not fulfil anyone's duty.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub supporting: bool,
 }
 
 /// Rules a decoded payload must meet beyond its JSON shape.

@@ -399,13 +399,11 @@ impl Walk {
                     }
                 }
             },
-            Parsed::Delegation(d) => {
-                if !self.roles.contains_key(&d.to) {
-                    out.push((
-                        Check::Reference,
-                        format!("delegates to unknown party {:?}", d.to),
-                    ));
-                }
+            Parsed::Delegation(d) if !self.roles.contains_key(&d.to) => {
+                out.push((
+                    Check::Reference,
+                    format!("delegates to unknown party {:?}", d.to),
+                ));
             }
             _ => {}
         }

@@ -164,16 +164,14 @@ const FORMAT_HINT: &str = "see the header of schema/evidence-kinds.toml for the 
 fn is_kind_name(s: &str) -> bool {
     s.len() <= MAX_NAME
         && s.as_bytes().first().is_some_and(u8::is_ascii_lowercase)
-        && s
-            .bytes()
+        && s.bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
 }
 
 fn is_field_name(s: &str) -> bool {
     s.len() <= MAX_NAME
         && s.as_bytes().first().is_some_and(u8::is_ascii_lowercase)
-        && s
-            .bytes()
+        && s.bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
 }
 
@@ -212,11 +210,8 @@ impl Registry {
             .hint(FORMAT_HINT)
         })?;
         if raw.kinds.is_empty() {
-            return Err(
-                Error::new(format!("{origin}: no evidence kinds")).hint(
-                    "declare kinds as [kinds.<name>] tables, e.g. [kinds.restore-test]",
-                ),
-            );
+            return Err(Error::new(format!("{origin}: no evidence kinds"))
+                .hint("declare kinds as [kinds.<name>] tables, e.g. [kinds.restore-test]"));
         }
         // The TOML map is sorted by name; the file order is the order of the keys' spans.
         let mut raw_kinds: Vec<(Spanned<String>, RawKind)> = raw.kinds.into_iter().collect();
@@ -430,14 +425,18 @@ fn show(v: &Value) -> String {
     }
 }
 
-/// What a JSON value is, for "expected a number, got a …" messages.
+/// `e` about the value `v`: `"abc" is not a number`, keeping the hint.
+fn about(v: &Value, e: &Error) -> Error {
+    let out = Error::new(format!("{} {}", show(v), e.message()));
+    match e.hint_text() {
+        Some(h) => out.hint(h),
+        None => out,
+    }
+}
+
+/// `"yes" is not a boolean`, with a hint on how to write one.
 fn not_a(v: &Value, ty: FieldType, hint: &str) -> Error {
-    let article = if ty == FieldType::Boolean {
-        "a boolean".to_string()
-    } else {
-        format!("a {ty}")
-    };
-    Error::new(format!("{} is not {article}", show(v))).hint(hint.to_string())
+    Error::new(format!("{} is not a {ty}", show(v))).hint(hint.to_string())
 }
 
 const NUMBER_HINT: &str =
@@ -458,12 +457,8 @@ fn convert(ty: FieldType, v: &Value) -> Result<Value> {
                 Ok(v.clone())
             }
         }
-        (FieldType::Number, Value::String(s)) => {
-            number_from_str(s).map_err(|e| e.context(show(v)))
-        }
-        (FieldType::Number, Value::Number(n)) => {
-            number_from_json(n).map_err(|e| e.context(show(v)))
-        }
+        (FieldType::Number, Value::String(s)) => number_from_str(s).map_err(|e| about(v, &e)),
+        (FieldType::Number, Value::Number(n)) => number_from_json(n).map_err(|e| about(v, &e)),
         (FieldType::Boolean, Value::String(s)) => match s.as_str() {
             "true" => Ok(Value::Bool(true)),
             "false" => Ok(Value::Bool(false)),
@@ -477,16 +472,14 @@ fn convert(ty: FieldType, v: &Value) -> Result<Value> {
                 Err(not_a(v, ty, DATE_HINT))
             }
         }
-        (FieldType::List, Value::String(s)) => list_from_str(s).map_err(|e| e.context(show(v))),
+        (FieldType::List, Value::String(s)) => list_from_str(s).map_err(|e| about(v, &e)),
         (FieldType::List, Value::Array(items)) => {
             for (i, item) in items.iter().enumerate() {
                 match item {
                     Value::String(s) if !s.trim().is_empty() => {}
                     Value::String(_) => {
-                        return Err(
-                            Error::new(format!("{}: item {} is blank", show(v), i + 1))
-                                .hint(LIST_HINT),
-                        );
+                        return Err(Error::new(format!("{}: item {} is blank", show(v), i + 1))
+                            .hint(LIST_HINT));
                     }
                     _ => {
                         return Err(Error::new(format!(
@@ -517,9 +510,7 @@ fn is_plain_decimal(s: &str) -> bool {
         None => (s, None),
     };
     let digits = |t: &str| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit());
-    digits(int)
-        && (int == "0" || !int.starts_with('0'))
-        && frac.is_none_or(|f| digits(f))
+    digits(int) && (int == "0" || !int.starts_with('0')) && frac.is_none_or(digits)
 }
 
 fn number_from_str(s: &str) -> Result<Value> {
@@ -532,10 +523,14 @@ fn number_from_str(s: &str) -> Result<Value> {
             _ => Err(too_large()),
         };
     }
-    // Always parses: the syntax was checked above.
+    // Always parses: the syntax was checked above. A decimal with hundreds of digits
+    // parses as infinity, which is too large rather than "not finite" to the user.
     let f: f64 = s
         .parse()
         .map_err(|_| Error::new("is not a number").hint(NUMBER_HINT))?;
+    if f.is_infinite() {
+        return Err(too_large());
+    }
     number_from_f64(f)
 }
 
@@ -586,9 +581,13 @@ fn too_large() -> Error {
 fn is_date(s: &str) -> bool {
     let b = s.as_bytes();
     b.len() == 10
-        && b.iter()
-            .enumerate()
-            .all(|(i, c)| if i == 4 || i == 7 { *c == b'-' } else { c.is_ascii_digit() })
+        && b.iter().enumerate().all(|(i, c)| {
+            if i == 4 || i == 7 {
+                *c == b'-'
+            } else {
+                c.is_ascii_digit()
+            }
+        })
         && NaiveDate::parse_from_str(s, "%Y-%m-%d").is_ok()
 }
 
@@ -641,8 +640,8 @@ fn edit_distance(a: &str, b: &str) -> usize {
     for (i, row) in d.iter_mut().enumerate() {
         row[0] = i;
     }
-    for j in 0..=b.len() {
-        d[0][j] = j;
+    for (j, cell) in d[0].iter_mut().enumerate() {
+        *cell = j;
     }
     for i in 1..=a.len() {
         for j in 1..=b.len() {
@@ -725,7 +724,10 @@ mod tests {
     #[test]
     fn builtin_has_the_nine_kinds_with_their_required_fields() {
         let expected: [(&str, &[&str]); 9] = [
-            ("restore-test", &["backup_id", "rto_minutes", "data_verified"]),
+            (
+                "restore-test",
+                &["backup_id", "rto_minutes", "data_verified"],
+            ),
             ("backup-verification", &["backups_checked"]),
             ("patch-run", &["hosts", "patches_applied", "failed"]),
             (
@@ -895,32 +897,47 @@ mod tests {
         assert_eq!(check("restore-test", f, json!(-2.5)).unwrap(), json!(-2.5));
         let whole = check("restore-test", f, json!(2.0)).unwrap();
         assert!(whole.is_i64() && whole == json!(2));
-        assert!(
-            refused("restore-test", f, json!(9_007_199_254_740_993_u64)).contains("too large")
-        );
+        assert!(refused("restore-test", f, json!(9_007_199_254_740_993_u64)).contains("too large"));
         assert!(refused("restore-test", f, json!(u64::MAX)).contains("too large"));
-        assert!(refused("restore-test", f, json!(-9_007_199_254_740_992_i64)).contains("too large"));
+        assert!(
+            refused("restore-test", f, json!(-9_007_199_254_740_992_i64)).contains("too large")
+        );
         assert!(refused("restore-test", f, json!(1e19)).contains("too large"));
         for v in [json!(true), json!(null), json!([1]), json!({"a": 1})] {
             let m = refused("restore-test", f, v.clone());
-            assert_eq!(m, format!("field rto_minutes of restore-test: {v} is not a number"));
+            assert_eq!(
+                m,
+                format!("field rto_minutes of restore-test: {v} is not a number")
+            );
         }
     }
 
     #[test]
     fn booleans() {
         let f = "data_verified";
-        assert_eq!(check("restore-test", f, json!("true")).unwrap(), json!(true));
-        assert_eq!(check("restore-test", f, json!("false")).unwrap(), json!(false));
+        assert_eq!(
+            check("restore-test", f, json!("true")).unwrap(),
+            json!(true)
+        );
+        assert_eq!(
+            check("restore-test", f, json!("false")).unwrap(),
+            json!(false)
+        );
         assert_eq!(check("restore-test", f, json!(true)).unwrap(), json!(true));
-        assert_eq!(check("restore-test", f, json!(false)).unwrap(), json!(false));
+        assert_eq!(
+            check("restore-test", f, json!(false)).unwrap(),
+            json!(false)
+        );
         for s in [
             "yes", "no", "1", "0", "True", "FALSE", "y", "n", "on", "", " true",
         ] {
             let m = refused("restore-test", f, json!(s));
             assert_eq!(
                 m,
-                format!("field data_verified of restore-test: {} is not a boolean", json!(s))
+                format!(
+                    "field data_verified of restore-test: {} is not a boolean",
+                    json!(s)
+                )
             );
         }
         for v in [json!(1), json!(0), json!(null), json!(["true"])] {
@@ -954,7 +971,10 @@ mod tests {
             let m = refused("log-review", f, json!(s));
             assert_eq!(
                 m,
-                format!("field period_start of log-review: {} is not a date", json!(s))
+                format!(
+                    "field period_start of log-review: {} is not a date",
+                    json!(s)
+                )
             );
         }
         assert!(refused("log-review", f, json!(20_261_005)).ends_with("is not a date"));
@@ -1003,7 +1023,10 @@ mod tests {
         }
         for v in [json!(45), json!(true), json!(["a"]), json!(null)] {
             let m = refused("restore-test", "backup_id", v.clone());
-            assert_eq!(m, format!("field backup_id of restore-test: {v} is not a string"));
+            assert_eq!(
+                m,
+                format!("field backup_id of restore-test: {v} is not a string")
+            );
         }
         // A long value is shortened in the message.
         let m = refused("restore-test", "rto_minutes", json!("x".repeat(500)));
@@ -1064,7 +1087,10 @@ mod tests {
             h.contains("restore-test fields are backup_id, rto_minutes, data_verified, "),
             "{h}"
         );
-        assert!(h.contains("custom fields start with x_ (x_rto_minuts)"), "{h}");
+        assert!(
+            h.contains("custom fields start with x_ (x_rto_minuts)"),
+            "{h}"
+        );
         assert_eq!(m, before);
 
         for (typo, want) in [
@@ -1073,9 +1099,14 @@ mod tests {
             ("rto-minutes", "rto_minutes"),
             ("tikcet", "ticket"),
         ] {
-            let e = k.check_fields(&mut restore_with(typo, json!("1"))).unwrap_err();
+            let e = k
+                .check_fields(&mut restore_with(typo, json!("1")))
+                .unwrap_err();
             let h = e.hint_text().unwrap();
-            assert!(h.starts_with(&format!("did you mean {want}? ")), "{typo}: {h}");
+            assert!(
+                h.starts_with(&format!("did you mean {want}? ")),
+                "{typo}: {h}"
+            );
         }
         let e = k
             .check_fields(&mut restore_with("colour", json!("1")))
@@ -1108,7 +1139,10 @@ mod tests {
         let e = reg().kind("restore-tests").unwrap_err();
         assert_eq!(e.message(), r#"unknown evidence kind "restore-tests""#);
         let h = e.hint_text().unwrap();
-        assert!(h.starts_with("did you mean restore-test? known kinds are "), "{h}");
+        assert!(
+            h.starts_with("did you mean restore-test? known kinds are "),
+            "{h}"
+        );
         assert!(
             h.ends_with(
                 "restore-test, backup-verification, patch-run, access-review, \
@@ -1172,7 +1206,7 @@ fields.q = { type = "list", required = false, description = "q" }
         let (m, h) = parse_err(&GOOD.replace(r#"type = "number""#, r#"type = "numbr""#));
         assert_eq!(
             m,
-            r#"test.toml:7:12: unknown field type "numbr" for field a of kind zeta"#
+            r#"test.toml:7:14: unknown field type "numbr" for field a of kind zeta"#
         );
         assert_eq!(
             h,
@@ -1180,33 +1214,54 @@ fields.q = { type = "list", required = false, description = "q" }
         );
 
         let (m, _) = parse_err(&GOOD.replace("\nb = {", "\nBad-Name = {"));
-        assert_eq!(m, r#"test.toml:6:1: invalid field name "Bad-Name" of kind zeta"#);
+        assert_eq!(
+            m,
+            r#"test.toml:6:1: invalid field name "Bad-Name" of kind zeta"#
+        );
 
         let (m, _) = parse_err(&GOOD.replace("\na = {", "\nx_a = {"));
-        assert!(m.starts_with("test.toml:7:1: field name \"x_a\" of kind zeta"), "{m}");
+        assert!(
+            m.starts_with("test.toml:7:1: field name \"x_a\" of kind zeta"),
+            "{m}"
+        );
 
         let (m, _) = parse_err(&GOOD.replace("[kinds.alpha]", "[kinds.Alpha]"));
         assert_eq!(m, r#"test.toml:9:8: invalid evidence kind name "Alpha""#);
 
         // Unknown keys, from the TOML reader, with the span of the key.
-        let (m, h) = parse_err(&GOOD.replace(r#"description = "a"
-fields"#, r#"description = "a"
+        let (m, h) = parse_err(&GOOD.replace(
+            r#"description = "a"
+fields"#,
+            r#"description = "a"
 colour = "red"
-fields"#));
-        assert!(m.starts_with("test.toml:11:1: unknown field `colour`"), "{m}");
+fields"#,
+        ));
+        assert!(
+            m.starts_with("test.toml:11:1: unknown field `colour`"),
+            "{m}"
+        );
         assert_eq!(h, FORMAT_HINT);
         let (m, _) = parse_err(&GOOD.replace("required = true,", "required = true, unit = \"s\","));
-        assert!(m.starts_with("test.toml:6:40: unknown field `unit`"), "{m}");
+        assert!(m.starts_with("test.toml:6:41: unknown field `unit`"), "{m}");
         let (m, _) = parse_err(&format!("version = 1\n{GOOD}"));
-        assert!(m.starts_with("test.toml:1:1: unknown field `version`"), "{m}");
+        assert!(
+            m.starts_with("test.toml:1:1: unknown field `version`"),
+            "{m}"
+        );
 
         let (m, _) = parse_err(&GOOD.replace("required = true", r#"required = "yes""#));
-        assert!(m.starts_with("test.toml:6:37: invalid type"), "{m}");
+        assert!(m.starts_with("test.toml:6:35: invalid type"), "{m}");
         let (m, _) = parse_err(&GOOD.replace(r#", description = "a" }"#, " }"));
-        assert!(m.starts_with("test.toml:7:5: missing field `description`"), "{m}");
-        let (m, _) = parse_err(&GOOD.replace(r#"description = "a"
-fields"#, r#"description = " "
-fields"#));
+        assert!(
+            m.starts_with("test.toml:7:5: missing field `description`"),
+            "{m}"
+        );
+        let (m, _) = parse_err(&GOOD.replace(
+            r#"description = "a"
+fields"#,
+            r#"description = " "
+fields"#,
+        ));
         assert_eq!(m, "test.toml:10:15: kind alpha has an empty description");
 
         // Syntax errors.

@@ -33,6 +33,12 @@ fn record<'a>(
         performed_at,
         "--key",
         key,
+        "--field",
+        "backup_id=bk-2026-07-01",
+        "--field",
+        "rto_minutes=45",
+        "--field",
+        "data_verified=true",
     ];
     v.extend_from_slice(extra);
     v
@@ -97,7 +103,7 @@ fn write_batch(env: &Env, name: &str, lines: &[&str]) {
     }
 }
 
-const GOOD_LINE: &str = r#"{"item":"backup.restore-tests","kind":"restore-test","outcome":"pass","performed_at":"2026-07-01T10:00:00Z"}"#;
+const GOOD_LINE: &str = r#"{"item":"backup.restore-tests","kind":"restore-test","outcome":"pass","performed_at":"2026-07-01T10:00:00Z","fields":{"backup_id":"bk-1","rto_minutes":45,"data_verified":true}}"#;
 
 // 1. Missing ledger.
 

@@ -77,6 +77,8 @@ fn record_show_and_log() {
         "backup_id=bk-0715",
         "--field",
         "rto_minutes=41",
+        "--field",
+        "data_verified=true",
         "--artifact",
         "restore.log",
         "--note",
@@ -96,7 +98,8 @@ fn record_show_and_log() {
     assert_eq!(v["payload"]["artifacts"][0]["name"], "restore.log");
     assert_eq!(v["payload"]["artifacts"][0]["size"], 25);
     assert_eq!(v["payload"]["artifacts"][0]["stored"], true);
-    assert_eq!(v["payload"]["fields"]["rto_minutes"], "41");
+    assert_eq!(v["payload"]["fields"]["rto_minutes"], 41);
+    assert_eq!(v["payload"]["fields"]["data_verified"], true);
     assert!(v["entry"].as_str().unwrap().starts_with("vouch/v1 entry\n"));
     // The entry hash printed is SHA-256 of the entry text.
     assert_eq!(
@@ -148,7 +151,7 @@ fn key_and_ledger_from_environment() {
             "--item",
             "a",
             "--kind",
-            "patch-run",
+            "attestation",
             "--outcome",
             "pass",
             "--performed-at",
@@ -217,7 +220,7 @@ fn four_concurrent_writers_leave_one_chain() {
                             "--item",
                             &format!("w{w}.i{i}"),
                             "--kind",
-                            "patch-run",
+                            "attestation",
                             "--outcome",
                             "pass",
                             "--performed-at",

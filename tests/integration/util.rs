@@ -128,6 +128,12 @@ impl Env {
             "pass",
             "--performed-at",
             "2026-07-01",
+            "--field",
+            "hosts=12",
+            "--field",
+            "patches_applied=40",
+            "--field",
+            "failed=0",
             "--key",
             key,
         ])

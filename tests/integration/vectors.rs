@@ -69,6 +69,7 @@ fn build(tmp: &Path) -> Vec<vouch::ledger::Entry> {
         fields,
         artifacts: vec![art],
         note: Some("quarterly restore test, Zürich site".into()),
+        supporting: false,
     };
     let now = parse_time("2026-07-15T09:30:00Z").unwrap();
     let d = evidence::draft(&input, now, false).unwrap();

@@ -1,0 +1,98 @@
+//! The matrix in force in a ledger, and the checks `record` makes against it.
+//!
+//! Before any adoption, item ids are free text. Once a matrix is adopted, evidence must name
+//! one of its items, and the signing party must hold R or A for it (or have had it
+//! delegated), unless the evidence is recorded as supporting.
+
+use crate::error::{Error, Result};
+use crate::ledger::Ledger;
+use crate::ledger::entry::{EntryHeader, Kind};
+use crate::ledger::payload::{self, AdoptionPayload, DelegationPayload};
+use crate::matrix::{Matrix, RoleId};
+
+/// The newest adoption and its parsed matrix, if any.
+pub fn current(ledger: &Ledger) -> Result<Option<(u64, AdoptionPayload, Matrix)>> {
+    let Some((seq, a, bytes)) = ledger.adoptions()?.pop() else {
+        return Ok(None);
+    };
+    let text = std::str::from_utf8(&bytes)
+        .map_err(|_| Error::new(format!("entry {seq}: the adopted matrix is not UTF-8")))?;
+    let m = Matrix::parse(
+        text,
+        &format!("{}.toml (adopted in entry {seq})", a.matrix.id),
+    )?;
+    Ok(Some((seq, a, m)))
+}
+
+/// Check that `party` may record evidence for `item` under the matrix in force.
+/// `at` names the input (`--item`, `batch.jsonl line 3`).
+pub fn check_item(
+    ledger: &Ledger,
+    adopted: &(u64, AdoptionPayload, Matrix),
+    party: &str,
+    item: &str,
+    supporting: bool,
+    at: &str,
+) -> Result<()> {
+    let (seq, a, m) = adopted;
+    let Some(it) = m.item(item) else {
+        let close = m.closest_items(item, 3);
+        let mut e = Error::new(format!(
+            "{at}: {item:?} is not an item of matrix {} (adopted in entry {seq})",
+            a.matrix.id
+        ));
+        if !close.is_empty() {
+            e = e.hint(format!("did you mean {}?", close.join(", ")));
+        } else {
+            e = e.hint(format!(
+                "list the items with: vouch matrix show {}.toml",
+                a.matrix.id
+            ));
+        }
+        return Err(e);
+    };
+    if supporting {
+        return Ok(());
+    }
+    let roles: Vec<RoleId> = a
+        .bindings
+        .iter()
+        .filter(|(_, p)| p.as_str() == party)
+        .filter_map(|(r, _)| RoleId::parse(r))
+        .collect();
+    let holds = roles
+        .iter()
+        .any(|r| it.raci.get(r).is_some_and(|l| l.r || l.a) || it.statements.contains_key(r));
+    if holds || delegated_to(ledger, party, item)? {
+        return Ok(());
+    }
+    let who: Vec<String> = it
+        .raci
+        .iter()
+        .filter(|(_, l)| l.r || l.a)
+        .map(|(r, l)| format!("{} ({l})", r.as_str()))
+        .collect();
+    Err(Error::new(format!(
+        "{at}: {party} holds neither R nor A for {item}{}",
+        if who.is_empty() { String::new() } else { format!("; responsible: {}", who.join(", ")) }
+    ))
+    .hint("record it as supporting evidence with --supporting, or have the responsible party delegate it to you"))
+}
+
+fn delegated_to(ledger: &Ledger, party: &str, item: &str) -> Result<bool> {
+    for row in ledger.store().entries_of_kind(Kind::Delegation.as_str())? {
+        let Ok(h) = EntryHeader::parse(&row.body) else {
+            continue;
+        };
+        if crate::crypto::sha256(&row.payload) != h.payload {
+            continue;
+        }
+        if let Ok(d) = payload::decode::<DelegationPayload>(&row.payload)
+            && d.item == item
+            && d.to == party
+        {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
