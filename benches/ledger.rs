@@ -71,11 +71,19 @@ fn input(i: usize) -> EvidenceInput {
     );
     fields.insert("rto_minutes".to_string(), serde_json::json!(45));
     fields.insert("data_verified".to_string(), serde_json::json!(true));
+    // Spread over 2026 and over the customer's backup items of the Cloud Temple matrix.
+    let day =
+        chrono::NaiveDate::from_ymd_opt(2026, 1, 1).unwrap() + chrono::Days::new((i % 365) as u64);
+    let items = [
+        "backup.restore-tests",
+        "backup.verify-restorability",
+        "backup.policy",
+    ];
     EvidenceInput {
-        item: "backup.restore-tests".into(),
+        item: items[i % items.len()].into(),
         kind: "restore-test".into(),
-        outcome: "pass".into(),
-        performed_at: "2026-07-01T10:00:00Z".into(),
+        outcome: if i % 97 == 0 { "fail" } else { "pass" }.into(),
+        performed_at: format!("{day}T10:00:00Z"),
         fields,
         artifacts: vec![],
         note: None,
@@ -233,7 +241,7 @@ fn main() {
         )
         .unwrap();
     }
-    let now = parse_time("2026-10-01T00:00:00Z").unwrap();
+    let now = parse_time("2026-12-31T23:00:00Z").unwrap();
 
     // record --batch of n_batch entries, through the binary.
     drop(make(&dir.join("batch.db")));
@@ -271,10 +279,34 @@ fn main() {
     // A ledger of n_verify entries, then verify it (library and binary).
     let big = dir.join("big.db");
     let mut l = make(&big);
+    {
+        let text = vouch::demo::MATRIX.as_bytes().to_vec();
+        let m = vouch::matrix::Matrix::parse(vouch::demo::MATRIX, "ct.toml").unwrap();
+        let mref = vouch::ledger::payload::MatrixRef {
+            effective: m.header.effective.to_string(),
+            id: m.header.id.clone(),
+            sha256: hex::encode(crypto::sha256(&text)),
+            size: text.len() as u64,
+            version: m.header.version.clone(),
+        };
+        let bindings = [("provider", "provider"), ("customer", "customer")]
+            .into_iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect();
+        l.adopt(
+            &provider,
+            mref,
+            text,
+            bindings,
+            vec![],
+            parse_time("2026-01-01T00:00:00Z").unwrap(),
+        )
+        .unwrap();
+    }
     let chunk = 100_000 / scale;
     let (_, build_s) = time(|| {
-        for c in 0..(n_verify - 2) / chunk + 1 {
-            let k = chunk.min(n_verify - 2 - c * chunk);
+        for c in 0..(n_verify - 3) / chunk + 1 {
+            let k = chunk.min(n_verify - 3 - c * chunk);
             if k == 0 {
                 break;
             }
@@ -295,6 +327,20 @@ fn main() {
     let (verify_wall, verify_rss) = run_vouch(dir, &["--ledger", "big.db", "verify"]);
     let verify_bin = rate(n_verify, verify_wall);
     let (small_wall, small_rss) = run_vouch(dir, &["--ledger", "lib.db", "verify"]);
+    let (status_wall, status_rss) = run_vouch(
+        dir,
+        &[
+            "--ledger",
+            "big.db",
+            "status",
+            "--period",
+            "2026",
+            "--as-of",
+            "2027-02-01",
+            "--format",
+            "json",
+        ],
+    );
 
     // One `vouch record` process, durable commit included: median of 41 runs.
     let one = |db: &str| {
@@ -316,7 +362,13 @@ fn main() {
                         "--performed-at",
                         "2026-07-01",
                         "--field",
-                        &format!("run={i}"),
+                        "hosts=32",
+                        "--field",
+                        "patches_applied=120",
+                        "--field",
+                        "failed=0",
+                        "--field",
+                        &format!("x_run={i}"),
                         "--key",
                         "customer.key",
                     ])
@@ -371,12 +423,16 @@ fn main() {
         small_wall
     );
     println!(
-        "| one `vouch record` process, {} -entry ledger, median of 41 | {:.1} ms | |",
+        "| one `vouch record` process, {}-entry ledger, median of 41 | {:.1} ms | |",
         n_batch + 43,
         one_small
     );
     println!(
-        "| one `vouch record` process, {n_verify}-entry ledger, median of 41 | {:.1} ms | |",
+        "| one `vouch record` process, {n_verify}-entry ledger with an adopted matrix, median of 41 | {:.1} ms | |",
         one_big
+    );
+    println!(
+        "| `status --period 2026` over {n_verify} entries, Cloud Temple matrix (process) | {:.2} s, peak {:.0} MiB | |",
+        status_wall, status_rss
     );
 }

@@ -5,8 +5,8 @@
 //! and where, and a tamper finding is a [`ledger::verify::Finding`], not an error. The byte
 //! format is specified in `schema/FORMAT.md`; modules quote the section they implement.
 
-pub mod clock;
 pub mod adopted;
+pub mod clock;
 pub mod crypto;
 pub mod demo;
 pub mod error;

@@ -401,7 +401,7 @@ pub struct Engine<'a> {
     windows: HashMap<&'a str, Vec<Span>>,
     grace: HashMap<&'a str, chrono::Duration>,
     cosigns_of: HashMap<u64, Vec<&'a Cosign>>,
-    acc: HashMap<(String, String), DutyAcc>,
+    acc: HashMap<String, HashMap<String, DutyAcc>>,
 }
 
 impl<'a> Engine<'a> {
@@ -472,14 +472,19 @@ impl<'a> Engine<'a> {
         } else {
             e.party.clone()
         };
-        let acc = self
-            .acc
-            .entry((e.item.clone(), who))
-            .or_insert_with(|| DutyAcc {
-                own: vec![WinAcc::default(); wins.len()],
-                grace: vec![WinAcc::default(); wins.len()],
+        let by_party = match self.acc.get_mut(e.item.as_str()) {
+            Some(m) => m,
+            None => self.acc.entry(e.item.clone()).or_default(),
+        };
+        let n = wins.len();
+        let acc = match by_party.get_mut(who.as_str()) {
+            Some(a) => a,
+            None => by_party.entry(who).or_insert_with(|| DutyAcc {
+                own: vec![WinAcc::default(); n],
+                grace: vec![WinAcc::default(); n],
                 ..DutyAcc::default()
-            });
+            }),
+        };
         if self.facts.retracted.contains(&e.seq) {
             if acc.retracted.len() < LIST_CAP {
                 acc.retracted.push(e.seq);
@@ -629,10 +634,7 @@ impl<'a> Engine<'a> {
                 ..DutyAcc::default()
             };
             let mut others = false;
-            for ((it, p), a) in &self.acc {
-                if it != &item.id {
-                    continue;
-                }
+            for (p, a) in self.acc.get(item.id.as_str()).into_iter().flatten() {
                 if p == &party || delegates.contains(&p.as_str()) {
                     for (x, y) in acc.own.iter_mut().zip(&a.own) {
                         x.merge(y);
@@ -746,6 +748,17 @@ pub fn compute(
     engine.finish()
 }
 
+/// The members of an evidence payload that status reads.
+#[derive(serde::Deserialize)]
+struct LiteEvidence<'a> {
+    #[serde(borrow)]
+    item: std::borrow::Cow<'a, str>,
+    outcome: Outcome,
+    performed_at: &'a str,
+    #[serde(default)]
+    supporting: bool,
+}
+
 /// The matrix and adoption in force for a period, and the facts of the ledger, read in one
 /// pass over the entries that can concern the period.
 ///
@@ -759,23 +772,18 @@ pub fn from_ledger(
 ) -> crate::Result<(StatusReport, Matrix, Adoption)> {
     use crate::ledger::entry::{EntryHeader, Kind};
     use crate::ledger::payload::{
-        self, CosignPayload, DelegationPayload, EvidencePayload, RetractionPayload, WaiverPayload,
+        self, CosignPayload, DelegationPayload, RetractionPayload, WaiverPayload,
     };
     use crate::{Error, crypto};
     use rayon::prelude::*;
 
     let store = ledger.store();
-    let parties: HashMap<String, String> = store
+    let parties: HashMap<crypto::Fingerprint, String> = store
         .keys()?
         .into_iter()
-        .map(|k| (k.fingerprint, k.party))
+        .filter_map(|k| crypto::Fingerprint::parse(&k.fingerprint).map(|f| (f, k.party)))
         .collect();
-    let party_of = |h: &EntryHeader| {
-        parties
-            .get(&h.signer.to_string())
-            .cloned()
-            .unwrap_or_default()
-    };
+    let party_of = |h: &EntryHeader| parties.get(&h.signer).cloned().unwrap_or_default();
 
     // The adoption in force: the newest whose matrix is effective by the end of the period.
     let adoptions = ledger.adoptions()?;
@@ -857,38 +865,64 @@ pub fn from_ledger(
     let since =
         crate::ledger::entry::format_time(&(period.start() - crate::ledger::evidence::MAX_FUTURE));
     let mut engine = Engine::new(&matrix, &adoption, &facts, *period, as_of);
-    let mut after = 0i64;
-    loop {
-        let rows = store.evidence_after(after, &since, 8192)?;
-        let Some(last) = rows.last() else { break };
-        after = last.seq;
-        let parsed: Vec<crate::Result<Option<Evidence>>> = rows
-            .par_iter()
-            .map(|row| {
-                let (h, seq) = decode_row(row)?;
-                let e: EvidencePayload = payload::decode(&row.payload).map_err(|e| bad(seq, e))?;
-                let performed = crate::ledger::entry::parse_time(&e.performed_at)
-                    .ok_or_else(|| bad(seq, "performed_at is malformed".into()))?;
-                if performed >= period.end() + chrono::Duration::days(400) {
-                    return Ok(None);
+    // A second connection streams the evidence in a reader thread while this thread
+    // parses chunks on every core and feeds the engine.
+    let reader_store =
+        crate::ledger::store::Store::open(store.path(), crate::ledger::store::Access::ReadOnly)?;
+    let (tx, rx) =
+        std::sync::mpsc::sync_channel::<crate::Result<Vec<crate::ledger::store::SignedRow>>>(2);
+    std::thread::scope(|scope| -> crate::Result<()> {
+        let since = &since;
+        scope.spawn(move || {
+            let mut after = 0i64;
+            loop {
+                match reader_store.evidence_after(after, since, 8192) {
+                    Ok(rows) if rows.is_empty() => break,
+                    Ok(rows) => {
+                        after = rows.last().map_or(after, |r| r.0);
+                        if tx.send(Ok(rows)).is_err() {
+                            break;
+                        }
+                    }
+                    Err(e) => {
+                        let _ = tx.send(Err(e));
+                        break;
+                    }
                 }
-                Ok(Some(Evidence {
-                    seq,
-                    party: party_of(&h),
-                    item: e.item,
-                    outcome: e.outcome,
-                    performed_at: performed,
-                    recorded_at: h.time,
-                    supporting: e.supporting,
-                }))
-            })
-            .collect();
-        for p in parsed {
-            if let Some(e) = p? {
-                engine.add(&e);
+            }
+        });
+        for rows in rx {
+            let rows = rows?;
+            let parsed: Vec<crate::Result<Evidence>> = rows
+                .par_iter()
+                .map(|(seq, body, payload_bytes)| {
+                    let seq = u64::try_from(*seq).unwrap_or(0);
+                    let h = EntryHeader::parse(body).map_err(|e| bad(seq, e.to_string()))?;
+                    if crypto::sha256(payload_bytes) != h.payload {
+                        return Err(bad(seq, "payload does not match its signed hash".into()));
+                    }
+                    // Only the members status needs, borrowed (verify checks the rest).
+                    let e: LiteEvidence<'_> = serde_json::from_slice(payload_bytes)
+                        .map_err(|e| bad(seq, format!("payload: {e}")))?;
+                    let performed = crate::ledger::entry::parse_time(e.performed_at)
+                        .ok_or_else(|| bad(seq, "performed_at is malformed".into()))?;
+                    Ok(Evidence {
+                        seq,
+                        party: party_of(&h),
+                        item: e.item.into_owned(),
+                        outcome: e.outcome,
+                        performed_at: performed,
+                        recorded_at: h.time,
+                        supporting: e.supporting,
+                    })
+                })
+                .collect();
+            for p in parsed {
+                engine.add(&p?);
             }
         }
-    }
+        Ok(())
+    })?;
     let report = engine.finish();
     Ok((report, matrix, adoption))
 }

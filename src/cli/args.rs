@@ -40,6 +40,10 @@ pub enum Format {
     Text,
     /// For programs (one JSON document on standard output).
     Json,
+    /// CSV (`matrix export`).
+    Csv,
+    /// TOML (`matrix export`).
+    Toml,
 }
 
 #[derive(Subcommand, Debug)]
@@ -169,6 +173,9 @@ it cannot tell whether the keys in it are the real parties' keys. Pin them with 
 Exit status: 0 intact, 1 problem found, 2 could not run."
     )]
     Verify(VerifyArgs),
+    /// Check, show, compare, convert and adopt shared-responsibility matrices.
+    #[command(subcommand)]
+    Matrix(super::matrix_cmd::MatrixCommand),
     /// Build a demonstration ledger in ./demo: keys, parties and a quarter of evidence.
     Demo {
         /// Directory to create it in.

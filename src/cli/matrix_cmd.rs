@@ -1,1 +1,654 @@
-//! `vouch matrix …` commands. Stub: being written.
+//! `vouch matrix …`: check, show, compare and convert shared-responsibility matrices.
+//!
+//! Thin on purpose: reading, checking and converting are the library's
+//! ([`vouch::matrix`]); this module renders the results, prints them and writes files
+//! (never over an existing one: a matrix file may be the adopted, hashed original).
+
+use clap::{Subcommand, ValueEnum};
+use serde_json::{Value, json};
+use std::fs::OpenOptions;
+use std::io::{self, Write as _};
+use std::path::{Path, PathBuf};
+
+use super::Outcome;
+use super::args::Format;
+use vouch::matrix::{Change, ChangeKind, Item, Matrix, RoleId};
+use vouch::{Error, Result};
+
+/// Write to standard output; a closed pipe is not an error (exit quietly). Same as the
+/// macro of cli/mod.rs, which is private to it.
+macro_rules! out {
+    ($($arg:tt)*) => {
+        if writeln!(io::stdout().lock(), $($arg)*).is_err() {
+            std::process::exit(0);
+        }
+    };
+}
+
+fn print_json(v: &Value) {
+    let s = serde_json::to_string_pretty(v).unwrap_or_default();
+    out!("{s}");
+}
+
+/// Write text that already ends with its own line end.
+fn print_raw(s: &str) {
+    if io::stdout().lock().write_all(s.as_bytes()).is_err() {
+        std::process::exit(0);
+    }
+}
+
+/// `vouch matrix …` subcommands.
+#[derive(Subcommand, Debug)]
+pub enum MatrixCommand {
+    /// Check matrix files against schema/MATRIX.md (stops at the first bad file).
+    Validate {
+        /// Matrix files (TOML).
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+    },
+    /// Show a matrix: its header, then its items section by section.
+    Show {
+        /// Matrix file (TOML).
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+    },
+    /// Compare two versions of a matrix, item by item (exit 0 either way).
+    #[command(
+        after_help = "Lines: `+ ITEM` added, `- ITEM` removed, `~ ITEM: WHAT: OLD -> NEW` \
+changed; `~ matrix: …` for the header."
+    )]
+    Diff {
+        /// The earlier version.
+        #[arg(value_name = "OLD")]
+        old: PathBuf,
+        /// The later version.
+        #[arg(value_name = "NEW")]
+        new: PathBuf,
+    },
+    /// Make a matrix file from a CSV of items (columns: see schema/MATRIX.md "CSV form").
+    #[command(
+        after_help = "Without --header, a skeleton [matrix] header and role names are \
+written, marked TODO: fill them in before adopting the matrix."
+    )]
+    Import {
+        /// The CSV file.
+        #[arg(value_name = "FILE.csv")]
+        csv: PathBuf,
+        /// A matrix file giving the header, roles, services, variants and section details
+        /// (its items are ignored: the CSV's replace them).
+        #[arg(long, value_name = "FILE.toml")]
+        header: Option<PathBuf>,
+        /// Write the matrix file here (never over an existing file) instead of stdout.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+    /// Convert a matrix file to CSV (items only), JSON or TOML.
+    Export {
+        /// Matrix file (TOML).
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+        /// Output form; the global `--format csv|json|toml` does the same.
+        #[arg(long, value_enum, value_name = "FORM")]
+        to: Option<ExportFormat>,
+        /// Write here (never over an existing file) instead of stdout.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+    /// Adopt a matrix in the ledger: record its exact bytes and SHA-256, bind its roles to
+    /// parties, signed by one of them (the others acknowledge with `vouch cosign SEQ --ack`).
+    Adopt {
+        /// Matrix file (TOML); it must validate.
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+        /// ROLE=PARTY for every role of the matrix (repeatable).
+        #[arg(long = "bind", value_name = "ROLE=PARTY", required = true)]
+        binds: Vec<String>,
+        /// A matrix variant (contract option) that applies (repeatable).
+        #[arg(long = "variant", value_name = "ID")]
+        variants: Vec<String>,
+        #[command(flatten)]
+        key: super::args::KeyArg,
+    },
+}
+
+/// What `vouch matrix export` writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ExportFormat {
+    /// The items as CSV (RFC 4180), for spreadsheets.
+    Csv,
+    /// The matrix as JSON (as `vouch matrix show --format json`).
+    Json,
+    /// The matrix as a TOML matrix file.
+    Toml,
+}
+
+impl ExportFormat {
+    fn as_str(self) -> &'static str {
+        match self {
+            ExportFormat::Csv => "csv",
+            ExportFormat::Json => "json",
+            ExportFormat::Toml => "toml",
+        }
+    }
+}
+
+/// Run a `vouch matrix` subcommand.
+pub fn run(cmd: MatrixCommand, fmt: Format) -> Result<Outcome> {
+    match cmd {
+        MatrixCommand::Validate { files } => validate(&files, fmt),
+        MatrixCommand::Show { file } => {
+            let (m, _) = Matrix::load(&file)?;
+            if fmt == Format::Json {
+                print_json(&m.to_json());
+            } else {
+                for line in render_show(&m) {
+                    out!("{line}");
+                }
+            }
+            Ok(Outcome::Ok)
+        }
+        MatrixCommand::Diff { old, new } => {
+            let (a, _) = Matrix::load(&old)?;
+            let (b, _) = Matrix::load(&new)?;
+            let changes = vouch::matrix::diff(&a, &b);
+            if fmt == Format::Json {
+                print_json(&diff_json(&changes));
+            } else {
+                for line in render_diff(&changes) {
+                    out!("{line}");
+                }
+            }
+            Ok(Outcome::Ok)
+        }
+        MatrixCommand::Import { csv, header, out } => {
+            let (m, toml) = import(&csv, header.as_deref())?;
+            match out {
+                None => print_raw(&toml),
+                Some(path) => {
+                    write_new(&path, &toml)?;
+                    wrote(&path, "toml", &m, fmt);
+                }
+            }
+            Ok(Outcome::Ok)
+        }
+        MatrixCommand::Adopt { .. } => Err(Error::new("internal: adopt is dispatched by cli::run")),
+        MatrixCommand::Export { file, to, out } => {
+            let to = match (to, fmt) {
+                (Some(t), _) => t,
+                (None, Format::Csv) => ExportFormat::Csv,
+                (None, Format::Toml) => ExportFormat::Toml,
+                (None, Format::Json) => ExportFormat::Json,
+                (None, Format::Text) => {
+                    return Err(Error::new("say what to export to")
+                        .hint("vouch matrix export FILE --format csv (or json, toml)"));
+                }
+            };
+            let (m, _) = Matrix::load(&file)?;
+            let text = export(&m, to)?;
+            match out {
+                None => print_raw(&text),
+                Some(path) => {
+                    write_new(&path, &text)?;
+                    wrote(&path, to.as_str(), &m, fmt);
+                }
+            }
+            Ok(Outcome::Ok)
+        }
+    }
+}
+
+fn validate(files: &[PathBuf], fmt: Format) -> Result<Outcome> {
+    let mut list = Vec::new();
+    for f in files {
+        let (m, _) = Matrix::load(f)?;
+        if fmt == Format::Json {
+            list.push(
+                json!({"file": f, "ok": true, "id": m.header.id, "version": m.header.version,
+                "sections": m.sections.len(), "items": m.items.len()}),
+            );
+        } else {
+            out!("{}", validate_line(f, &m));
+        }
+    }
+    if fmt == Format::Json {
+        print_json(&Value::Array(list));
+    }
+    Ok(Outcome::Ok)
+}
+
+fn validate_line(file: &Path, m: &Matrix) -> String {
+    format!(
+        "ok: {}: {} sections, {} items ({} version {})",
+        file.display(),
+        m.sections.len(),
+        m.items.len(),
+        m.header.id,
+        m.header.version
+    )
+}
+
+fn wrote(path: &Path, form: &str, m: &Matrix, fmt: Format) {
+    if fmt == Format::Json {
+        print_json(
+            &json!({"out": path, "format": form, "sections": m.sections.len(), "items": m.items.len()}),
+        );
+    } else {
+        out!(
+            "wrote {} ({form}): {} sections, {} items",
+            path.display(),
+            m.sections.len(),
+            m.items.len()
+        );
+    }
+}
+
+/// `[provider RA · customer I]`; a role with a statement but no letters shows `(R)`.
+fn roles_cell(item: &Item) -> String {
+    let parts: Vec<String> = RoleId::ALL
+        .into_iter()
+        .filter_map(|r| match item.raci.get(&r) {
+            Some(l) if !l.is_empty() => Some(format!("{r} {l}")),
+            _ => item.statements.contains_key(&r).then(|| format!("{r} (R)")),
+        })
+        .collect();
+    format!("[{}]", parts.join(" · "))
+}
+
+/// The text of `vouch matrix show`.
+fn render_show(m: &Matrix) -> Vec<String> {
+    let h = &m.header;
+    let mut lines = vec![
+        format!("{} version {} (effective {})", h.id, h.version, h.effective),
+        h.title.clone(),
+        format!("source: {}", h.source),
+        format!(
+            "roles: {}",
+            m.roles
+                .iter()
+                .map(|r| format!("{} = {}", r.id, r.name))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    ];
+    if !m.services.is_empty() {
+        let s: Vec<&str> = m.services.iter().map(|s| s.id.as_str()).collect();
+        lines.push(format!("services: {}", s.join(", ")));
+    }
+    if !m.variants.is_empty() {
+        let v: Vec<String> = m
+            .variants
+            .iter()
+            .map(|v| format!("{} ({})", v.id, v.title))
+            .collect();
+        lines.push(format!("variants: {}", v.join(", ")));
+    }
+    lines.push(format!(
+        "{} items in {} sections",
+        m.items.len(),
+        m.sections.len()
+    ));
+    let cells: Vec<(String, String)> = m
+        .items
+        .iter()
+        .map(|i| {
+            (
+                roles_cell(i),
+                i.cadence
+                    .map_or_else(|| "-".to_string(), |c| c.as_str().into_owned()),
+            )
+        })
+        .collect();
+    let width = |f: &dyn Fn(usize) -> usize| (0..m.items.len()).map(f).max().unwrap_or(0);
+    let id_w = width(&|k| m.items[k].id.chars().count());
+    let roles_w = width(&|k| cells[k].0.chars().count());
+    let cadence_w = width(&|k| cells[k].1.chars().count());
+    for s in &m.sections {
+        lines.push(String::new());
+        match &s.service {
+            Some(svc) => lines.push(format!("{} ({}, service {svc})", s.title, s.id)),
+            None => lines.push(format!("{} ({})", s.title, s.id)),
+        }
+        for (k, i) in m
+            .items
+            .iter()
+            .enumerate()
+            .filter(|(_, i)| i.section == s.id)
+        {
+            let mut activity = i.activity.clone();
+            if let Some(v) = &i.variant {
+                activity.push_str(&format!(" (only with {v})"));
+            }
+            if let Some(v) = &i.unless_variant {
+                activity.push_str(&format!(" (only without {v})"));
+            }
+            lines.push(format!(
+                "  {:<id_w$}  {:<roles_w$}  {:<cadence_w$}  {activity}",
+                i.id, cells[k].0, cells[k].1
+            ));
+        }
+    }
+    lines
+}
+
+/// The text of `vouch matrix diff`: `+ item`, `- item`, `~ item: detail`.
+fn render_diff(changes: &[Change]) -> Vec<String> {
+    let mut lines = Vec::new();
+    for c in changes {
+        let name = if c.item.is_empty() { "matrix" } else { &c.item };
+        match c.what {
+            ChangeKind::Added => lines.push(format!("+ {name}")),
+            ChangeKind::Removed => lines.push(format!("- {name}")),
+            ChangeKind::Changed => {
+                for d in &c.details {
+                    lines.push(format!("~ {name}: {d}"));
+                }
+            }
+        }
+    }
+    lines
+}
+
+fn diff_json(changes: &[Change]) -> Value {
+    Value::Array(
+        changes
+            .iter()
+            .map(|c| json!({"item": c.item, "change": c.what.as_str(), "details": c.details}))
+            .collect(),
+    )
+}
+
+fn read_text(path: &Path, what: &str) -> Result<String> {
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, &e))?;
+    String::from_utf8(bytes).map_err(|e| {
+        Error::new(format!(
+            "{}: not UTF-8 text (invalid byte at offset {})",
+            path.display(),
+            e.utf8_error().valid_up_to()
+        ))
+        .hint(format!("save the {what} as UTF-8"))
+    })
+}
+
+/// Read a CSV (and header), returning the matrix and the TOML to write.
+fn import(csv: &Path, header: Option<&Path>) -> Result<(Matrix, String)> {
+    let text = read_text(csv, "CSV")?;
+    let header_text = header.map(|h| read_text(h, "header file")).transpose()?;
+    let header_origin = header.map(|h| h.display().to_string());
+    let m = Matrix::from_csv_with_header(
+        &text,
+        &csv.display().to_string(),
+        header_text.as_deref().zip(header_origin.as_deref()),
+    )?;
+    let mut toml = String::new();
+    if header.is_none() {
+        toml.push_str(&format!(
+            "# Written by `vouch matrix import` from {} without --header: fill in [matrix]\n\
+             # and the role names (everything marked TODO) before adopting this matrix.\n\n",
+            csv.display()
+        ));
+    }
+    toml.push_str(&m.to_toml());
+    // What is written must read back as the same matrix; anything else is a bug here.
+    match Matrix::parse(&toml, "the generated matrix") {
+        Ok(back) if back == m => Ok((m, toml)),
+        Ok(_) => Err(
+            Error::new("internal error: the generated matrix reads back differently")
+                .hint("this is a bug in vouch; please report it with the CSV"),
+        ),
+        Err(e) => Err(Error::new(format!(
+            "internal error: the generated matrix does not read back: {}",
+            e.message()
+        ))
+        .hint("this is a bug in vouch; please report it with the CSV")),
+    }
+}
+
+fn export(m: &Matrix, to: ExportFormat) -> Result<String> {
+    match to {
+        ExportFormat::Csv => m.to_csv(),
+        ExportFormat::Json => {
+            let s = serde_json::to_string_pretty(&m.to_json())
+                .map_err(|e| Error::new(format!("cannot write JSON: {e}")))?;
+            Ok(s + "\n")
+        }
+        ExportFormat::Toml => Ok(m.to_toml()),
+    }
+}
+
+/// Write a new file; an existing one is never replaced.
+fn write_new(path: &Path, text: &str) -> Result<()> {
+    let mut f = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .map_err(|e| {
+            if e.kind() == io::ErrorKind::AlreadyExists {
+                Error::new(format!("{}: already exists", path.display()))
+                    .hint("choose another --out path, or remove the file first (vouch never overwrites a matrix file)")
+            } else {
+                Error::io(path, &e)
+            }
+        })?;
+    f.write_all(text.as_bytes())
+        .and_then(|()| f.sync_all())
+        .map_err(|e| Error::io(path, &e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::{CommandFactory as _, Parser};
+
+    /// The global `--format` of cli/args.rs, with `matrix` as a subcommand: how the
+    /// subcommand sits once wired.
+    #[derive(Parser, Debug)]
+    #[command(name = "vouch")]
+    struct TestCli {
+        #[arg(long, global = true, value_enum, default_value_t = Format::Text)]
+        format: Format,
+        #[command(subcommand)]
+        command: TestCommand,
+    }
+
+    #[derive(Subcommand, Debug)]
+    enum TestCommand {
+        #[command(subcommand)]
+        Matrix(MatrixCommand),
+    }
+
+    fn parse(args: &[&str]) -> std::result::Result<TestCli, clap::Error> {
+        TestCli::try_parse_from(std::iter::once("vouch").chain(args.iter().copied()))
+    }
+
+    fn seed_path(name: &str) -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("schema/matrices")
+            .join(name)
+    }
+
+    fn scratch() -> PathBuf {
+        let d = std::env::temp_dir().join(format!(
+            "vouch-matrix-cmd-{}-{:?}",
+            std::process::id(),
+            std::thread::current().id()
+        ));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    }
+
+    #[test]
+    fn clap_definition_is_sound_next_to_the_global_format() {
+        TestCli::command().debug_assert();
+        let c = parse(&["matrix", "export", "m.toml", "--to", "csv"]).unwrap();
+        let TestCommand::Matrix(MatrixCommand::Export { to, out, .. }) = c.command else {
+            panic!()
+        };
+        assert_eq!(to, Some(ExportFormat::Csv));
+        let c = parse(&["matrix", "export", "m.toml", "--format", "csv"]).unwrap();
+        assert_eq!(c.format, Format::Csv);
+        assert_eq!(out, None);
+        let c = parse(&["--format", "json", "matrix", "show", "m.toml"]).unwrap();
+        assert_eq!(c.format, Format::Json);
+        let c = parse(&["matrix", "diff", "a.toml", "b.toml", "--format", "json"]).unwrap();
+        assert_eq!(c.format, Format::Json);
+        let c = parse(&[
+            "matrix", "import", "x.csv", "--header", "h.toml", "--out", "m.toml",
+        ])
+        .unwrap();
+        assert!(matches!(
+            c.command,
+            TestCommand::Matrix(MatrixCommand::Import {
+                header: Some(_),
+                out: Some(_),
+                ..
+            })
+        ));
+        assert!(parse(&["matrix", "export", "m.toml", "--format", "xml"]).is_err());
+        assert!(parse(&["matrix", "validate"]).is_err());
+    }
+
+    #[test]
+    fn validate_line_and_show() {
+        let (m, _) = Matrix::load(&seed_path("nexgen.toml")).unwrap();
+        assert_eq!(
+            validate_line(Path::new("nexgen.toml"), &m),
+            "ok: nexgen.toml: 3 sections, 28 items (nexgen version 1)"
+        );
+        let lines = render_show(&m);
+        assert_eq!(lines[0], "nexgen version 1 (effective 2026-01-01)");
+        assert_eq!(
+            lines[3],
+            "roles: provider = NexGen Cloud, customer = Customer"
+        );
+        assert!(lines.contains(&"28 items in 3 sections".to_string()));
+        assert!(lines.contains(
+            &"Division of responsibility for cloud environments (cloud-environments)".to_string()
+        ));
+        let row = lines
+            .iter()
+            .find(|l| l.trim_start().starts_with("components.identity-directory "))
+            .unwrap();
+        assert!(row.contains("[provider R · customer RA]"), "{row}");
+        assert!(row.contains("  quarterly  "), "{row}");
+        assert!(
+            row.ends_with("Identity and directory infrastructure"),
+            "{row}"
+        );
+        let row = lines
+            .iter()
+            .find(|l| l.trim_start().starts_with("virtual-machines.customer-os "))
+            .unwrap();
+        assert!(row.ends_with("(only without extended-support)"), "{row}");
+    }
+
+    #[test]
+    fn statement_only_roles_show_as_r() {
+        let text = std::fs::read_to_string(seed_path("nexgen.toml")).unwrap();
+        let text = text.replacen("raci = { provider = \"RA\" }\n", "", 1);
+        let m = Matrix::parse(&text, "n.toml").unwrap();
+        assert!(m.items[0].raci.is_empty());
+        assert_eq!(roles_cell(&m.items[0]), "[provider (R)]");
+    }
+
+    #[test]
+    fn diff_rendering() {
+        let (a, _) = Matrix::load(&seed_path("cloudtemple-vm-instances.toml")).unwrap();
+        let mut b = a.clone();
+        b.header.version = "2".into();
+        b.items.remove(0);
+        b.items[0].cadence = Some(vouch::matrix::Cadence::Monthly);
+        let mut added = b.items[0].clone();
+        added.id = "physical.new".into();
+        b.items.push(added);
+        let changes = vouch::matrix::diff(&a, &b);
+        assert_eq!(
+            render_diff(&changes),
+            [
+                "~ matrix: version: 1 -> 2",
+                "- physical.datacenters",
+                "~ physical.compute: cadence: yearly -> monthly",
+                "+ physical.new"
+            ]
+        );
+        let j = diff_json(&changes);
+        assert_eq!(j[0]["item"], "");
+        assert_eq!(
+            j[1],
+            json!({"item": "physical.datacenters", "change": "removed", "details": []})
+        );
+        assert!(render_diff(&vouch::matrix::diff(&a, &a)).is_empty());
+    }
+
+    #[test]
+    fn export_then_import_round_trips_and_never_overwrites() {
+        let dir = scratch();
+        for name in [
+            "cloudtemple-vm-instances.toml",
+            "danubedata.toml",
+            "nexgen.toml",
+            "service-models.toml",
+        ] {
+            let seed = seed_path(name);
+            let (m, _) = Matrix::load(&seed).unwrap();
+            let csv = dir.join(format!("{name}.csv"));
+            write_new(&csv, &export(&m, ExportFormat::Csv).unwrap()).unwrap();
+            let (back, toml) = import(&csv, Some(&seed)).unwrap();
+            assert_eq!(back, m, "{name}");
+            assert!(vouch::matrix::diff(&m, &back).is_empty());
+            let out = dir.join(format!("{name}.out.toml"));
+            write_new(&out, &toml).unwrap();
+            assert_eq!(Matrix::load(&out).unwrap().0, m);
+            // Without a header: same items, a skeleton to fill in.
+            let (bare, toml) = import(&csv, None).unwrap();
+            assert_eq!(bare.items, m.items);
+            assert!(toml.starts_with("# Written by `vouch matrix import`"));
+            // JSON and TOML exports.
+            let j: Value = serde_json::from_str(&export(&m, ExportFormat::Json).unwrap()).unwrap();
+            assert_eq!(j, m.to_json());
+            assert_eq!(
+                Matrix::parse(&export(&m, ExportFormat::Toml).unwrap(), "t.toml").unwrap(),
+                m
+            );
+        }
+        let existing = dir.join("nexgen.toml.csv");
+        let before = std::fs::read(&existing).unwrap();
+        let e = write_new(&existing, "x").unwrap_err();
+        assert!(
+            e.message().ends_with("nexgen.toml.csv: already exists"),
+            "{}",
+            e.message()
+        );
+        assert!(e.hint_text().unwrap().contains("--out"));
+        assert_eq!(std::fs::read(&existing).unwrap(), before);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn import_errors_name_the_files() {
+        let dir = scratch();
+        let csv = dir.join("items.csv");
+        std::fs::write(&csv, "id,section,raci_customer\nb.x,backup,RA\n").unwrap();
+        let e = import(&csv, None).unwrap_err();
+        assert!(
+            e.message()
+                .ends_with("items.csv:1: missing required column \"activity\""),
+            "{}",
+            e.message()
+        );
+        std::fs::write(&csv, b"id,section,activity\n\xff,b,c\n").unwrap();
+        let e = import(&csv, None).unwrap_err();
+        assert!(e.message().contains("not UTF-8"), "{}", e.message());
+        let header = dir.join("h.toml");
+        std::fs::write(&header, "[matrix]\nid = 3\n").unwrap();
+        std::fs::write(&csv, "id,section,activity,raci_customer\nb.x,b,c,R\n").unwrap();
+        let e = import(&csv, Some(&header)).unwrap_err();
+        assert!(
+            e.message()
+                .ends_with("h.toml:2:6: id must be a string, not integer"),
+            "{}",
+            e.message()
+        );
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+}

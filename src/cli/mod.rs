@@ -53,7 +53,25 @@ fn load_key(arg: &str) -> Result<SecretKey> {
 /// Run a parsed command line.
 pub fn run(cli: Cli) -> Result<Outcome> {
     let fmt = cli.format;
+    let exporting = matches!(
+        cli.command,
+        Command::Matrix(matrix_cmd::MatrixCommand::Export { .. })
+    );
+    if matches!(fmt, Format::Csv | Format::Toml) && !exporting {
+        return Err(Error::new(format!(
+            "--format {} is only for `vouch matrix export`",
+            if fmt == Format::Csv { "csv" } else { "toml" }
+        ))
+        .hint("this command prints --format text or json"));
+    }
     match cli.command {
+        Command::Matrix(matrix_cmd::MatrixCommand::Adopt {
+            file,
+            binds,
+            variants,
+            key,
+        }) => adopt_cmd(&cli.ledger, &file, &binds, &variants, &key.key, fmt),
+        Command::Matrix(cmd) => matrix_cmd::run(cmd, fmt),
         Command::Keygen { name, dir, force } => keygen(&name, &dir, force, fmt),
         Command::Init {
             party,

@@ -55,6 +55,9 @@ pub struct EntryRow {
     pub item: Option<String>,
 }
 
+/// The signed bytes of one entry: `seq`, entry text, payload.
+pub type SignedRow = (i64, Vec<u8>, Vec<u8>);
+
 /// One row of `parties`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PartyRow {
@@ -361,17 +364,20 @@ impl Store {
     /// Up to `limit` evidence rows with seq greater than `after` and ledger time at or after
     /// `since` (evidence is never recorded before it is performed, so older rows cannot
     /// concern a later period).
-    pub fn evidence_after(&self, after: i64, since: &str, limit: usize) -> Result<Vec<EntryRow>> {
+    /// Only `seq`, `body` and `payload` are read (the signed bytes).
+    pub fn evidence_after(&self, after: i64, since: &str, limit: usize) -> Result<Vec<SignedRow>> {
         let mut stmt = self
             .conn
             .prepare_cached(
-                "SELECT seq, body, signature, payload, hash, time, kind, signer, item
+                "SELECT seq, body, payload
                  FROM entries WHERE seq > ?1 AND kind = 'evidence' AND time >= ?2
                  ORDER BY seq LIMIT ?3",
             )
             .map_err(|e| db_err(&self.path, &e))?;
         let rows = stmt
-            .query_map(params![after, since, limit as i64], row_to_entry)
+            .query_map(params![after, since, limit as i64], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })
             .map_err(|e| db_err(&self.path, &e))?;
         rows.collect::<rusqlite::Result<Vec<_>>>()
             .map_err(|e| db_err(&self.path, &e))

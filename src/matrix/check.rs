@@ -84,14 +84,18 @@ pub(super) const ROLES_HINT: &str = "roles are provider, customer, third-party";
 
 /// `[a-z0-9][a-z0-9-]*`: matrix, service, variant and section ids.
 pub(super) fn is_ident(s: &str) -> bool {
-    s.bytes().next().is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+    s.bytes()
+        .next()
+        .is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
         && s.bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
 }
 
 /// `[a-z0-9][a-z0-9.-]*`: item ids.
 pub(super) fn is_item_id(s: &str) -> bool {
-    s.bytes().next().is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+    s.bytes()
+        .next()
+        .is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
         && s.bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.')
 }
@@ -215,14 +219,22 @@ pub(super) struct Decls<'a> {
 
 fn unknown_ref_hint(kind: &str, table: &str, known: &[&str]) -> String {
     if known.is_empty() {
-        format!("this matrix declares no {kind}s: add a [[{table}]] table with that id, or remove the reference")
+        format!(
+            "this matrix declares no {kind}s: add a [[{table}]] table with that id, or remove the reference"
+        )
     } else {
         format!("{kind}s are {}", list(known))
     }
 }
 
 /// Check that a referenced id is declared.
-fn check_ref(r: &At<String>, kind: &str, table: &str, known: &[&str], errs: &mut Errs) -> bool {
+pub(super) fn check_ref(
+    r: &At<String>,
+    kind: &str,
+    table: &str,
+    known: &[&str],
+    errs: &mut Errs,
+) -> bool {
     if known.contains(&r.v.as_str()) {
         return true;
     }
@@ -342,7 +354,11 @@ fn build_item(
     for (role, letters) in &raw.raci {
         check_role(role, decls, errs);
         match parse_letters(&letters.v) {
-            Err(what) => errs.push(&letters.at, format!("raci {}: {what}", role.v), LETTERS_HINT),
+            Err(what) => errs.push(
+                &letters.at,
+                format!("raci {}: {what}", role.v),
+                LETTERS_HINT,
+            ),
             Ok(l) if l.is_empty() => {}
             Ok(l) => {
                 if l.a {
@@ -438,14 +454,17 @@ fn build_item(
     for v in [&raw.variant, &raw.unless_variant].into_iter().flatten() {
         check_ref(v, "variant", "variants", &decls.variants, errs);
     }
-    if let (Some(v), Some(u)) = (&raw.variant, &raw.unless_variant) {
-        if v.v == u.v {
-            errs.push(
-                &u.at,
-                format!("item {:?} has variant and unless_variant both {:?}", id.v, v.v),
-                "such an item never applies; keep one of the two keys",
-            );
-        }
+    if let (Some(v), Some(u)) = (&raw.variant, &raw.unless_variant)
+        && v.v == u.v
+    {
+        errs.push(
+            &u.at,
+            format!(
+                "item {:?} has variant and unless_variant both {:?}",
+                id.v, v.v
+            ),
+            "such an item never applies; keep one of the two keys",
+        );
     }
 
     let mut item = Item {

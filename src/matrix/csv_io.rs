@@ -96,7 +96,12 @@ pub(super) fn to_csv(m: &Matrix) -> Result<String> {
         let section_title = m
             .section(&item.section)
             .map_or(item.section.as_str(), |s| s.title.as_str());
-        let letters = |r: RoleId| item.raci.get(&r).map(ToString::to_string).unwrap_or_default();
+        let letters = |r: RoleId| {
+            item.raci
+                .get(&r)
+                .map(ToString::to_string)
+                .unwrap_or_default()
+        };
         let statement = |r: RoleId| item.statements.get(&r).cloned().unwrap_or_default();
         // Written only when it overrides the derivation, so that editing the letters in a
         // spreadsheet re-derives it.
@@ -118,7 +123,9 @@ pub(super) fn to_csv(m: &Matrix) -> Result<String> {
             statement(RoleId::Customer),
             statement(RoleId::ThirdParty),
             ownership.to_string(),
-            item.cadence.map(|c| c.as_str().into_owned()).unwrap_or_default(),
+            item.cadence
+                .map(|c| c.as_str().into_owned())
+                .unwrap_or_default(),
             if item.grace_days == 0 {
                 String::new()
             } else {
@@ -156,9 +163,10 @@ impl Row<'_> {
         }
     }
 
+    /// The row, ordered after its cells (what is missing is found at the end).
     fn row_loc(&self) -> Loc {
         Loc {
-            order: (1, self.line, 0),
+            order: (1, self.line, usize::MAX),
             line: self.line,
             text: format!("{}:{}", self.origin, self.line),
         }
@@ -204,6 +212,46 @@ fn header_loc(origin: &str, line: usize, idx: usize) -> Loc {
     }
 }
 
+/// Line numbers of records, counted from their byte offsets: the csv crate's own line
+/// numbers are one short after CRLF line ends (which RFC 4180 prescribes) and ignore
+/// skipped blank lines.
+struct Lines<'a> {
+    text: &'a [u8],
+    offset: usize,
+    line: usize,
+}
+
+impl<'a> Lines<'a> {
+    fn new(text: &'a str) -> Self {
+        Self {
+            text: text.as_bytes(),
+            offset: 0,
+            line: 1,
+        }
+    }
+
+    /// The line a record starts on. Positions come in increasing order; the reported
+    /// offset may point at the end of the previous line, so line ends are skipped first
+    /// (a record never starts with one: blank lines are not records).
+    fn line(&mut self, pos: Option<&csv::Position>) -> usize {
+        let Some(pos) = pos else { return self.line };
+        let mut start = usize::try_from(pos.byte())
+            .unwrap_or(usize::MAX)
+            .min(self.text.len());
+        while start < self.text.len() && matches!(self.text[start], b'\r' | b'\n') {
+            start += 1;
+        }
+        if start >= self.offset {
+            self.line += self.text[self.offset..start]
+                .iter()
+                .filter(|b| **b == b'\n')
+                .count();
+            self.offset = start;
+        }
+        self.line
+    }
+}
+
 /// A section as it is being gathered from the rows.
 struct SectionDraft {
     id: String,
@@ -229,9 +277,8 @@ pub(super) fn from_csv(text: &str, origin: &str, header: Option<(&str, &str)>) -
             check::list(REQUIRED)
         )));
     }
-    let header_line = names
-        .position()
-        .map_or(1, |p| usize::try_from(p.line()).unwrap_or(1));
+    let mut lines = Lines::new(text);
+    let header_line = lines.line(names.position());
 
     let mut errs = Errs::default();
     let mut columns: HashMap<&'static str, usize> = HashMap::new();
@@ -276,17 +323,13 @@ pub(super) fn from_csv(text: &str, origin: &str, header: Option<(&str, &str)>) -
         let record = match result {
             Ok(r) => r,
             Err(e) => {
-                let line = e
-                    .position()
-                    .map_or(0, |p| usize::try_from(p.line()).unwrap_or(usize::MAX));
+                let line = lines.line(e.position());
                 let at = header_loc(origin, line, 0);
                 errs.push(&at, read_message(&e), READ_HINT);
                 break;
             }
         };
-        let line = record
-            .position()
-            .map_or(0, |p| usize::try_from(p.line()).unwrap_or(usize::MAX));
+        let line = lines.line(record.position());
         let row = Row {
             record: &record,
             columns: &columns,
@@ -310,17 +353,19 @@ pub(super) fn from_csv(text: &str, origin: &str, header: Option<(&str, &str)>) -
         }
         raw.ownership = row.cell("ownership");
         raw.cadence = row.cell("cadence");
-        raw.grace_days = row.cell("grace_days").and_then(|g| match g.v.parse::<i64>() {
-            Ok(n) => Some(At::new(n, g.at)),
-            Err(_) => {
-                errs.push(
-                    &g.at,
-                    format!("grace_days {:?} is not a whole number", g.v),
-                    "grace_days is a whole number of days from 0 to 366",
-                );
-                None
-            }
-        });
+        raw.grace_days = row
+            .cell("grace_days")
+            .and_then(|g| match g.v.parse::<i64>() {
+                Ok(n) => Some(At::new(n, g.at)),
+                Err(_) => {
+                    errs.push(
+                        &g.at,
+                        format!("grace_days {:?} is not a whole number", g.v),
+                        "grace_days is a whole number of days from 0 to 366",
+                    );
+                    None
+                }
+            });
         raw.evidence_kinds = row.list("evidence_kinds");
         raw.refs = row.list("refs");
         raw.notes = row.list("notes");
@@ -426,7 +471,11 @@ fn distinct(refs: &[At<String>], errs: &mut Errs, kind: &str) -> Vec<String> {
     for r in refs {
         if !out.contains(&r.v) {
             if !check::is_ident(&r.v) {
-                errs.push(&r.at, format!("invalid {kind} id {:?}", r.v), check::IDENT_HINT);
+                errs.push(
+                    &r.at,
+                    format!("invalid {kind} id {:?}", r.v),
+                    check::IDENT_HINT,
+                );
             }
             out.push(r.v.clone());
         }
@@ -495,6 +544,6 @@ fn read_message(e: &csv::Error) -> String {
 }
 
 fn read_err(origin: &str, e: &csv::Error) -> Error {
-    let line = e.position().map_or(1, csv::Position::line);
+    let line = Lines::new("").line(e.position()).max(1);
     Error::new(format!("{origin}:{line}: {}", read_message(e))).hint(READ_HINT)
 }

@@ -157,7 +157,10 @@ fn item_details(o: &Item, n: &Item) -> Vec<String> {
         );
     }
     scalar(&mut out, "ownership", o.ownership, n.ownership);
-    let cadence = |i: &Item| i.cadence.map_or_else(|| "none".to_string(), |c| c.as_str().into_owned());
+    let cadence = |i: &Item| {
+        i.cadence
+            .map_or_else(|| "none".to_string(), |c| c.as_str().into_owned())
+    };
     scalar(&mut out, "cadence", cadence(o), cadence(n));
     scalar(&mut out, "grace_days", o.grace_days, n.grace_days);
     scalar(

@@ -48,14 +48,31 @@ impl<'a> Src<'a> {
         }
     }
 
+    /// For what is missing from the whole file: shown at 1:1, ordered after everything.
+    fn unplaced(&self) -> Loc {
+        Loc {
+            order: (self.file, usize::MAX, 0),
+            ..self.loc(0)
+        }
+    }
+
     fn at(&self, span: &Range<usize>) -> Loc {
         self.loc(span.start)
     }
 }
 
 /// What the top level may hold.
-const TOP_KEYS: &[&str] = &["matrix", "roles", "services", "variants", "sections", "items"];
-const MATRIX_KEYS: &[&str] = &["id", "title", "version", "source", "effective", "description"];
+const TOP_KEYS: &[&str] = &[
+    "matrix", "roles", "services", "variants", "sections", "items",
+];
+const MATRIX_KEYS: &[&str] = &[
+    "id",
+    "title",
+    "version",
+    "source",
+    "effective",
+    "description",
+];
 const ROLE_KEYS: &[&str] = &["name"];
 const SERVICE_KEYS: &[&str] = &["id", "name", "description"];
 const VARIANT_KEYS: &[&str] = &["id", "title", "description"];
@@ -82,7 +99,9 @@ type Entry<'t, 'i> = (&'t str, Range<usize>, &'t Spanned<DeValue<'i>>);
 /// The entries of one table in file order, with its location and name for messages.
 struct Tbl<'t, 'i> {
     entries: Vec<Entry<'t, 'i>>,
-    at: Loc,
+    /// Where the table's header is, but ordered after its last value: what is missing from
+    /// a table is found at its end, after a misspelt key in it (the likely cause).
+    end: Loc,
     what: String,
 }
 
@@ -110,9 +129,18 @@ impl<'t, 'i> Tbl<'t, 'i> {
                 );
             }
         }
+        let last = entries
+            .iter()
+            .map(|(_, _, v)| v.span().end)
+            .max()
+            .unwrap_or(at.order.1);
+        let end = Loc {
+            order: (at.order.0, last, 1),
+            ..at
+        };
         Self {
             entries,
-            at,
+            end,
             what: what.to_string(),
         }
     }
@@ -159,9 +187,12 @@ impl<'t, 'i> Tbl<'t, 'i> {
 
     fn missing(&self, key: &str, errs: &mut Errs) {
         errs.push(
-            &self.at,
+            &self.end,
             format!("missing key {key:?} in {}", self.what),
-            format!("add {key} = …; schema/MATRIX.md lists the keys of {}", self.what),
+            format!(
+                "add {key} = …; schema/MATRIX.md lists the keys of {}",
+                self.what
+            ),
         );
     }
 
@@ -193,12 +224,7 @@ impl<'t, 'i> Tbl<'t, 'i> {
     }
 
     /// An optional table of role → string (`raci`, `statements`), in file order.
-    fn role_map(
-        &self,
-        src: &Src<'_>,
-        key: &str,
-        errs: &mut Errs,
-    ) -> Vec<(At<RoleId>, At<String>)> {
+    fn role_map(&self, src: &Src<'_>, key: &str, errs: &mut Errs) -> Vec<(At<RoleId>, At<String>)> {
         let Some(v) = self.get(key) else {
             return Vec::new();
         };
@@ -352,7 +378,10 @@ fn tables<'t, 'i>(
     let DeValue::Array(a) = v.get_ref() else {
         errs.push(
             &src.at(&v.span()),
-            format!("{key} must be an array of tables, not {}", v.get_ref().type_str()),
+            format!(
+                "{key} must be an array of tables, not {}",
+                v.get_ref().type_str()
+            ),
             format!("write each one as a [[{key}]] table"),
         );
         return Vec::new();
@@ -421,17 +450,7 @@ fn read_head(src: &Src<'_>, top: &Tbl<'_, '_>, errs: &mut Errs) -> Option<Head> 
         let service = t.string(src, "service", errs);
         let description = t.string(src, "description", errs);
         if let Some(s) = &service {
-            if !service_ids.contains(&s.v.as_str()) {
-                errs.push(
-                    &s.at,
-                    format!("unknown service {:?}", s.v),
-                    if service_ids.is_empty() {
-                        "this matrix declares no services: add a [[services]] table with that id, or remove the reference".to_string()
-                    } else {
-                        format!("services are {}", check::list(&service_ids))
-                    },
-                );
-            }
+            check::check_ref(s, "service", "services", &service_ids, errs);
         }
         if let (Some(id), Some(title)) = (id, title) {
             ids.push(id.clone());
@@ -457,7 +476,7 @@ fn read_head(src: &Src<'_>, top: &Tbl<'_, '_>, errs: &mut Errs) -> Option<Head> 
 fn read_header(src: &Src<'_>, top: &Tbl<'_, '_>, errs: &mut Errs) -> Option<Header> {
     let Some(v) = top.get("matrix") else {
         errs.push(
-            &src.loc(0),
+            &src.unplaced(),
             "missing [matrix] table",
             "a matrix file starts with [matrix] and its id, title, version, source and effective date",
         );
@@ -473,14 +492,14 @@ fn read_header(src: &Src<'_>, top: &Tbl<'_, '_>, errs: &mut Errs) -> Option<Head
     };
     let t = Tbl::new(src, t, src.at(&v.span()), "[matrix]", MATRIX_KEYS, errs);
     let id = t.req_string(src, "id", errs);
-    if let Some(id) = &id {
-        if !check::is_ident(&id.v) {
-            errs.push(
-                &id.at,
-                format!("invalid matrix id {:?}", id.v),
-                check::IDENT_HINT,
-            );
-        }
+    if let Some(id) = &id
+        && !check::is_ident(&id.v)
+    {
+        errs.push(
+            &id.at,
+            format!("invalid matrix id {:?}", id.v),
+            check::IDENT_HINT,
+        );
     }
     let title = t.text(src, "title", errs);
     let version = t.text(src, "version", errs);
@@ -538,13 +557,17 @@ pub(super) fn parse_date(s: &str) -> Option<NaiveDate> {
     if !shape {
         return None;
     }
-    NaiveDate::from_ymd_opt(s[0..4].parse().ok()?, s[5..7].parse().ok()?, s[8..10].parse().ok()?)
+    NaiveDate::from_ymd_opt(
+        s[0..4].parse().ok()?,
+        s[5..7].parse().ok()?,
+        s[8..10].parse().ok()?,
+    )
 }
 
 fn read_roles(src: &Src<'_>, top: &Tbl<'_, '_>, errs: &mut Errs) -> Option<Vec<Role>> {
     const ROLES_NEEDED: &str = "a matrix declares [roles.provider] and [roles.customer] (and optionally [roles.third-party]), each with a name";
     let Some(v) = top.get("roles") else {
-        errs.push(&src.loc(0), "missing [roles] tables", ROLES_NEEDED);
+        errs.push(&src.unplaced(), "missing [roles] tables", ROLES_NEEDED);
         return None;
     };
     let DeValue::Table(t) = v.get_ref() else {
@@ -572,7 +595,10 @@ fn read_roles(src: &Src<'_>, top: &Tbl<'_, '_>, errs: &mut Errs) -> Option<Vec<R
         let DeValue::Table(rt) = val.get_ref() else {
             errs.push(
                 &src.at(&val.span()),
-                format!("roles.{id} must be a table, not {}", val.get_ref().type_str()),
+                format!(
+                    "roles.{id} must be a table, not {}",
+                    val.get_ref().type_str()
+                ),
                 format!("write it as [roles.{id}] with name = \"…\""),
             );
             ok = false;
@@ -602,8 +628,8 @@ fn read_roles(src: &Src<'_>, top: &Tbl<'_, '_>, errs: &mut Errs) -> Option<Vec<R
 fn read_items(src: &Src<'_>, top: &Tbl<'_, '_>, errs: &mut Errs) -> Vec<RawItem> {
     let mut raws = Vec::new();
     for (t, at) in tables(src, top, "items", errs) {
-        let t = Tbl::new(src, t, at.clone(), "[[items]]", ITEM_KEYS, errs);
-        let mut raw = RawItem::new(at);
+        let t = Tbl::new(src, t, at, "[[items]]", ITEM_KEYS, errs);
+        let mut raw = RawItem::new(t.end.clone());
         raw.id = t.req_string(src, "id", errs);
         raw.section = t.req_string(src, "section", errs);
         raw.service = t.string(src, "service", errs);
