@@ -82,7 +82,7 @@ fn input(i: usize) -> EvidenceInput {
     EvidenceInput {
         item: items[i % items.len()].into(),
         kind: "restore-test".into(),
-        outcome: if i % 97 == 0 { "fail" } else { "pass" }.into(),
+        outcome: if i.is_multiple_of(97) { "fail" } else { "pass" }.into(),
         performed_at: format!("{day}T10:00:00Z"),
         fields,
         artifacts: vec![],
