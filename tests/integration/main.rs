@@ -5,5 +5,6 @@ mod util;
 mod bad_input;
 mod ledger;
 mod matrix;
+mod status;
 mod tamper;
 mod vectors;
