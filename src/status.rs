@@ -143,15 +143,16 @@ impl Period {
     }
 }
 
-/// One evidence entry, as the engine needs it.
+/// One evidence entry, as the engine needs it (strings owned, or borrowed from the rows
+/// being streamed).
 #[derive(Debug, Clone)]
-pub struct Evidence {
+pub struct Evidence<S = String> {
     /// Sequence number.
     pub seq: u64,
     /// Signing party.
-    pub party: String,
+    pub party: S,
     /// Matrix item.
-    pub item: String,
+    pub item: S,
     /// Outcome.
     pub outcome: Outcome,
     /// Claimed performance time.
@@ -342,7 +343,7 @@ struct WinAcc {
 }
 
 impl WinAcc {
-    fn add(&mut self, e: &Evidence, disputed: bool) {
+    fn add<S>(&mut self, e: &Evidence<S>, disputed: bool) {
         self.n += 1;
         if self
             .latest
@@ -453,11 +454,9 @@ impl<'a> Engine<'a> {
     }
 
     /// Take one evidence entry into account.
-    pub fn add(&mut self, e: &Evidence) {
-        let (Some(wins), Some(grace)) = (
-            self.windows.get(e.item.as_str()),
-            self.grace.get(e.item.as_str()),
-        ) else {
+    pub fn add<S: AsRef<str>>(&mut self, e: &Evidence<S>) {
+        let (item, party) = (e.item.as_ref(), e.party.as_ref());
+        let (Some(wins), Some(grace)) = (self.windows.get(item), self.grace.get(item)) else {
             return; // not an item of this matrix
         };
         let (start, end) = (self.period.start(), self.period.end());
@@ -467,19 +466,21 @@ impl<'a> Engine<'a> {
         let (disputed, resolved) = dispute_state(self.cosigns(e.seq));
         // Supporting evidence is kept apart under a name no party id can have (ids have no
         // ':'), so it shows as "supporting-only" but fulfils nothing.
+        let supporting;
         let who = if e.supporting {
-            format!("supporting:{}", e.party)
+            supporting = format!("supporting:{party}");
+            supporting.as_str()
         } else {
-            e.party.clone()
+            party
         };
-        let by_party = match self.acc.get_mut(e.item.as_str()) {
+        let by_party = match self.acc.get_mut(item) {
             Some(m) => m,
-            None => self.acc.entry(e.item.clone()).or_default(),
+            None => self.acc.entry(item.to_string()).or_default(),
         };
         let n = wins.len();
-        let acc = match by_party.get_mut(who.as_str()) {
+        let acc = match by_party.get_mut(who) {
             Some(a) => a,
-            None => by_party.entry(who).or_insert_with(|| DutyAcc {
+            None => by_party.entry(who.to_string()).or_insert_with(|| DutyAcc {
                 own: vec![WinAcc::default(); n],
                 grace: vec![WinAcc::default(); n],
                 ..DutyAcc::default()
@@ -783,7 +784,7 @@ pub fn from_ledger(
         .into_iter()
         .filter_map(|k| crypto::Fingerprint::parse(&k.fingerprint).map(|f| (f, k.party)))
         .collect();
-    let party_of = |h: &EntryHeader| parties.get(&h.signer).cloned().unwrap_or_default();
+    let party_of = |h: &EntryHeader| parties.get(&h.signer).map_or("", String::as_str);
 
     // The adoption in force: the newest whose matrix is effective by the end of the period.
     let adoptions = ledger.adoptions()?;
@@ -839,7 +840,7 @@ pub fn from_ledger(
         let c: CosignPayload = payload::decode(&row.payload).map_err(|e| bad(seq, e))?;
         facts.cosigns.push(Cosign {
             seq,
-            party: party_of(&h),
+            party: party_of(&h).to_string(),
             target: c.entry,
             verdict: c.verdict,
         });
@@ -852,12 +853,14 @@ pub fn from_ledger(
     for row in store.entries_of_kind(Kind::Waiver.as_str())? {
         let (h, seq) = decode_row(&row)?;
         let w: WaiverPayload = payload::decode(&row.payload).map_err(|e| bad(seq, e))?;
-        facts.waivers.push((seq, party_of(&h), w.item));
+        facts.waivers.push((seq, party_of(&h).to_string(), w.item));
     }
     for row in store.entries_of_kind(Kind::Delegation.as_str())? {
         let (h, seq) = decode_row(&row)?;
         let d: DelegationPayload = payload::decode(&row.payload).map_err(|e| bad(seq, e))?;
-        facts.delegations.push((party_of(&h), d.item, d.to));
+        facts
+            .delegations
+            .push((party_of(&h).to_string(), d.item, d.to));
     }
 
     // Evidence: never recorded before it was performed (less a 5-minute clock allowance),
@@ -893,7 +896,7 @@ pub fn from_ledger(
         });
         for rows in rx {
             let rows = rows?;
-            let parsed: Vec<crate::Result<Evidence>> = rows
+            let parsed: Vec<crate::Result<Evidence<std::borrow::Cow<'_, str>>>> = rows
                 .par_iter()
                 .map(|(seq, body, payload_bytes)| {
                     let seq = u64::try_from(*seq).unwrap_or(0);
@@ -908,8 +911,8 @@ pub fn from_ledger(
                         .ok_or_else(|| bad(seq, "performed_at is malformed".into()))?;
                     Ok(Evidence {
                         seq,
-                        party: party_of(&h),
-                        item: e.item.into_owned(),
+                        party: std::borrow::Cow::Borrowed(party_of(&h)),
+                        item: e.item,
                         outcome: e.outcome,
                         performed_at: performed,
                         recorded_at: h.time,

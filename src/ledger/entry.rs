@@ -225,11 +225,22 @@ impl EntryHeader {
                 "entry text must end with a newline",
             ));
         };
-        let lines: Vec<&str> = body.split('\n').collect();
-        if lines.len() != 8 {
+        // Exactly eight lines, split without allocating (this runs for every entry).
+        let mut lines = [""; 8];
+        let mut n = 0;
+        for l in body.split('\n') {
+            if n == 8 {
+                n += 1;
+                break;
+            }
+            lines[n] = l;
+            n += 1;
+        }
+        if n != 8 {
+            let count = body.split('\n').count();
             return Err(err(
-                lines.len().min(9),
-                &format!("entry text has {} lines, expected 8", lines.len()),
+                count.min(9),
+                &format!("entry text has {count} lines, expected 8"),
             ));
         }
         if lines[0] != MAGIC {

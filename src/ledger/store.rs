@@ -370,7 +370,7 @@ impl Store {
             .conn
             .prepare_cached(
                 "SELECT seq, body, payload
-                 FROM entries WHERE seq > ?1 AND kind = 'evidence' AND time >= ?2
+                 FROM entries WHERE seq > ?1 AND +kind = 'evidence' AND time >= ?2
                  ORDER BY seq LIMIT ?3",
             )
             .map_err(|e| db_err(&self.path, &e))?;
