@@ -10,25 +10,10 @@ use std::fs::OpenOptions;
 use std::io::{self, Write as _};
 use std::path::{Path, PathBuf};
 
-use super::Outcome;
 use super::args::Format;
+use super::{Outcome, print_json};
 use vouch::matrix::{Change, ChangeKind, Item, Matrix, RoleId};
 use vouch::{Error, Result};
-
-/// Write to standard output; a closed pipe is not an error (exit quietly). Same as the
-/// macro of cli/mod.rs, which is private to it.
-macro_rules! out {
-    ($($arg:tt)*) => {
-        if writeln!(io::stdout().lock(), $($arg)*).is_err() {
-            std::process::exit(0);
-        }
-    };
-}
-
-fn print_json(v: &Value) {
-    let s = serde_json::to_string_pretty(v).unwrap_or_default();
-    out!("{s}");
-}
 
 /// Write text that already ends with its own line end.
 fn print_raw(s: &str) {

@@ -4,6 +4,15 @@
 //! [`vouch::clock`]) and maps outcomes to exit codes: 0 ok, 1 verification found a
 //! problem, 2 usage, input or I/O error.
 
+/// Write to standard output; a closed pipe is not an error (exit quietly).
+macro_rules! out {
+    ($($arg:tt)*) => {
+        if writeln!(io::stdout().lock(), $($arg)*).is_err() {
+            std::process::exit(0);
+        }
+    };
+}
+
 pub mod args;
 mod matrix_cmd;
 mod progress;
@@ -32,16 +41,7 @@ pub enum Outcome {
     Problem,
 }
 
-/// Write to standard output; a closed pipe is not an error (exit quietly).
-macro_rules! out {
-    ($($arg:tt)*) => {
-        if writeln!(io::stdout().lock(), $($arg)*).is_err() {
-            std::process::exit(0);
-        }
-    };
-}
-
-fn print_json(v: &Value) {
+pub(crate) fn print_json(v: &Value) {
     let s = serde_json::to_string_pretty(v).unwrap_or_default();
     out!("{s}");
 }

@@ -24,6 +24,17 @@ struct Target {
     kind: Kind,
 }
 
+/// A draft with no party rows and no stored artefacts.
+fn plain(kind: Kind, body: &impl serde::Serialize, item: Option<String>) -> Result<Draft> {
+    Ok(Draft {
+        kind,
+        payload: payload::encode(body)?,
+        item,
+        party: None,
+        store_artifacts: Vec::new(),
+    })
+}
+
 impl Ledger {
     /// The party id and role of the key's owner; refuses an unregistered key.
     pub fn signer_party(&self, key: &SecretKey) -> Result<(String, Role)> {
@@ -157,13 +168,7 @@ impl Ledger {
             reason,
             verdict,
         };
-        let draft = Draft {
-            kind: Kind::Cosign,
-            payload: payload::encode(&body)?,
-            item: None,
-            party: None,
-            store_artifacts: Vec::new(),
-        };
+        let draft = plain(Kind::Cosign, &body, None)?;
         self.append_one(key, draft, now)
     }
 
@@ -193,13 +198,7 @@ impl Ledger {
             entry_sha256: t.hash,
             reason,
         };
-        let draft = Draft {
-            kind: Kind::Retraction,
-            payload: payload::encode(&body)?,
-            item: None,
-            party: None,
-            store_artifacts: Vec::new(),
-        };
+        let draft = plain(Kind::Retraction, &body, None)?;
         self.append_one(key, draft, now)
     }
 
@@ -218,13 +217,7 @@ impl Ledger {
             item: item.to_string(),
             reason,
         };
-        let draft = Draft {
-            kind: Kind::Waiver,
-            payload: payload::encode(&body)?,
-            item: Some(item.to_string()),
-            party: None,
-            store_artifacts: Vec::new(),
-        };
+        let draft = plain(Kind::Waiver, &body, Some(item.to_string()))?;
         self.append_one(key, draft, now)
     }
 
@@ -257,13 +250,7 @@ impl Ledger {
             note,
             to: to.to_string(),
         };
-        let draft = Draft {
-            kind: Kind::Delegation,
-            payload: payload::encode(&body)?,
-            item: Some(item.to_string()),
-            party: None,
-            store_artifacts: Vec::new(),
-        };
+        let draft = plain(Kind::Delegation, &body, Some(item.to_string()))?;
         self.append_one(key, draft, now)
     }
 
