@@ -37,6 +37,8 @@ pub struct Summary {
     pub head: (u64, String),
     /// The status of the quarter.
     pub status: crate::status::StatusReport,
+    /// The quarter's attestation and its sign-offs.
+    pub attestation: crate::attest::Attestation,
 }
 
 /// The demo's parties: id, display name, role.
@@ -365,6 +367,16 @@ pub fn run(dir: &Path) -> Result<Summary> {
             _ => {}
         }
     }
+    // Both parties sign the quarter's attestation.
+    let period = crate::status::Period::parse(PERIOD)
+        .ok_or_else(|| Error::new("internal: bad demo period"))?;
+    crate::attest::sign(&mut ledger, &provider, &period, t("2026-10-15T09:00:00Z")?)?;
+    crate::attest::sign(
+        &mut ledger,
+        &demo_key("acme"),
+        &period,
+        t("2026-10-15T10:00:00Z")?,
+    )?;
     drop(ledger);
     let report = verify::verify(
         &ledger_path,
@@ -379,9 +391,8 @@ pub fn run(dir: &Path) -> Result<Summary> {
         .map(|(s, h)| (s, hex::encode(h)))
         .unwrap_or_default();
     let ledger = Ledger::open(&ledger_path, crate::ledger::store::Access::ReadOnly)?;
-    let period = crate::status::Period::parse(PERIOD)
-        .ok_or_else(|| Error::new("internal: bad demo period"))?;
-    let (status, _, _) = crate::status::from_ledger(&ledger, &period, t(AS_OF)?)?;
+    let (status, _, _) = crate::status::from_ledger(&ledger, &period, t(AS_OF)?, None)?;
+    let attestation = crate::attest::build(&ledger, &period)?;
     Ok(Summary {
         dir: dir.to_path_buf(),
         ledger: ledger_path,
@@ -391,5 +402,6 @@ pub fn run(dir: &Path) -> Result<Summary> {
         verified: report.ok(),
         head,
         status,
+        attestation,
     })
 }

@@ -6,6 +6,7 @@
 //! format is specified in `schema/FORMAT.md`; modules quote the section they implement.
 
 pub mod adopted;
+pub mod attest;
 pub mod clock;
 pub mod crypto;
 pub mod demo;

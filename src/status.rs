@@ -770,7 +770,9 @@ pub fn from_ledger(
     ledger: &crate::ledger::Ledger,
     period: &Period,
     as_of: DateTime<Utc>,
+    upto: Option<u64>,
 ) -> crate::Result<(StatusReport, Matrix, Adoption)> {
+    let upto = i64::try_from(upto.unwrap_or(u64::MAX)).unwrap_or(i64::MAX);
     use crate::ledger::entry::{EntryHeader, Kind};
     use crate::ledger::payload::{
         self, CosignPayload, DelegationPayload, RetractionPayload, WaiverPayload,
@@ -787,7 +789,8 @@ pub fn from_ledger(
     let party_of = |h: &EntryHeader| parties.get(&h.signer).map_or("", String::as_str);
 
     // The adoption in force: the newest whose matrix is effective by the end of the period.
-    let adoptions = ledger.adoptions()?;
+    let mut adoptions = ledger.adoptions()?;
+    adoptions.retain(|(seq, _, _)| i64::try_from(*seq).unwrap_or(i64::MAX) <= upto);
     let Some((seq, a, bytes)) = adoptions
         .iter()
         .rev()
@@ -835,7 +838,11 @@ pub fn from_ledger(
         |seq: u64, e: String| Error::new(format!("entry {seq}: {e}")).hint("run vouch verify");
 
     let mut facts = Facts::default();
-    for row in store.entries_of_kind(Kind::Cosign.as_str())? {
+    for row in store
+        .entries_of_kind(Kind::Cosign.as_str())?
+        .into_iter()
+        .filter(|r| r.seq <= upto)
+    {
         let (h, seq) = decode_row(&row)?;
         let c: CosignPayload = payload::decode(&row.payload).map_err(|e| bad(seq, e))?;
         facts.cosigns.push(Cosign {
@@ -845,17 +852,29 @@ pub fn from_ledger(
             verdict: c.verdict,
         });
     }
-    for row in store.entries_of_kind(Kind::Retraction.as_str())? {
+    for row in store
+        .entries_of_kind(Kind::Retraction.as_str())?
+        .into_iter()
+        .filter(|r| r.seq <= upto)
+    {
         let (_, seq) = decode_row(&row)?;
         let r: RetractionPayload = payload::decode(&row.payload).map_err(|e| bad(seq, e))?;
         facts.retracted.insert(r.entry);
     }
-    for row in store.entries_of_kind(Kind::Waiver.as_str())? {
+    for row in store
+        .entries_of_kind(Kind::Waiver.as_str())?
+        .into_iter()
+        .filter(|r| r.seq <= upto)
+    {
         let (h, seq) = decode_row(&row)?;
         let w: WaiverPayload = payload::decode(&row.payload).map_err(|e| bad(seq, e))?;
         facts.waivers.push((seq, party_of(&h).to_string(), w.item));
     }
-    for row in store.entries_of_kind(Kind::Delegation.as_str())? {
+    for row in store
+        .entries_of_kind(Kind::Delegation.as_str())?
+        .into_iter()
+        .filter(|r| r.seq <= upto)
+    {
         let (h, seq) = decode_row(&row)?;
         let d: DelegationPayload = payload::decode(&row.payload).map_err(|e| bad(seq, e))?;
         facts
@@ -881,9 +900,11 @@ pub fn from_ledger(
             loop {
                 match reader_store.evidence_after(after, since, 8192) {
                     Ok(rows) if rows.is_empty() => break,
-                    Ok(rows) => {
+                    Ok(mut rows) => {
                         after = rows.last().map_or(after, |r| r.0);
-                        if tx.send(Ok(rows)).is_err() {
+                        rows.retain(|r| r.0 <= upto);
+                        let done = after > upto;
+                        if tx.send(Ok(rows)).is_err() || done {
                             break;
                         }
                     }

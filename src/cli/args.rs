@@ -155,6 +155,27 @@ Status reads the signed entries but does not check signatures: run `vouch verify
         #[arg(long, value_name = "TIME")]
         as_of: Option<String>,
     },
+    /// Sign the attestation of a period (its digest over every item's status), or, without
+    /// --key, show the digest and who has signed it.
+    #[command(
+        after_help = "The attestation is computed at the ledger head (the newest entry that is \
+not a sign-off) and judged as of that head's time, so every party signs the same digest. \
+See schema/FORMAT.md section 11."
+    )]
+    Attest {
+        /// The period: 2026-Q3, 2026-07, 2026.
+        #[arg(long, value_name = "PERIOD", conflicts_with_all = ["from", "to"], required_unless_present_all = ["from", "to"])]
+        period: Option<String>,
+        /// First day of the period (YYYY-MM-DD).
+        #[arg(long, value_name = "DATE", requires = "to")]
+        from: Option<String>,
+        /// Last day of the period, inclusive (YYYY-MM-DD).
+        #[arg(long, value_name = "DATE", requires = "from")]
+        to: Option<String>,
+        /// Sign it with this key (file, or NAME for keys/NAME.key).
+        #[arg(long, value_name = "FILE")]
+        key: Option<String>,
+    },
     /// List entries.
     Log {
         /// Only the newest N entries.

@@ -192,6 +192,12 @@ pub fn run(cli: Cli) -> Result<Outcome> {
             to,
             as_of,
         } => status_cmd(&cli.ledger, period, from, to, as_of, fmt),
+        Command::Attest {
+            period,
+            from,
+            to,
+            key,
+        } => attest_cmd(&cli.ledger, period, from, to, key, fmt),
         Command::Log { last } => log(&cli.ledger, last, fmt),
         Command::Show { seq } => show(&cli.ledger, seq, fmt),
         Command::Verify(args) => verify_cmd(&cli.ledger, &args, fmt),
@@ -465,7 +471,7 @@ fn status_cmd(
         None => now,
     };
     let ledger = Ledger::open(path, Access::ReadOnly)?;
-    let (report, matrix, adoption) = status::from_ledger(&ledger, &period, as_of)?;
+    let (report, matrix, adoption) = status::from_ledger(&ledger, &period, as_of, None)?;
     if fmt == Format::Json {
         let mut v = serde_json::to_value(&report).map_err(|e| Error::new(e.to_string()))?;
         v["matrix"] = json!({"id": matrix.header.id, "version": matrix.header.version, "adoption": adoption.seq});
@@ -536,6 +542,67 @@ fn status_cmd(
         out!("{party}: {}", parts.join(", "));
     }
     out!("signatures not checked here: run `vouch verify`");
+    Ok(Outcome::Ok)
+}
+
+fn attest_cmd(
+    path: &Path,
+    period: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+    key: Option<String>,
+    fmt: Format,
+) -> Result<Outcome> {
+    let period = parse_period(period, from, to)?;
+    let (att, signed) = match key {
+        Some(k) => {
+            let k = load_key(&k)?;
+            let mut ledger = Ledger::open(path, Access::ReadWrite)?;
+            let (a, _) = vouch::attest::sign(&mut ledger, &k, &period, clock::now())?;
+            // Re-read, so the new sign-off is listed with the others.
+            (vouch::attest::build(&ledger, &period)?, Some(a))
+        }
+        None => {
+            let ledger = Ledger::open(path, Access::ReadOnly)?;
+            (vouch::attest::build(&ledger, &period)?, None)
+        }
+    };
+    let digest = hex::encode(att.digest);
+    if fmt == Format::Json {
+        let doc: Value = serde_json::from_slice(&att.canonical).unwrap_or(Value::Null);
+        print_json(
+            &json!({"digest": digest, "head": {"seq": att.head.0, "sha256": hex::encode(att.head.1)},
+            "signed": signed.map(|a| a.seq), "signoffs": att.signoffs, "attestation": doc}),
+        );
+        return Ok(Outcome::Ok);
+    }
+    if let Some(a) = signed {
+        out!(
+            "entry {}: sign-off of {} to {}",
+            a.seq,
+            period.from,
+            period.to
+        );
+    }
+    out!(
+        "attestation {} to {} at head entry {} ({})",
+        period.from,
+        period.to,
+        att.head.0,
+        hex::encode(att.head.1)
+    );
+    out!("digest {digest}");
+    if att.signoffs.is_empty() {
+        out!("not signed by anyone yet");
+    }
+    for s in &att.signoffs {
+        let state = if s.matches {
+            "matches".to_string()
+        } else {
+            format!("no longer matches (signed at head {})", s.head)
+        };
+        out!("  signed by {} in entry {}: {state}", s.party, s.seq);
+    }
     Ok(Outcome::Ok)
 }
 
@@ -813,6 +880,22 @@ fn demo(dir: &Path, fmt: Format) -> Result<Outcome> {
                 .collect();
             out!("  {} {party}: {}", vouch::demo::PERIOD, parts.join(", "));
         }
+        let signers: Vec<String> = s
+            .attestation
+            .signoffs
+            .iter()
+            .filter(|x| x.matches)
+            .map(|x| x.party.clone())
+            .collect();
+        out!(
+            "  attestation digest {} signed by {}",
+            hex::encode(s.attestation.digest),
+            if signers.is_empty() {
+                "nobody".to_string()
+            } else {
+                signers.join(" and ")
+            }
+        );
         let l = s.ledger.display();
         out!(
             "next: vouch --ledger {l} status --period {} --as-of 2026-10-15",

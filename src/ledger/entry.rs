@@ -50,6 +50,8 @@ pub enum Kind {
     Waiver,
     /// A duty holder has a third party perform an item (accountability stays).
     Delegation,
+    /// A party's signature over the attestation digest of a period.
+    Signoff,
 }
 
 impl Kind {
@@ -64,6 +66,7 @@ impl Kind {
             Kind::Retraction => "retraction",
             Kind::Waiver => "waiver",
             Kind::Delegation => "delegation",
+            Kind::Signoff => "signoff",
         }
     }
 
@@ -78,6 +81,7 @@ impl Kind {
             "retraction" => Kind::Retraction,
             "waiver" => Kind::Waiver,
             "delegation" => Kind::Delegation,
+            "signoff" => Kind::Signoff,
             _ => return None,
         })
     }

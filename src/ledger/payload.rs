@@ -291,6 +291,34 @@ pub struct DelegationPayload {
     pub to: String,
 }
 
+/// A period, as payloads spell it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PeriodRef {
+    /// First day, `YYYY-MM-DD`.
+    pub from: String,
+    /// Last day (inclusive), `YYYY-MM-DD`.
+    pub to: String,
+}
+
+/// Payload of `signoff` entries: a party signs the attestation digest of a period.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SignoffPayload {
+    /// SHA-256 of the canonical attestation (`FORMAT.md` §11), lowercase hex.
+    pub digest: String,
+    /// The ledger head the attestation was computed at.
+    pub head: u64,
+    /// The period.
+    pub period: PeriodRef,
+}
+
+impl Checked for SignoffPayload {
+    fn check(&self) -> Result<(), String> {
+        check_seq(self.head)
+    }
+}
+
 impl Checked for AdoptionPayload {
     fn check(&self) -> Result<(), String> {
         if self.matrix.size > MAX_SAFE_INT as u64 {

@@ -15,7 +15,7 @@ use std::sync::mpsc;
 use super::entry::{EntryHeader, Kind, LedgerId, ZERO_HASH, format_time, raw_value};
 use super::payload::{
     self, AdoptionPayload, CosignPayload, DelegationPayload, EvidencePayload, PartyPayload,
-    RetractionPayload, Role, Verdict, WaiverPayload,
+    RetractionPayload, Role, SignoffPayload, Verdict, WaiverPayload,
 };
 use super::store::{Access, EntryRow, KeyRow, PartyRow, Store};
 use super::{Progress, check_party_id};
@@ -133,6 +133,7 @@ enum Parsed {
     Retraction(RetractionPayload),
     Waiver(WaiverPayload),
     Delegation(DelegationPayload),
+    Signoff(SignoffPayload),
 }
 
 impl Parsed {
@@ -208,6 +209,7 @@ fn pre_check(row: EntryRow) -> Pre {
                         Kind::Cosign => decode_as(&row.payload, Parsed::Cosign),
                         Kind::Retraction => decode_as(&row.payload, Parsed::Retraction),
                         Kind::Waiver => decode_as(&row.payload, Parsed::Waiver),
+                        Kind::Signoff => decode_as(&row.payload, Parsed::Signoff),
                         _ => decode_as(&row.payload, Parsed::Delegation),
                     };
                     match decoded {
@@ -399,6 +401,15 @@ impl Walk {
                     }
                 }
             },
+            Parsed::Signoff(so) if so.head >= seq => {
+                out.push((
+                    Check::Reference,
+                    format!(
+                        "signs off at head {}, which is not an earlier entry",
+                        so.head
+                    ),
+                ));
+            }
             Parsed::Delegation(d) if !self.roles.contains_key(&d.to) => {
                 out.push((
                     Check::Reference,

@@ -460,3 +460,72 @@ fn adoption_and_status_bad_input() {
     assert!(r.stderr.contains("cannot read the period"), "{}", r.stderr);
     assert_eq!(before, env.snapshot());
 }
+
+#[test]
+fn signoffs_match_until_the_ledger_changes() {
+    let env = adopted();
+    assert_eq!(restore(&env, "pass", "2026-07-29", &[]).code, 0); // 5
+    let r = env.ok(&["attest", "--period", "2026-Q3"]);
+    assert!(
+        r.stdout.contains("at head entry 5") && r.stdout.contains("not signed by anyone yet"),
+        "{}",
+        r.stdout
+    );
+    let digest = r
+        .stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("digest "))
+        .unwrap()
+        .to_string();
+    let r = env.ok(&["attest", "--period", "2026-Q3", "--key", "provider"]);
+    assert!(r.stdout.starts_with("entry 6: sign-off"), "{}", r.stdout);
+    let r = env.ok(&["attest", "--period", "2026-Q3", "--key", "customer"]);
+    // Both sign the same digest: sign-offs do not move the attestation head.
+    assert!(
+        r.stdout.contains(&format!("digest {digest}")),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout
+            .contains("signed by cloudtemple in entry 6: matches"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.contains("signed by acme in entry 7: matches"),
+        "{}",
+        r.stdout
+    );
+    // A dispute changes what the ledger shows: the digest changes, the sign-offs no longer match.
+    env.ok(&[
+        "cosign",
+        "5",
+        "--dispute",
+        "no data check",
+        "--key",
+        "provider",
+    ]);
+    let v: Value = serde_json::from_str(
+        &env.ok(&["attest", "--period", "2026-Q3", "--format", "json"])
+            .stdout,
+    )
+    .unwrap();
+    assert_ne!(v["digest"], digest.as_str());
+    assert_eq!(v["signoffs"][0]["matches"], false);
+    assert_eq!(v["signoffs"][1]["matches"], false);
+    assert_eq!(v["attestation"]["head"]["seq"], 8);
+    let items = v["attestation"]["items"].as_array().unwrap();
+    let rt = items
+        .iter()
+        .find(|i| i["id"] == "backup.restore-tests")
+        .unwrap();
+    assert_eq!(rt["duties"][0]["status"], "disputed");
+    // The digest is SHA-256 of the canonical attestation, recomputable by anyone.
+    let canonical = serde_json_canonicalizer::to_vec(&v["attestation"]).unwrap();
+    assert_eq!(
+        v["digest"].as_str().unwrap(),
+        vouch::ledger::evidence::sha256_hex(&canonical)
+    );
+    env.ok(&["verify"]);
+}

@@ -129,9 +129,11 @@ fn build(tmp: &Path) -> Vec<vouch::ledger::Entry> {
         t("2026-07-20T10:00:00Z"),
     )
     .unwrap();
+    let q3 = vouch::status::Period::parse("2026-Q3").unwrap();
+    vouch::attest::sign(&mut l, &provider, &q3, t("2026-10-01T10:00:00Z")).unwrap();
     drop(l);
     let l = Ledger::open(&path, Access::ReadOnly).unwrap();
-    (1..=9).map(|s| l.entry(s).unwrap().unwrap()).collect()
+    (1..=10).map(|s| l.entry(s).unwrap().unwrap()).collect()
 }
 
 fn expected(tmp: &Path) -> BTreeMap<String, Vec<u8>> {
@@ -206,7 +208,7 @@ fn vectors_verify_independently_of_the_ledger() {
     let v: Value = serde_json::from_slice(&std::fs::read(dir().join("v1.json")).unwrap()).unwrap();
     let mut prev = [0u8; 32];
     let signer_of = |s: u64| match s {
-        1 | 2 | 4 | 6 => "provider",
+        1 | 2 | 4 | 6 | 10 => "provider",
         _ => "customer",
     };
     for e in v["entries"].as_array().unwrap() {

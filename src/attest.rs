@@ -1,0 +1,285 @@
+//! The attestation of a period: the statuses the ledger shows, in a canonical form whose
+//! SHA-256 (the attestation digest) each party can sign (`signoff` entries).
+//!
+//! Implements `schema/FORMAT.md` §11. The attestation is recomputable from the ledger alone:
+//! it is computed at the ledger head — the newest entry that is not a sign-off, so that
+//! parties signing one after the other sign the same digest — and judged as of that head's
+//! ledger time, never the wall clock.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde_json::json;
+
+use crate::crypto::{self, SecretKey};
+use crate::error::{Error, Result};
+use crate::ledger::entry::{EntryHeader, Kind, format_time};
+use crate::ledger::payload::{self, PeriodRef, SignoffPayload};
+use crate::ledger::{Appended, Draft, Ledger, NoProgress};
+use crate::matrix::Matrix;
+use crate::status::{self, Adoption, Period, StatusReport};
+
+/// The format name inside the canonical attestation.
+pub const FORMAT: &str = "vouch/v1 attestation";
+
+/// A party's sign-off, and whether it signs the attestation as it stands now.
+#[derive(Debug, Clone, Serialize)]
+pub struct Signoff {
+    /// The sign-off entry.
+    pub seq: u64,
+    /// Signing party.
+    pub party: String,
+    /// The digest it signed.
+    pub digest: String,
+    /// The head it was computed at.
+    pub head: u64,
+    /// Its digest equals the attestation recomputed now.
+    pub matches: bool,
+}
+
+/// An attestation: canonical bytes, digest, and what they were computed from.
+#[derive(Debug, Clone)]
+pub struct Attestation {
+    /// The exact canonical bytes (RFC 8785 JSON).
+    pub canonical: Vec<u8>,
+    /// SHA-256 of `canonical`.
+    pub digest: [u8; 32],
+    /// Head: sequence number, entry hash, ledger time.
+    pub head: (u64, [u8; 32], DateTime<Utc>),
+    /// The status report it encodes.
+    pub report: StatusReport,
+    /// The matrix in force.
+    pub matrix: Matrix,
+    /// The adoption in force.
+    pub adoption: Adoption,
+    /// Sign-offs of this period, oldest first.
+    pub signoffs: Vec<Signoff>,
+}
+
+/// The attestation head: the newest entry that is not a sign-off.
+fn head(ledger: &Ledger) -> Result<(u64, [u8; 32], DateTime<Utc>)> {
+    let (_, max) = ledger.store().count()?;
+    let mut seq = u64::try_from(max).unwrap_or(0);
+    while seq > 0 {
+        let e = ledger.entry(seq)?.ok_or_else(|| {
+            Error::new(format!("entry {seq} is missing")).hint("run vouch verify")
+        })?;
+        if e.header.kind != Kind::Signoff {
+            return Ok((seq, crypto::sha256(&e.body), e.header.time));
+        }
+        seq -= 1;
+    }
+    Err(Error::new("the ledger has no entries"))
+}
+
+/// The canonical attestation document (`FORMAT.md` §11).
+pub fn canonical(
+    ledger_id: &str,
+    head: (u64, [u8; 32], DateTime<Utc>),
+    period: &Period,
+    adoption_seq: u64,
+    matrix_sha256: &str,
+    matrix: &Matrix,
+    report: &StatusReport,
+) -> Result<Vec<u8>> {
+    let items: Vec<serde_json::Value> = report
+        .items
+        .iter()
+        .map(|it| {
+            let duties: Vec<serde_json::Value> = it
+                .duties
+                .iter()
+                .map(|d| json!({"party": d.party, "role": d.role, "status": d.status.as_str()}))
+                .collect();
+            json!({"duties": duties, "id": it.id})
+        })
+        .collect();
+    let doc = json!({
+        "as_of": format_time(&head.2),
+        "format": FORMAT,
+        "head": {"seq": head.0, "sha256": hex::encode(head.1)},
+        "items": items,
+        "ledger": ledger_id,
+        "matrix": {"adoption": adoption_seq, "id": matrix.header.id, "sha256": matrix_sha256, "version": matrix.header.version},
+        "period": {"from": period.from.to_string(), "to": period.to.to_string()},
+    });
+    payload::encode(&doc)
+}
+
+/// Compute the attestation of a period at the current head, with its sign-offs.
+pub fn build(ledger: &Ledger, period: &Period) -> Result<Attestation> {
+    let head = head(ledger)?;
+    let (report, matrix, adoption) = status::from_ledger(ledger, period, head.2, Some(head.0))?;
+    let sha = ledger
+        .adoptions()?
+        .into_iter()
+        .find(|(s, _, _)| *s == adoption.seq)
+        .map(|(_, a, _)| a.matrix.sha256)
+        .unwrap_or_default();
+    let id = ledger.id()?.to_string();
+    let canonical = canonical(&id, head, period, adoption.seq, &sha, &matrix, &report)?;
+    let digest = crypto::sha256(&canonical);
+    let parties: std::collections::HashMap<String, String> = ledger
+        .store()
+        .keys()?
+        .into_iter()
+        .map(|k| (k.fingerprint, k.party))
+        .collect();
+    let mut signoffs = Vec::new();
+    for row in ledger.store().entries_of_kind(Kind::Signoff.as_str())? {
+        let seq = u64::try_from(row.seq).unwrap_or(0);
+        let h = EntryHeader::parse(&row.body)
+            .map_err(|e| Error::new(format!("entry {seq}: {e}")).hint("run vouch verify"))?;
+        if crypto::sha256(&row.payload) != h.payload {
+            return Err(Error::new(format!(
+                "entry {seq}: payload does not match its signed hash"
+            ))
+            .hint("run vouch verify"));
+        }
+        let s: SignoffPayload =
+            payload::decode(&row.payload).map_err(|e| Error::new(format!("entry {seq}: {e}")))?;
+        if s.period.from != period.from.to_string() || s.period.to != period.to.to_string() {
+            continue;
+        }
+        signoffs.push(Signoff {
+            seq,
+            party: parties
+                .get(&h.signer.to_string())
+                .cloned()
+                .unwrap_or_default(),
+            matches: s.digest == hex::encode(digest),
+            digest: s.digest,
+            head: s.head,
+        });
+    }
+    Ok(Attestation {
+        canonical,
+        digest,
+        head,
+        report,
+        matrix,
+        adoption,
+        signoffs,
+    })
+}
+
+/// Sign the attestation of a period as it stands: append a `signoff` entry.
+pub fn sign(
+    ledger: &mut Ledger,
+    key: &SecretKey,
+    period: &Period,
+    now: DateTime<Utc>,
+) -> Result<(Appended, Attestation)> {
+    let (party, _) = ledger.signer_party(key)?;
+    let att = build(ledger, period)?;
+    if !att.adoption.bindings.values().any(|p| *p == party) {
+        let role = ledger
+            .store()
+            .parties()?
+            .into_iter()
+            .find(|p| p.id == party)
+            .map(|p| p.role);
+        if role.as_deref() != Some("auditor") {
+            return Err(
+                Error::new(format!("{party} is not bound by the adopted matrix"))
+                    .hint("the bound parties and auditors sign attestations"),
+            );
+        }
+    }
+    let body = SignoffPayload {
+        digest: hex::encode(att.digest),
+        head: att.head.0,
+        period: PeriodRef {
+            from: period.from.to_string(),
+            to: period.to.to_string(),
+        },
+    };
+    let draft = Draft {
+        kind: Kind::Signoff,
+        payload: payload::encode(&body)?,
+        item: None,
+        party: None,
+        store_artifacts: Vec::new(),
+    };
+    let mut a = ledger.append(key, vec![draft], now, &NoProgress)?;
+    let appended = a.pop().ok_or_else(|| Error::new("nothing was appended"))?;
+    Ok((appended, att))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ledger::entry::parse_time;
+    use crate::status::{Adoption, Facts, compute};
+    use std::collections::BTreeMap;
+
+    const GOLDEN_DIGEST: &str = "302e9fcbb7651d80a8e5f3b08e2ea2c192a06a72df9346d2e7e13a4175e43e42";
+
+    #[test]
+    fn canonical_encoding_is_golden() {
+        let m = Matrix::parse(
+            r#"
+[matrix]
+id = "g"
+title = "G"
+version = "2"
+source = "golden"
+effective = "2026-01-01"
+[roles.provider]
+name = "P"
+[roles.customer]
+name = "C"
+[[sections]]
+id = "s"
+title = "S"
+[[items]]
+id = "s.a"
+section = "s"
+activity = "a"
+raci = { customer = "RA", provider = "R" }
+cadence = "quarterly"
+evidence_kinds = ["attestation"]
+[[items]]
+id = "s.b"
+section = "s"
+activity = "b"
+raci = { customer = "I" }
+"#,
+            "g.toml",
+        )
+        .unwrap();
+        let mut bindings = BTreeMap::new();
+        bindings.insert(crate::matrix::RoleId::Provider, "prov".to_string());
+        bindings.insert(crate::matrix::RoleId::Customer, "cust".to_string());
+        let adoption = Adoption {
+            seq: 3,
+            time: parse_time("2026-01-02T00:00:00Z").unwrap(),
+            bindings,
+            variants: vec![],
+        };
+        let period = Period::parse("2026-Q3").unwrap();
+        let head_time = parse_time("2026-10-01T00:00:00Z").unwrap();
+        let report = compute(&m, &adoption, &Facts::default(), &[], &period, head_time);
+        let bytes = canonical(
+            "00112233445566778899aabbccddeeff",
+            (9, [7u8; 32], head_time),
+            &period,
+            3,
+            &"ab".repeat(32),
+            &m,
+            &report,
+        )
+        .unwrap();
+        let expected = concat!(
+            r#"{"as_of":"2026-10-01T00:00:00Z","format":"vouch/v1 attestation","#,
+            r#""head":{"seq":9,"sha256":"0707070707070707070707070707070707070707070707070707070707070707"},"#,
+            r#""items":[{"duties":[{"party":"prov","role":"provider","status":"missing"},{"party":"cust","role":"customer","status":"missing"}],"id":"s.a"},"#,
+            r#"{"duties":[{"party":"","role":"","status":"informational"}],"id":"s.b"}],"#,
+            r#""ledger":"00112233445566778899aabbccddeeff","#,
+            r#""matrix":{"adoption":3,"id":"g","sha256":"abababababababababababababababababababababababababababababababab","version":"2"},"#,
+            r#""period":{"from":"2026-07-01","to":"2026-09-30"}}"#
+        );
+        assert_eq!(std::str::from_utf8(&bytes).unwrap(), expected);
+        // The digest is SHA-256 of exactly these bytes (`printf '%s' "$json" | sha256sum`).
+        assert_eq!(hex::encode(crypto::sha256(&bytes)), GOLDEN_DIGEST);
+    }
+}
