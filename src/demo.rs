@@ -307,6 +307,7 @@ pub fn run(dir: &Path) -> Result<Summary> {
         t("2026-07-01T10:00:00Z")?,
     )?;
     let mut count = 0;
+    let mut approve = None;
     let mut evs: Vec<&Ev> = EVIDENCE.iter().collect();
     evs.sort_by_key(|e| e.recorded);
     for e in evs {
@@ -337,7 +338,7 @@ pub fn run(dir: &Path) -> Result<Summary> {
         count += 1;
         let seq = a.first().map_or(0, |a| a.seq);
         // The counterparties react: the provider acknowledges the passing restore test and
-        // disputes the late access review; the auditor approves the restore test.
+        // disputes the late access review; the auditor approves the restore test later.
         match (e.item, e.outcome) {
             ("backup.restore-tests", "pass") => {
                 ledger.cosign(
@@ -347,13 +348,7 @@ pub fn run(dir: &Path) -> Result<Summary> {
                     None,
                     now + chrono::Duration::hours(2),
                 )?;
-                ledger.cosign(
-                    &demo_key("auditor"),
-                    seq,
-                    Verdict::Approve,
-                    Some("restore log sampled and verified".into()),
-                    now + chrono::Duration::hours(3),
-                )?;
+                approve = Some(seq);
             }
             ("access.console-administration", _) => {
                 ledger.cosign(
@@ -366,6 +361,16 @@ pub fn run(dir: &Path) -> Result<Summary> {
             }
             _ => {}
         }
+    }
+    // At the quarter-close review the auditor samples and approves the restore test.
+    if let Some(seq) = approve {
+        ledger.cosign(
+            &demo_key("auditor"),
+            seq,
+            Verdict::Approve,
+            Some("restore log sampled and verified at the Q3 close review".into()),
+            t("2026-10-14T09:00:00Z")?,
+        )?;
     }
     // Both parties sign the quarter's attestation.
     let period = crate::status::Period::parse(PERIOD)

@@ -35,8 +35,8 @@ pub struct Cli {
 /// Output format.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum Format {
-    /// For people (`table` is accepted too).
-    #[value(alias = "table")]
+    /// For people (`table` is accepted too; `md` for report).
+    #[value(alias = "table", alias = "md")]
     Text,
     /// For programs (one JSON document on standard output).
     Json,
@@ -175,6 +175,28 @@ See schema/FORMAT.md section 11."
         /// Sign it with this key (file, or NAME for keys/NAME.key).
         #[arg(long, value_name = "FILE")]
         key: Option<String>,
+    },
+    /// The attestation report of a period, from a verified ledger (Markdown, JSON or CSV;
+    /// the PDF rendering is not built yet).
+    Report {
+        /// The period: 2026-Q3, 2026-07, 2026.
+        #[arg(long, value_name = "PERIOD", conflicts_with_all = ["from", "to"], required_unless_present_all = ["from", "to"])]
+        period: Option<String>,
+        /// First day of the period (YYYY-MM-DD).
+        #[arg(long, value_name = "DATE", requires = "to")]
+        from: Option<String>,
+        /// Last day of the period, inclusive (YYYY-MM-DD).
+        #[arg(long, value_name = "DATE", requires = "from")]
+        to: Option<String>,
+        /// Write here (never over an existing file) instead of standard output.
+        #[arg(long, value_name = "FILE")]
+        out: Option<std::path::PathBuf>,
+        /// Evidence appendix: all, exceptions or none.
+        #[arg(long, value_name = "WHICH", default_value = "exceptions", value_parser = ["all", "exceptions", "none"])]
+        appendix: String,
+        /// Report even if verification finds a problem (every page says so).
+        #[arg(long)]
+        allow_unverified: bool,
     },
     /// List entries.
     Log {

@@ -55,11 +55,11 @@ pub fn run(cli: Cli) -> Result<Outcome> {
     let fmt = cli.format;
     let exporting = matches!(
         cli.command,
-        Command::Matrix(matrix_cmd::MatrixCommand::Export { .. })
+        Command::Matrix(matrix_cmd::MatrixCommand::Export { .. }) | Command::Report { .. }
     );
     if matches!(fmt, Format::Csv | Format::Toml) && !exporting {
         return Err(Error::new(format!(
-            "--format {} is only for `vouch matrix export`",
+            "--format {} is only for `vouch matrix export` and `vouch report`",
             if fmt == Format::Csv { "csv" } else { "toml" }
         ))
         .hint("this command prints --format text or json"));
@@ -198,6 +198,21 @@ pub fn run(cli: Cli) -> Result<Outcome> {
             to,
             key,
         } => attest_cmd(&cli.ledger, period, from, to, key, fmt),
+        Command::Report {
+            period,
+            from,
+            to,
+            out,
+            appendix,
+            allow_unverified,
+        } => report_cmd(
+            &cli.ledger,
+            parse_period(period, from, to)?,
+            out.as_deref(),
+            &appendix,
+            allow_unverified,
+            fmt,
+        ),
         Command::Log { last } => log(&cli.ledger, last, fmt),
         Command::Show { seq } => show(&cli.ledger, seq, fmt),
         Command::Verify(args) => verify_cmd(&cli.ledger, &args, fmt),
@@ -604,6 +619,81 @@ fn attest_cmd(
         out!("  signed by {} in entry {}: {state}", s.party, s.seq);
     }
     Ok(Outcome::Ok)
+}
+
+fn report_cmd(
+    path: &Path,
+    period: Period,
+    out_path: Option<&Path>,
+    appendix: &str,
+    allow_unverified: bool,
+    fmt: Format,
+) -> Result<Outcome> {
+    if fmt == Format::Toml {
+        return Err(
+            Error::new("--format toml is not a report format").hint("use --format md, json or csv")
+        );
+    }
+    let verification = verify::verify(
+        path,
+        &Options {
+            artifacts: true,
+            all: true,
+            ..Options::default()
+        },
+        &vouch::ledger::NoProgress,
+    )?;
+    if !verification.ok() && !allow_unverified {
+        for f in verification.findings.iter().take(5) {
+            out!("entry {}: {}", f.seq, f.what);
+        }
+        out!(
+            "FAILED: the ledger does not verify; no report (use --allow-unverified to mark every page)"
+        );
+        return Ok(Outcome::Problem);
+    }
+    let ledger = Ledger::open(path, Access::ReadOnly)?;
+    let which = match appendix {
+        "all" => vouch::report::Appendix::All,
+        "none" => vouch::report::Appendix::None,
+        _ => vouch::report::Appendix::Exceptions,
+    };
+    let r = vouch::report::build(&ledger, &period, &verification, which)?;
+    let text = match fmt {
+        Format::Json => {
+            serde_json::to_string_pretty(&r).map_err(|e| Error::new(e.to_string()))? + "\n"
+        }
+        Format::Csv => vouch::report::to_csv(&r)?,
+        _ => vouch::report::to_markdown(&r),
+    };
+    match out_path {
+        None => {
+            if io::stdout().lock().write_all(text.as_bytes()).is_err() {
+                std::process::exit(0);
+            }
+        }
+        Some(p) => {
+            let mut f = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(p)
+                .map_err(|e| {
+                    if e.kind() == io::ErrorKind::AlreadyExists {
+                        Error::new(format!("{} already exists", p.display()))
+                            .hint("choose another --out; reports are never overwritten")
+                    } else {
+                        Error::io(p, &e)
+                    }
+                })?;
+            f.write_all(text.as_bytes()).map_err(|e| Error::io(p, &e))?;
+            out!("wrote {} (digest {})", p.display(), r.digest);
+        }
+    }
+    Ok(if r.verified {
+        Outcome::Ok
+    } else {
+        Outcome::Problem
+    })
 }
 
 fn is_supporting(d: &vouch::ledger::Draft) -> bool {

@@ -529,3 +529,77 @@ fn signoffs_match_until_the_ledger_changes() {
     );
     env.ok(&["verify"]);
 }
+
+#[test]
+fn report_from_a_verified_ledger_only() {
+    let env = adopted();
+    assert_eq!(restore(&env, "fail", "2026-07-15", &[]).code, 0); // 5
+    env.ok(&["attest", "--period", "2026-Q3", "--key", "provider"]);
+    let r = env.ok(&["report", "--period", "2026-Q3", "--appendix", "all"]);
+    for needle in [
+        "# Shared responsibility attestation",
+        "not an audit opinion",
+        "| backup.restore-tests | Perform periodic restoration tests | customer RA | acme | failed |",
+        "Complementary user entity controls",
+        "| 5 | backup.restore-tests | 2026-07-15T00:00:00Z |",
+        "cloudtemple signed in entry 6: matches this attestation",
+    ] {
+        assert!(
+            r.stdout.contains(needle),
+            "missing {needle:?} in:\n{}",
+            r.stdout
+        );
+    }
+    let v: Value = serde_json::from_str(
+        &env.ok(&["report", "--period", "2026-Q3", "--format", "json"])
+            .stdout,
+    )
+    .unwrap();
+    let att: Value = serde_json::from_str(
+        &env.ok(&["attest", "--period", "2026-Q3", "--format", "json"])
+            .stdout,
+    )
+    .unwrap();
+    assert_eq!(v["digest"], att["digest"]);
+    assert_eq!(v["verified"], true);
+    assert_eq!(v["head"][0], 5);
+    assert_eq!(
+        v["exceptions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["item"] == "backup.restore-tests")
+            .count(),
+        1
+    );
+    let csv = env
+        .ok(&["report", "--period", "2026-Q3", "--format", "csv"])
+        .stdout;
+    assert!(
+        csv.starts_with("period_from,period_to,section,item,activity,role,party,raci,status"),
+        "{csv}"
+    );
+    assert!(
+        csv.lines()
+            .any(|l| l.contains("backup.restore-tests") && l.contains(",failed,")),
+        "{csv}"
+    );
+    // --out never overwrites.
+    env.ok(&["report", "--period", "2026-Q3", "--out", "q3.md"]);
+    let r = env.fails(&["report", "--period", "2026-Q3", "--out", "q3.md"]);
+    assert!(r.stderr.contains("q3.md already exists"), "{}", r.stderr);
+    // A ledger that does not verify gives no report, unless asked, and then says so.
+    crate::util::attacker(&env.p("ledger.db"))
+        .execute_batch("UPDATE entries SET signature = zeroblob(64) WHERE seq = 5")
+        .unwrap();
+    let r = env.run(&["report", "--period", "2026-Q3"]);
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stdout.contains("entry 5: signature does not verify") && r.stdout.contains("no report"),
+        "{}",
+        r.stdout
+    );
+    let r = env.run(&["report", "--period", "2026-Q3", "--allow-unverified"]);
+    assert_eq!(r.code, 1);
+    assert!(r.stdout.contains("**UNVERIFIED LEDGER**"), "{}", r.stdout);
+}

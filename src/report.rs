@@ -1,0 +1,634 @@
+//! The attestation report of a period: everything a contract reviewer or auditor reads,
+//! computed only from a verified ledger, as one data model rendered as JSON, Markdown or
+//! CSV (the PDF renderer will read the same model).
+
+use serde::Serialize;
+use std::collections::{BTreeMap, HashMap};
+use std::fmt::Write as _;
+
+use crate::attest::{self, Signoff};
+use crate::error::{Error, Result};
+use crate::ledger::Ledger;
+use crate::ledger::entry::{EntryHeader, Kind, format_time};
+use crate::ledger::payload::{self, CosignPayload, EvidencePayload};
+use crate::ledger::verify::Report as Verification;
+use crate::status::{Duty, Period, Status};
+
+/// The report's title.
+pub const TITLE: &str = "Shared responsibility attestation";
+/// What the report is, and is not.
+pub const STATEMENT: &str = "This is an evidence attestation, not an audit opinion: it states what the signed ledger shows for the period, and how to verify it.";
+/// Evidence rows listed at most in the appendix.
+pub const APPENDIX_LIMIT: usize = 2000;
+
+/// Which evidence the appendix lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Appendix {
+    /// Every evidence entry counted for a duty.
+    All,
+    /// Evidence of the exceptions only.
+    Exceptions,
+    /// None.
+    None,
+}
+
+/// A party as the report shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct PartyRow {
+    /// Id.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// Registered role.
+    pub role: String,
+    /// Role in the matrix (`provider`, `customer`, …), if bound.
+    pub bound_as: Option<String>,
+    /// Key fingerprints.
+    pub fingerprints: Vec<String>,
+}
+
+/// One item row.
+#[derive(Debug, Clone, Serialize)]
+pub struct ItemRow {
+    /// Item id.
+    pub id: String,
+    /// Activity.
+    pub activity: String,
+    /// RACI letters per role id.
+    pub raci: BTreeMap<String, String>,
+    /// Duty statuses.
+    pub duties: Vec<Duty>,
+}
+
+/// A section of the matrix with its items.
+#[derive(Debug, Clone, Serialize)]
+pub struct SectionRows {
+    /// Section id.
+    pub id: String,
+    /// Title.
+    pub title: String,
+    /// Items.
+    pub items: Vec<ItemRow>,
+}
+
+/// A duty that is not fulfilled (failed, overdue, missing or disputed).
+#[derive(Debug, Clone, Serialize)]
+pub struct Exception {
+    /// Item id.
+    pub item: String,
+    /// Activity.
+    pub activity: String,
+    /// Party.
+    pub party: String,
+    /// Role.
+    pub role: String,
+    /// Status.
+    pub status: Status,
+    /// Evidence numbers and flags, in words.
+    pub detail: String,
+}
+
+/// A customer duty, listed as a complementary user entity control (SOC 2 terms).
+#[derive(Debug, Clone, Serialize)]
+pub struct Cuec {
+    /// Item id.
+    pub item: String,
+    /// The duty, in the matrix's words.
+    pub duty: String,
+    /// Its status.
+    pub status: Status,
+}
+
+/// One evidence entry in the appendix.
+#[derive(Debug, Clone, Serialize)]
+pub struct EvidenceRow {
+    /// Sequence number.
+    pub seq: u64,
+    /// Item.
+    pub item: String,
+    /// When performed.
+    pub performed_at: String,
+    /// When recorded (ledger time).
+    pub recorded_at: String,
+    /// Signing party.
+    pub party: String,
+    /// Evidence kind.
+    pub kind: String,
+    /// Outcome.
+    pub outcome: String,
+    /// Fields.
+    pub fields: BTreeMap<String, serde_json::Value>,
+    /// Artefacts: name and SHA-256.
+    pub artifacts: Vec<(String, String)>,
+    /// Signer key fingerprint.
+    pub signer: String,
+    /// Co-signatures: entry, party, verdict.
+    pub cosignatures: Vec<(u64, String, String)>,
+}
+
+/// The whole report.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    /// Title.
+    pub title: &'static str,
+    /// What it is.
+    pub statement: &'static str,
+    /// The matrix: id, title, version, SHA-256, adopting entry.
+    pub matrix: BTreeMap<&'static str, String>,
+    /// The period.
+    pub period: Period,
+    /// Parties.
+    pub parties: Vec<PartyRow>,
+    /// Ledger head: seq and hash; and the time statuses are judged at.
+    pub head: (u64, String),
+    /// The as-of time.
+    pub as_of: String,
+    /// Verification: ok, entries, signatures, first findings.
+    pub verified: bool,
+    /// Entries verified.
+    pub entries: u64,
+    /// Problems verify found (empty when verified).
+    pub findings: Vec<String>,
+    /// Whether keys were pinned during verification.
+    pub keys_pinned: bool,
+    /// Party → status → count.
+    pub summary: BTreeMap<String, BTreeMap<&'static str, u64>>,
+    /// The matrix, section by section.
+    pub sections: Vec<SectionRows>,
+    /// Exceptions.
+    pub exceptions: Vec<Exception>,
+    /// Customer duties as CUECs.
+    pub cuecs: Vec<Cuec>,
+    /// Evidence appendix.
+    pub appendix: Vec<EvidenceRow>,
+    /// Why the appendix is limited, if it is.
+    pub appendix_note: Option<String>,
+    /// The attestation digest.
+    pub digest: String,
+    /// Sign-offs.
+    pub signoffs: Vec<Signoff>,
+    /// How to verify.
+    pub how_to_verify: Vec<String>,
+}
+
+fn detail(d: &Duty) -> String {
+    let mut parts = Vec::new();
+    if !d.evidence.is_empty() {
+        let ev: Vec<String> = d.evidence.iter().map(|s| format!("#{s}")).collect();
+        parts.push(format!("evidence {}", ev.join(", ")));
+    }
+    let empty: Vec<String> = d
+        .windows
+        .iter()
+        .filter(|w| w.state != "ok" && w.state != "pending")
+        .map(|w| format!("{} to {}: {}", w.from, w.to, w.state))
+        .collect();
+    if !empty.is_empty() {
+        parts.push(empty.join("; "));
+    }
+    if !d.flags.is_empty() {
+        parts.push(d.flags.join(", "));
+    }
+    parts.join(" — ")
+}
+
+/// Build the report of a period from a ledger and its verification result.
+pub fn build(
+    ledger: &Ledger,
+    period: &Period,
+    verification: &Verification,
+    appendix: Appendix,
+) -> Result<Report> {
+    let att = attest::build(ledger, period)?;
+    let m = &att.matrix;
+    let store = ledger.store();
+    let keys = store.keys()?;
+    let bound: HashMap<&str, &str> = att
+        .adoption
+        .bindings
+        .iter()
+        .map(|(r, p)| (p.as_str(), r.as_str()))
+        .collect();
+    let parties: Vec<PartyRow> = store
+        .parties()?
+        .into_iter()
+        .map(|p| PartyRow {
+            fingerprints: keys
+                .iter()
+                .filter(|k| k.party == p.id)
+                .map(|k| k.fingerprint.clone())
+                .collect(),
+            bound_as: bound.get(p.id.as_str()).map(|r| (*r).to_string()),
+            id: p.id,
+            name: p.name,
+            role: p.role,
+        })
+        .collect();
+    let sha = ledger
+        .adoptions()?
+        .into_iter()
+        .find(|(s, _, _)| *s == att.adoption.seq)
+        .map(|(_, a, _)| a.matrix.sha256)
+        .unwrap_or_default();
+    let mut matrix = BTreeMap::new();
+    matrix.insert("id", m.header.id.clone());
+    matrix.insert("title", m.header.title.clone());
+    matrix.insert("version", m.header.version.clone());
+    matrix.insert("sha256", sha);
+    matrix.insert("adopted_in", att.adoption.seq.to_string());
+
+    let mut sections: Vec<SectionRows> = Vec::new();
+    let mut exceptions = Vec::new();
+    let mut cuecs = Vec::new();
+    let mut wanted: Vec<u64> = Vec::new();
+    for it in &att.report.items {
+        let Some(item) = m.item(&it.id) else { continue };
+        let title = m
+            .section(&it.section)
+            .map_or(it.section.clone(), |s| s.title.clone());
+        if sections.last().is_none_or(|s| s.id != it.section) {
+            sections.push(SectionRows {
+                id: it.section.clone(),
+                title,
+                items: Vec::new(),
+            });
+        }
+        let raci = item
+            .raci
+            .iter()
+            .filter(|(_, l)| !l.is_empty())
+            .map(|(r, l)| (r.as_str().to_string(), l.to_string()))
+            .collect();
+        for d in &it.duties {
+            let is_exception = matches!(
+                d.status,
+                Status::Failed | Status::Overdue | Status::Missing | Status::Disputed
+            );
+            if is_exception {
+                exceptions.push(Exception {
+                    item: it.id.clone(),
+                    activity: it.activity.clone(),
+                    party: d.party.clone(),
+                    role: d.role.to_string(),
+                    status: d.status,
+                    detail: detail(d),
+                });
+            }
+            if appendix == Appendix::All || (appendix == Appendix::Exceptions && is_exception) {
+                wanted.extend(&d.evidence);
+            }
+            if d.role == "customer" {
+                let duty = item
+                    .statements
+                    .get(&crate::matrix::RoleId::Customer)
+                    .cloned()
+                    .unwrap_or_else(|| it.activity.clone());
+                cuecs.push(Cuec {
+                    item: it.id.clone(),
+                    duty,
+                    status: d.status,
+                });
+            }
+        }
+        if let Some(s) = sections.last_mut() {
+            s.items.push(ItemRow {
+                id: it.id.clone(),
+                activity: it.activity.clone(),
+                raci,
+                duties: it.duties.clone(),
+            });
+        }
+    }
+    wanted.sort_unstable();
+    wanted.dedup();
+    let mut appendix_note = None;
+    if wanted.len() > APPENDIX_LIMIT {
+        appendix_note = Some(format!(
+            "the appendix lists the first {APPENDIX_LIMIT} of {} evidence entries; `vouch show SEQ` prints any entry",
+            wanted.len()
+        ));
+        wanted.truncate(APPENDIX_LIMIT);
+    }
+    // Co-signatures, by the entry they refer to.
+    let party_of: HashMap<String, String> = keys
+        .iter()
+        .map(|k| (k.fingerprint.clone(), k.party.clone()))
+        .collect();
+    let mut cosigns: HashMap<u64, Vec<(u64, String, String)>> = HashMap::new();
+    for row in store.entries_of_kind(Kind::Cosign.as_str())? {
+        let seq = u64::try_from(row.seq).unwrap_or(0);
+        if seq > att.head.0 {
+            continue;
+        }
+        let h =
+            EntryHeader::parse(&row.body).map_err(|e| Error::new(format!("entry {seq}: {e}")))?;
+        let c: CosignPayload =
+            payload::decode(&row.payload).map_err(|e| Error::new(format!("entry {seq}: {e}")))?;
+        let who = party_of
+            .get(&h.signer.to_string())
+            .cloned()
+            .unwrap_or_default();
+        cosigns
+            .entry(c.entry)
+            .or_default()
+            .push((seq, who, c.verdict.as_str().to_string()));
+    }
+    let mut rows = Vec::new();
+    for seq in wanted {
+        let Some(e) = ledger.entry(seq)? else {
+            continue;
+        };
+        let p: EvidencePayload =
+            payload::decode(&e.payload).map_err(|x| Error::new(format!("entry {seq}: {x}")))?;
+        let signer = e.header.signer.to_string();
+        rows.push(EvidenceRow {
+            seq,
+            item: p.item,
+            performed_at: p.performed_at,
+            recorded_at: format_time(&e.header.time),
+            party: party_of.get(&signer).cloned().unwrap_or_default(),
+            kind: p.kind,
+            outcome: p.outcome.as_str().to_string(),
+            fields: p.fields,
+            artifacts: p
+                .artifacts
+                .into_iter()
+                .map(|a| (a.name, a.sha256))
+                .collect(),
+            signer,
+            cosignatures: cosigns.remove(&seq).unwrap_or_default(),
+        });
+    }
+    let digest = hex::encode(att.digest);
+    let head = (att.head.0, hex::encode(att.head.1));
+    let how_to_verify = vec![
+        "vouch verify --trust PARTY.pub … --artifacts    # every hash, signature and chain link of the ledger".to_string(),
+        format!("vouch attest --period {}..{}    # recomputes the attestation digest and checks the sign-offs", period.from, period.to),
+        format!("expected digest {digest} at ledger head entry {} ({})", head.0, head.1),
+        "schema/FORMAT.md section 10 checks any entry with sqlite3, sha256sum and openssl alone".to_string(),
+    ];
+    Ok(Report {
+        title: TITLE,
+        statement: STATEMENT,
+        matrix,
+        period: *period,
+        parties,
+        head,
+        as_of: att.report.as_of.clone(),
+        verified: verification.ok(),
+        entries: verification.entries,
+        findings: verification
+            .findings
+            .iter()
+            .map(|f| format!("entry {}: {}", f.seq, f.what))
+            .collect(),
+        keys_pinned: verification.pinned,
+        summary: att.report.summary.clone(),
+        sections,
+        exceptions,
+        cuecs,
+        appendix: rows,
+        appendix_note,
+        digest,
+        signoffs: att.signoffs.clone(),
+        how_to_verify,
+    })
+}
+
+fn md_escape(s: &str) -> String {
+    s.replace('|', "\\|").replace('\n', " ")
+}
+
+/// Markdown rendering.
+pub fn to_markdown(r: &Report) -> String {
+    let mut o = String::new();
+    let _ = writeln!(o, "# {}\n", r.title);
+    if !r.verified {
+        let _ = writeln!(
+            o,
+            "> **UNVERIFIED LEDGER** — verification found problems: {}\n",
+            r.findings.join("; ")
+        );
+    }
+    let _ = writeln!(o, "{}\n", r.statement);
+    let _ = writeln!(
+        o,
+        "- Matrix: {} (`{}`), version {}, SHA-256 `{}`, adopted in entry {}",
+        r.matrix["title"],
+        r.matrix["id"],
+        r.matrix["version"],
+        r.matrix["sha256"],
+        r.matrix["adopted_in"]
+    );
+    let _ = writeln!(
+        o,
+        "- Period: {} to {}; statuses as of {}",
+        r.period.from, r.period.to, r.as_of
+    );
+    let _ = writeln!(o, "- Ledger head: entry {} `{}`", r.head.0, r.head.1);
+    let _ = writeln!(
+        o,
+        "- Verification: {} ({} entries{})",
+        if r.verified { "intact" } else { "FAILED" },
+        r.entries,
+        if r.keys_pinned {
+            ", keys pinned"
+        } else {
+            ", self-consistency only: no keys pinned"
+        }
+    );
+    let _ = writeln!(o, "- Attestation digest: `{}`\n", r.digest);
+    let _ = writeln!(
+        o,
+        "## Parties\n\n| party | name | role | bound as | key fingerprint |\n|---|---|---|---|---|"
+    );
+    for p in &r.parties {
+        let _ = writeln!(
+            o,
+            "| {} | {} | {} | {} | `{}` |",
+            p.id,
+            md_escape(&p.name),
+            p.role,
+            p.bound_as.as_deref().unwrap_or("-"),
+            p.fingerprints.join(" ")
+        );
+    }
+    let _ = writeln!(
+        o,
+        "\n## Summary\n\n| party | {} |\n|---|{}",
+        Status::ALL.map(Status::as_str).join(" | "),
+        "---|".repeat(Status::ALL.len())
+    );
+    for (party, counts) in &r.summary {
+        let cells: Vec<String> = Status::ALL
+            .iter()
+            .map(|s| counts.get(s.as_str()).copied().unwrap_or(0).to_string())
+            .collect();
+        let _ = writeln!(o, "| {party} | {} |", cells.join(" | "));
+    }
+    let _ = writeln!(o, "\n## The matrix");
+    for s in &r.sections {
+        let _ = writeln!(
+            o,
+            "\n### {}\n\n| item | activity | RACI | party | status | evidence | last performed |\n|---|---|---|---|---|---|---|",
+            md_escape(&s.title)
+        );
+        for it in &s.items {
+            let raci: Vec<String> = it.raci.iter().map(|(r, l)| format!("{r} {l}")).collect();
+            for d in &it.duties {
+                let ev: Vec<String> = d.evidence.iter().map(|s| format!("#{s}")).collect();
+                let _ = writeln!(
+                    o,
+                    "| {} | {} | {} | {} | {} | {} | {} |",
+                    it.id,
+                    md_escape(&it.activity),
+                    raci.join(", "),
+                    if d.party.is_empty() { "-" } else { &d.party },
+                    d.status.as_str(),
+                    ev.join(" "),
+                    d.last_performed.as_deref().unwrap_or("-")
+                );
+            }
+        }
+    }
+    let _ = writeln!(
+        o,
+        "\n## Exceptions\n\n| item | party | status | detail |\n|---|---|---|---|"
+    );
+    for e in &r.exceptions {
+        let _ = writeln!(
+            o,
+            "| {} | {} | {} | {} |",
+            e.item,
+            e.party,
+            e.status.as_str(),
+            md_escape(&e.detail)
+        );
+    }
+    let _ = writeln!(
+        o,
+        "\n### Complementary user entity controls (customer duties)\n\n| item | duty | status |\n|---|---|---|"
+    );
+    for c in &r.cuecs {
+        let _ = writeln!(
+            o,
+            "| {} | {} | {} |",
+            c.item,
+            md_escape(&c.duty),
+            c.status.as_str()
+        );
+    }
+    let _ = writeln!(o, "\n## Evidence appendix\n");
+    if let Some(n) = &r.appendix_note {
+        let _ = writeln!(o, "{n}\n");
+    }
+    let _ = writeln!(
+        o,
+        "| seq | item | performed | recorded | party | kind | outcome | fields | artefacts | co-signatures |\n|---|---|---|---|---|---|---|---|---|---|"
+    );
+    for e in &r.appendix {
+        let fields: Vec<String> = e
+            .fields
+            .iter()
+            .map(|(k, v)| format!("{k}={}", v.as_str().map_or(v.to_string(), str::to_string)))
+            .collect();
+        let arts: Vec<String> = e
+            .artifacts
+            .iter()
+            .map(|(n, s)| format!("{n} `{}`", &s[..16.min(s.len())]))
+            .collect();
+        let cos: Vec<String> = e
+            .cosignatures
+            .iter()
+            .map(|(s, p, v)| format!("#{s} {p} {v}"))
+            .collect();
+        let _ = writeln!(
+            o,
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            e.seq,
+            e.item,
+            e.performed_at,
+            e.recorded_at,
+            e.party,
+            e.kind,
+            e.outcome,
+            md_escape(&fields.join(", ")),
+            arts.join(", "),
+            cos.join(", ")
+        );
+    }
+    let _ = writeln!(o, "\n## Sign-off\n");
+    if r.signoffs.is_empty() {
+        let _ = writeln!(o, "Not signed.");
+    }
+    for s in &r.signoffs {
+        let _ = writeln!(
+            o,
+            "- {} signed in entry {}: {}",
+            s.party,
+            s.seq,
+            if s.matches {
+                "matches this attestation"
+            } else {
+                "no longer matches (signed at an earlier head)"
+            }
+        );
+    }
+    let _ = writeln!(o, "\n## How to verify\n\n```");
+    for l in &r.how_to_verify {
+        let _ = writeln!(o, "{l}");
+    }
+    let _ = writeln!(o, "```");
+    o
+}
+
+/// CSV rendering: one row per duty.
+pub fn to_csv(r: &Report) -> Result<String> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let err = |e: csv::Error| Error::new(format!("cannot write CSV: {e}"));
+    w.write_record([
+        "period_from",
+        "period_to",
+        "section",
+        "item",
+        "activity",
+        "role",
+        "party",
+        "raci",
+        "status",
+        "evidence",
+        "last_performed",
+        "flags",
+        "digest",
+        "head",
+    ])
+    .map_err(err)?;
+    for s in &r.sections {
+        for it in &s.items {
+            for d in &it.duties {
+                let ev: Vec<String> = d.evidence.iter().map(ToString::to_string).collect();
+                w.write_record([
+                    r.period.from.to_string(),
+                    r.period.to.to_string(),
+                    s.title.clone(),
+                    it.id.clone(),
+                    it.activity.clone(),
+                    d.role.to_string(),
+                    d.party.clone(),
+                    d.raci.clone(),
+                    d.status.as_str().to_string(),
+                    ev.join(" "),
+                    d.last_performed.clone().unwrap_or_default(),
+                    d.flags.join(" "),
+                    r.digest.clone(),
+                    r.head.0.to_string(),
+                ])
+                .map_err(err)?;
+            }
+        }
+    }
+    let bytes = w
+        .into_inner()
+        .map_err(|e| Error::new(format!("cannot write CSV: {e}")))?;
+    String::from_utf8(bytes).map_err(|_| Error::new("CSV is not UTF-8"))
+}
