@@ -139,6 +139,9 @@ pub fn run(cmd: MatrixCommand, fmt: Format) -> Result<Outcome> {
             if fmt == Format::Json {
                 print_json(&diff_json(&changes));
             } else {
+                if changes.is_empty() {
+                    out!("no differences");
+                }
                 for line in render_diff(&changes) {
                     out!("{line}");
                 }

@@ -276,7 +276,7 @@ fn export_csv_then_import_validates_and_diffs_empty() {
             r.stdout
         );
         let r = env.ok(&["matrix", "diff", &original, &toml]);
-        assert_eq!(r.stdout, "", "{name}");
+        assert_eq!(r.stdout, "no differences\n", "{name}");
         let r = env.ok(&["--format", "json", "matrix", "diff", &original, &toml]);
         assert_eq!(r.stdout.trim(), "[]", "{name}");
         // CSV to stdout is the same as to the file.
@@ -397,5 +397,5 @@ fn export_json_and_toml() {
     let r = env.ok(&["matrix", "export", &seed("nexgen"), "--to", "toml"]);
     write(&env, "n.toml", &r.stdout);
     let r = env.ok(&["matrix", "diff", &seed("nexgen"), "n.toml"]);
-    assert_eq!(r.stdout, "");
+    assert_eq!(r.stdout, "no differences\n");
 }
