@@ -282,13 +282,7 @@ fn main() {
     {
         let text = vouch::demo::MATRIX.as_bytes().to_vec();
         let m = vouch::matrix::Matrix::parse(vouch::demo::MATRIX, "ct.toml").unwrap();
-        let mref = vouch::ledger::payload::MatrixRef {
-            effective: m.header.effective.to_string(),
-            id: m.header.id.clone(),
-            sha256: hex::encode(crypto::sha256(&text)),
-            size: text.len() as u64,
-            version: m.header.version.clone(),
-        };
+        let mref = vouch::adopted::matrix_ref(&m, &text);
         let bindings = [("provider", "provider"), ("customer", "customer")]
             .into_iter()
             .map(|(a, b)| (a.to_string(), b.to_string()))

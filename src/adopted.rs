@@ -10,6 +10,18 @@ use crate::ledger::entry::{EntryHeader, Kind};
 use crate::ledger::payload::{self, AdoptionPayload, DelegationPayload};
 use crate::matrix::{Matrix, RoleId};
 
+/// What an adoption signs about a matrix file: id, version, effective date, size and the
+/// SHA-256 of its exact bytes.
+pub fn matrix_ref(matrix: &Matrix, bytes: &[u8]) -> crate::ledger::payload::MatrixRef {
+    crate::ledger::payload::MatrixRef {
+        effective: matrix.header.effective.to_string(),
+        id: matrix.header.id.clone(),
+        sha256: hex::encode(crate::crypto::sha256(bytes)),
+        size: bytes.len() as u64,
+        version: matrix.header.version.clone(),
+    }
+}
+
 /// The newest adoption and its parsed matrix, if any.
 pub fn current(ledger: &Ledger) -> Result<Option<(u64, AdoptionPayload, Matrix)>> {
     let Some((seq, a, bytes)) = ledger.adoptions()?.pop() else {

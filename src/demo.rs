@@ -280,13 +280,7 @@ pub fn run(dir: &Path) -> Result<Summary> {
     // The provider adopts the Cloud Temple matrix; the customer acknowledges it.
     let (matrix, bytes) = crate::matrix::Matrix::parse(MATRIX, "cloudtemple-vm-instances.toml")
         .map(|m| (m, MATRIX.as_bytes().to_vec()))?;
-    let mref = crate::ledger::payload::MatrixRef {
-        effective: matrix.header.effective.to_string(),
-        id: matrix.header.id.clone(),
-        sha256: hex::encode(crypto::sha256(&bytes)),
-        size: bytes.len() as u64,
-        version: matrix.header.version.clone(),
-    };
+    let mref = crate::adopted::matrix_ref(&matrix, &bytes);
     let bindings = [("provider", "cloudtemple"), ("customer", "acme")]
         .into_iter()
         .map(|(r, p)| (r.to_string(), p.to_string()))

@@ -142,15 +142,8 @@ vouch record --batch evidence.jsonl --key keys/acme.key")]
 Status reads the signed entries but does not check signatures: run `vouch verify` for that."
     )]
     Status {
-        /// The period: 2026-Q3, 2026-07, 2026.
-        #[arg(long, value_name = "PERIOD", conflicts_with_all = ["from", "to"], required_unless_present_all = ["from", "to"])]
-        period: Option<String>,
-        /// First day of the period (YYYY-MM-DD).
-        #[arg(long, value_name = "DATE", requires = "to")]
-        from: Option<String>,
-        /// Last day of the period, inclusive (YYYY-MM-DD).
-        #[arg(long, value_name = "DATE", requires = "from")]
-        to: Option<String>,
+        #[command(flatten)]
+        period: PeriodArgs,
         /// Judge what was due at this time instead of now (RFC 3339 or a date).
         #[arg(long, value_name = "TIME")]
         as_of: Option<String>,
@@ -163,15 +156,8 @@ not a sign-off) and judged as of that head's time, so every party signs the same
 See schema/FORMAT.md section 11."
     )]
     Attest {
-        /// The period: 2026-Q3, 2026-07, 2026.
-        #[arg(long, value_name = "PERIOD", conflicts_with_all = ["from", "to"], required_unless_present_all = ["from", "to"])]
-        period: Option<String>,
-        /// First day of the period (YYYY-MM-DD).
-        #[arg(long, value_name = "DATE", requires = "to")]
-        from: Option<String>,
-        /// Last day of the period, inclusive (YYYY-MM-DD).
-        #[arg(long, value_name = "DATE", requires = "from")]
-        to: Option<String>,
+        #[command(flatten)]
+        period: PeriodArgs,
         /// Sign it with this key (file, or NAME for keys/NAME.key).
         #[arg(long, value_name = "FILE")]
         key: Option<String>,
@@ -179,15 +165,8 @@ See schema/FORMAT.md section 11."
     /// The attestation report of a period, from a verified ledger (Markdown, JSON or CSV;
     /// the PDF rendering is not built yet).
     Report {
-        /// The period: 2026-Q3, 2026-07, 2026.
-        #[arg(long, value_name = "PERIOD", conflicts_with_all = ["from", "to"], required_unless_present_all = ["from", "to"])]
-        period: Option<String>,
-        /// First day of the period (YYYY-MM-DD).
-        #[arg(long, value_name = "DATE", requires = "to")]
-        from: Option<String>,
-        /// Last day of the period, inclusive (YYYY-MM-DD).
-        #[arg(long, value_name = "DATE", requires = "from")]
-        to: Option<String>,
+        #[command(flatten)]
+        period: PeriodArgs,
         /// Write here (never over an existing file) instead of standard output.
         #[arg(long, value_name = "FILE")]
         out: Option<std::path::PathBuf>,
@@ -225,6 +204,20 @@ Exit status: 0 intact, 1 problem found, 2 could not run."
         #[arg(long, default_value = "demo", value_name = "DIR")]
         dir: PathBuf,
     },
+}
+
+/// `--period P` or `--from D --to D`.
+#[derive(Args, Debug, Clone)]
+pub struct PeriodArgs {
+    /// The period: 2026-Q3, 2026-07 (a month), 2026 (a year).
+    #[arg(long, value_name = "PERIOD", conflicts_with_all = ["from", "to"], required_unless_present_all = ["from", "to"])]
+    pub period: Option<String>,
+    /// First day of the period (YYYY-MM-DD).
+    #[arg(long, value_name = "DATE", requires = "to")]
+    pub from: Option<String>,
+    /// Last day of the period, inclusive (YYYY-MM-DD).
+    #[arg(long, value_name = "DATE", requires = "from")]
+    pub to: Option<String>,
 }
 
 #[derive(Args, Debug, Clone)]

@@ -186,28 +186,18 @@ pub fn run(cli: Cli) -> Result<Outcome> {
             appended(fmt, &a, &format!("delegation of {item} to {to}"));
             Ok(Outcome::Ok)
         }
-        Command::Status {
-            period,
-            from,
-            to,
-            as_of,
-        } => status_cmd(&cli.ledger, period, from, to, as_of, fmt),
-        Command::Attest {
-            period,
-            from,
-            to,
-            key,
-        } => attest_cmd(&cli.ledger, period, from, to, key, fmt),
+        Command::Status { period, as_of } => {
+            status_cmd(&cli.ledger, parse_period(period)?, as_of, fmt)
+        }
+        Command::Attest { period, key } => attest_cmd(&cli.ledger, parse_period(period)?, key, fmt),
         Command::Report {
             period,
-            from,
-            to,
             out,
             appendix,
             allow_unverified,
         } => report_cmd(
             &cli.ledger,
-            parse_period(period, from, to)?,
+            parse_period(period)?,
             out.as_deref(),
             &appendix,
             allow_unverified,
@@ -430,13 +420,7 @@ pub(crate) fn adopt_cmd(
             }));
         }
     }
-    let mref = vouch::ledger::payload::MatrixRef {
-        effective: matrix.header.effective.to_string(),
-        id: matrix.header.id.clone(),
-        sha256: evidence::sha256_hex(&bytes),
-        size: bytes.len() as u64,
-        version: matrix.header.version.clone(),
-    };
+    let mref = vouch::adopted::matrix_ref(&matrix, &bytes);
     let mut ledger = Ledger::open(ledger_path, Access::ReadWrite)?;
     let a = ledger.adopt(&k, mref, bytes, bindings, variants.to_vec(), clock::now())?;
     appended(
@@ -454,12 +438,8 @@ pub(crate) fn adopt_cmd(
 }
 
 /// Parse `--period` or `--from/--to` into a period.
-pub(crate) fn parse_period(
-    period: Option<String>,
-    from: Option<String>,
-    to: Option<String>,
-) -> Result<Period> {
-    let text = match (period, from, to) {
+pub(crate) fn parse_period(p: args::PeriodArgs) -> Result<Period> {
+    let text = match (p.period, p.from, p.to) {
         (Some(p), _, _) => p,
         (None, Some(f), Some(t)) => format!("{f}..{t}"),
         _ => return Err(Error::new("give --period or both --from and --to")),
@@ -470,15 +450,7 @@ pub(crate) fn parse_period(
     })
 }
 
-fn status_cmd(
-    path: &Path,
-    period: Option<String>,
-    from: Option<String>,
-    to: Option<String>,
-    as_of: Option<String>,
-    fmt: Format,
-) -> Result<Outcome> {
-    let period = parse_period(period, from, to)?;
+fn status_cmd(path: &Path, period: Period, as_of: Option<String>, fmt: Format) -> Result<Outcome> {
     let now = clock::now();
     let as_of = match as_of {
         Some(t) => evidence::parse_performed_at(&t, now + chrono::Duration::days(36_500))
@@ -560,15 +532,7 @@ fn status_cmd(
     Ok(Outcome::Ok)
 }
 
-fn attest_cmd(
-    path: &Path,
-    period: Option<String>,
-    from: Option<String>,
-    to: Option<String>,
-    key: Option<String>,
-    fmt: Format,
-) -> Result<Outcome> {
-    let period = parse_period(period, from, to)?;
+fn attest_cmd(path: &Path, period: Period, key: Option<String>, fmt: Format) -> Result<Outcome> {
     let (att, signed) = match key {
         Some(k) => {
             let k = load_key(&k)?;
