@@ -28,6 +28,12 @@ pub struct Signoff {
     pub seq: u64,
     /// Signing party.
     pub party: String,
+    /// The signing key's fingerprint.
+    pub fingerprint: String,
+    /// Ledger time of the sign-off entry.
+    pub time: String,
+    /// The Ed25519 signature over the sign-off entry (hex), whose payload holds the digest.
+    pub signature: String,
     /// The digest it signed.
     pub digest: String,
     /// The head it was computed at.
@@ -146,6 +152,9 @@ pub fn build(ledger: &Ledger, period: &Period) -> Result<Attestation> {
                 .get(&h.signer.to_string())
                 .cloned()
                 .unwrap_or_default(),
+            fingerprint: h.signer.to_string(),
+            time: format_time(&h.time),
+            signature: hex::encode(&row.signature),
             matches: s.digest == hex::encode(digest),
             digest: s.digest,
             head: s.head,

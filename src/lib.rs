@@ -13,6 +13,7 @@ pub mod demo;
 pub mod error;
 pub mod ledger;
 pub mod matrix;
+pub mod pdf;
 pub mod report;
 pub mod status;
 

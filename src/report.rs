@@ -1,6 +1,6 @@
 //! The attestation report of a period: everything a contract reviewer or auditor reads,
 //! computed only from a verified ledger, as one data model rendered as JSON, Markdown or
-//! CSV (the PDF renderer will read the same model).
+//! CSV; [`crate::pdf`] renders the same model.
 
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
@@ -20,6 +20,43 @@ pub const TITLE: &str = "Shared responsibility attestation";
 pub const STATEMENT: &str = "This is an evidence attestation, not an audit opinion: it states what the signed ledger shows for the period, and how to verify it.";
 /// Evidence rows listed at most in the appendix.
 pub const APPENDIX_LIMIT: usize = 2000;
+
+/// The outcome of [`generate`].
+#[derive(Debug)]
+pub enum Generated {
+    /// The report (of a verified ledger, or stamped unverified when that was allowed).
+    Report(Box<Report>),
+    /// The ledger does not verify and an unverified report was not allowed.
+    Refused(Verification),
+}
+
+/// Verify the ledger at `path` (every hash, signature and stored artefact, against the
+/// pinned keys if any) and build the report of `period` from it. A ledger that does not
+/// verify gives [`Generated::Refused`] unless `allow_unverified`, in which case the report
+/// says so (and every rendering of it marks it).
+pub fn generate(
+    path: &std::path::Path,
+    period: &Period,
+    trust: Option<Vec<crate::crypto::Fingerprint>>,
+    appendix: Appendix,
+    allow_unverified: bool,
+) -> Result<Generated> {
+    use crate::ledger::verify::{self, Options};
+    let verification = verify::verify(
+        path,
+        &Options {
+            trust,
+            artifacts: true,
+            all: true,
+        },
+        &crate::ledger::NoProgress,
+    )?;
+    if !verification.ok() && !allow_unverified {
+        return Ok(Generated::Refused(verification));
+    }
+    let ledger = Ledger::open(path, crate::ledger::store::Access::ReadOnly)?;
+    build(&ledger, period, &verification, appendix).map(|r| Generated::Report(Box::new(r)))
+}
 
 /// Which evidence the appendix lists.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -361,11 +398,28 @@ pub fn build(
     }
     let digest = hex::encode(att.digest);
     let head = (att.head.0, hex::encode(att.head.1));
+    let p = period.name();
+    let trust: Vec<String> = parties
+        .iter()
+        .filter(|x| x.bound_as.is_some())
+        .flat_map(|x| x.fingerprints.iter().map(|f| format!("--trust {f}")))
+        .collect();
     let how_to_verify = vec![
-        "vouch verify --trust PARTY.pub … --artifacts    # every hash, signature and chain link of the ledger".to_string(),
-        format!("vouch attest --period {}..{}    # recomputes the attestation digest and checks the sign-offs", period.from, period.to),
-        format!("expected digest {digest} at ledger head entry {} ({})", head.0, head.1),
-        "schema/FORMAT.md section 10 checks any entry with sqlite3, sha256sum and openssl alone".to_string(),
+        format!(
+            "vouch --ledger LEDGER verify --artifacts {}    (every hash, signature and chain link, against the parties' pinned keys)",
+            trust.join(" ")
+        ),
+        format!(
+            "vouch --ledger LEDGER attest --period {p}    (recomputes the attestation digest and checks each sign-off)"
+        ),
+        format!(
+            "vouch --ledger LEDGER report --period {p} --out check.pdf    (with the same options, the same ledger gives a byte-identical PDF)"
+        ),
+        format!(
+            "expected: attestation digest {digest}, computed at ledger head entry {} with hash {}",
+            head.0, head.1
+        ),
+        "Without vouch: schema/FORMAT.md section 10 checks any entry with sqlite3, sha256sum and openssl; section 11 defines the attestation encoding.".to_string(),
     ];
     Ok(Report {
         title: TITLE,

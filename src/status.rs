@@ -136,10 +136,25 @@ impl Period {
             .unwrap_or_default()
     }
 
-    /// A short name for file names: `2026-Q3`-style when it is a calendar quarter, else
-    /// `FROM_TO`.
+    /// The shortest spelling [`Period::parse`] reads back: `2026-Q3`, `2026-07`, `2026`, or
+    /// `2026-07-01..2026-08-15`.
+    pub fn name(&self) -> String {
+        use chrono::Datelike as _;
+        let (y, m) = (self.from.year(), self.from.month());
+        let candidates = [
+            format!("{y:04}"),
+            format!("{y:04}-Q{}", m.div_ceil(3)),
+            format!("{y:04}-{m:02}"),
+        ];
+        candidates
+            .into_iter()
+            .find(|c| Period::parse(c).as_ref() == Some(self))
+            .unwrap_or_else(|| format!("{}..{}", self.from, self.to))
+    }
+
+    /// A name for file names: [`Period::name`] with `..` written `_`.
     pub fn label(&self) -> String {
-        format!("{}_{}", self.from, self.to)
+        self.name().replace("..", "_")
     }
 }
 

@@ -35,15 +35,34 @@ pub struct Cli {
 /// Output format.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum Format {
-    /// For people (`table` is accepted too; `md` for report).
-    #[value(alias = "table", alias = "md")]
+    /// For people (`table` is accepted too); for `report`, the PDF.
+    #[value(alias = "table")]
     Text,
     /// For programs (one JSON document on standard output).
     Json,
-    /// CSV (`matrix export`).
+    /// CSV (`matrix export`, `report`).
     Csv,
     /// TOML (`matrix export`).
     Toml,
+    /// Markdown (`report`).
+    #[value(alias = "markdown")]
+    Md,
+    /// PDF (`report`; its default).
+    Pdf,
+}
+
+impl Format {
+    /// The spelling on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Text => "text",
+            Format::Json => "json",
+            Format::Csv => "csv",
+            Format::Toml => "toml",
+            Format::Md => "md",
+            Format::Pdf => "pdf",
+        }
+    }
 }
 
 #[derive(Subcommand, Debug)]
@@ -162,14 +181,29 @@ See schema/FORMAT.md section 11."
         #[arg(long, value_name = "FILE")]
         key: Option<String>,
     },
-    /// The attestation report of a period, from a verified ledger (Markdown, JSON or CSV;
-    /// the PDF rendering is not built yet).
+    /// The attestation report of a period, from a verified ledger: a PDF in
+    /// reports/MATRIX-PERIOD.pdf, or --format json|csv|md on standard output.
+    #[command(
+        after_help = "The ledger is verified first (hashes, signatures, artefacts); a ledger that does not\n\
+verify gets no report (exit 1) unless --allow-unverified, which stamps every page.\n\
+The same ledger and period always give the same bytes.\n\
+Examples:\n  vouch report --period 2026-Q3\n  vouch report --period 2026-Q3 --format md --out q3.md\n  \
+vouch report --from 2026-07-01 --to 2026-09-30 --appendix all --out full.pdf"
+    )]
     Report {
         #[command(flatten)]
         period: PeriodArgs,
-        /// Write here (never over an existing file) instead of standard output.
+        /// Write here; `-` for standard output. Default: reports/MATRIX-PERIOD.pdf for the
+        /// PDF, standard output for JSON, CSV and Markdown.
         #[arg(long, value_name = "FILE")]
         out: Option<std::path::PathBuf>,
+        /// Replace an existing output file whose contents differ.
+        #[arg(long)]
+        force: bool,
+        /// Pinned key: a public key file or a 64-hex fingerprint (repeatable), as for
+        /// `verify`. Without it the report says the keys were not pinned.
+        #[arg(long, value_name = "FILE.pub|FINGERPRINT")]
+        trust: Vec<String>,
         /// Evidence appendix: all, exceptions or none.
         #[arg(long, value_name = "WHICH", default_value = "exceptions", value_parser = ["all", "exceptions", "none"])]
         appendix: String,
@@ -198,11 +232,19 @@ Exit status: 0 intact, 1 problem found, 2 could not run."
     /// Check, show, compare, convert and adopt shared-responsibility matrices.
     #[command(subcommand)]
     Matrix(super::matrix_cmd::MatrixCommand),
-    /// Build a demonstration ledger in ./demo: keys, parties and a quarter of evidence.
+    /// Tell the whole story: a ledger in ./demo with three parties' keys, a quarter of
+    /// evidence, sign-offs, verification, and the PDF in reports/demo-attestation.pdf.
     Demo {
-        /// Directory to create it in.
+        /// Directory for the ledger, keys and artefacts (rebuilt on every run).
         #[arg(long, default_value = "demo", value_name = "DIR")]
         dir: PathBuf,
+        /// Where to write the PDF attestation (replaced on every run).
+        #[arg(
+            long,
+            default_value = "reports/demo-attestation.pdf",
+            value_name = "FILE"
+        )]
+        pdf: PathBuf,
     },
 }
 

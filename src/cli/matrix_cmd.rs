@@ -6,7 +6,6 @@
 
 use clap::{Subcommand, ValueEnum};
 use serde_json::{Value, json};
-use std::fs::OpenOptions;
 use std::io::{self, Write as _};
 use std::path::{Path, PathBuf};
 
@@ -166,7 +165,7 @@ pub fn run(cmd: MatrixCommand, fmt: Format) -> Result<Outcome> {
                 (None, Format::Csv) => ExportFormat::Csv,
                 (None, Format::Toml) => ExportFormat::Toml,
                 (None, Format::Json) => ExportFormat::Json,
-                (None, Format::Text) => {
+                (None, _) => {
                     return Err(Error::new("say what to export to")
                         .hint("vouch matrix export FILE --format csv (or json, toml)"));
                 }
@@ -405,21 +404,7 @@ fn export(m: &Matrix, to: ExportFormat) -> Result<String> {
 
 /// Write a new file; an existing one is never replaced.
 fn write_new(path: &Path, text: &str) -> Result<()> {
-    let mut f = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(path)
-        .map_err(|e| {
-            if e.kind() == io::ErrorKind::AlreadyExists {
-                Error::new(format!("{}: already exists", path.display()))
-                    .hint("choose another --out path, or remove the file first (vouch never overwrites a matrix file)")
-            } else {
-                Error::io(path, &e)
-            }
-        })?;
-    f.write_all(text.as_bytes())
-        .and_then(|()| f.sync_all())
-        .map_err(|e| Error::io(path, &e))
+    super::write_output(path, text.as_bytes(), false, false).map(|_| ())
 }
 
 #[cfg(test)]
@@ -603,7 +588,8 @@ mod tests {
         let before = std::fs::read(&existing).unwrap();
         let e = write_new(&existing, "x").unwrap_err();
         assert!(
-            e.message().ends_with("nexgen.toml.csv: already exists"),
+            e.message()
+                .ends_with("nexgen.toml.csv: already exists with other contents"),
             "{}",
             e.message()
         );

@@ -53,16 +53,24 @@ fn load_key(arg: &str) -> Result<SecretKey> {
 /// Run a parsed command line.
 pub fn run(cli: Cli) -> Result<Outcome> {
     let fmt = cli.format;
-    let exporting = matches!(
-        cli.command,
-        Command::Matrix(matrix_cmd::MatrixCommand::Export { .. }) | Command::Report { .. }
-    );
-    if matches!(fmt, Format::Csv | Format::Toml) && !exporting {
-        return Err(Error::new(format!(
-            "--format {} is only for `vouch matrix export` and `vouch report`",
-            if fmt == Format::Csv { "csv" } else { "toml" }
-        ))
-        .hint("this command prints --format text or json"));
+    let reporting = matches!(cli.command, Command::Report { .. });
+    let exporting = reporting
+        || matches!(
+            cli.command,
+            Command::Matrix(matrix_cmd::MatrixCommand::Export { .. })
+        );
+    let only_for = match fmt {
+        Format::Csv | Format::Toml if !exporting => {
+            Some("`vouch matrix export` and `vouch report`")
+        }
+        Format::Md | Format::Pdf if !reporting => Some("`vouch report`"),
+        _ => None,
+    };
+    if let Some(commands) = only_for {
+        return Err(
+            Error::new(format!("--format {} is only for {commands}", fmt.name()))
+                .hint("this command prints --format text or json"),
+        );
     }
     match cli.command {
         Command::Matrix(matrix_cmd::MatrixCommand::Adopt {
@@ -193,12 +201,16 @@ pub fn run(cli: Cli) -> Result<Outcome> {
         Command::Report {
             period,
             out,
+            force,
+            trust,
             appendix,
             allow_unverified,
         } => report_cmd(
             &cli.ledger,
             parse_period(period)?,
             out.as_deref(),
+            force,
+            &trust,
             &appendix,
             allow_unverified,
             fmt,
@@ -206,7 +218,7 @@ pub fn run(cli: Cli) -> Result<Outcome> {
         Command::Log { last } => log(&cli.ledger, last, fmt),
         Command::Show { seq } => show(&cli.ledger, seq, fmt),
         Command::Verify(args) => verify_cmd(&cli.ledger, &args, fmt),
-        Command::Demo { dir } => demo(&dir, fmt),
+        Command::Demo { dir, pdf } => demo(&dir, &pdf, fmt),
     }
 }
 
@@ -585,72 +597,85 @@ fn attest_cmd(path: &Path, period: Period, key: Option<String>, fmt: Format) -> 
     Ok(Outcome::Ok)
 }
 
+#[allow(clippy::fn_params_excessive_bools)]
 fn report_cmd(
     path: &Path,
     period: Period,
     out_path: Option<&Path>,
+    force: bool,
+    trust: &[String],
     appendix: &str,
     allow_unverified: bool,
     fmt: Format,
 ) -> Result<Outcome> {
     if fmt == Format::Toml {
-        return Err(
-            Error::new("--format toml is not a report format").hint("use --format md, json or csv")
-        );
+        return Err(Error::new("--format toml is not a report format")
+            .hint("use --format pdf (the default), md, json or csv"));
     }
-    let verification = verify::verify(
-        path,
-        &Options {
-            artifacts: true,
-            all: true,
-            ..Options::default()
-        },
-        &vouch::ledger::NoProgress,
-    )?;
-    if !verification.ok() && !allow_unverified {
-        for f in verification.findings.iter().take(5) {
-            out!("entry {}: {}", f.seq, f.what);
-        }
-        out!(
-            "FAILED: the ledger does not verify; no report (use --allow-unverified to mark every page)"
-        );
-        return Ok(Outcome::Problem);
-    }
-    let ledger = Ledger::open(path, Access::ReadOnly)?;
     let which = match appendix {
         "all" => vouch::report::Appendix::All,
         "none" => vouch::report::Appendix::None,
         _ => vouch::report::Appendix::Exceptions,
     };
-    let r = vouch::report::build(&ledger, &period, &verification, which)?;
-    let text = match fmt {
-        Format::Json => {
-            serde_json::to_string_pretty(&r).map_err(|e| Error::new(e.to_string()))? + "\n"
-        }
-        Format::Csv => vouch::report::to_csv(&r)?,
-        _ => vouch::report::to_markdown(&r),
+    let trust = if trust.is_empty() {
+        None
+    } else {
+        Some(parse_trust(trust)?)
     };
-    match out_path {
+    let r = match vouch::report::generate(path, &period, trust, which, allow_unverified)? {
+        vouch::report::Generated::Report(r) => r,
+        vouch::report::Generated::Refused(v) => {
+            for f in v.findings.iter().take(5) {
+                out!("entry {}: {}", f.seq, f.what);
+            }
+            out!(
+                "FAILED: the ledger does not verify; no report (use --allow-unverified to mark every page)"
+            );
+            return Ok(Outcome::Problem);
+        }
+    };
+    let pdf = matches!(fmt, Format::Text | Format::Pdf);
+    let bytes = match fmt {
+        Format::Json => {
+            (serde_json::to_string_pretty(&r).map_err(|e| Error::new(e.to_string()))? + "\n")
+                .into_bytes()
+        }
+        Format::Csv => vouch::report::to_csv(&r)?.into_bytes(),
+        Format::Md => vouch::report::to_markdown(&r).into_bytes(),
+        _ => vouch::pdf::render(&r)?,
+    };
+    let default_pdf;
+    let target = match out_path {
+        Some(p) if p.as_os_str() == "-" => None,
+        Some(p) => Some(p),
+        None if pdf => {
+            default_pdf = Path::new("reports").join(format!(
+                "{}-{}.pdf",
+                r.matrix.get("id").map_or("report", String::as_str),
+                period.label()
+            ));
+            Some(default_pdf.as_path())
+        }
+        None => None,
+    };
+    match target {
         None => {
-            if io::stdout().lock().write_all(text.as_bytes()).is_err() {
+            if io::stdout().lock().write_all(&bytes).is_err() {
                 std::process::exit(0);
             }
         }
         Some(p) => {
-            let mut f = std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .open(p)
-                .map_err(|e| {
-                    if e.kind() == io::ErrorKind::AlreadyExists {
-                        Error::new(format!("{} already exists", p.display()))
-                            .hint("choose another --out; reports are never overwritten")
-                    } else {
-                        Error::io(p, &e)
-                    }
-                })?;
-            f.write_all(text.as_bytes()).map_err(|e| Error::io(p, &e))?;
-            out!("wrote {} (digest {})", p.display(), r.digest);
+            let how = write_output(p, &bytes, force, true)?;
+            out!(
+                "{} {} ({} bytes; attestation digest {})",
+                how.as_str(),
+                p.display(),
+                bytes.len(),
+                r.digest
+            );
+            if !r.verified {
+                out!("UNVERIFIED: the ledger does not verify; every page says so");
+            }
         }
     }
     Ok(if r.verified {
@@ -658,6 +683,77 @@ fn report_cmd(
     } else {
         Outcome::Problem
     })
+}
+
+/// What [`write_output`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Written {
+    /// The file did not exist.
+    Created,
+    /// It existed with other contents and was replaced (only when asked).
+    Replaced,
+    /// It already held exactly these bytes.
+    Unchanged,
+}
+
+impl Written {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Written::Created => "wrote",
+            Written::Replaced => "replaced",
+            Written::Unchanged => "unchanged",
+        }
+    }
+}
+
+/// Write an output file whole or not at all: the bytes go to a temporary file beside it,
+/// which is synced and renamed into place, so a failure never leaves half a file. An
+/// existing file with other contents is an error unless `replace`; one with the same
+/// bytes is left alone. Missing parent directories are created.
+/// `force_flag` says whether the command offers `--force`, for the hint.
+pub(crate) fn write_output(
+    path: &Path,
+    bytes: &[u8],
+    replace: bool,
+    force_flag: bool,
+) -> Result<Written> {
+    let existed = match std::fs::read(path) {
+        Ok(old) if old == bytes => return Ok(Written::Unchanged),
+        Ok(_) if !replace => {
+            return Err(Error::new(format!(
+                "{}: already exists with other contents",
+                path.display()
+            ))
+            .hint(if force_flag {
+                "choose another --out, or pass --force to replace it"
+            } else {
+                "choose another --out, or remove the file first"
+            }));
+        }
+        Ok(_) => true,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => false,
+        Err(e) => return Err(Error::io(path, &e)),
+    };
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, &e))?;
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".vouch-")
+        .tempfile_in(dir)
+        .map_err(|e| Error::io(dir, &e))?;
+    tmp.write_all(bytes)
+        .and_then(|()| tmp.as_file().sync_all())
+        .map_err(|e| Error::io(path, &e))?;
+    if existed {
+        tmp.persist(path).map_err(|e| Error::io(path, &e.error))?;
+        Ok(Written::Replaced)
+    } else {
+        tmp.persist_noclobber(path)
+            .map_err(|e| Error::io(path, &e.error))?;
+        Ok(Written::Created)
+    }
 }
 
 fn is_supporting(d: &vouch::ledger::Draft) -> bool {
@@ -893,11 +989,35 @@ fn verify_cmd(path: &Path, args: &VerifyArgs, fmt: Format) -> Result<Outcome> {
     })
 }
 
-fn demo(dir: &Path, fmt: Format) -> Result<Outcome> {
+fn demo(dir: &Path, pdf_path: &Path, fmt: Format) -> Result<Outcome> {
     let s = vouch::demo::run(dir)?;
+    // The report pins the three demo keys, as an auditor handed their fingerprints would.
+    let period = Period::parse(vouch::demo::PERIOD)
+        .ok_or_else(|| Error::new("internal: bad demo period"))?;
+    let trust = s
+        .parties
+        .iter()
+        .map(|(_, _, _, fpr)| Fingerprint::parse(fpr))
+        .collect::<Option<Vec<_>>>()
+        .ok_or_else(|| Error::new("internal: bad demo fingerprint"))?;
+    let report = match vouch::report::generate(
+        &s.ledger,
+        &period,
+        Some(trust),
+        vouch::report::Appendix::All,
+        false,
+    )? {
+        vouch::report::Generated::Report(r) => r,
+        vouch::report::Generated::Refused(_) => {
+            return Err(Error::new("internal: the demo ledger does not verify"));
+        }
+    };
+    let (bytes, pages) = vouch::pdf::render_counted(&report)?;
+    write_output(pdf_path, &bytes, true, false)?;
     if fmt == Format::Json {
         print_json(
-            &json!({"dir": s.dir, "ledger": s.ledger, "entries": s.entries, "evidence": s.evidence,
+            &json!({"dir": s.dir, "ledger": s.ledger, "pdf": pdf_path, "digest": report.digest,
+            "entries": s.entries, "evidence": s.evidence,
             "verified": s.verified, "head": {"seq": s.head.0, "hash": s.head.1},
             "parties": s.parties.iter().map(|(id, role, key, fpr)| json!({"id": id, "role": role.as_str(), "key": key, "fingerprint": fpr})).collect::<Vec<_>>()}),
         );
@@ -950,14 +1070,36 @@ fn demo(dir: &Path, fmt: Format) -> Result<Outcome> {
                 signers.join(" and ")
             }
         );
+        out!(
+            "  attestation PDF: {} ({} pages, {} bytes)",
+            pdf_path.display(),
+            pages,
+            bytes.len()
+        );
         let l = s.ledger.display();
         out!(
             "next: vouch --ledger {l} status --period {} --as-of 2026-10-15",
             vouch::demo::PERIOD
         );
+        let pins: Vec<String> = s
+            .parties
+            .iter()
+            .map(|(id, ..)| {
+                format!(
+                    "--trust {}",
+                    s.dir.join("keys").join(format!("{id}.pub")).display()
+                )
+            })
+            .collect();
         out!(
-            "      vouch --ledger {l} verify --trust {}",
-            s.dir.join("keys/cloudtemple.pub").display()
+            "      vouch --ledger {l} verify --artifacts {}",
+            pins.join(" ")
+        );
+        out!(
+            "      vouch --ledger {l} report --period {} --appendix all {} --out my-copy.pdf   # the same bytes as {}",
+            vouch::demo::PERIOD,
+            pins.join(" "),
+            pdf_path.display()
         );
     }
     Ok(if s.verified {

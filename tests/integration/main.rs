@@ -5,6 +5,7 @@ mod util;
 mod bad_input;
 mod ledger;
 mod matrix;
+mod pdf;
 mod status;
 mod tamper;
 mod vectors;

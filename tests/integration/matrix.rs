@@ -320,7 +320,7 @@ fn import_refuses_to_overwrite() {
     ]);
     assert_eq!(
         r.stderr.lines().next().unwrap(),
-        "vouch: error: taken.toml: already exists"
+        "vouch: error: taken.toml: already exists with other contents"
     );
     assert_eq!(
         std::fs::read_to_string(env.p("taken.toml")).unwrap(),

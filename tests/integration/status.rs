@@ -535,7 +535,15 @@ fn report_from_a_verified_ledger_only() {
     let env = adopted();
     assert_eq!(restore(&env, "fail", "2026-07-15", &[]).code, 0); // 5
     env.ok(&["attest", "--period", "2026-Q3", "--key", "provider"]);
-    let r = env.ok(&["report", "--period", "2026-Q3", "--appendix", "all"]);
+    let r = env.ok(&[
+        "report",
+        "--period",
+        "2026-Q3",
+        "--appendix",
+        "all",
+        "--format",
+        "md",
+    ]);
     for needle in [
         "# Shared responsibility attestation",
         "not an audit opinion",
@@ -584,10 +592,32 @@ fn report_from_a_verified_ledger_only() {
             .any(|l| l.contains("backup.restore-tests") && l.contains(",failed,")),
         "{csv}"
     );
-    // --out never overwrites.
-    env.ok(&["report", "--period", "2026-Q3", "--out", "q3.md"]);
-    let r = env.fails(&["report", "--period", "2026-Q3", "--out", "q3.md"]);
-    assert!(r.stderr.contains("q3.md already exists"), "{}", r.stderr);
+    // --out writes whole files; the same report again leaves the file alone, another
+    // report does not replace it unless --force.
+    let md = |extra: &[&str]| {
+        let mut a = vec!["report", "--period", "2026-Q3", "--format", "md"];
+        a.extend_from_slice(extra);
+        a.iter().map(ToString::to_string).collect::<Vec<_>>()
+    };
+    let run = |a: Vec<String>| a.iter().map(String::as_str).collect::<Vec<_>>();
+    let r = env.ok(&run(md(&["--out", "q3.md"])));
+    assert!(r.stdout.starts_with("wrote q3.md"), "{}", r.stdout);
+    let first = std::fs::read(env.p("q3.md")).unwrap();
+    let r = env.ok(&run(md(&["--out", "q3.md"])));
+    assert!(r.stdout.starts_with("unchanged q3.md"), "{}", r.stdout);
+    std::fs::write(env.p("q3.md"), "edited by hand").unwrap();
+    let r = env.fails(&run(md(&["--out", "q3.md"])));
+    assert!(
+        r.stderr
+            .contains("q3.md: already exists with other contents")
+            && r.stderr.contains("--force"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(std::fs::read(env.p("q3.md")).unwrap(), b"edited by hand");
+    let r = env.ok(&run(md(&["--out", "q3.md", "--force"])));
+    assert!(r.stdout.starts_with("replaced q3.md"), "{}", r.stdout);
+    assert_eq!(std::fs::read(env.p("q3.md")).unwrap(), first);
     // A ledger that does not verify gives no report, unless asked, and then says so.
     crate::util::attacker(&env.p("ledger.db"))
         .execute_batch("UPDATE entries SET signature = zeroblob(64) WHERE seq = 5")
@@ -599,7 +629,14 @@ fn report_from_a_verified_ledger_only() {
         "{}",
         r.stdout
     );
-    let r = env.run(&["report", "--period", "2026-Q3", "--allow-unverified"]);
+    let r = env.run(&[
+        "report",
+        "--period",
+        "2026-Q3",
+        "--allow-unverified",
+        "--format",
+        "md",
+    ]);
     assert_eq!(r.code, 1);
     assert!(r.stdout.contains("**UNVERIFIED LEDGER**"), "{}", r.stdout);
 }

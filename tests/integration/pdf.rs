@@ -1,0 +1,264 @@
+//! The PDF attestation, read back: its default place, its content, its determinism, and
+//! what a change to the ledger does to its digest and sign-offs.
+
+use crate::util::Env;
+use serde_json::Value;
+
+const CT: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/schema/matrices/cloudtemple-vm-instances.toml"
+);
+const DEFAULT_PDF: &str = "reports/cloudtemple-vm-instances-2026-Q3.pdf";
+
+/// Provider and customer, the Cloud Temple matrix adopted and acknowledged, a failed and a
+/// passing restore test, and the provider's sign-off of 2026-Q3.
+fn signed_ledger() -> Env {
+    let env = Env::two_parties();
+    env.ok(&[
+        "matrix",
+        "adopt",
+        CT,
+        "--bind",
+        "provider=cloudtemple",
+        "--bind",
+        "customer=acme",
+        "--key",
+        "provider",
+    ]);
+    env.ok(&["cosign", "3", "--ack", "--key", "customer"]);
+    for (outcome, day) in [("fail", "2026-07-15"), ("pass", "2026-07-29")] {
+        env.ok(&[
+            "record",
+            "--item",
+            "backup.restore-tests",
+            "--kind",
+            "restore-test",
+            "--outcome",
+            outcome,
+            "--performed-at",
+            day,
+            "--field",
+            "backup_id=bk-1",
+            "--field",
+            "rto_minutes=60",
+            "--field",
+            "data_verified=true",
+            "--key",
+            "customer",
+        ]);
+    }
+    env.ok(&["attest", "--period", "2026-Q3", "--key", "provider"]);
+    env
+}
+
+/// All the text of a PDF, page by page, as lopdf extracts it.
+fn pdf_text(bytes: &[u8]) -> Vec<String> {
+    let doc = lopdf::Document::load_mem(bytes).expect("the PDF parses");
+    doc.get_pages()
+        .keys()
+        .map(|&n| doc.extract_text(&[n]).expect("text extracts"))
+        .collect()
+}
+
+/// Text with line breaks and runs of spaces collapsed, so a phrase wrapped over two lines
+/// of a table cell is still found.
+fn flat(pages: &[String]) -> String {
+    pages
+        .join(" ")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn json(env: &Env, args: &[&str]) -> Value {
+    let mut a = args.to_vec();
+    a.extend_from_slice(&["--format", "json"]);
+    serde_json::from_str(&env.ok(&a).stdout).unwrap()
+}
+
+#[test]
+fn report_writes_the_pdf_where_expected_with_every_fact() {
+    let env = signed_ledger();
+    let r = env.ok(&["report", "--period", "2026-Q3"]);
+    assert!(
+        r.stdout.starts_with(&format!("wrote {DEFAULT_PDF} (")),
+        "{}",
+        r.stdout
+    );
+    let bytes = std::fs::read(env.p(DEFAULT_PDF)).unwrap();
+    assert!(bytes.starts_with(b"%PDF-"));
+    let pages = pdf_text(&bytes);
+    let text = flat(&pages);
+    let facts = json(
+        &env,
+        &["report", "--period", "2026-Q3", "--appendix", "all"],
+    );
+    // The digest and the head the report was computed at, in full.
+    let digest = facts["digest"].as_str().unwrap();
+    let head_hash = facts["head"][1].as_str().unwrap();
+    assert_eq!(digest.len(), 64);
+    assert!(text.contains(digest), "digest {digest} not printed");
+    assert!(
+        text.contains(head_hash),
+        "head hash {head_hash} not printed"
+    );
+    assert!(text.contains("Shared responsibility attestation"));
+    assert!(text.contains("not an audit opinion"));
+    // Every activity of the matrix and every duty's status.
+    let mut duties = 0;
+    for section in facts["sections"].as_array().unwrap() {
+        for item in section["items"].as_array().unwrap() {
+            let id = item["id"].as_str().unwrap();
+            let activity = item["activity"].as_str().unwrap();
+            assert!(
+                text.contains(activity),
+                "activity of {id} missing: {activity}"
+            );
+            for duty in item["duties"].as_array().unwrap() {
+                duties += 1;
+                let status = duty["status"].as_str().unwrap();
+                assert!(text.contains(status), "status {status} missing");
+            }
+        }
+    }
+    assert!(duties > 70, "{duties} duties");
+    assert!(text.contains("failed") && text.contains("missing") && text.contains("fulfilled"));
+    // Page X of Y on every page, and the running header.
+    let n = pages.len();
+    assert!(n >= 5, "{n} pages");
+    for (i, p) in pages.iter().enumerate() {
+        let p = p.split_whitespace().collect::<Vec<_>>().join(" ");
+        assert!(
+            p.contains(&format!("page {} of {n}", i + 1)),
+            "page {} lacks its number: {p}",
+            i + 1
+        );
+        assert!(p.contains("2026-Q3"), "page {} lacks the period", i + 1);
+    }
+    // The sign-off: the provider signed, the customer did not.
+    assert_eq!(facts["signoffs"][0]["party"], "cloudtemple");
+    assert_eq!(facts["signoffs"][0]["matches"], true);
+    assert!(text.contains("matches this attestation"), "{text}");
+    assert!(text.contains("not signed"));
+}
+
+#[test]
+fn the_same_ledger_gives_the_same_bytes_wherever_it_lives() {
+    let env = signed_ledger();
+    env.ok(&["report", "--period", "2026-Q3", "--out", "a.pdf"]);
+    env.ok(&["report", "--period", "2026-Q3", "--out", "b.pdf"]);
+    let a = std::fs::read(env.p("a.pdf")).unwrap();
+    assert_eq!(a, std::fs::read(env.p("b.pdf")).unwrap());
+    // Elsewhere, under another name: the ledger's path is not in the file.
+    let other = tempfile::tempdir().unwrap();
+    let moved = other.path().join("moved-ledger.db");
+    std::fs::copy(env.p("ledger.db"), &moved).unwrap();
+    env.ok(&[
+        "--ledger",
+        moved.to_str().unwrap(),
+        "report",
+        "--period",
+        "2026-Q3",
+        "--out",
+        "c.pdf",
+    ]);
+    assert_eq!(a, std::fs::read(env.p("c.pdf")).unwrap());
+    let text = flat(&pdf_text(&a));
+    assert!(!text.contains(env.path().to_str().unwrap()));
+    // A second run to the default place finds the same bytes and leaves the file alone.
+    env.ok(&["report", "--period", "2026-Q3"]);
+    let r = env.ok(&["report", "--period", "2026-Q3"]);
+    assert!(r.stdout.starts_with("unchanged "), "{}", r.stdout);
+}
+
+#[test]
+fn a_changed_ledger_changes_the_digest_and_the_old_signoff_no_longer_matches() {
+    let env = signed_ledger();
+    env.ok(&["report", "--period", "2026-Q3", "--out", "before.pdf"]);
+    let before = json(&env, &["report", "--period", "2026-Q3"]);
+    env.ok(&[
+        "record",
+        "--item",
+        "guest-os.patching",
+        "--kind",
+        "patch-run",
+        "--outcome",
+        "pass",
+        "--performed-at",
+        "2026-08-02",
+        "--field",
+        "hosts=3",
+        "--field",
+        "patches_applied=9",
+        "--field",
+        "failed=0",
+        "--key",
+        "customer",
+    ]);
+    env.ok(&["report", "--period", "2026-Q3", "--out", "after.pdf"]);
+    let after = json(&env, &["report", "--period", "2026-Q3"]);
+    let (d0, d1) = (
+        before["digest"].as_str().unwrap(),
+        after["digest"].as_str().unwrap(),
+    );
+    assert_ne!(d0, d1);
+    assert_eq!(after["signoffs"][0]["digest"], d0);
+    assert_eq!(after["signoffs"][0]["matches"], false);
+    let text = flat(&pdf_text(&std::fs::read(env.p("after.pdf")).unwrap()));
+    assert!(text.contains(d1), "new digest not printed");
+    assert!(
+        text.contains("does NOT match"),
+        "old sign-off not shown as stale: {text}"
+    );
+    assert!(!text.contains("matches this attestation"));
+    assert_ne!(
+        std::fs::read(env.p("before.pdf")).unwrap(),
+        std::fs::read(env.p("after.pdf")).unwrap()
+    );
+}
+
+#[test]
+fn an_unverified_ledger_gets_no_pdf_unless_allowed_and_then_every_page_says_so() {
+    let env = signed_ledger();
+    crate::util::attacker(&env.p("ledger.db"))
+        .execute_batch("UPDATE entries SET signature = zeroblob(64) WHERE seq = 5")
+        .unwrap();
+    let r = env.run(&["report", "--period", "2026-Q3"]);
+    assert_eq!(r.code, 1);
+    assert!(r.stdout.contains("no report"), "{}", r.stdout);
+    assert!(!env.p(DEFAULT_PDF).exists());
+    let r = env.run(&["report", "--period", "2026-Q3", "--allow-unverified"]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(r.stdout.contains("UNVERIFIED"), "{}", r.stdout);
+    let pages = pdf_text(&std::fs::read(env.p(DEFAULT_PDF)).unwrap());
+    for (i, p) in pages.iter().enumerate() {
+        assert!(p.contains("UNVERIFIED"), "page {} is not stamped", i + 1);
+    }
+}
+
+#[test]
+fn demo_writes_its_pdf_and_is_deterministic() {
+    let a = Env::new();
+    let r = a.ok(&["demo"]);
+    assert!(
+        r.stdout.contains("reports/demo-attestation.pdf"),
+        "{}",
+        r.stdout
+    );
+    let first = std::fs::read(a.p("reports/demo-attestation.pdf")).unwrap();
+    // Run again (rebuilds the demo) and somewhere else: the same bytes.
+    a.ok(&["demo"]);
+    assert_eq!(
+        first,
+        std::fs::read(a.p("reports/demo-attestation.pdf")).unwrap()
+    );
+    let b = Env::new();
+    b.ok(&["demo", "--dir", "elsewhere", "--pdf", "out/x.pdf"]);
+    assert_eq!(first, std::fs::read(b.p("out/x.pdf")).unwrap());
+    let text = flat(&pdf_text(&first));
+    for needle in ["failed", "disputed", "overdue", "missing", "late-recorded"] {
+        assert!(text.contains(needle), "the demo PDF shows no {needle}");
+    }
+    assert!(!text.contains("does NOT match"));
+    assert!(!text.contains("not signed") || text.contains("auditor"));
+}
