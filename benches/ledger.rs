@@ -335,6 +335,29 @@ fn main() {
             "json",
         ],
     );
+    // The PDF report of the year: the whole command (which verifies the ledger first), and
+    // its phases in the library: the attestation/status pass with the report model, and
+    // the PDF rendering.
+    let (report_wall, report_rss) = run_vouch(
+        dir,
+        &[
+            "--ledger", "big.db", "report", "--period", "2026", "--out", "big.pdf",
+        ],
+    );
+    let pdf_bytes = std::fs::metadata(dir.join("big.pdf")).unwrap().len();
+    let year = vouch::status::Period::parse("2026").unwrap();
+    let big_ledger = Ledger::open(&big, vouch::ledger::store::Access::ReadOnly).unwrap();
+    let (model, model_s) = time(|| {
+        vouch::report::build(
+            &big_ledger,
+            &year,
+            &report,
+            vouch::report::Appendix::Exceptions,
+        )
+        .unwrap()
+    });
+    let ((_, pages), render_s) = time(|| vouch::pdf::render_counted(&model).unwrap());
+    drop(big_ledger);
 
     // One `vouch record` process, durable commit included: median of 41 runs.
     let one = |db: &str| {
@@ -428,5 +451,23 @@ fn main() {
     println!(
         "| `status --period 2026` over {n_verify} entries, Cloud Temple matrix (process) | {:.2} s, peak {:.0} MiB | |",
         status_wall, status_rss
+    );
+    println!(
+        "| `report --period 2026` PDF over {n_verify} entries (process: verify, then build and render) | {:.2} s, peak {:.0} MiB; {pages} pages, {:.0} KiB, appendix {} rows{} | |",
+        report_wall,
+        report_rss,
+        pdf_bytes as f64 / 1024.0,
+        model.appendix.len(),
+        if model.appendix_note.is_some() {
+            " (limited; the page says so)"
+        } else {
+            ""
+        }
+    );
+    println!(
+        "| report phases (library): status + report model {:.2} s, PDF rendering {:.2} s | {:.2} s | |",
+        model_s,
+        render_s,
+        model_s + render_s
     );
 }

@@ -208,25 +208,61 @@ pub struct Report {
     pub how_to_verify: Vec<String>,
 }
 
-fn detail(d: &Duty) -> String {
+/// A co-signature as the report shows it: (cosign entry, party, verdict).
+type CosignRow = (u64, String, String);
+
+/// The exception detail of a duty, in words: its evidence, the windows that are not in
+/// order and why, who disputed what, and its flags.
+fn detail(
+    d: &Duty,
+    cosigns: &HashMap<u64, Vec<CosignRow>>,
+    reasons: &HashMap<u64, String>,
+) -> String {
     let mut parts = Vec::new();
     if !d.evidence.is_empty() {
         let ev: Vec<String> = d.evidence.iter().map(|s| format!("#{s}")).collect();
         parts.push(format!("evidence {}", ev.join(", ")));
     }
-    let empty: Vec<String> = d
+    for w in d
         .windows
         .iter()
         .filter(|w| w.state != "ok" && w.state != "pending")
-        .map(|w| format!("{} to {}: {}", w.from, w.to, w.state))
-        .collect();
-    if !empty.is_empty() {
-        parts.push(empty.join("; "));
+    {
+        let why = match w.state {
+            "empty" => "no evidence",
+            "failed" => "the latest evidence failed",
+            "disputed" => "the passing evidence is disputed",
+            other => other,
+        };
+        parts.push(format!("{} to {}: {why}", w.from, w.to));
     }
-    if !d.flags.is_empty() {
-        parts.push(d.flags.join(", "));
+    for seq in &d.evidence {
+        for (c, who, verdict) in cosigns.get(seq).into_iter().flatten() {
+            if verdict == "dispute" {
+                let reason = reasons
+                    .get(c)
+                    .map(|r| format!(": \u{201c}{r}\u{201d}"))
+                    .unwrap_or_default();
+                parts.push(format!("#{seq} disputed by {who} in #{c}{reason}"));
+            }
+        }
     }
-    parts.join(" — ")
+    for f in &d.flags {
+        let (name, arg) = f.split_once(':').unwrap_or((f.as_str(), ""));
+        parts.push(match name {
+            "late-recorded" => {
+                format!("#{arg} late-recorded (more than 7 days after it was performed)")
+            }
+            "before-adoption" => format!("#{arg} performed before the adoption"),
+            "retracted" => format!("#{arg} retracted"),
+            "dispute-resolved" => format!("dispute resolved in #{arg}"),
+            "delegated-to" => format!("delegated to {arg}"),
+            "waived" => format!("waived in #{arg}"),
+            "supporting-only" => "supporting evidence only".to_string(),
+            _ => f.clone(),
+        });
+    }
+    parts.join("; ")
 }
 
 /// Build the report of a period from a ledger and its verification result.
@@ -274,6 +310,34 @@ pub fn build(
     matrix.insert("sha256", sha);
     matrix.insert("adopted_in", att.adoption.seq.to_string());
 
+    // Co-signatures, by the entry they refer to.
+    let party_of: HashMap<String, String> = keys
+        .iter()
+        .map(|k| (k.fingerprint.clone(), k.party.clone()))
+        .collect();
+    let mut cosigns: HashMap<u64, Vec<CosignRow>> = HashMap::new();
+    let mut reasons: HashMap<u64, String> = HashMap::new();
+    for row in store.entries_of_kind(Kind::Cosign.as_str())? {
+        let seq = u64::try_from(row.seq).unwrap_or(0);
+        if seq > att.head.0 {
+            continue;
+        }
+        let h =
+            EntryHeader::parse(&row.body).map_err(|e| Error::new(format!("entry {seq}: {e}")))?;
+        let c: CosignPayload =
+            payload::decode(&row.payload).map_err(|e| Error::new(format!("entry {seq}: {e}")))?;
+        let who = party_of
+            .get(&h.signer.to_string())
+            .cloned()
+            .unwrap_or_default();
+        if let Some(r) = c.reason {
+            reasons.insert(seq, r);
+        }
+        cosigns
+            .entry(c.entry)
+            .or_default()
+            .push((seq, who, c.verdict.as_str().to_string()));
+    }
     let mut sections: Vec<SectionRows> = Vec::new();
     let mut exceptions = Vec::new();
     let mut cuecs = Vec::new();
@@ -308,7 +372,7 @@ pub fn build(
                     party: d.party.clone(),
                     role: d.role.to_string(),
                     status: d.status,
-                    detail: detail(d),
+                    detail: detail(d, &cosigns, &reasons),
                 });
             }
             if appendix == Appendix::All || (appendix == Appendix::Exceptions && is_exception) {
@@ -346,30 +410,6 @@ pub fn build(
         ));
         wanted.truncate(APPENDIX_LIMIT);
     }
-    // Co-signatures, by the entry they refer to.
-    let party_of: HashMap<String, String> = keys
-        .iter()
-        .map(|k| (k.fingerprint.clone(), k.party.clone()))
-        .collect();
-    let mut cosigns: HashMap<u64, Vec<(u64, String, String)>> = HashMap::new();
-    for row in store.entries_of_kind(Kind::Cosign.as_str())? {
-        let seq = u64::try_from(row.seq).unwrap_or(0);
-        if seq > att.head.0 {
-            continue;
-        }
-        let h =
-            EntryHeader::parse(&row.body).map_err(|e| Error::new(format!("entry {seq}: {e}")))?;
-        let c: CosignPayload =
-            payload::decode(&row.payload).map_err(|e| Error::new(format!("entry {seq}: {e}")))?;
-        let who = party_of
-            .get(&h.signer.to_string())
-            .cloned()
-            .unwrap_or_default();
-        cosigns
-            .entry(c.entry)
-            .or_default()
-            .push((seq, who, c.verdict.as_str().to_string()));
-    }
     let mut rows = Vec::new();
     for seq in wanted {
         let Some(e) = ledger.entry(seq)? else {
@@ -393,7 +433,7 @@ pub fn build(
                 .map(|a| (a.name, a.sha256))
                 .collect(),
             signer,
-            cosignatures: cosigns.remove(&seq).unwrap_or_default(),
+            cosignatures: cosigns.get(&seq).cloned().unwrap_or_default(),
         });
     }
     let digest = hex::encode(att.digest);

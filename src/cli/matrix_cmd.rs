@@ -152,8 +152,8 @@ pub fn run(cmd: MatrixCommand, fmt: Format) -> Result<Outcome> {
             match out {
                 None => print_raw(&toml),
                 Some(path) => {
-                    write_new(&path, &toml)?;
-                    wrote(&path, "toml", &m, fmt);
+                    let how = write_new(&path, &toml)?;
+                    wrote(&path, how, "toml", &m, fmt);
                 }
             }
             Ok(Outcome::Ok)
@@ -175,8 +175,8 @@ pub fn run(cmd: MatrixCommand, fmt: Format) -> Result<Outcome> {
             match out {
                 None => print_raw(&text),
                 Some(path) => {
-                    write_new(&path, &text)?;
-                    wrote(&path, to.as_str(), &m, fmt);
+                    let how = write_new(&path, &text)?;
+                    wrote(&path, how, to.as_str(), &m, fmt);
                 }
             }
             Ok(Outcome::Ok)
@@ -214,14 +214,15 @@ fn validate_line(file: &Path, m: &Matrix) -> String {
     )
 }
 
-fn wrote(path: &Path, form: &str, m: &Matrix, fmt: Format) {
+fn wrote(path: &Path, how: super::Written, form: &str, m: &Matrix, fmt: Format) {
     if fmt == Format::Json {
         print_json(
-            &json!({"out": path, "format": form, "sections": m.sections.len(), "items": m.items.len()}),
+            &json!({"out": path, "written": how.as_str(), "format": form, "sections": m.sections.len(), "items": m.items.len()}),
         );
     } else {
         out!(
-            "wrote {} ({form}): {} sections, {} items",
+            "{} {} ({form}): {} sections, {} items",
+            how.as_str(),
             path.display(),
             m.sections.len(),
             m.items.len()
@@ -403,8 +404,8 @@ fn export(m: &Matrix, to: ExportFormat) -> Result<String> {
 }
 
 /// Write a new file; an existing one is never replaced.
-fn write_new(path: &Path, text: &str) -> Result<()> {
-    super::write_output(path, text.as_bytes(), false, false).map(|_| ())
+fn write_new(path: &Path, text: &str) -> Result<super::Written> {
+    super::write_output(path, text.as_bytes(), false, false)
 }
 
 #[cfg(test)]

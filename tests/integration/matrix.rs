@@ -326,10 +326,15 @@ fn import_refuses_to_overwrite() {
         std::fs::read_to_string(env.p("taken.toml")).unwrap(),
         "precious"
     );
-    let r = env.fails(&[
+    // The same bytes again: nothing to overwrite. Other bytes: refused.
+    let r = env.ok(&[
         "matrix", "export", &original, "--to", "csv", "--out", "n.csv",
     ]);
-    assert!(r.stderr.starts_with("vouch: error: n.csv: already exists"));
+    assert!(r.stdout.starts_with("unchanged n.csv"), "{}", r.stdout);
+    let r = env.fails(&[
+        "matrix", "export", &original, "--to", "json", "--out", "n.csv",
+    ]);
+    assert!(r.stderr.starts_with("vouch: error: n.csv: already exists with other contents"));
 }
 
 #[test]

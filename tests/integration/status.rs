@@ -594,19 +594,18 @@ fn report_from_a_verified_ledger_only() {
     );
     // --out writes whole files; the same report again leaves the file alone, another
     // report does not replace it unless --force.
-    let md = |extra: &[&str]| {
+    let md = |extra: &[&'static str]| {
         let mut a = vec!["report", "--period", "2026-Q3", "--format", "md"];
         a.extend_from_slice(extra);
-        a.iter().map(ToString::to_string).collect::<Vec<_>>()
+        a
     };
-    let run = |a: Vec<String>| a.iter().map(String::as_str).collect::<Vec<_>>();
-    let r = env.ok(&run(md(&["--out", "q3.md"])));
+    let r = env.ok(&md(&["--out", "q3.md"]));
     assert!(r.stdout.starts_with("wrote q3.md"), "{}", r.stdout);
     let first = std::fs::read(env.p("q3.md")).unwrap();
-    let r = env.ok(&run(md(&["--out", "q3.md"])));
+    let r = env.ok(&md(&["--out", "q3.md"]));
     assert!(r.stdout.starts_with("unchanged q3.md"), "{}", r.stdout);
     std::fs::write(env.p("q3.md"), "edited by hand").unwrap();
-    let r = env.fails(&run(md(&["--out", "q3.md"])));
+    let r = env.fails(&md(&["--out", "q3.md"]));
     assert!(
         r.stderr
             .contains("q3.md: already exists with other contents")
@@ -615,7 +614,7 @@ fn report_from_a_verified_ledger_only() {
         r.stderr
     );
     assert_eq!(std::fs::read(env.p("q3.md")).unwrap(), b"edited by hand");
-    let r = env.ok(&run(md(&["--out", "q3.md", "--force"])));
+    let r = env.ok(&md(&["--out", "q3.md", "--force"]));
     assert!(r.stdout.starts_with("replaced q3.md"), "{}", r.stdout);
     assert_eq!(std::fs::read(env.p("q3.md")).unwrap(), first);
     // A ledger that does not verify gives no report, unless asked, and then says so.
