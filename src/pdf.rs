@@ -8,6 +8,12 @@
 //!   wraps text itself with the advance widths of the embedded font, paginates, and only then
 //!   draws the running header, the "page X of Y" footer and, for an unverified ledger, the
 //!   stamp on every page.
+//! - Text wraps at spaces first, then after `_ - . / = ,` inside a word too wide for its
+//!   column, and splits inside a piece only when that piece alone is wider than the column;
+//!   table columns grow (within limits) to their longest word, so ids stay whole. Nothing is
+//!   drawn wider than its cell or the page.
+//! - Headings are kept with what follows them, and a table's header row with its first row;
+//!   a table that goes on over a page break repeats its caption and header row.
 //! - One font, DejaVu Sans (`src/fonts/`, licence beside it), embedded whole (printpdf only
 //!   subsets with its `text_layout` feature), so every character is extractable and nothing
 //!   depends on the machine. Bold is the same font drawn with fill + thin stroke, which keeps
@@ -24,8 +30,8 @@ use printpdf::{
 };
 
 use crate::error::{Error, Result};
-use crate::report::Report;
-use crate::status::Status;
+use crate::report::{Report, SectionRows};
+use crate::status::{Duty, Status};
 
 /// DejaVu Sans, embedded (licence: `src/fonts/LICENSE-DejaVu.txt`).
 const FONT: &[u8] = include_bytes!("fonts/DejaVuSans.ttf");
@@ -40,14 +46,24 @@ const TOP: f32 = PAGE_H - 60.0;
 const BOTTOM: f32 = 52.0;
 const WIDTH: f32 = PAGE_W - 2.0 * MARGIN_X;
 
-const BLACK: (f32, f32, f32) = (0.0, 0.0, 0.0);
-const GREY_TEXT: (f32, f32, f32) = (0.35, 0.35, 0.35);
-const RULE: (f32, f32, f32) = (0.75, 0.75, 0.75);
-const HEADER_FILL: (f32, f32, f32) = (0.90, 0.92, 0.95);
-const STAMP: (f32, f32, f32) = (0.85, 0.1, 0.1);
+type Rgb3 = (f32, f32, f32);
+
+const BLACK: Rgb3 = (0.0, 0.0, 0.0);
+const WHITE: Rgb3 = (1.0, 1.0, 1.0);
+const GREY_TEXT: Rgb3 = (0.35, 0.35, 0.35);
+const RULE: Rgb3 = (0.75, 0.75, 0.75);
+const HEADER_FILL: Rgb3 = (0.90, 0.92, 0.95);
+const CODE_FILL: Rgb3 = (0.94, 0.94, 0.94);
+const NOTE_FILL: Rgb3 = (0.97, 0.97, 0.90);
+const STAMP: Rgb3 = (0.85, 0.1, 0.1);
+const GOOD: Rgb3 = (0.10, 0.45, 0.18);
+const WARN: Rgb3 = (0.65, 0.40, 0.0);
+
+/// Smaller text (ids after titles, notes under a cell's main text), relative to its table.
+const SMALL: f32 = 0.88;
 
 /// Colour of a status in the grid and the tables.
-fn status_colour(s: Status) -> (f32, f32, f32) {
+fn status_colour(s: Status) -> Rgb3 {
     match s {
         Status::Fulfilled => (0.30, 0.69, 0.31),
         Status::Overdue => (1.0, 0.70, 0.0),
@@ -73,7 +89,7 @@ fn severity(s: Status) -> u8 {
     }
 }
 
-fn rgb((r, g, b): (f32, f32, f32)) -> Color {
+fn rgb((r, g, b): Rgb3) -> Color {
     Color::Rgb(Rgb {
         r,
         g,
@@ -111,100 +127,268 @@ impl Metrics {
         units as f32 * size / self.upem
     }
 
-    /// Break `text` into lines no wider than `max` at `size`: at spaces, after hyphens, and
-    /// inside words (hashes, ids) that are wider than a line on their own.
+    /// Break `text` into lines no wider than `max` at `size`. Lines break at spaces; a word
+    /// wider than a whole line breaks after `_ - . / = ,`, and a piece of it is split between
+    /// characters only when that piece alone is wider than a line. `\n` starts a new line.
+    /// Only spaces are dropped (at line ends), never another character.
     fn wrap(&self, text: &str, size: f32, max: f32) -> Vec<String> {
+        let fits = |s: &str| self.width(s.trim_end(), size) <= max;
         let mut lines = Vec::new();
+        let mut line = String::new();
+        let flush = |lines: &mut Vec<String>, line: &mut String| {
+            let t = line.trim_end();
+            if !t.is_empty() {
+                lines.push(t.to_string());
+            }
+            line.clear();
+        };
         for para in text.split('\n') {
-            let mut line = String::new();
-            for piece in pieces(para) {
-                let candidate = format!("{line}{piece}");
-                if self.width(candidate.trim_end(), size) <= max {
-                    line = candidate;
+            for word in para.split(' ') {
+                let sep = if line.is_empty() { "" } else { " " };
+                let joined = format!("{line}{sep}{word}");
+                if fits(&joined) {
+                    line = joined;
                     continue;
                 }
-                if !line.trim().is_empty() {
-                    lines.push(line.trim_end().to_string());
+                if fits(word) {
+                    flush(&mut lines, &mut line);
+                    line = word.to_string();
+                    continue;
                 }
-                line = String::new();
-                let piece = piece.trim_start();
-                for c in piece.chars() {
-                    let mut next = line.clone();
-                    next.push(c);
-                    if !line.is_empty() && self.width(next.trim_end(), size) > max {
-                        lines.push(line.trim_end().to_string());
-                        line = c.to_string();
-                    } else {
-                        line = next;
+                // Wider than a line on its own: go on on this line, piece by piece.
+                let mut sep = sep;
+                for piece in pieces(word) {
+                    let joined = format!("{line}{sep}{piece}");
+                    sep = "";
+                    if fits(&joined) {
+                        line = joined;
+                        continue;
+                    }
+                    flush(&mut lines, &mut line);
+                    if fits(piece) {
+                        line = piece.to_string();
+                        continue;
+                    }
+                    for c in piece.chars() {
+                        line.push(c);
+                        if !fits(&line) && line.chars().count() > 1 {
+                            line.pop();
+                            flush(&mut lines, &mut line);
+                            line.push(c);
+                        }
                     }
                 }
             }
             lines.push(line.trim_end().to_string());
+            line.clear();
         }
         lines
     }
+
+    /// `s`, cut with an ellipsis to fit `max` at `size`.
+    fn truncate(&self, s: &str, size: f32, max: f32) -> String {
+        if self.width(s, size) <= max {
+            return s.to_string();
+        }
+        let mut out: String = s.to_string();
+        while !out.is_empty() && self.width(&format!("{out}…"), size) > max {
+            out.pop();
+        }
+        format!("{}…", out.trim_end())
+    }
+
+    /// The widest space-separated word of `s`: what a column needs to keep words whole.
+    fn longest_word(&self, s: &str, size: f32) -> f32 {
+        s.split([' ', '\n'])
+            .map(|w| self.width(w, size))
+            .fold(0.0, f32::max)
+    }
 }
 
-/// Split into pieces that may end a line: each keeps its trailing space, slash, or hyphen,
-/// dot or underscore after a letter (`not-` / `applicable`, but dates and hashes stay whole).
-fn pieces(s: &str) -> Vec<&str> {
+/// The pieces a word too wide for its line may break into: each ends after one of
+/// `_ - . / = ,`, unless nothing but such characters precede it (`--trust` stays whole).
+fn pieces(word: &str) -> Vec<&str> {
+    const AFTER: [char; 6] = ['_', '-', '.', '/', '=', ','];
     let mut out = Vec::new();
     let mut start = 0;
-    let mut prev = ' ';
-    for (i, c) in s.char_indices() {
-        let after_letter = prev.is_alphabetic();
-        prev = c;
-        if c == ' ' || c == '/' || ((c == '-' || c == '.' || c == '_') && after_letter) {
-            let end = i + c.len_utf8();
-            out.push(&s[start..end]);
-            start = end;
+    let mut other = false;
+    for (i, c) in word.char_indices() {
+        if AFTER.contains(&c) {
+            if other {
+                let end = i + c.len_utf8();
+                out.push(&word[start..end]);
+                start = end;
+                other = false;
+            }
+        } else {
+            other = true;
         }
     }
-    if start < s.len() {
-        out.push(&s[start..]);
+    if start < word.len() {
+        out.push(&word[start..]);
     }
     out
 }
 
-/// How a table cell is drawn.
+/// How a piece of text in a cell looks.
+#[derive(Clone, Copy, PartialEq)]
+struct Style {
+    colour: Rgb3,
+    /// Drawn at [`SMALL`] of the table's size.
+    small: bool,
+}
+
+const PLAIN: Style = Style {
+    colour: BLACK,
+    small: false,
+};
+const NOTE: Style = Style {
+    colour: GREY_TEXT,
+    small: true,
+};
+
+impl Style {
+    fn size(self, size: f32) -> f32 {
+        if self.small { size * SMALL } else { size }
+    }
+
+    fn coloured(colour: Rgb3) -> Self {
+        Self {
+            colour,
+            small: false,
+        }
+    }
+}
+
+/// A paragraph of a cell: on its own line(s), or `inline` after the previous one when it
+/// fits there.
 #[derive(Clone)]
-struct Cell {
+struct Span {
     text: String,
-    /// A status swatch before the text.
+    style: Style,
+    inline: bool,
+    /// Lines after the first are indented (a `key = value` that wraps).
+    hang: bool,
+}
+
+/// A table cell: spans of text, and optionally a status swatch before them.
+#[derive(Clone, Default)]
+struct Cell {
+    spans: Vec<Span>,
     status: Option<Status>,
+}
+
+impl Cell {
+    fn styled(text: impl Into<String>, style: Style) -> Self {
+        Self {
+            spans: vec![Span {
+                text: text.into(),
+                style,
+                inline: false,
+                hang: false,
+            }],
+            status: None,
+        }
+    }
+
+    /// Add `text` on a new line.
+    fn line(mut self, text: impl Into<String>, style: Style) -> Self {
+        self.spans.push(Span {
+            text: text.into(),
+            style,
+            inline: false,
+            hang: false,
+        });
+        self
+    }
+
+    /// Add `text` on a new line, its own further lines indented.
+    fn hanging(mut self, text: impl Into<String>, style: Style) -> Self {
+        self.spans.push(Span {
+            text: text.into(),
+            style,
+            inline: false,
+            hang: true,
+        });
+        self
+    }
+
+    /// Add `text` after the last line when it fits there, else on a new line.
+    fn after(mut self, text: impl Into<String>, style: Style) -> Self {
+        self.spans.push(Span {
+            text: text.into(),
+            style,
+            inline: true,
+            hang: false,
+        });
+        self
+    }
 }
 
 impl From<String> for Cell {
     fn from(text: String) -> Self {
-        Self { text, status: None }
+        Self::styled(text, PLAIN)
     }
 }
 
 impl From<&str> for Cell {
     fn from(text: &str) -> Self {
-        Self {
-            text: text.to_string(),
-            status: None,
-        }
+        Self::styled(text, PLAIN)
     }
 }
 
 fn status_cell(s: Status) -> Cell {
     Cell {
-        text: s.as_str().to_string(),
         status: Some(s),
+        ..Cell::from(s.as_str())
     }
 }
 
-/// A table: column titles and widths (fractions of the text width), font size.
+/// A run of text on a laid-out line: `dx` from the cell's text start.
+#[derive(Clone)]
+struct Run {
+    text: String,
+    style: Style,
+    dx: f32,
+}
+
+/// A table: column titles and base widths (fractions of the text width), font size.
 struct Table<'a> {
     header: Option<&'a [&'a str]>,
     widths: &'a [f32],
     size: f32,
+    /// Shown above the repeated header row on the pages a table goes on to.
+    caption: Option<&'a str>,
+    /// Centred columns (counts).
+    centre: &'a [usize],
+    /// A column may grow up to this factor of its base width to keep its longest word
+    /// whole, taking the room from columns that have some to spare (1.0: fixed widths).
+    grow: f32,
+}
+
+impl Default for Table<'_> {
+    fn default() -> Self {
+        Self {
+            header: None,
+            widths: &[1.0],
+            size: 8.0,
+            caption: None,
+            centre: &[],
+            grow: 1.0,
+        }
+    }
 }
 
 const PAD: f32 = 2.5;
 const SWATCH: f32 = 6.0;
+
+/// A heading waiting for what follows it, so that the two go on the same page.
+struct Heading {
+    text: String,
+    /// Shown small and grey after the text (a section id).
+    id: Option<String>,
+    size: f32,
+}
 
 /// The page builder: content first, running header and footer after pagination.
 struct Layout {
@@ -212,6 +396,10 @@ struct Layout {
     font: PdfFontHandle,
     pages: Vec<Vec<Op>>,
     y: f32,
+    pending: Vec<Heading>,
+    /// Text drawn wider than its cell or the text width (none, unless a single character
+    /// is wider than its column): kept so that tests can assert there is none.
+    overflows: Vec<String>,
 }
 
 impl Layout {
@@ -221,6 +409,8 @@ impl Layout {
             font: PdfFontHandle::External(FontId(FONT_ID.to_string())),
             pages: vec![Vec::new()],
             y: TOP,
+            pending: Vec::new(),
+            overflows: Vec::new(),
         }
     }
 
@@ -232,56 +422,64 @@ impl Layout {
         &mut self.pages[last]
     }
 
+    /// Go on on a fresh page (the current one when nothing is drawn on it yet).
     fn new_page(&mut self) {
-        self.pages.push(Vec::new());
+        if self.pages.last().is_none_or(|p| !p.is_empty()) {
+            self.pages.push(Vec::new());
+        }
         self.y = TOP;
     }
 
-    /// Start a new page unless `h` points still fit on this one.
+    /// Make room for `h` points of content, together with the headings waiting for it:
+    /// start a new page unless they all fit on this one, then draw the headings.
     fn ensure(&mut self, h: f32) {
-        if self.y - h < BOTTOM {
+        let pending = std::mem::take(&mut self.pending);
+        let hh: f32 = pending.iter().map(|p| self.heading_height(p)).sum();
+        if self.y - hh - h < BOTTOM {
             self.new_page();
+        }
+        for p in &pending {
+            self.draw_heading(p);
         }
     }
 
-    fn text_at(&mut self, x: f32, y: f32, size: f32, bold: bool, colour: (f32, f32, f32), s: &str) {
+    fn text_at(&mut self, x: f32, y: f32, size: f32, bold: bool, colour: Rgb3, s: &str) {
+        self.within(s, size, x, MARGIN_X, MARGIN_X + WIDTH);
         let font = self.font.clone();
         push_text(self.ops(), &font, x, y, size, bold, colour, s);
     }
 
-    fn rect(
-        &mut self,
-        x: f32,
-        y: f32,
-        w: f32,
-        h: f32,
-        fill: Option<(f32, f32, f32)>,
-        stroke: bool,
-    ) {
+    fn rect(&mut self, x: f32, y: f32, w: f32, h: f32, fill: Option<Rgb3>, stroke: bool) {
         push_rect(self.ops(), x, y, w, h, fill, stroke);
     }
 
-    fn hline(&mut self, x0: f32, x1: f32, y: f32, colour: (f32, f32, f32), width: f32) {
+    fn hline(&mut self, x0: f32, x1: f32, y: f32, colour: Rgb3, width: f32) {
         push_line(self.ops(), x0, y, x1, y, colour, width);
     }
 
+    /// Note `s` drawn at `x` when it does not stay within `left..right`.
+    fn within(&mut self, s: &str, size: f32, x: f32, left: f32, right: f32) {
+        const EPS: f32 = 0.01;
+        if x < left - EPS || x + self.m.width(s, size) > right + EPS {
+            self.overflows
+                .push(format!("{s:?} at {x:.1} outside {left:.1}..{right:.1}"));
+        }
+    }
+
     /// A wrapped paragraph.
-    fn para(&mut self, text: &str, size: f32, bold: bool, colour: (f32, f32, f32)) {
+    fn para(&mut self, text: &str, size: f32, bold: bool, colour: Rgb3) {
         self.para_at(MARGIN_X, WIDTH, text, size, bold, colour);
     }
 
-    fn para_at(
-        &mut self,
-        x: f32,
-        w: f32,
-        text: &str,
-        size: f32,
-        bold: bool,
-        colour: (f32, f32, f32),
-    ) {
+    fn para_at(&mut self, x: f32, w: f32, text: &str, size: f32, bold: bool, colour: Rgb3) {
         let lh = size * 1.3;
-        for line in self.m.wrap(text, size, w) {
-            self.ensure(lh);
+        let lines = self.m.wrap(text, size, w);
+        // Keep the first two lines together (and with a heading before them).
+        self.ensure(lh * lines.len().min(2) as f32);
+        for line in lines {
+            if self.y - lh < BOTTOM {
+                self.new_page();
+            }
             self.y -= lh;
             self.text_at(x, self.y + size * 0.25, size, bold, colour, &line);
         }
@@ -291,40 +489,197 @@ impl Layout {
         self.y -= h;
     }
 
+    /// A heading, drawn with what follows it.
     fn heading(&mut self, text: &str, size: f32) {
-        self.ensure(size * 1.6 + 40.0);
-        self.gap(size * 0.6);
-        self.para(text, size, true, BLACK);
+        self.pending.push(Heading {
+            text: text.to_string(),
+            id: None,
+            size,
+        });
+    }
+
+    /// A heading with an id after it, small and grey.
+    fn heading_id(&mut self, text: &str, id: &str, size: f32) {
+        self.pending.push(Heading {
+            text: text.to_string(),
+            id: Some(format!("({id})")),
+            size,
+        });
+    }
+
+    /// The lines of a heading, and whether its id goes on the last of them.
+    fn heading_lines(&self, h: &Heading) -> (Vec<String>, bool) {
+        let lines = self.m.wrap(&h.text, h.size, WIDTH);
+        let inline = match (&h.id, lines.last()) {
+            (Some(id), Some(last)) => {
+                self.m.width(last, h.size) + h.size * 0.5 + self.m.width(id, h.size * 0.7) <= WIDTH
+            }
+            _ => false,
+        };
+        (lines, inline)
+    }
+
+    fn heading_height(&self, h: &Heading) -> f32 {
+        let (lines, inline) = self.heading_lines(h);
+        let own_line = if h.id.is_some() && !inline {
+            h.size * 0.7 * 1.3
+        } else {
+            0.0
+        };
+        h.size * 0.6 + lines.len() as f32 * h.size * 1.3 + own_line + 3.0
+    }
+
+    fn draw_heading(&mut self, h: &Heading) {
+        let (lines, inline) = self.heading_lines(h);
+        let lh = h.size * 1.3;
+        let small = h.size * 0.7;
+        self.gap(h.size * 0.6);
+        let n = lines.len();
+        for (i, line) in lines.iter().enumerate() {
+            self.y -= lh;
+            let base = self.y + h.size * 0.25;
+            self.text_at(MARGIN_X, base, h.size, true, BLACK, line);
+            if inline
+                && i + 1 == n
+                && let Some(id) = &h.id
+            {
+                let x = MARGIN_X + self.m.width(line, h.size) + h.size * 0.5;
+                self.text_at(x, base, small, false, GREY_TEXT, id);
+            }
+        }
+        if !inline && let Some(id) = &h.id {
+            self.y -= small * 1.3;
+            self.text_at(MARGIN_X, self.y + small * 0.25, small, false, GREY_TEXT, id);
+        }
         self.gap(3.0);
     }
 
-    /// Draw a table, repeating the header row on every page it spans.
+    /// Column widths in points: the base widths, with columns whose longest word does not
+    /// fit grown (up to `t.grow` times) at the expense of columns with room to spare (each
+    /// keeps its own longest word and at least 85 % of its base width).
+    fn fit(&self, t: &Table<'_>, rows: &[Vec<Cell>]) -> Vec<f32> {
+        let mut w: Vec<f32> = t.widths.iter().map(|f| f * WIDTH).collect();
+        if t.grow <= 1.0 {
+            return w;
+        }
+        let need: Vec<f32> = w
+            .iter()
+            .enumerate()
+            .map(|(i, base)| {
+                let mut need = t
+                    .header
+                    .and_then(|h| h.get(i))
+                    .map_or(0.0, |h| self.m.longest_word(h, t.size) + 1.0);
+                for c in rows.iter().filter_map(|r| r.get(i)) {
+                    let swatch = if c.status.is_some() {
+                        SWATCH + 2.0
+                    } else {
+                        0.0
+                    };
+                    for s in &c.spans {
+                        need =
+                            need.max(self.m.longest_word(&s.text, s.style.size(t.size)) + swatch);
+                    }
+                }
+                (need + 2.0 * PAD + 0.5).min(base * t.grow)
+            })
+            .collect();
+        let deficit: Vec<f32> = w.iter().zip(&need).map(|(w, n)| (n - w).max(0.0)).collect();
+        let slack: Vec<f32> = w
+            .iter()
+            .zip(&need)
+            .zip(&deficit)
+            .map(|((w, n), d)| {
+                if *d > 0.0 {
+                    0.0
+                } else {
+                    (w - n.max(w * 0.85)).max(0.0)
+                }
+            })
+            .collect();
+        let (total_deficit, total_slack): (f32, f32) = (deficit.iter().sum(), slack.iter().sum());
+        if total_deficit <= 0.0 || total_slack <= 0.0 {
+            return w;
+        }
+        let moved = total_deficit.min(total_slack);
+        for (i, w) in w.iter_mut().enumerate() {
+            *w += deficit[i] / total_deficit * moved - slack[i] / total_slack * moved;
+        }
+        w
+    }
+
+    /// Lay a cell out in `inner` points: lines of runs.
+    fn lay(&self, c: &Cell, size: f32, inner: f32) -> Vec<Vec<Run>> {
+        let mut lines: Vec<Vec<Run>> = Vec::new();
+        for s in &c.spans {
+            let sz = s.style.size(size);
+            if s.inline
+                && !s.text.contains('\n')
+                && let Some(last) = lines.last_mut()
+            {
+                let end = last
+                    .iter()
+                    .map(|r| r.dx + self.m.width(&r.text, r.style.size(size)))
+                    .fold(0.0, f32::max);
+                let dx = if end > 0.0 { end + size * 0.4 } else { 0.0 };
+                if dx + self.m.width(&s.text, sz) <= inner {
+                    last.push(Run {
+                        text: s.text.clone(),
+                        style: s.style,
+                        dx,
+                    });
+                    continue;
+                }
+            }
+            let indent = if s.hang { size } else { 0.0 };
+            for (i, l) in self
+                .m
+                .wrap(&s.text, sz, inner - indent)
+                .into_iter()
+                .enumerate()
+            {
+                lines.push(vec![Run {
+                    text: l,
+                    style: s.style,
+                    dx: if i == 0 { 0.0 } else { indent },
+                }]);
+            }
+        }
+        if lines.is_empty() {
+            lines.push(Vec::new());
+        }
+        lines
+    }
+
+    /// Draw a table, keeping its header row with its first row, and repeating caption and
+    /// header row on every page it goes on to.
     fn table(&mut self, t: &Table<'_>, rows: &[Vec<Cell>]) {
-        let lh = t.size * 1.25;
+        let size = t.size;
+        let lh = size * 1.25;
+        let widths = self.fit(t, rows);
         let xs: Vec<(f32, f32)> = {
             let mut x = MARGIN_X;
-            t.widths
+            widths
                 .iter()
-                .map(|f| {
-                    let w = f * WIDTH;
-                    let r = (x, w);
+                .map(|w| {
+                    let r = (x, *w);
                     x += w;
                     r
                 })
                 .collect()
         };
+        let centre = |i: usize| t.centre.contains(&i);
         let header_lines: Vec<Vec<String>> = t.header.map_or_else(Vec::new, |h| {
             h.iter()
                 .zip(&xs)
-                .map(|(s, (_, w))| self.m.wrap(s, t.size, w - 2.0 * PAD))
+                .map(|(s, (_, w))| self.m.wrap(s, size, w - 2.0 * PAD - 1.0))
                 .collect()
         });
-        let header_h = header_lines.iter().map(Vec::len).max().unwrap_or(0) as f32 * lh
-            + if header_lines.is_empty() {
-                0.0
-            } else {
-                2.0 * PAD
-            };
+        let header_h = if header_lines.is_empty() {
+            0.0
+        } else {
+            header_lines.iter().map(Vec::len).max().unwrap_or(1) as f32 * lh + 2.0 * PAD
+        };
         let draw_header = |me: &mut Self| {
             if header_lines.is_empty() {
                 return;
@@ -337,51 +692,76 @@ impl Layout {
                 Some(HEADER_FILL),
                 false,
             );
-            for (lines, (x, _)) in header_lines.iter().zip(&xs) {
+            for (ci, (lines, (x, w))) in header_lines.iter().zip(&xs).enumerate() {
                 for (i, l) in lines.iter().enumerate() {
-                    let y = me.y - PAD - (i as f32 + 1.0) * lh + t.size * 0.25;
-                    me.text_at(x + PAD, y, t.size, true, BLACK, l);
+                    let y = me.y - PAD - (i as f32 + 1.0) * lh + size * 0.25;
+                    let tx = if centre(ci) {
+                        x + (w - me.m.width(l, size)) / 2.0
+                    } else {
+                        x + PAD
+                    };
+                    me.text_at(tx, y, size, true, BLACK, l);
                 }
             }
             me.y -= header_h;
             me.hline(MARGIN_X, MARGIN_X + WIDTH, me.y, GREY_TEXT, 0.6);
         };
-        // Header with at least one row on the same page.
-        self.ensure(header_h + lh + 2.0 * PAD);
-        draw_header(self);
-        for row in rows {
-            let wrapped: Vec<Vec<String>> = row
-                .iter()
-                .zip(&xs)
-                .map(|(c, (_, w))| {
-                    let inner = w
-                        - 2.0 * PAD
-                        - if c.status.is_some() {
+        let continued = |me: &mut Self| {
+            me.new_page();
+            if let Some(c) = t.caption {
+                let cs = 7.5;
+                me.y -= cs * 1.4;
+                let line = me.m.truncate(&format!("{c} (continued)"), cs, WIDTH);
+                me.text_at(MARGIN_X, me.y + cs * 0.3, cs, false, GREY_TEXT, &line);
+                me.gap(3.0);
+            }
+            draw_header(me);
+        };
+        let laid: Vec<Vec<Vec<Vec<Run>>>> = rows
+            .iter()
+            .map(|row| {
+                row.iter()
+                    .zip(&xs)
+                    .map(|(c, (_, w))| {
+                        let swatch = if c.status.is_some() {
                             SWATCH + 2.0
                         } else {
                             0.0
                         };
-                    self.m.wrap(&c.text, t.size, inner.max(t.size))
-                })
-                .collect();
-            let n = wrapped.iter().map(Vec::len).max().unwrap_or(1).max(1);
-            // A row taller than what is left is split; its remaining lines go on after a
-            // repeated header on the next page.
+                        let inner = (w - 2.0 * PAD - swatch).max(size);
+                        self.lay(c, size, inner)
+                    })
+                    .collect()
+            })
+            .collect();
+        let height = |r: &Vec<Vec<Vec<Run>>>| r.iter().map(Vec::len).max().unwrap_or(1).max(1);
+        // A row of up to this many lines is never split over a page break.
+        const WHOLE: usize = 14;
+        let first = laid.first().map_or(1, height);
+        let lead = if first <= WHOLE { first } else { 3 };
+        let lead_h = lead as f32 * lh + 2.0 * PAD;
+        // A short table (a quarter of a page at most) is never split: the header row and one
+        // row left behind at the foot of a page would read as orphans.
+        let total_h: f32 = laid.iter().map(|r| height(r) as f32 * lh + 2.0 * PAD).sum();
+        let short_table = header_h + total_h <= (TOP - BOTTOM) / 4.0;
+        self.ensure(header_h + if short_table { total_h } else { lead_h });
+        draw_header(self);
+        for (row, wrapped) in rows.iter().zip(&laid) {
+            let n = height(wrapped);
             let mut from = 0;
+            let mut fresh = false;
             while from < n {
                 let room = ((self.y - BOTTOM - 2.0 * PAD) / lh).floor();
                 let fits = if room < 1.0 { 0 } else { room as usize };
                 let wanted = n - from;
-                // Do not split a short row; move it whole.
-                if fits == 0 || (fits < wanted && wanted <= 6) {
-                    self.new_page();
-                    draw_header(self);
+                if !fresh && (fits == 0 || (fits < wanted && wanted <= WHOLE)) {
+                    continued(self);
+                    fresh = true;
                     continue;
                 }
-                let take = wanted.min(fits);
-                let h = take as f32 * lh + 2.0 * PAD;
+                let take = wanted.min(fits.max(1));
                 let top = self.y;
-                for (ci, (lines, (x, _))) in wrapped.iter().zip(&xs).enumerate() {
+                for (ci, (lines, (x, w))) in wrapped.iter().zip(&xs).enumerate() {
                     let mut tx = x + PAD;
                     if let Some(s) = row.get(ci).and_then(|c| c.status) {
                         if from == 0 {
@@ -390,17 +770,31 @@ impl Layout {
                         }
                         tx += SWATCH + 2.0;
                     }
-                    for (i, l) in lines.iter().skip(from).take(take).enumerate() {
-                        let y = top - PAD - (i as f32 + 1.0) * lh + t.size * 0.25;
-                        self.text_at(tx, y, t.size, false, BLACK, l);
+                    for (i, runs) in lines.iter().skip(from).take(take).enumerate() {
+                        let y = top - PAD - (i as f32 + 1.0) * lh + size * 0.25;
+                        let line_w = runs
+                            .iter()
+                            .map(|r| r.dx + self.m.width(&r.text, r.style.size(size)))
+                            .fold(0.0, f32::max);
+                        let x0 = if centre(ci) {
+                            x + (w - line_w) / 2.0
+                        } else {
+                            tx
+                        };
+                        for r in runs {
+                            let sz = r.style.size(size);
+                            self.within(&r.text, sz, x0 + r.dx, x + PAD, x + w - PAD);
+                            self.text_at(x0 + r.dx, y, sz, false, r.style.colour, &r.text);
+                        }
                     }
                 }
-                self.y -= h;
+                self.y -= take as f32 * lh + 2.0 * PAD;
                 self.hline(MARGIN_X, MARGIN_X + WIDTH, self.y, RULE, 0.4);
                 from += take;
+                fresh = false;
                 if from < n {
-                    self.new_page();
-                    draw_header(self);
+                    continued(self);
+                    fresh = true;
                 }
             }
         }
@@ -416,7 +810,7 @@ fn push_text(
     y: f32,
     size: f32,
     bold: bool,
-    colour: (f32, f32, f32),
+    colour: Rgb3,
     s: &str,
 ) {
     if s.is_empty() {
@@ -450,15 +844,7 @@ fn push_text(
     ops.push(Op::EndTextSection);
 }
 
-fn push_rect(
-    ops: &mut Vec<Op>,
-    x: f32,
-    y: f32,
-    w: f32,
-    h: f32,
-    fill: Option<(f32, f32, f32)>,
-    stroke: bool,
-) {
+fn push_rect(ops: &mut Vec<Op>, x: f32, y: f32, w: f32, h: f32, fill: Option<Rgb3>, stroke: bool) {
     let mode = match (fill, stroke) {
         (Some(c), s) => {
             ops.push(Op::SetFillColor { col: rgb(c) });
@@ -489,15 +875,7 @@ fn push_rect(
     });
 }
 
-fn push_line(
-    ops: &mut Vec<Op>,
-    x0: f32,
-    y0: f32,
-    x1: f32,
-    y1: f32,
-    colour: (f32, f32, f32),
-    w: f32,
-) {
+fn push_line(ops: &mut Vec<Op>, x0: f32, y0: f32, x1: f32, y1: f32, colour: Rgb3, w: f32) {
     ops.push(Op::SetOutlineColor { col: rgb(colour) });
     ops.push(Op::SetOutlineThickness { pt: Pt(w) });
     let p = |x: f32, y: f32| LinePoint {
@@ -512,6 +890,7 @@ fn push_line(
     });
 }
 
+/// The first `n` characters of a hash or fingerprint, with an ellipsis when cut.
 fn short(s: &str, n: usize) -> String {
     if s.chars().count() > n {
         let head: String = s.chars().take(n).collect();
@@ -519,6 +898,36 @@ fn short(s: &str, n: usize) -> String {
     } else {
         s.to_string()
     }
+}
+
+/// The first 16 characters of a key fingerprint: a key id, as the tables show it (the cover
+/// lists them in full).
+fn key_id(s: &str) -> String {
+    s.chars().take(16).collect()
+}
+
+/// A long hex string (fingerprint, hash, signature) in lines of equal length, a multiple
+/// of 8 digits, each no wider than `max`; other text wraps as usual.
+fn hex_lines(m: &Metrics, s: &str, size: f32, max: f32) -> Vec<String> {
+    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_hexdigit()) || m.width(s, size) <= max {
+        return m.wrap(s, size, max);
+    }
+    // Hex digits of DejaVu Sans are not all equally wide: measure the widest.
+    let digit = "0123456789abcdef"
+        .chars()
+        .map(|c| m.width(&c.to_string(), size))
+        .fold(0.0, f32::max);
+    let per_line = ((max / digit) as usize / 8) * 8;
+    if per_line == 0 {
+        return m.wrap(s, size, max);
+    }
+    let lines = s.len().div_ceil(per_line);
+    // Even lines: 128 digits that need two lines go as 64 + 64, not 100 + 28.
+    let even = s.len().div_ceil(lines).div_ceil(8) * 8;
+    s.as_bytes()
+        .chunks(even.min(per_line))
+        .map(|c| String::from_utf8_lossy(c).into_owned())
+        .collect()
 }
 
 fn dash(s: &str) -> &str {
@@ -534,12 +943,34 @@ fn party_label(party: &str, role: &str) -> String {
     }
 }
 
+/// "2026-Q3 (2026-07-01 to 2026-09-30)".
+fn period_label(r: &Report) -> String {
+    format!("{} ({} to {})", r.period.name(), r.period.from, r.period.to)
+}
+
+/// A party as "Display Name (id)", or the id alone when the report does not know it.
+fn party_cell(r: &Report, id: &str) -> Cell {
+    match r.parties.iter().find(|p| p.id == id) {
+        Some(p) if !p.name.is_empty() && p.name != p.id => {
+            Cell::from(p.name.as_str()).after(format!("({id})"), NOTE)
+        }
+        _ => Cell::from(dash(id)),
+    }
+}
+
 fn cover(l: &mut Layout, r: &Report) {
     l.gap(10.0);
     l.para(r.title, 22.0, true, BLACK);
     l.gap(4.0);
     let get = |k: &str| r.matrix.get(k).map_or("-", String::as_str);
     l.para(get("title"), 14.0, false, GREY_TEXT);
+    l.gap(2.0);
+    l.para(
+        &format!("Period {}", period_label(r)),
+        11.0,
+        false,
+        GREY_TEXT,
+    );
     l.gap(10.0);
     if !r.verified {
         l.para(
@@ -557,18 +988,25 @@ fn cover(l: &mut Layout, r: &Report) {
         );
         l.gap(6.0);
     }
+    let verification = format!(
+        "{} ({} entries{})",
+        if r.verified { "intact" } else { "FAILED" },
+        r.entries,
+        if r.keys_pinned {
+            ", keys pinned"
+        } else {
+            ", self-consistency only: no keys pinned"
+        }
+    );
     let facts: Vec<Vec<Cell>> = vec![
         vec![
             "Matrix".into(),
-            format!("{} ({})", get("title"), get("id")).into(),
+            Cell::from(get("title")).after(format!("({})", get("id")), NOTE),
         ],
         vec!["Version".into(), get("version").into()],
         vec!["Matrix SHA-256".into(), get("sha256").into()],
         vec!["Adopted in entry".into(), get("adopted_in").into()],
-        vec![
-            "Period".into(),
-            format!("{} to {}", r.period.from, r.period.to).into(),
-        ],
+        vec!["Period".into(), period_label(r).into()],
         vec!["Statuses as of".into(), r.as_of.as_str().into()],
         vec![
             "Ledger head".into(),
@@ -576,25 +1014,18 @@ fn cover(l: &mut Layout, r: &Report) {
         ],
         vec![
             "Verification".into(),
-            format!(
-                "{} ({} entries{})",
-                if r.verified { "intact" } else { "FAILED" },
-                r.entries,
-                if r.keys_pinned {
-                    ", keys pinned"
-                } else {
-                    ", self-consistency only: no keys pinned"
-                }
-            )
-            .into(),
+            Cell::styled(
+                verification,
+                Style::coloured(if r.verified { BLACK } else { STAMP }),
+            ),
         ],
         vec!["Attestation digest".into(), r.digest.as_str().into()],
     ];
     l.table(
         &Table {
-            header: None,
             widths: &[0.22, 0.78],
             size: 9.0,
+            ..Table::default()
         },
         &facts,
     );
@@ -603,7 +1034,7 @@ fn cover(l: &mut Layout, r: &Report) {
     let lines = l.m.wrap(r.statement, 10.0, WIDTH - 16.0);
     let h = lines.len() as f32 * 13.0 + 12.0;
     l.ensure(h);
-    l.rect(MARGIN_X, l.y - h, WIDTH, h, Some((0.97, 0.97, 0.90)), true);
+    l.rect(MARGIN_X, l.y - h, WIDTH, h, Some(NOTE_FILL), true);
     l.gap(6.0);
     for line in lines {
         l.y -= 13.0;
@@ -624,7 +1055,13 @@ fn cover(l: &mut Layout, r: &Report) {
                 if p.fingerprints.is_empty() {
                     "-".into()
                 } else {
-                    p.fingerprints.join("\n").into()
+                    let fp_w = 0.40 * WIDTH - 2.0 * PAD;
+                    let lines: Vec<String> = p
+                        .fingerprints
+                        .iter()
+                        .flat_map(|f| hex_lines(&l.m, f, 8.5, fp_w))
+                        .collect();
+                    lines.join("\n").into()
                 },
             ]
         })
@@ -640,6 +1077,9 @@ fn cover(l: &mut Layout, r: &Report) {
             ]),
             widths: &[0.14, 0.22, 0.12, 0.12, 0.40],
             size: 8.5,
+            caption: Some("Parties"),
+            grow: 1.4,
+            ..Table::default()
         },
         &rows,
     );
@@ -647,33 +1087,73 @@ fn cover(l: &mut Layout, r: &Report) {
 
 fn summary(l: &mut Layout, r: &Report) {
     l.heading("Summary", 16.0);
+    l.para(
+        "Number of duties of each party in the matrix, by status.",
+        8.5,
+        false,
+        GREY_TEXT,
+    );
+    l.gap(3.0);
     let mut header: Vec<&str> = vec!["party"];
     header.extend(Status::ALL.map(Status::as_str));
     let rows: Vec<Vec<Cell>> = r
         .summary
         .iter()
         .map(|(party, counts)| {
-            let mut row: Vec<Cell> = vec![party.as_str().into()];
-            row.extend(
-                Status::ALL
-                    .iter()
-                    .map(|s| Cell::from(counts.get(s.as_str()).copied().unwrap_or(0).to_string())),
-            );
+            let mut row: Vec<Cell> = vec![party_cell(r, party)];
+            row.extend(Status::ALL.iter().map(|s| {
+                let n = counts.get(s.as_str()).copied().unwrap_or(0);
+                Cell::styled(
+                    n.to_string(),
+                    Style::coloured(if n == 0 { GREY_TEXT } else { BLACK }),
+                )
+            }));
             row
         })
         .collect();
     l.table(
         &Table {
             header: Some(&header),
-            widths: &[0.16, 0.112, 0.112, 0.112, 0.112, 0.112, 0.14, 0.14],
+            widths: &[0.22, 0.11, 0.11, 0.11, 0.11, 0.11, 0.12, 0.11],
             size: 8.5,
+            caption: Some("Summary"),
+            centre: &[1, 2, 3, 4, 5, 6, 7],
+            grow: 1.3,
         },
         &rows,
     );
     grid(l, r);
 }
 
-/// The section × party picture: each cell the worst status of that party's duties there.
+/// What one grid cell says: the worst status, and how many of the duties owed (neither
+/// waived nor informational) are fulfilled.
+fn grid_cell(duties: &[&Duty]) -> Option<(Status, Option<(usize, usize)>)> {
+    let worst = duties
+        .iter()
+        .map(|d| d.status)
+        .max_by_key(|st| severity(*st))?;
+    let owed = duties
+        .iter()
+        .filter(|d| !matches!(d.status, Status::NotApplicable | Status::Informational))
+        .count();
+    let done = duties
+        .iter()
+        .filter(|d| d.status == Status::Fulfilled)
+        .count();
+    Some((worst, (owed > 0).then_some((done, owed))))
+}
+
+/// The first of `options` that fits `max` at `size`, else the last cut to fit.
+fn pick(m: &Metrics, options: &[String], size: f32, max: f32) -> String {
+    options
+        .iter()
+        .find(|o| m.width(o, size) <= max)
+        .cloned()
+        .unwrap_or_else(|| m.truncate(options.last().map_or("", String::as_str), size, max))
+}
+
+/// The section × party picture: each cell the worst status of that party's duties there,
+/// and how many of them are fulfilled.
 fn grid(l: &mut Layout, r: &Report) {
     // Columns: parties in the order the report lists them, then any other duty holder.
     let mut cols: Vec<String> = Vec::new();
@@ -703,7 +1183,7 @@ fn grid(l: &mut Layout, r: &Report) {
     }
     l.heading("Status by section and party", 13.0);
     l.para(
-        "Each cell shows the worst status of that party's duties in the section (failed, then missing, disputed, overdue, fulfilled, not-applicable, informational); a dash means the party has no duty there.",
+        "Each cell shows the worst status of that party's duties in the section (failed, then missing, disputed, overdue, fulfilled, not-applicable, informational) and how many of the duties it owes there (neither waived nor informational) are fulfilled; a dash means the party has no duty there.",
         8.5,
         false,
         GREY_TEXT,
@@ -737,9 +1217,10 @@ fn grid(l: &mut Layout, r: &Report) {
         l.para("No duties in the matrix.", 9.0, false, BLACK);
         return;
     }
-    let label_w = WIDTH * 0.30;
-    let col_w = ((WIDTH - label_w) / cols.len() as f32).min(90.0);
+    let label_w = WIDTH * 0.34;
+    let col_w = ((WIDTH - label_w) / cols.len() as f32).min(96.0);
     let size = 7.5;
+    let small = 6.5;
     let lh = size * 1.25;
     let head: Vec<Vec<String>> = cols
         .iter()
@@ -750,44 +1231,82 @@ fn grid(l: &mut Layout, r: &Report) {
         for (i, lines) in head.iter().enumerate() {
             let x = MARGIN_X + label_w + i as f32 * col_w;
             for (k, line) in lines.iter().enumerate() {
+                let w = l.m.width(line, size);
                 let y = l.y - (k as f32 + 1.0) * lh + 2.0;
-                l.text_at(x + 2.0, y, size, true, BLACK, line);
+                l.text_at(x + (col_w - w) / 2.0, y, size, true, BLACK, line);
             }
         }
         l.y -= head_h;
     };
-    l.ensure(head_h + 20.0);
+    // Each row: the section title, wrapped, and its id in grey after it when there is room.
+    // (title lines, where the id goes: line, x offset, text)
+    type Label = (Vec<String>, Option<(usize, f32, String)>);
+    let labels: Vec<Label> = r
+        .sections
+        .iter()
+        .map(|s| {
+            let lines = l.m.wrap(&s.title, size, label_w - 6.0);
+            let id = format!("({})", s.id);
+            let idw = l.m.width(&id, small);
+            let last = lines.len().saturating_sub(1);
+            let end = lines.last().map_or(0.0, |t| l.m.width(t, size));
+            let place = if end + 4.0 + idw <= label_w - 6.0 {
+                Some((last, end + 4.0, id))
+            } else if lines.len() < 2 && idw <= label_w - 6.0 {
+                Some((1, 0.0, id))
+            } else {
+                None
+            };
+            (lines, place)
+        })
+        .collect();
+    let row_h = |n: usize| n.max(2) as f32 * lh + 6.0;
+    l.ensure(head_h + labels.first().map_or(20.0, |(t, _)| row_h(t.len())));
     draw_head(l);
-    for s in &r.sections {
-        let label =
-            l.m.wrap(&format!("{} {}", s.id, s.title), size, label_w - 6.0);
-        let h = (label.len() as f32 * lh + 6.0).max(18.0);
+    for (s, (label, id)) in r.sections.iter().zip(&labels) {
+        let h = row_h(label.len());
         if l.y - h < BOTTOM {
             l.new_page();
+            let cs = 7.5;
+            l.y -= cs * 1.4;
+            l.text_at(
+                MARGIN_X,
+                l.y + cs * 0.3,
+                cs,
+                false,
+                GREY_TEXT,
+                "Status by section and party (continued)",
+            );
+            l.gap(3.0);
             draw_head(l);
         }
         let top = l.y;
+        // The label block, centred in the row like the cells.
+        let n = label.len().max(id.as_ref().map_or(0, |(k, _, _)| k + 1));
+        let block_top = top - (h - n as f32 * lh) / 2.0;
+        let line_y = |k: usize| block_top - (k as f32 + 1.0) * lh + size * 0.3;
         for (k, line) in label.iter().enumerate() {
-            l.text_at(
-                MARGIN_X,
-                top - 3.0 - (k as f32 + 1.0) * lh + 2.0,
-                size,
-                false,
-                BLACK,
-                line,
-            );
+            l.text_at(MARGIN_X, line_y(k), size, false, BLACK, line);
+        }
+        if let Some((k, dx, id)) = id {
+            l.text_at(MARGIN_X + dx, line_y(*k), small, false, GREY_TEXT, id);
         }
         for (i, c) in cols.iter().enumerate() {
-            let worst = s
+            let duties: Vec<&Duty> = s
                 .items
                 .iter()
                 .flat_map(|it| &it.duties)
                 .filter(|d| party_label(&d.party, d.role) == *c)
-                .map(|d| d.status)
-                .max_by_key(|st| severity(*st));
+                .collect();
             let x = MARGIN_X + label_w + i as f32 * col_w;
-            match worst {
-                Some(st) => {
+            let inner = col_w - 6.0;
+            let centred = |l: &mut Layout, y: f32, sz: f32, colour: Rgb3, s: &str| {
+                let w = l.m.width(s, sz);
+                l.within(s, sz, x + (col_w - w) / 2.0, x + 2.0, x + col_w - 2.0);
+                l.text_at(x + (col_w - w) / 2.0, y, sz, false, colour, s);
+            };
+            match grid_cell(&duties) {
+                Some((st, count)) => {
                     l.rect(
                         x + 1.0,
                         top - h + 1.0,
@@ -796,33 +1315,36 @@ fn grid(l: &mut Layout, r: &Report) {
                         Some(status_colour(st)),
                         true,
                     );
-                    let tw = l.m.width(st.as_str(), 6.5);
-                    let tx = x + (col_w - tw) / 2.0;
                     let colour = if matches!(st, Status::Failed | Status::Disputed) {
-                        (1.0, 1.0, 1.0)
+                        WHITE
                     } else {
                         BLACK
                     };
-                    l.text_at(
-                        tx.max(x + 2.0),
-                        top - h / 2.0 - 2.3,
-                        6.5,
-                        false,
-                        colour,
-                        st.as_str(),
-                    );
-                }
-                None => {
-                    let tw = l.m.width("–", 7.0);
-                    l.text_at(
-                        x + (col_w - tw) / 2.0,
-                        top - h / 2.0 - 2.5,
+                    let name = pick(
+                        &l.m,
+                        &[st.as_str().to_string(), short(st.as_str(), 4)],
                         7.0,
-                        false,
-                        GREY_TEXT,
-                        "–",
+                        inner,
                     );
+                    let mid = top - h / 2.0;
+                    match count {
+                        Some((done, owed)) => {
+                            centred(l, mid + 1.0, 7.0, colour, &name);
+                            let n = pick(
+                                &l.m,
+                                &[
+                                    format!("{done} of {owed} fulfilled"),
+                                    format!("{done}/{owed}"),
+                                ],
+                                small,
+                                inner,
+                            );
+                            centred(l, mid - small - 1.5, small, colour, &n);
+                        }
+                        None => centred(l, mid - 2.3, 7.0, colour, &name),
+                    }
                 }
+                None => centred(l, top - h / 2.0 - 2.5, 7.0, GREY_TEXT, "–"),
             }
         }
         l.y -= h;
@@ -830,51 +1352,75 @@ fn grid(l: &mut Layout, r: &Report) {
     l.gap(8.0);
 }
 
+fn matrix_rows(s: &SectionRows) -> Vec<Vec<Cell>> {
+    let mut rows: Vec<Vec<Cell>> = Vec::new();
+    for it in &s.items {
+        let raci: Vec<String> = it.raci.iter().map(|(r, l)| format!("{r} {l}")).collect();
+        for (k, d) in it.duties.iter().enumerate() {
+            let ev: Vec<String> = d.evidence.iter().map(|s| format!("#{s}")).collect();
+            rows.push(vec![
+                it.id.as_str().into(),
+                if k == 0 { it.activity.as_str() } else { "" }.into(),
+                if k == 0 {
+                    raci.join(", ")
+                } else {
+                    String::new()
+                }
+                .into(),
+                Cell::from(if d.party.is_empty() {
+                    "unbound"
+                } else {
+                    d.party.as_str()
+                })
+                .line(format!("({})", d.role), NOTE),
+                status_cell(d.status),
+                dash(&ev.join(" ")).into(),
+                d.last_performed.as_deref().unwrap_or("-").into(),
+            ]);
+        }
+    }
+    rows
+}
+
 fn matrix(l: &mut Layout, r: &Report) {
     l.heading("The matrix", 16.0);
-    for s in &r.sections {
-        l.heading(&format!("{} {}", s.id, s.title), 11.5);
-        let mut rows: Vec<Vec<Cell>> = Vec::new();
-        for it in &s.items {
-            let raci: Vec<String> = it.raci.iter().map(|(r, l)| format!("{r} {l}")).collect();
-            for (k, d) in it.duties.iter().enumerate() {
-                let ev: Vec<String> = d.evidence.iter().map(|s| format!("#{s}")).collect();
-                rows.push(vec![
-                    it.id.as_str().into(),
-                    if k == 0 { it.activity.as_str() } else { "" }.into(),
-                    if k == 0 {
-                        raci.join(", ")
-                    } else {
-                        String::new()
-                    }
-                    .into(),
-                    if d.party.is_empty() {
-                        format!("unbound ({})", d.role)
-                    } else {
-                        format!("{} ({})", d.party, d.role)
-                    }
-                    .into(),
-                    status_cell(d.status),
-                    dash(&ev.join(" ")).into(),
-                    d.last_performed.as_deref().unwrap_or("-").into(),
-                ]);
-            }
-        }
+    let header = [
+        "item",
+        "activity",
+        "RACI",
+        "party (role)",
+        "status",
+        "evidence",
+        "last performed",
+    ];
+    let all: Vec<Vec<Vec<Cell>>> = r.sections.iter().map(matrix_rows).collect();
+    // One set of column widths for every section, so that the columns line up throughout.
+    let widths: Vec<f32> = l
+        .fit(
+            &Table {
+                header: Some(&header),
+                widths: &[0.16, 0.27, 0.12, 0.13, 0.13, 0.08, 0.11],
+                size: 7.5,
+                grow: 1.35,
+                ..Table::default()
+            },
+            &all.concat(),
+        )
+        .iter()
+        .map(|w| w / WIDTH)
+        .collect();
+    for (s, rows) in r.sections.iter().zip(&all) {
+        l.heading_id(&s.title, &s.id, 11.5);
+        let caption = format!("{} ({})", s.title, s.id);
         l.table(
             &Table {
-                header: Some(&[
-                    "item",
-                    "activity",
-                    "RACI",
-                    "party (role)",
-                    "status",
-                    "evidence",
-                    "last performed",
-                ]),
-                widths: &[0.15, 0.26, 0.12, 0.14, 0.13, 0.09, 0.11],
+                header: Some(&header),
+                widths: &widths,
                 size: 7.5,
+                caption: Some(&caption),
+                ..Table::default()
             },
-            &rows,
+            rows,
         );
     }
 }
@@ -906,8 +1452,11 @@ fn exceptions(l: &mut Layout, r: &Report) {
         l.table(
             &Table {
                 header: Some(&["item", "activity", "party", "role", "status", "detail"]),
-                widths: &[0.16, 0.22, 0.11, 0.09, 0.13, 0.29],
+                widths: &[0.17, 0.23, 0.11, 0.09, 0.12, 0.28],
                 size: 7.5,
+                caption: Some("Exceptions"),
+                grow: 1.35,
+                ..Table::default()
             },
             &rows,
         );
@@ -936,15 +1485,30 @@ fn exceptions(l: &mut Layout, r: &Report) {
     l.table(
         &Table {
             header: Some(&["item", "customer duty", "status"]),
-            widths: &[0.22, 0.61, 0.17],
+            widths: &[0.24, 0.60, 0.16],
             size: 8.0,
+            caption: Some("Complementary user entity controls"),
+            grow: 1.35,
+            ..Table::default()
         },
         &rows,
     );
 }
 
+/// A JSON field value as the appendix shows it: strings without quotes.
+fn field_value(v: &serde_json::Value) -> String {
+    v.as_str().map_or_else(|| v.to_string(), str::to_string)
+}
+
 fn appendix(l: &mut Layout, r: &Report) {
     l.heading("Evidence appendix", 16.0);
+    l.para(
+        "Each evidence entry counted for a duty: its outcome and the entries that co-sign it, who signed it (party and key id: the first 16 hex digits of the key fingerprint), its fields, and its artefacts (name and the start of their SHA-256).",
+        8.5,
+        false,
+        GREY_TEXT,
+    );
+    l.gap(3.0);
     if let Some(n) = &r.appendix_note {
         l.para(n, 8.5, false, GREY_TEXT);
         l.gap(4.0);
@@ -953,114 +1517,292 @@ fn appendix(l: &mut Layout, r: &Report) {
         l.para("No evidence entries listed.", 9.0, false, BLACK);
         return;
     }
-    let rows: Vec<Vec<Cell>> = r
-        .appendix
-        .iter()
-        .map(|e| {
-            let fields: Vec<String> = e
-                .fields
-                .iter()
-                .map(|(k, v)| format!("{k}={}", v.as_str().map_or(v.to_string(), str::to_string)))
-                .collect();
-            let arts: Vec<String> = e
-                .artifacts
-                .iter()
-                .map(|(n, s)| format!("{n} {}", short(s, 16)))
-                .collect();
-            let cos: Vec<String> = e
-                .cosignatures
-                .iter()
-                .map(|(s, p, v)| format!("#{s} {p} {v}"))
-                .collect();
-            vec![
-                format!("#{}", e.seq).into(),
-                e.item.as_str().into(),
-                format!("{}\n{}", e.performed_at, e.recorded_at).into(),
-                dash(&e.party).into(),
-                format!("{}\n{}", e.kind, e.outcome).into(),
-                dash(&fields.join("\n")).into(),
-                dash(&arts.join("\n")).into(),
-                short(&e.signer, 20).into(),
-                dash(&cos.join("\n")).into(),
-            ]
-        })
-        .collect();
-    l.table(
-        &Table {
-            header: Some(&[
-                "seq",
-                "item",
-                "performed / recorded",
-                "party",
-                "kind / outcome",
-                "fields",
-                "artefacts (SHA-256)",
-                "signer",
-                "co-signatures",
-            ]),
-            widths: &[0.05, 0.10, 0.17, 0.085, 0.10, 0.13, 0.135, 0.115, 0.115],
-            size: 6.5,
-        },
-        &rows,
-    );
+    l.table(&appendix_table(), &appendix_rows(r));
 }
 
-fn signoff_and_verify(l: &mut Layout, r: &Report) {
-    l.heading("Sign-off", 16.0);
-    if r.signoffs.is_empty() {
-        l.para("Not signed.", 10.0, false, BLACK);
-        l.gap(2.0);
+fn appendix_table() -> Table<'static> {
+    Table {
+        header: Some(&[
+            "seq",
+            "item / kind / outcome / co-signatures",
+            "performed / recorded",
+            "party / key",
+            "fields",
+            "artefacts / SHA-256",
+        ]),
+        widths: &[0.05, 0.18, 0.185, 0.135, 0.285, 0.165],
+        size: 7.0,
+        caption: Some("Evidence appendix"),
+        grow: 1.15,
+        ..Table::default()
     }
-    // Every party that has not signed is named as such.
-    for p in &r.parties {
-        if !r.signoffs.is_empty() && !r.signoffs.iter().any(|s| s.party == p.id) {
-            l.para(
-                &format!("{} ({}): not signed", p.id, p.name),
-                9.5,
-                false,
-                BLACK,
-            );
-            l.gap(2.0);
+}
+
+/// One row per evidence entry; one field per line, as `key = value`.
+fn appendix_rows(r: &Report) -> Vec<Vec<Cell>> {
+    r.appendix
+        .iter()
+        .map(|e| {
+            let outcome = match e.outcome.as_str() {
+                "fail" => STAMP,
+                "partial" => WARN,
+                _ => BLACK,
+            };
+            let mut item = Cell::from(e.item.as_str())
+                .line(e.kind.as_str(), PLAIN)
+                .line(e.outcome.as_str(), Style::coloured(outcome));
+            // Co-signatures go with the outcome they accept or dispute.
+            if !e.cosignatures.is_empty() {
+                item = item.line("co-signed", NOTE);
+            }
+            for (seq, party, verdict) in &e.cosignatures {
+                let colour = if verdict == "dispute" { STAMP } else { BLACK };
+                item = item
+                    .line(format!("#{seq} {}", dash(party)), PLAIN)
+                    .after(verdict.as_str(), Style::coloured(colour));
+            }
+            let when = Cell::from(e.performed_at.as_str()).line(e.recorded_at.as_str(), NOTE);
+            let who = Cell::from(dash(&e.party)).line(key_id(&e.signer), NOTE);
+            let mut fields = Cell::default();
+            for (k, v) in &e.fields {
+                fields = fields.hanging(format!("{k} = {}", field_value(v)), PLAIN);
+            }
+            if fields.spans.is_empty() {
+                fields = Cell::from("-");
+            }
+            let mut arts = Cell::default();
+            for (name, sha) in &e.artifacts {
+                arts = arts.line(name.as_str(), PLAIN).line(short(sha, 16), NOTE);
+            }
+            if arts.spans.is_empty() {
+                arts = Cell::from("-");
+            }
+            vec![format!("#{}", e.seq).into(), item, when, who, fields, arts]
+        })
+        .collect()
+}
+
+/// The state of a sign-off: its words and colour.
+fn signoff_state(s: &crate::attest::Signoff) -> (String, Rgb3) {
+    if s.matches {
+        ("matches this attestation".to_string(), GOOD)
+    } else {
+        (format!("does NOT match (signed at head {})", s.head), STAMP)
+    }
+}
+
+fn signoff(l: &mut Layout, r: &Report) {
+    l.heading("Sign-off", 16.0);
+    l.para(
+        "Each party bound in the adoption, and any other party that signed: the sign-off entry, the key it was signed with (key id: the first 16 hex digits of the fingerprint), the attestation digest it signs and the ledger head that digest was computed at.",
+        8.5,
+        false,
+        GREY_TEXT,
+    );
+    l.gap(3.0);
+    let rows = signoff_rows(r);
+    if rows.is_empty() {
+        l.para("Not signed.", 10.0, false, BLACK);
+        return;
+    }
+    l.table(&signoff_table(), &rows);
+    if r.signoffs.is_empty() {
+        return;
+    }
+    signatures(l, r);
+}
+
+fn signoff_table() -> Table<'static> {
+    Table {
+        header: Some(&[
+            "party",
+            "role",
+            "sign-off entry",
+            "key id",
+            "digest signed",
+            "computed at head",
+            "state",
+        ]),
+        widths: &[0.17, 0.09, 0.16, 0.145, 0.155, 0.09, 0.19],
+        size: 7.0,
+        caption: Some("Sign-off"),
+        grow: 1.3,
+        ..Table::default()
+    }
+}
+
+/// One row per sign-off of each party bound in the adoption (in report order; "not
+/// signed" when it has none) and of any other party that signed.
+fn signoff_rows(r: &Report) -> Vec<Vec<Cell>> {
+    let mut ids: Vec<&str> = r
+        .parties
+        .iter()
+        .filter(|p| p.bound_as.is_some())
+        .map(|p| p.id.as_str())
+        .collect();
+    for s in &r.signoffs {
+        if !ids.contains(&s.party.as_str()) {
+            ids.push(&s.party);
         }
     }
-    for s in &r.signoffs {
-        l.para(
-            &format!(
-                "{} signed in entry {} (digest {}, head {}): {}",
-                s.party,
-                s.seq,
-                short(&s.digest, 16),
-                s.head,
-                if s.matches {
-                    "matches this attestation"
-                } else {
-                    "no longer matches (signed at an earlier head)"
-                }
-            ),
-            9.5,
-            false,
-            if s.matches { BLACK } else { STAMP },
-        );
-        l.gap(2.0);
+    let mut rows: Vec<Vec<Cell>> = Vec::new();
+    for id in &ids {
+        let party = r.parties.iter().find(|p| p.id == *id);
+        let role = party.map_or("-", |p| p.bound_as.as_deref().unwrap_or(&p.role));
+        let role = match party {
+            Some(p) if p.bound_as.is_none() => Cell::from(role).line("not bound", NOTE),
+            _ => Cell::from(role),
+        };
+        let mut signed = r.signoffs.iter().filter(|s| s.party == *id).peekable();
+        if signed.peek().is_none() {
+            rows.push(vec![
+                party_cell(r, id),
+                role,
+                "-".into(),
+                "-".into(),
+                "-".into(),
+                "-".into(),
+                Cell::styled("not signed", Style::coloured(WARN)),
+            ]);
+            continue;
+        }
+        for s in signed {
+            let (state, colour) = signoff_state(s);
+            rows.push(vec![
+                party_cell(r, id),
+                role.clone(),
+                Cell::from(format!("#{}", s.seq)).line(s.time.as_str(), NOTE),
+                key_id(&s.fingerprint).into(),
+                short(&s.digest, 16).into(),
+                format!("entry {}", s.head).into(),
+                Cell::styled(state, Style::coloured(colour)),
+            ]);
+        }
     }
+    rows
+}
+
+/// Each sign-off's key, digest and signature in full.
+fn signatures(l: &mut Layout, r: &Report) {
+    l.heading("Signatures", 11.5);
+    l.para(
+        "The Ed25519 signature of each sign-off entry, whose payload carries the digest it signs; vouch verify checks each one against the signing key.",
+        8.0,
+        false,
+        GREY_TEXT,
+    );
+    l.gap(2.0);
+    let size = 7.0;
+    let lh = size * 1.3;
+    let key_x = MARGIN_X + 10.0;
+    let value_x = key_x + 42.0;
+    let value_w = MARGIN_X + WIDTH - value_x;
+    for s in &r.signoffs {
+        let who = r
+            .parties
+            .iter()
+            .find(|p| p.id == s.party)
+            .map_or(s.party.clone(), |p| format!("{} ({})", p.name, p.id));
+        let label = format!("{who} — sign-off entry #{}, {}", s.seq, s.time);
+        let label_lines = l.m.wrap(&label, 8.0, WIDTH);
+        let body: Vec<(&str, Vec<String>)> = [
+            ("key", &s.fingerprint),
+            ("digest", &s.digest),
+            ("signature", &s.signature),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k, hex_lines(&l.m, v, size, value_w)))
+        .collect();
+        let n: usize = body.iter().map(|(_, v)| v.len()).sum();
+        // A signature block never splits over a page break.
+        l.ensure(label_lines.len() as f32 * 8.0 * 1.3 + n as f32 * lh + 6.0);
+        for line in label_lines {
+            l.y -= 8.0 * 1.3;
+            l.text_at(MARGIN_X, l.y + 2.0, 8.0, true, BLACK, &line);
+        }
+        for (k, lines) in body {
+            for (i, line) in lines.iter().enumerate() {
+                l.y -= lh;
+                if i == 0 {
+                    l.text_at(key_x, l.y + 1.8, size, false, GREY_TEXT, k);
+                }
+                l.text_at(value_x, l.y + 1.8, size, false, BLACK, line);
+            }
+        }
+        l.gap(6.0);
+    }
+}
+
+/// A "how to verify" line: the command and the explanation after it in parentheses
+/// (separated by at least two spaces), or `None` when the line is prose.
+fn command_and_note(line: &str) -> Option<(&str, &str)> {
+    let t = line.trim_end();
+    let inner = t.strip_suffix(')')?;
+    let open = inner.rfind("  (")?;
+    let cmd = inner[..open].trim_end();
+    let note = &inner[open + 3..];
+    (!cmd.is_empty() && !note.is_empty()).then_some((cmd, note))
+}
+
+fn how_to_verify(l: &mut Layout, r: &Report) {
     l.heading("How to verify", 16.0);
+    let size = 8.0;
+    let lh = size * 1.35;
     for line in &r.how_to_verify {
-        l.para(line, 8.5, false, BLACK);
+        let Some((cmd, note)) = command_and_note(line) else {
+            l.para(line, 8.5, false, BLACK);
+            l.gap(5.0);
+            continue;
+        };
+        let cmd_lines = l.m.wrap(cmd, size, WIDTH - 12.0);
+        let note_lines = l.m.wrap(note, size, WIDTH - 12.0);
+        let box_h = cmd_lines.len() as f32 * lh + 6.0;
+        l.ensure(box_h + note_lines.len() as f32 * lh + 2.0);
+        l.rect(MARGIN_X, l.y - box_h, WIDTH, box_h, Some(CODE_FILL), false);
         l.gap(3.0);
+        for c in cmd_lines {
+            l.y -= lh;
+            l.text_at(MARGIN_X + 6.0, l.y + size * 0.3, size, false, BLACK, &c);
+        }
+        l.gap(3.0);
+        for n in note_lines {
+            l.y -= lh;
+            l.text_at(MARGIN_X + 6.0, l.y + size * 0.3, size, false, GREY_TEXT, &n);
+        }
+        l.gap(7.0);
     }
     l.gap(4.0);
-    l.para(
-        &format!("Attestation digest: {}", r.digest),
-        9.0,
-        true,
-        BLACK,
-    );
-    l.para(
-        &format!("Ledger head: entry {}, hash {}", r.head.0, r.head.1),
-        9.0,
-        true,
-        BLACK,
-    );
+    // The two values to compare, boxed.
+    let rows = [
+        ("Attestation digest", r.digest.clone(), 10.0),
+        (
+            "Ledger head",
+            format!("entry {}, hash {}", r.head.0, r.head.1),
+            9.0,
+        ),
+    ];
+    let wrapped: Vec<(&str, Vec<String>, f32)> = rows
+        .iter()
+        .map(|(k, v, s)| (*k, l.m.wrap(v, *s, WIDTH - 16.0), *s))
+        .collect();
+    let h: f32 = wrapped
+        .iter()
+        .map(|(_, v, s)| 8.0 * 1.4 + v.len() as f32 * s * 1.35 + 4.0)
+        .sum::<f32>()
+        + 8.0;
+    l.ensure(h);
+    l.rect(MARGIN_X, l.y - h, WIDTH, h, Some(NOTE_FILL), true);
+    l.gap(4.0);
+    for (k, v, s) in wrapped {
+        l.y -= 8.0 * 1.4;
+        l.text_at(MARGIN_X + 8.0, l.y + 2.5, 8.0, false, GREY_TEXT, k);
+        for line in v {
+            l.y -= s * 1.35;
+            l.text_at(MARGIN_X + 8.0, l.y + s * 0.3, s, true, BLACK, &line);
+        }
+        l.gap(4.0);
+    }
+    l.gap(4.0);
 }
 
 /// Running header, footer and, for an unverified ledger, the stamp, once the page count is
@@ -1068,29 +1810,15 @@ fn signoff_and_verify(l: &mut Layout, r: &Report) {
 fn decorate(l: &mut Layout, r: &Report) {
     let n = l.pages.len();
     let title = r.matrix.get("title").map_or("", String::as_str);
-    let period = format!("period {} to {}", r.period.from, r.period.to);
+    let period = format!(" · period {}", period_label(r));
     let font = l.font.clone();
     let hsize = 8.0;
-    let title_w = WIDTH - l.m.width(&period, hsize) - 12.0;
     let title =
-        l.m.wrap(title, hsize, title_w)
-            .into_iter()
-            .next()
-            .unwrap_or_default();
-    let pw = l.m.width(&period, hsize);
+        l.m.truncate(title, hsize, WIDTH - l.m.width(&period, hsize));
+    let header = l.m.truncate(&format!("{title}{period}"), hsize, WIDTH);
     for (i, ops) in l.pages.iter_mut().enumerate() {
         let y = PAGE_H - 34.0;
-        push_text(ops, &font, MARGIN_X, y, hsize, false, GREY_TEXT, &title);
-        push_text(
-            ops,
-            &font,
-            MARGIN_X + WIDTH - pw,
-            y,
-            hsize,
-            false,
-            GREY_TEXT,
-            &period,
-        );
+        push_text(ops, &font, MARGIN_X, y, hsize, false, GREY_TEXT, &header);
         push_line(ops, MARGIN_X, y - 5.0, MARGIN_X + WIDTH, y - 5.0, RULE, 0.5);
         push_line(ops, MARGIN_X, 36.0, MARGIN_X + WIDTH, 36.0, RULE, 0.5);
         let footer = format!("page {} of {n}", i + 1);
@@ -1113,7 +1841,7 @@ fn decorate(l: &mut Layout, r: &Report) {
             hsize,
             false,
             GREY_TEXT,
-            &format!("vouch · digest {}", short(&r.digest, 16)),
+            &format!("vouch · attestation digest {}", short(&r.digest, 16)),
         );
         if !r.verified {
             let stamp = "UNVERIFIED LEDGER";
@@ -1153,7 +1881,6 @@ fn decorate(l: &mut Layout, r: &Report) {
         }
     }
 }
-
 /// A fixed document date: the report's as-of time when it parses, else the period's end.
 fn doc_date(r: &Report) -> printpdf::OffsetDateTime {
     let ts = chrono::DateTime::parse_from_rfc3339(&r.as_of)
@@ -1180,36 +1907,21 @@ pub fn render(report: &Report) -> Result<Vec<u8>> {
 ///
 /// As [`render`].
 pub fn render_counted(report: &Report) -> Result<(Vec<u8>, usize)> {
-    let metrics = Metrics::load()?;
-    let mut l = Layout::new(metrics);
-    cover(&mut l, report);
-    l.new_page();
-    summary(&mut l, report);
-    l.new_page();
-    matrix(&mut l, report);
-    l.new_page();
-    exceptions(&mut l, report);
-    l.new_page();
-    appendix(&mut l, report);
-    l.new_page();
-    signoff_and_verify(&mut l, report);
-    // A section that ended exactly at a page break leaves an empty page behind.
-    while l.pages.len() > 1 && l.pages.last().is_some_and(Vec::is_empty) {
-        l.pages.pop();
-    }
+    let mut l = paginate(report)?;
     decorate(&mut l, report);
 
-    let mut doc = PdfDocument::new(report.title);
+    let id = report.matrix.get("id").map_or("", String::as_str);
+    let period = report.period.name();
+    let mut doc = PdfDocument::new(&format!("{} — {id} {period}", report.title));
     let info = &mut doc.metadata.info;
+    info.keywords = vec![id.to_string(), period.clone(), report.digest.clone()];
     info.author = "vouch".to_string();
     info.creator = "vouch".to_string();
     info.producer = "vouch".to_string();
     info.subject = format!(
-        "{} ({}), period {} to {}, attestation digest {}",
+        "{} ({id}), period {}, attestation digest {}",
         report.matrix.get("title").map_or("", String::as_str),
-        report.matrix.get("id").map_or("", String::as_str),
-        report.period.from,
-        report.period.to,
+        period_label(report),
         report.digest
     );
     let date = doc_date(report);
@@ -1266,6 +1978,31 @@ pub fn render_counted(report: &Report) -> Result<(Vec<u8>, usize)> {
             .map_err(|e| Error::new(format!("cannot write the PDF: {e}")))?;
     }
     Ok((out, page_count))
+}
+
+/// Lay the report out on pages: the content, without running header and footer.
+fn paginate(report: &Report) -> Result<Layout> {
+    let metrics = Metrics::load()?;
+    let mut l = Layout::new(metrics);
+    cover(&mut l, report);
+    l.new_page();
+    summary(&mut l, report);
+    l.new_page();
+    matrix(&mut l, report);
+    l.new_page();
+    exceptions(&mut l, report);
+    l.new_page();
+    appendix(&mut l, report);
+    l.new_page();
+    signoff(&mut l, report);
+    how_to_verify(&mut l, report);
+    // Headings still waiting for content (none in practice) are drawn all the same.
+    l.ensure(0.0);
+    // A section that ended exactly at a page break leaves an empty page behind.
+    while l.pages.len() > 1 && l.pages.last().is_some_and(Vec::is_empty) {
+        l.pages.pop();
+    }
+    Ok(l)
 }
 
 #[cfg(test)]
@@ -1386,6 +2123,13 @@ mod tests {
                     bound_as: Some("customer".to_string()),
                     fingerprints: vec![],
                 },
+                PartyRow {
+                    id: "auditor".to_string(),
+                    name: "Bureau Audit & Associés".to_string(),
+                    role: "auditor".to_string(),
+                    bound_as: None,
+                    fingerprints: vec!["5cfeba94".repeat(8)],
+                },
             ],
             head: (42, "cd".repeat(32)),
             as_of: "2026-10-05T00:00:00Z".to_string(),
@@ -1424,21 +2168,58 @@ mod tests {
                 artifacts: vec![("review.pdf".to_string(), "ef".repeat(32))],
                 signer: "SHA256:".to_string() + &"Zm9v".repeat(11),
                 cosignatures: vec![(6, "globex".to_string(), "accept".to_string())],
+            }, EvidenceRow {
+                seq: 12,
+                item: "backup.infrastructure".to_string(),
+                performed_at: "2026-08-03T22:00:00Z".to_string(),
+                recorded_at: "2026-08-04T09:00:00Z".to_string(),
+                party: "cloudtemple".to_string(),
+                kind: "backup-verification".to_string(),
+                outcome: "pass".to_string(),
+                fields: [
+                    ("backups_checked".to_string(), serde_json::json!(1240)),
+                    ("data_verified".to_string(), serde_json::json!(true)),
+                    (
+                        "statement".to_string(),
+                        serde_json::json!("Ensure the administration of the backup infrastructure"),
+                    ),
+                ]
+                .into_iter()
+                .collect(),
+                artifacts: vec![(
+                    "restore-2026-07-15.log".to_string(),
+                    format!("bd8ac6cf47daa9ef{}", "0".repeat(48)),
+                )],
+                signer: "24dc925496a1f4b38c0bfaf8a605d5376533ac062474c7efc7382d8c442d0f7b"
+                    .to_string(),
+                cosignatures: vec![(13, "cloudtemple".to_string(), "dispute".to_string())],
             }],
             appendix_note: None,
             digest: "0123456789abcdef".repeat(4),
-            signoffs: vec![Signoff {
-                seq: 40,
-                party: "acme".to_string(),
-                fingerprint: "ab".repeat(32),
-                time: "2026-10-15T10:00:00Z".to_string(),
-                signature: "cd".repeat(64),
-                digest: "0123456789abcdef".repeat(4),
-                head: 39,
-                matches: true,
-            }],
+            signoffs: vec![
+                Signoff {
+                    seq: 40,
+                    party: "acme".to_string(),
+                    fingerprint: "ab".repeat(32),
+                    time: "2026-10-15T10:00:00Z".to_string(),
+                    signature: "cd".repeat(64),
+                    digest: "0123456789abcdef".repeat(4),
+                    head: 39,
+                    matches: true,
+                },
+                Signoff {
+                    seq: 31,
+                    party: "auditor".to_string(),
+                    fingerprint: "5cfeba94".repeat(8),
+                    time: "2026-10-01T08:00:00Z".to_string(),
+                    signature: "9e".repeat(64),
+                    digest: "fedcba9876543210".repeat(4),
+                    head: 30,
+                    matches: false,
+                },
+            ],
             how_to_verify: vec![
-                "vouch verify --trust PARTY.pub … --artifacts".to_string(),
+                "vouch --ledger LEDGER verify --artifacts --trust PARTY    (every hash, signature and chain link)".to_string(),
                 format!(
                     "expected digest {} at ledger head entry 42",
                     "0123456789abcdef".repeat(4)
@@ -1457,7 +2238,7 @@ mod tests {
     fn wrapped_lines_fit() {
         let m = Metrics::load().unwrap();
         let text = format!(
-            "{} not-applicable 2026-07-03T10:00:00Z {}",
+            "{} not-applicable 2026-07-03T10:00:00Z cloudtemple backups_checked = 1240 a/b/c,d {}",
             "word ".repeat(40),
             "ab".repeat(60)
         );
@@ -1467,7 +2248,18 @@ mod tests {
             for l in &lines {
                 assert!(m.width(l, 8.0) <= max, "{l:?} wider than {max}");
             }
+            // Nothing but spaces is dropped.
             assert_eq!(lines.concat().replace(' ', ""), text.replace(' ', ""));
+            // A word that fits a line is never split.
+            for word in text
+                .split(' ')
+                .filter(|w| !w.is_empty() && m.width(w, 8.0) <= max)
+            {
+                assert!(
+                    lines.iter().any(|l| l.split(' ').any(|w| w == word)),
+                    "{word:?} split at {max}: {lines:?}"
+                );
+            }
         }
     }
 
@@ -1529,6 +2321,15 @@ mod tests {
             crate::report::Appendix::All,
         )
         .unwrap();
+        let l = paginate(&r).unwrap();
+        assert!(l.overflows.is_empty(), "{:#?}", l.overflows);
+        // Times, party ids and evidence kinds are never split over two lines.
+        let runs = all_runs(&l);
+        for e in &r.appendix {
+            for whole in [&e.performed_at, &e.recorded_at, &e.party, &e.kind] {
+                assert!(runs.iter().any(|t| t == whole), "{whole:?} split");
+            }
+        }
         let pdf = render(&r).unwrap();
         assert_eq!(pdf, render(&r).unwrap());
         let text = page_text(&pdf);
@@ -1555,6 +2356,400 @@ mod tests {
                 render(&sample(3, false)).unwrap(),
             )
             .unwrap();
+        }
+    }
+
+    /// The text runs drawn on each page of the layout (before header and footer).
+    fn runs(l: &Layout) -> Vec<Vec<String>> {
+        l.pages
+            .iter()
+            .map(|ops| {
+                ops.iter()
+                    .filter_map(|op| match op {
+                        Op::ShowText { items } => Some(
+                            items
+                                .iter()
+                                .map(|i| match i {
+                                    TextItem::Text(t) => t.clone(),
+                                    _ => String::new(),
+                                })
+                                .collect::<String>(),
+                        ),
+                        _ => None,
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
+    fn all_runs(l: &Layout) -> Vec<String> {
+        runs(l).concat()
+    }
+
+    #[test]
+    fn wrap_breaks_at_spaces_then_punctuation_then_inside() {
+        let m = Metrics::load().unwrap();
+        let size = 6.5;
+        let w = |s: &str| m.width(s, size) + 0.01;
+        // Words that fit stay whole, in a column just wide enough for the widest.
+        let text = "cloudtemple backup-verification administration";
+        let lines = m.wrap(text, size, w("backup-verification"));
+        assert_eq!(
+            lines,
+            ["cloudtemple", "backup-verification", "administration"]
+        );
+        // A `key = value` too wide for the column breaks at a space, not inside the key.
+        assert_eq!(
+            m.wrap("backups_checked = 1240", size, w("backups_checked =")),
+            ["backups_checked =", "1240"]
+        );
+        // A single word wider than the column breaks after `_`, `-`, `.`, `/`, `=`, `,`.
+        assert_eq!(
+            m.wrap("data_verified", size, w("data_verified") - 0.5),
+            ["data_", "verified"]
+        );
+        assert_eq!(
+            m.wrap(
+                "access.console-administration",
+                size,
+                w("console-administration")
+            ),
+            ["access.console-", "administration"]
+        );
+        assert_eq!(m.wrap("a=1,b=2", size, w("a=1,")), ["a=1,", "b=2"]);
+        // Leading punctuation is not a break point.
+        assert_eq!(pieces("--trust"), ["--trust"]);
+        // Only a piece wider than the column is split between characters.
+        let hex = "0123456789abcdef".repeat(4);
+        let lines = m.wrap(&hex, size, w("0123456789abcdef"));
+        assert!(lines.len() >= 4, "{lines:?}");
+        assert_eq!(lines.concat(), hex);
+        // New lines are kept.
+        assert_eq!(m.wrap("a = 1\nb = 2", size, 200.0), ["a = 1", "b = 2"]);
+    }
+
+    #[test]
+    fn hex_lines_are_even() {
+        let m = Metrics::load().unwrap();
+        let sig = "3e6d846b".repeat(16);
+        let lines = hex_lines(&m, &sig, 7.0, 450.0);
+        assert_eq!(lines.len(), 2);
+        assert_eq!(lines[0].len(), 64);
+        assert_eq!(lines.concat(), sig);
+        for l in &lines {
+            assert!(m.width(l, 7.0) <= 450.0);
+        }
+        // Text that is not hex wraps as usual.
+        assert_eq!(hex_lines(&m, "not hex", 7.0, 450.0), ["not hex"]);
+    }
+
+    #[test]
+    fn nothing_overflows_and_no_page_is_blank() {
+        for r in [sample(3, true), sample(300, false)] {
+            let l = paginate(&r).unwrap();
+            assert!(l.overflows.is_empty(), "{:#?}", l.overflows);
+            for (i, p) in runs(&l).iter().enumerate() {
+                assert!(!p.is_empty(), "page {} has no text", i + 1);
+            }
+        }
+    }
+
+    #[test]
+    fn overflow_check_can_fail() {
+        // A column narrower than one character: the check must notice.
+        let mut l = Layout::new(Metrics::load().unwrap());
+        l.table(
+            &Table {
+                widths: &[0.005, 0.995],
+                ..Table::default()
+            },
+            &[vec!["WW".into(), "x".into()]],
+        );
+        assert!(!l.overflows.is_empty());
+    }
+
+    #[test]
+    fn section_titles_come_before_ids() {
+        let r = sample(3, true);
+        let runs = all_runs(&paginate(&r).unwrap());
+        // The matrix heading, and the grid row: the title, then the id small after it.
+        let title = "Identity and access — privileged accounts";
+        let at: Vec<usize> = (0..runs.len()).filter(|i| runs[*i] == title).collect();
+        assert!(at.len() >= 2, "{runs:?}");
+        for i in at {
+            assert_eq!(runs[i + 1], "(S1)", "after {title:?}");
+        }
+        assert!(!runs.iter().any(|t| t.starts_with("S1 ")), "{runs:?}");
+    }
+
+    #[test]
+    fn grid_counts_fulfilled_duties() {
+        let d = |s| duty("provider", "acme", s, &[1]);
+        let (f, m, n) = (
+            d(Status::Fulfilled),
+            d(Status::Missing),
+            d(Status::NotApplicable),
+        );
+        assert_eq!(
+            grid_cell(&[&f, &m, &n]),
+            Some((Status::Missing, Some((1, 2))))
+        );
+        assert_eq!(grid_cell(&[&n]), Some((Status::NotApplicable, None)));
+        assert_eq!(grid_cell(&[]), None);
+        let runs = all_runs(&paginate(&sample(3, true)).unwrap());
+        // Section S1: acme has one duty (fulfilled); globex two (overdue, failed).
+        assert!(runs.iter().any(|t| t == "1 of 1 fulfilled"), "{runs:?}");
+        assert!(runs.iter().any(|t| t == "0 of 2 fulfilled"), "{runs:?}");
+    }
+
+    #[test]
+    fn appendix_keeps_ids_whole_and_shortens_hashes() {
+        let r = sample(3, true);
+        let l = paginate(&r).unwrap();
+        let pages = runs(&l);
+        let page = pages
+            .iter()
+            .find(|p| p.iter().any(|t| t == "Evidence appendix"))
+            .unwrap();
+        for whole in [
+            "2026-08-03T22:00:00Z",
+            "2026-08-04T09:00:00Z",
+            "cloudtemple",
+            "backup-verification",
+            "backups_checked = 1240",
+            "data_verified = true",
+            "24dc925496a1f4b3",
+            "restore-2026-07-15.log",
+            "bd8ac6cf47daa9ef…",
+        ] {
+            assert!(
+                page.iter().any(|t| t == whole),
+                "{whole:?} not a run in {page:?}"
+            );
+        }
+        // The signer's key id only: 16 hex digits, not the fingerprint.
+        assert!(
+            !page.iter().any(|t| t.contains("24dc925496a1f4b38")),
+            "{page:?}"
+        );
+        // A long field value wraps after `key = ` at a space, never inside a word.
+        assert!(
+            page.iter().any(|t| t.starts_with("statement = ")),
+            "{page:?}"
+        );
+        for word in "Ensure the administration of the backup infrastructure".split(' ') {
+            assert!(
+                page.iter().any(|t| t.split(' ').any(|w| w == word)),
+                "{word:?} split in {page:?}"
+            );
+        }
+        // The table cells themselves: every run within its column.
+        let m = Metrics::load().unwrap();
+        let lay = Layout::new(m);
+        let t = appendix_table();
+        let rows = appendix_rows(&r);
+        let widths = lay.fit(&t, &rows);
+        for row in &rows {
+            for (c, w) in row.iter().zip(&widths) {
+                let inner = w - 2.0 * PAD;
+                for line in lay.lay(c, t.size, inner) {
+                    for run in line {
+                        let end = run.dx + lay.m.width(&run.text, run.style.size(t.size));
+                        assert!(end <= inner + 0.01, "{:?} in {inner}", run.text);
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn signoff_table_lists_bound_parties_and_signers() {
+        let r = sample(3, true);
+        let rows = signoff_rows(&r);
+        let text = |c: &Cell| {
+            c.spans
+                .iter()
+                .map(|s| s.text.as_str())
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        let table: Vec<Vec<String>> = rows.iter().map(|r| r.iter().map(text).collect()).collect();
+        // Bound parties in report order, then the unbound auditor who signed.
+        assert_eq!(table.len(), 3, "{table:?}");
+        assert_eq!(table[0][0], "ACME Cloud GmbH (acme)");
+        assert_eq!(table[0][2], "#40 2026-10-15T10:00:00Z");
+        assert_eq!(table[0][3], "abababababababab");
+        assert_eq!(table[0][4], "0123456789abcdef…");
+        assert_eq!(table[0][5], "entry 39");
+        assert_eq!(table[0][6], "matches this attestation");
+        assert_eq!(table[1][0], "Globex Corporation (globex)");
+        assert_eq!(table[1][6], "not signed");
+        assert_eq!(table[2][0], "Bureau Audit & Associés (auditor)");
+        assert_eq!(table[2][1], "auditor not bound");
+        assert_eq!(table[2][6], "does NOT match (signed at head 30)");
+        assert!(rows[2][6].spans[0].style.colour == STAMP);
+        // Below the table, each signature in full, labelled with the party.
+        let runs = all_runs(&paginate(&r).unwrap());
+        assert!(
+            runs.iter()
+                .any(|t| t.starts_with("ACME Cloud GmbH (acme) — sign-off entry #40"))
+        );
+        assert!(runs.iter().any(|t| t == &"cd".repeat(32)), "{runs:?}");
+        assert_eq!(runs.iter().filter(|t| *t == &"9e".repeat(32)).count(), 2);
+        // No sign-off and no bound party: said so.
+        let mut none = sample(3, true);
+        none.signoffs.clear();
+        for p in &mut none.parties {
+            p.bound_as = None;
+        }
+        assert!(signoff_rows(&none).is_empty());
+        assert!(
+            all_runs(&paginate(&none).unwrap())
+                .iter()
+                .any(|t| t == "Not signed.")
+        );
+    }
+
+    #[test]
+    fn how_to_verify_boxes_commands() {
+        assert_eq!(
+            command_and_note(
+                "vouch attest --period 2026-Q3    (recomputes the digest (and sign-offs))"
+            ),
+            Some((
+                "vouch attest --period 2026-Q3",
+                "recomputes the digest (and sign-offs)"
+            ))
+        );
+        assert_eq!(command_and_note("expected: digest abc (at head 3)"), None);
+        assert_eq!(command_and_note("Without vouch: see FORMAT.md."), None);
+        let r = sample(3, true);
+        let l = paginate(&r).unwrap();
+        let runs = all_runs(&l);
+        assert!(
+            runs.iter()
+                .any(|t| t == "vouch --ledger LEDGER verify --artifacts --trust PARTY"),
+            "{runs:?}"
+        );
+        assert!(
+            runs.iter()
+                .any(|t| t == "every hash, signature and chain link")
+        );
+        assert!(!runs.iter().any(|t| t.contains("(every hash")));
+        // The command sits on a grey box.
+        assert!(l.pages.iter().flatten().any(|op| matches!(
+            op,
+            Op::SetFillColor { col: Color::Rgb(Rgb { r, .. }) } if *r == CODE_FILL.0
+        )));
+        // The digest and the head stand out at the end.
+        let last = runs.len() - 1;
+        assert_eq!(runs[last], format!("entry 42, hash {}", "cd".repeat(32)));
+        assert_eq!(runs[last - 2], r.digest);
+    }
+
+    #[test]
+    fn info_and_running_header_name_the_period() {
+        let r = sample(3, true);
+        let pdf = render(&r).unwrap();
+        let doc = lopdf::Document::load_mem(&pdf).unwrap();
+        let info = doc
+            .trailer
+            .get(b"Info")
+            .and_then(|o| o.as_reference())
+            .and_then(|id| doc.get_dictionary(id))
+            .unwrap();
+        let text = |k: &[u8]| {
+            let b = info.get(k).unwrap().as_str().unwrap();
+            let units: Vec<u16> = b[2..]
+                .chunks(2)
+                .map(|c| u16::from_be_bytes([c[0], c[1]]))
+                .collect();
+            String::from_utf16(&units).unwrap()
+        };
+        assert_eq!(
+            text(b"Title"),
+            "Shared responsibility attestation — acme-iaas 2026-Q3"
+        );
+        assert_eq!(text(b"Keywords"), format!("acme-iaas,2026-Q3,{}", r.digest));
+        assert!(info.get(b"GTS_PDFXVersion").is_err());
+        let header =
+            "ACME IaaS shared responsibility matrix · period 2026-Q3 (2026-07-01 to 2026-09-30)";
+        let pages = doc.get_pages();
+        for n in pages.keys() {
+            let t = doc.extract_text(&[*n]).unwrap();
+            assert!(t.contains(header), "page {n}: {t}");
+        }
+        assert!(page_text(&pdf).contains("2026-Q3 (2026-07-01 to 2026-09-30)"));
+    }
+
+    #[test]
+    fn headings_and_table_headers_stay_with_their_rows() {
+        let mut l = Layout::new(Metrics::load().unwrap());
+        l.para("first page", 9.0, false, BLACK);
+        // Room for the heading and the header row, not for the five-line first row.
+        l.y = BOTTOM + 60.0;
+        l.heading("Kept together", 13.0);
+        let long = "word ".repeat(60);
+        l.table(
+            &Table {
+                header: Some(&["a", "b"]),
+                widths: &[0.2, 0.8],
+                size: 8.0,
+                caption: Some("Kept together"),
+                ..Table::default()
+            },
+            &[
+                vec!["row one".into(), Cell::from(long.as_str())],
+                vec!["row two".into(), "x".into()],
+            ],
+        );
+        let pages = runs(&l);
+        assert_eq!(pages.len(), 2, "{pages:?}");
+        assert_eq!(pages[0], ["first page"]);
+        assert_eq!(pages[1][0], "Kept together");
+        assert!(pages[1].iter().any(|t| t == "row one"));
+    }
+
+    #[test]
+    fn short_tables_are_not_split() {
+        let mut l = Layout::new(Metrics::load().unwrap());
+        l.para("first page", 9.0, false, BLACK);
+        let rows: Vec<Vec<Cell>> = (0..3)
+            .map(|i| vec![format!("row {i}").into(), "x".into()])
+            .collect();
+        let t = Table {
+            header: Some(&["a", "b"]),
+            widths: &[0.5, 0.5],
+            size: 8.0,
+            ..Table::default()
+        };
+        // Room for the header row and two rows, not three.
+        l.y = BOTTOM + 3.0 * (8.0 * 1.25 + 2.0 * PAD) + 2.0;
+        l.table(&t, &rows);
+        let pages = runs(&l);
+        assert_eq!(pages.len(), 2, "{pages:?}");
+        assert_eq!(pages[0], ["first page"]);
+        assert_eq!(
+            pages[1],
+            ["a", "b", "row 0", "x", "row 1", "x", "row 2", "x"]
+        );
+        // The same table where it fits stays on its page.
+        let mut l = Layout::new(Metrics::load().unwrap());
+        l.table(&t, &rows);
+        assert_eq!(l.pages.len(), 1);
+    }
+
+    #[test]
+    fn long_tables_repeat_caption_and_header() {
+        let l = paginate(&sample(300, true)).unwrap();
+        let pages = runs(&l);
+        let continued: Vec<&Vec<String>> = pages
+            .iter()
+            .filter(|p| p.first().is_some_and(|t| t == "Backups (S2) (continued)"))
+            .collect();
+        assert!(continued.len() > 3);
+        for p in continued {
+            assert_eq!(p[1], "item", "{p:?}");
         }
     }
 }

@@ -441,12 +441,11 @@ pub fn build(
     let p = period.name();
     let trust: Vec<String> = parties
         .iter()
-        .filter(|x| x.bound_as.is_some())
         .flat_map(|x| x.fingerprints.iter().map(|f| format!("--trust {f}")))
         .collect();
     let how_to_verify = vec![
         format!(
-            "vouch --ledger LEDGER verify --artifacts {}    (every hash, signature and chain link, against the parties' pinned keys)",
+            "vouch --ledger LEDGER verify --artifacts {}    (every hash, signature and chain link, against every party's pinned key)",
             trust.join(" ")
         ),
         format!(
@@ -454,10 +453,6 @@ pub fn build(
         ),
         format!(
             "vouch --ledger LEDGER report --period {p} --out check.pdf    (with the same options, the same ledger gives a byte-identical PDF)"
-        ),
-        format!(
-            "expected: attestation digest {digest}, computed at ledger head entry {} with hash {}",
-            head.0, head.1
         ),
         "Without vouch: schema/FORMAT.md section 10 checks any entry with sqlite3, sha256sum and openssl; section 11 defines the attestation encoding.".to_string(),
     ];
@@ -652,20 +647,47 @@ pub fn to_markdown(r: &Report) -> String {
         );
     }
     let _ = writeln!(o, "\n## Sign-off\n");
-    if r.signoffs.is_empty() {
-        let _ = writeln!(o, "Not signed.");
+    let _ = writeln!(
+        o,
+        "| party | role | sign-off entry | time | key | digest signed | computed at head | state |\n|---|---|---|---|---|---|---|---|"
+    );
+    for p in r.parties.iter().filter(|p| p.bound_as.is_some()) {
+        if !r.signoffs.iter().any(|s| s.party == p.id) {
+            let _ = writeln!(
+                o,
+                "| {} | {} | | | | | | not signed |",
+                p.id,
+                p.bound_as.as_deref().unwrap_or_default()
+            );
+        }
+    }
+    for s in &r.signoffs {
+        let role = r
+            .parties
+            .iter()
+            .find(|p| p.id == s.party)
+            .map_or("", |p| p.bound_as.as_deref().unwrap_or(p.role.as_str()));
+        let _ = writeln!(
+            o,
+            "| {} | {role} | {} | {} | {} | {} | {} | {} |",
+            s.party,
+            s.seq,
+            s.time,
+            s.fingerprint,
+            s.digest,
+            s.head,
+            if s.matches {
+                "matches this attestation".to_string()
+            } else {
+                format!("does NOT match (signed at head {})", s.head)
+            }
+        );
     }
     for s in &r.signoffs {
         let _ = writeln!(
             o,
-            "- {} signed in entry {}: {}",
-            s.party,
-            s.seq,
-            if s.matches {
-                "matches this attestation"
-            } else {
-                "no longer matches (signed at an earlier head)"
-            }
+            "\nSignature of entry {} by {} (Ed25519, hex): `{}`",
+            s.seq, s.party, s.signature
         );
     }
     let _ = writeln!(o, "\n## How to verify\n\n```");
@@ -673,6 +695,11 @@ pub fn to_markdown(r: &Report) -> String {
         let _ = writeln!(o, "{l}");
     }
     let _ = writeln!(o, "```");
+    let _ = writeln!(
+        o,
+        "\nAttestation digest: `{}`  \nLedger head: entry {}, hash `{}`",
+        r.digest, r.head.0, r.head.1
+    );
     o
 }
 

@@ -334,7 +334,10 @@ fn import_refuses_to_overwrite() {
     let r = env.fails(&[
         "matrix", "export", &original, "--to", "json", "--out", "n.csv",
     ]);
-    assert!(r.stderr.starts_with("vouch: error: n.csv: already exists with other contents"));
+    assert!(
+        r.stderr
+            .starts_with("vouch: error: n.csv: already exists with other contents")
+    );
 }
 
 #[test]

@@ -550,7 +550,8 @@ fn report_from_a_verified_ledger_only() {
         "| backup.restore-tests | Perform periodic restoration tests | customer RA | acme | failed |",
         "Complementary user entity controls",
         "| 5 | backup.restore-tests | 2026-07-15T00:00:00Z |",
-        "cloudtemple signed in entry 6: matches this attestation",
+        "| cloudtemple | provider | 6 |",
+        "| acme | customer | | | | | | not signed |",
     ] {
         assert!(
             r.stdout.contains(needle),
