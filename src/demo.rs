@@ -338,6 +338,9 @@ fn routine(matrix: &crate::matrix::Matrix) -> Result<Vec<Event>> {
     Ok(out)
 }
 
+/// Evidence fields, and an artefact (file name, content).
+type Fields = (Vec<(String, Value)>, Option<(String, String)>);
+
 /// Plausible fields (and for reviews and scans a small artefact) for routine evidence.
 fn routine_fields(
     kind: &str,
@@ -345,7 +348,7 @@ fn routine_fields(
     activity: &str,
     key: &str,
     performed: DateTime<Utc>,
-) -> (Vec<(String, Value)>, Option<(String, String)>) {
+) -> Fields {
     let n = |what: &str, lo: u32, span: u32| Value::from(lo + dice(&format!("{key}/{what}"), span));
     let s = |v: &str| Value::String(v.to_string());
     let reviewer = if by == "acme" { "j.martin" } else { "s.durand" };

@@ -65,6 +65,30 @@ impl Format {
     }
 }
 
+/// `vouch report`.
+#[derive(Args, Debug)]
+pub struct ReportArgs {
+    #[command(flatten)]
+    pub period: PeriodArgs,
+    /// Write here; `-` for standard output. Default: reports/MATRIX-PERIOD.pdf for the
+    /// PDF, standard output for JSON, CSV and Markdown.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<std::path::PathBuf>,
+    /// Replace an existing output file whose contents differ.
+    #[arg(long)]
+    pub force: bool,
+    /// Pinned key: a public key file or a 64-hex fingerprint (repeatable), as for
+    /// `verify`. Without it the report says the keys were not pinned.
+    #[arg(long, value_name = "FILE.pub|FINGERPRINT")]
+    pub trust: Vec<String>,
+    /// Evidence appendix: all, exceptions or none.
+    #[arg(long, value_name = "WHICH", default_value = "exceptions", value_parser = ["all", "exceptions", "none"])]
+    pub appendix: String,
+    /// Report even if verification finds a problem (every page says so).
+    #[arg(long)]
+    pub allow_unverified: bool,
+}
+
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Create a key pair: DIR/NAME.key (private, mode 0600) and DIR/NAME.pub.
@@ -190,27 +214,7 @@ The same ledger and period always give the same bytes.\n\
 Examples:\n  vouch report --period 2026-Q3\n  vouch report --period 2026-Q3 --format md --out q3.md\n  \
 vouch report --from 2026-07-01 --to 2026-09-30 --appendix all --out full.pdf"
     )]
-    Report {
-        #[command(flatten)]
-        period: PeriodArgs,
-        /// Write here; `-` for standard output. Default: reports/MATRIX-PERIOD.pdf for the
-        /// PDF, standard output for JSON, CSV and Markdown.
-        #[arg(long, value_name = "FILE")]
-        out: Option<std::path::PathBuf>,
-        /// Replace an existing output file whose contents differ.
-        #[arg(long)]
-        force: bool,
-        /// Pinned key: a public key file or a 64-hex fingerprint (repeatable), as for
-        /// `verify`. Without it the report says the keys were not pinned.
-        #[arg(long, value_name = "FILE.pub|FINGERPRINT")]
-        trust: Vec<String>,
-        /// Evidence appendix: all, exceptions or none.
-        #[arg(long, value_name = "WHICH", default_value = "exceptions", value_parser = ["all", "exceptions", "none"])]
-        appendix: String,
-        /// Report even if verification finds a problem (every page says so).
-        #[arg(long)]
-        allow_unverified: bool,
-    },
+    Report(ReportArgs),
     /// List entries.
     Log {
         /// Only the newest N entries.

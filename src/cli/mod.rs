@@ -198,23 +198,7 @@ pub fn run(cli: Cli) -> Result<Outcome> {
             status_cmd(&cli.ledger, parse_period(period)?, as_of, fmt)
         }
         Command::Attest { period, key } => attest_cmd(&cli.ledger, parse_period(period)?, key, fmt),
-        Command::Report {
-            period,
-            out,
-            force,
-            trust,
-            appendix,
-            allow_unverified,
-        } => report_cmd(
-            &cli.ledger,
-            parse_period(period)?,
-            out.as_deref(),
-            force,
-            &trust,
-            &appendix,
-            allow_unverified,
-            fmt,
-        ),
+        Command::Report(args) => report_cmd(&cli.ledger, args, fmt),
         Command::Log { last } => log(&cli.ledger, last, fmt),
         Command::Show { seq } => show(&cli.ledger, seq, fmt),
         Command::Verify(args) => verify_cmd(&cli.ledger, &args, fmt),
@@ -597,22 +581,19 @@ fn attest_cmd(path: &Path, period: Period, key: Option<String>, fmt: Format) -> 
     Ok(Outcome::Ok)
 }
 
-#[allow(clippy::fn_params_excessive_bools)]
-fn report_cmd(
-    path: &Path,
-    period: Period,
-    out_path: Option<&Path>,
-    force: bool,
-    trust: &[String],
-    appendix: &str,
-    allow_unverified: bool,
-    fmt: Format,
-) -> Result<Outcome> {
+fn report_cmd(path: &Path, args: args::ReportArgs, fmt: Format) -> Result<Outcome> {
     if fmt == Format::Toml {
         return Err(Error::new("--format toml is not a report format")
             .hint("use --format pdf (the default), md, json or csv"));
     }
-    let which = match appendix {
+    let period = parse_period(args.period)?;
+    let (out_path, force, trust, allow_unverified) = (
+        args.out.as_deref(),
+        args.force,
+        &args.trust,
+        args.allow_unverified,
+    );
+    let which = match args.appendix.as_str() {
         "all" => vouch::report::Appendix::All,
         "none" => vouch::report::Appendix::None,
         _ => vouch::report::Appendix::Exceptions,
