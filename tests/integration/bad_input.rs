@@ -423,3 +423,19 @@ fn show_past_the_end_says_the_range() {
     says(error_line(&r), &["no entry 999", "ledger.db"]);
     says(hint_line(&r), &["entries run from 1 to 3"]);
 }
+
+#[test]
+fn report_formats_elsewhere_and_bad_report_options_are_refused() {
+    let env = ledger();
+    let r = refused_unchanged(&env, &["log", "--format", "pdf"]);
+    says(error_line(&r), &["--format pdf", "only for `vouch report`"]);
+    let r = refused_unchanged(&env, &["report", "--period", "2026-Q3", "--format", "toml"]);
+    says(error_line(&r), &["--format toml is not a report format"]);
+    says(hint_line(&r), &["pdf", "md", "json", "csv"]);
+    let r = refused_unchanged(&env, &["report", "--period", "2026-Q5"]);
+    assert!(r.stderr.contains("2026-Q5"), "{}", r.stderr);
+    // A ledger with no adopted matrix has nothing to report; no file is written.
+    let r = refused_unchanged(&env, &["report", "--period", "2026-Q3"]);
+    assert!(r.stderr.contains("matrix"), "{}", r.stderr);
+    assert!(!env.p("reports").exists());
+}
