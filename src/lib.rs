@@ -7,12 +7,14 @@
 
 pub mod adopted;
 pub mod attest;
+pub mod checkpoint;
 pub mod clock;
 pub mod crypto;
 pub mod demo;
 pub mod error;
 pub mod ledger;
 pub mod matrix;
+pub mod merkle;
 pub mod pdf;
 pub mod report;
 pub mod status;

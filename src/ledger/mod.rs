@@ -18,6 +18,7 @@ use std::path::Path;
 
 use crate::crypto::{self, Fingerprint, PublicKey, SecretKey};
 use crate::error::{Error, Result};
+use crate::merkle;
 use entry::{EntryHeader, Kind, LedgerId, ZERO_HASH};
 use payload::{PartyPayload, Role};
 use store::{Access, EntryRow, KeyRow, PartyRow, Store};
@@ -313,6 +314,9 @@ impl Ledger {
             }
             // The chain is sequential and cheap; signatures are independent of each other.
             progress.start(drafts.len() as u64, "signing");
+            // The Merkle tree (FORMAT.md §12) continues from the tip; the stored nodes this
+            // batch completes are inserted with its entries.
+            let mut tree = merkle::Builder::resume(&*w, seq)?;
             let mut texts = Vec::with_capacity(drafts.len());
             for d in &drafts {
                 seq += 1;
@@ -327,6 +331,7 @@ impl Ledger {
                 };
                 let text = header.encode().into_bytes();
                 prev = crypto::sha256(&text);
+                tree.push(merkle::leaf_hash(&text));
                 texts.push((text, prev));
             }
             let sign_chunk = |chunk: &[(Vec<u8>, [u8; 32])]| -> Vec<[u8; 64]> {
@@ -393,6 +398,7 @@ impl Ledger {
                 }
                 Ok(())
             })?;
+            w.insert_merkle_nodes(&tree.take_completed())?;
             progress.finish();
             Ok(out)
         })

@@ -2,20 +2,27 @@
 //!
 //! Implements `schema/FORMAT.md` §6 (storage). The schema lives in `schema/NNNN_*.sql` and
 //! is applied by `PRAGMA user_version` migrations in one exclusive transaction, the way
-//! cargo does it. The store knows rows, not meaning: it never hashes, signs or judges.
+//! cargo does it. The store knows rows, not meaning: it never signs or judges, and hashes
+//! only through [`crate::merkle`], to keep the derived `merkle_nodes` table (§12).
 
+use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OpenFlags, OptionalExtension as _, TransactionBehavior, params};
 use std::io::{Read, Write as _};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::error::{Error, Result};
+use crate::merkle::{self, Hash};
 
 /// The migrations, in order. Index + 1 is the `user_version` each one brings the file to.
 const MIGRATIONS: &[&str] = &[
     include_str!("../../schema/0001_init.sql"),
     include_str!("../../schema/0002_kind_index.sql"),
+    include_str!("../../schema/0003_merkle.sql"),
 ];
+
+/// The schema version that adds `merkle_nodes` (its migration also fills it).
+const MERKLE_VERSION: i64 = 3;
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -284,6 +291,9 @@ impl Store {
             let target = i as i64 + 1;
             if version < target {
                 tx.execute_batch(sql).map_err(|e| db_err(&path, &e))?;
+                if target == MERKLE_VERSION {
+                    backfill_merkle(&tx, &path)?;
+                }
                 tx.execute_batch(&format!("PRAGMA user_version = {target};"))
                     .map_err(|e| db_err(&path, &e))?;
             }
@@ -676,6 +686,320 @@ impl Writer<'_> {
     }
 }
 
+// ---- Merkle tree (schema/FORMAT.md §12) --------------------------------------------------
+//
+// `merkle_nodes` holds the complete subtrees at levels 4, 8, 12, …; everything else is
+// computed by `crate::merkle` from these rows and the entry texts. Leaf k is entry seq k + 1.
+
+/// One row of `merkle_nodes`, exactly as stored (verify compares it with the recomputed
+/// node, so nothing is assumed about it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodeRow {
+    /// `level` column.
+    pub level: i64,
+    /// `idx` column.
+    pub idx: i64,
+    /// `hash` column.
+    pub hash: Vec<u8>,
+}
+
+fn to_i64(n: u64, what: &str) -> Result<i64> {
+    i64::try_from(n).map_err(|_| Error::new(format!("{what} {n} is out of range")))
+}
+
+fn merkle_damaged(path: &Path, what: String) -> Error {
+    Error::new(format!("{}: {what}", path.display()))
+        .hint("run `vouch verify`: the ledger looks damaged")
+}
+
+/// Leaf hashes of leaves `start..end` (entries `start + 1 ..= end`), from the entry texts.
+fn leaf_hashes(conn: &Connection, path: &Path, start: u64, end: u64) -> Result<Vec<Hash>> {
+    let mut stmt = conn
+        .prepare_cached("SELECT seq, body FROM entries WHERE seq > ?1 AND seq <= ?2 ORDER BY seq")
+        .map_err(|e| db_err(path, &e))?;
+    let mut rows = stmt
+        .query(params![to_i64(start, "leaf")?, to_i64(end, "leaf")?])
+        .map_err(|e| db_err(path, &e))?;
+    let mut out = Vec::with_capacity(usize::try_from(end.saturating_sub(start)).unwrap_or(0));
+    let mut want = start + 1;
+    while let Some(r) = rows.next().map_err(|e| db_err(path, &e))? {
+        let seq: i64 = r.get(0).map_err(|e| db_err(path, &e))?;
+        if u64::try_from(seq).ok() != Some(want) {
+            break;
+        }
+        let ValueRef::Blob(body) = r.get_ref(1).map_err(|e| db_err(path, &e))? else {
+            return Err(merkle_damaged(
+                path,
+                format!("entry {seq} is not stored as bytes"),
+            ));
+        };
+        out.push(merkle::leaf_hash(body));
+        want += 1;
+    }
+    if want <= end {
+        return Err(merkle_damaged(
+            path,
+            format!(
+                "entry {want} is missing (the Merkle tree needs entries {}–{end})",
+                start + 1
+            ),
+        ));
+    }
+    Ok(out)
+}
+
+/// Stored hashes of nodes `start..end` of `level`; every one must be there.
+fn stored_nodes(
+    conn: &Connection,
+    path: &Path,
+    level: u32,
+    start: u64,
+    end: u64,
+) -> Result<Vec<Hash>> {
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT idx, hash FROM merkle_nodes WHERE level = ?1 AND idx >= ?2 AND idx < ?3
+             ORDER BY idx",
+        )
+        .map_err(|e| db_err(path, &e))?;
+    let mut rows = stmt
+        .query(params![level, to_i64(start, "node")?, to_i64(end, "node")?])
+        .map_err(|e| db_err(path, &e))?;
+    let mut out = Vec::new();
+    let mut want = start;
+    while let Some(r) = rows.next().map_err(|e| db_err(path, &e))? {
+        let idx: i64 = r.get(0).map_err(|e| db_err(path, &e))?;
+        let hash = match r.get_ref(1).map_err(|e| db_err(path, &e))? {
+            ValueRef::Blob(b) => Hash::try_from(b).ok(),
+            _ => None,
+        };
+        match hash {
+            Some(h) if u64::try_from(idx).ok() == Some(want) => out.push(h),
+            _ => break,
+        }
+        want += 1;
+    }
+    if want < end {
+        return Err(merkle_damaged(
+            path,
+            format!("merkle_nodes lacks a valid row for level {level}, index {want}"),
+        ));
+    }
+    Ok(out)
+}
+
+/// Fill `merkle_nodes` from the entry texts, streaming (memory stays flat): the migration to
+/// schema version 3, inside its transaction. Stops at a missing entry (verify reports it).
+fn backfill_merkle(tx: &rusqlite::Transaction<'_>, path: &Path) -> Result<()> {
+    let mut read = tx
+        .prepare("SELECT seq, body FROM entries ORDER BY seq")
+        .map_err(|e| db_err(path, &e))?;
+    let mut insert = tx
+        .prepare("INSERT INTO merkle_nodes (level, idx, hash) VALUES (?1, ?2, ?3)")
+        .map_err(|e| db_err(path, &e))?;
+    let mut tree = merkle::Builder::new();
+    let mut rows = read.query([]).map_err(|e| db_err(path, &e))?;
+    while let Some(r) = rows.next().map_err(|e| db_err(path, &e))? {
+        let seq: i64 = r.get(0).map_err(|e| db_err(path, &e))?;
+        let ValueRef::Blob(body) = r.get_ref(1).map_err(|e| db_err(path, &e))? else {
+            break;
+        };
+        if u64::try_from(seq).ok() != Some(tree.size() + 1) {
+            break;
+        }
+        tree.push(merkle::leaf_hash(body));
+        for n in tree.take_completed() {
+            insert
+                .execute(params![n.level, to_i64(n.idx, "node")?, &n.hash[..]])
+                .map_err(|e| db_err(path, &e))?;
+        }
+    }
+    Ok(())
+}
+
+impl Store {
+    /// Whether `merkle_nodes` is there: `None` when the schema predates it (an older ledger
+    /// opened read-only: everything is computed from the entry texts), `Some(false)` when
+    /// the schema has it but the table was removed.
+    pub fn merkle_table(&self) -> Result<Option<bool>> {
+        let present = self
+            .conn
+            .query_row(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'merkle_nodes'",
+                [],
+                |_| Ok(()),
+            )
+            .optional()
+            .map_err(|e| db_err(&self.path, &e))?
+            .is_some();
+        Ok(if present {
+            Some(true)
+        } else if self.user_version()? >= MERKLE_VERSION {
+            Some(false)
+        } else {
+            None
+        })
+    }
+
+    /// Check that the ledger has a tree of `size` leaves (at least `size` entries). By the
+    /// largest seq, one index lookup (`count(*)` would read the whole table); a missing
+    /// entry below it is an error when its leaf is read, and a finding of verify.
+    fn merkle_size(&self, size: u64) -> Result<()> {
+        let count: i64 = self
+            .conn
+            .query_row("SELECT coalesce(max(seq), 0) FROM entries", [], |r| {
+                r.get(0)
+            })
+            .map_err(|e| db_err(&self.path, &e))?;
+        if u64::try_from(count).is_ok_and(|c| size <= c) {
+            return Ok(());
+        }
+        Err(Error::new(format!(
+            "{} has {count} entries: there is no tree of size {size}",
+            self.path.display()
+        ))
+        .hint(format!("choose a tree size of at most {count}")))
+    }
+
+    /// The Merkle tree root over entries `1..=size` (§12; the empty tree's root for 0).
+    pub fn merkle_root(&self, size: u64) -> Result<Hash> {
+        self.merkle_size(size)?;
+        merkle::root(self, size)
+    }
+
+    /// The inclusion proof of entry `seq` in the tree of entries `1..=size` (RFC 9162
+    /// §2.1.3.1, leaf index `seq − 1`).
+    pub fn inclusion_proof(&self, seq: u64, size: u64) -> Result<Vec<Hash>> {
+        if seq == 0 {
+            return Err(Error::new(
+                "there is no entry 0: entries are numbered from 1",
+            ));
+        }
+        if seq > size {
+            return Err(Error::new(format!(
+                "entry {seq} is not in the tree of size {size} (entries 1–{size})"
+            ))
+            .hint("prove it in a tree at least as large as the entry's seq"));
+        }
+        self.merkle_size(size)?;
+        merkle::inclusion_proof(self, seq - 1, size)
+    }
+
+    /// The consistency proof from the tree of size `m` to the tree of size `n` (RFC 9162
+    /// §2.1.4.1; empty when `m` is 0 or equals `n`).
+    pub fn consistency_proof(&self, m: u64, n: u64) -> Result<Vec<Hash>> {
+        if m > n {
+            return Err(Error::new(format!(
+                "no consistency proof from tree size {m} to the smaller size {n}"
+            ))
+            .hint("the older checkpoint's size comes first"));
+        }
+        self.merkle_size(n)?;
+        merkle::consistency_proof(self, m, n)
+    }
+
+    /// The stored rows completed while the tree grew from `after` to `last` leaves: at each
+    /// stored level L, indexes `after >> L` to `(last >> L) − 1`. For verify's reader.
+    pub fn merkle_nodes_completed(&self, after: i64, last: i64) -> Result<Vec<NodeRow>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT level, idx, hash FROM merkle_nodes
+                 WHERE level = ?1 AND idx >= ?2 AND idx < ?3 ORDER BY idx",
+            )
+            .map_err(|e| db_err(&self.path, &e))?;
+        let mut out = Vec::new();
+        for level in (merkle::STRIDE..64).step_by(merkle::STRIDE as usize) {
+            let (lo, hi) = (after.max(0) >> level, last.max(0) >> level);
+            if hi == 0 {
+                break;
+            }
+            if hi <= lo {
+                continue;
+            }
+            let rows = stmt
+                .query_map(params![level, lo, hi], |r| {
+                    Ok(NodeRow {
+                        level: r.get(0)?,
+                        idx: r.get(1)?,
+                        hash: r.get(2)?,
+                    })
+                })
+                .map_err(|e| db_err(&self.path, &e))?;
+            for row in rows {
+                out.push(row.map_err(|e| db_err(&self.path, &e))?);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Up to `limit` rows of `merkle_nodes` that are not a stored-level complete subtree of
+    /// the tree of `size` leaves (a level that is not stored, or a subtree past the end).
+    pub fn merkle_stray_nodes(&self, size: i64, limit: usize) -> Result<Vec<NodeRow>> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT level, idx, hash FROM merkle_nodes
+                 WHERE NOT (level >= 4 AND level <= 60 AND level % 4 = 0
+                            AND idx >= 0 AND idx < (?1 >> level))
+                 ORDER BY level, idx LIMIT ?2",
+            )
+            .map_err(|e| db_err(&self.path, &e))?;
+        let rows = stmt
+            .query_map(params![size, limit as i64], |r| {
+                Ok(NodeRow {
+                    level: r.get(0)?,
+                    idx: r.get(1)?,
+                    hash: r.get(2)?,
+                })
+            })
+            .map_err(|e| db_err(&self.path, &e))?;
+        rows.collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(|e| db_err(&self.path, &e))
+    }
+}
+
+impl merkle::Source for Store {
+    fn leaf_hashes(&self, start: u64, end: u64) -> Result<Vec<Hash>> {
+        leaf_hashes(&self.conn, &self.path, start, end)
+    }
+
+    fn stored_nodes(&self, level: u32, start: u64, end: u64) -> Result<Option<Vec<Hash>>> {
+        if self.merkle_table()? != Some(true) {
+            return Ok(None);
+        }
+        stored_nodes(&self.conn, &self.path, level, start, end).map(Some)
+    }
+}
+
+impl Writer<'_> {
+    /// Record the stored-level nodes an append completed (same transaction as its entries).
+    pub fn insert_merkle_nodes(&self, nodes: &[merkle::Node]) -> Result<()> {
+        let mut stmt = self
+            .tx
+            .prepare_cached("INSERT INTO merkle_nodes (level, idx, hash) VALUES (?1, ?2, ?3)")
+            .map_err(|e| db_err(self.path, &e))?;
+        for n in nodes {
+            stmt.execute(params![n.level, to_i64(n.idx, "node")?, &n.hash[..]])
+                .map_err(|e| db_err(self.path, &e))?;
+        }
+        Ok(())
+    }
+}
+
+/// A writer has migrated the file, so the table is there.
+impl merkle::Source for Writer<'_> {
+    fn leaf_hashes(&self, start: u64, end: u64) -> Result<Vec<Hash>> {
+        leaf_hashes(&self.tx, self.path, start, end)
+    }
+
+    fn stored_nodes(&self, level: u32, start: u64, end: u64) -> Result<Option<Vec<Hash>>> {
+        stored_nodes(&self.tx, self.path, level, start, end).map(Some)
+    }
+}
+
+// ---- end of Merkle tree ------------------------------------------------------------------
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -703,6 +1027,298 @@ mod tests {
             err.message().contains("schema version 99"),
             "{}",
             err.message()
+        );
+    }
+
+    // ---- Merkle tree ---------------------------------------------------------------------
+
+    use crate::crypto::SecretKey;
+    use crate::ledger::entry::{LedgerId, parse_time};
+    use crate::ledger::evidence::{self, EvidenceInput};
+    use crate::ledger::payload::Role;
+    use crate::ledger::verify::{self, Check, Options};
+    use crate::ledger::{Ledger, NewParty, NoProgress};
+    use crate::merkle::{MemoryTree, Source as _};
+
+    fn key() -> SecretKey {
+        SecretKey::from_seed(&[9u8; 32])
+    }
+
+    /// Append `n` evidence entries in one batch.
+    fn append(l: &mut Ledger, n: usize) {
+        let t = parse_time("2026-07-01T00:00:00Z").unwrap();
+        let drafts = (0..n)
+            .map(|i| {
+                let input = EvidenceInput {
+                    item: "backup.restore-tests".into(),
+                    kind: "restore-test".into(),
+                    outcome: "pass".into(),
+                    performed_at: "2026-07-01T00:00:00Z".into(),
+                    fields: [
+                        (
+                            "backup_id".to_string(),
+                            serde_json::json!(format!("bk-{i}")),
+                        ),
+                        ("rto_minutes".to_string(), serde_json::json!(45)),
+                        ("data_verified".to_string(), serde_json::json!(true)),
+                    ]
+                    .into(),
+                    artifacts: vec![],
+                    note: None,
+                    supporting: false,
+                };
+                evidence::draft(&input, t, false).unwrap()
+            })
+            .collect();
+        l.append(&key(), drafts, t, &NoProgress).unwrap();
+    }
+
+    /// A ledger of genesis plus evidence entries appended in `batches`.
+    fn ledger(path: &Path, batches: &[usize]) -> Ledger {
+        let party = NewParty {
+            id: "provider".into(),
+            name: "P".into(),
+            role: Role::Provider,
+        };
+        let t = parse_time("2026-07-01T00:00:00Z").unwrap();
+        let (mut l, _) = Ledger::init(path, LedgerId([5u8; 16]), &party, &key(), t).unwrap();
+        for &b in batches {
+            append(&mut l, b);
+        }
+        l
+    }
+
+    /// The tree of the stored entry texts, in memory.
+    fn memory_tree(s: &Store) -> MemoryTree {
+        let mut t = MemoryTree::new();
+        for row in s.entries_after(0, usize::MAX >> 1).unwrap() {
+            t.push(&row.body);
+        }
+        t
+    }
+
+    fn node_rows(s: &Store) -> Vec<(i64, i64, Vec<u8>)> {
+        let mut stmt = s
+            .conn
+            .prepare("SELECT level, idx, hash FROM merkle_nodes ORDER BY level, idx")
+            .unwrap();
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .unwrap()
+    }
+
+    fn memory_rows(t: &MemoryTree) -> Vec<(i64, i64, Vec<u8>)> {
+        t.nodes()
+            .iter()
+            .map(|(&(l, i), h)| (i64::from(l), i as i64, h.to_vec()))
+            .collect()
+    }
+
+    #[test]
+    fn merkle_store_matches_the_tree_of_the_entry_texts() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("l.db");
+        // Batches cross the level 4, 8 and 12 boundaries at odd places.
+        let l = ledger(&path, &[1, 13, 1, 17, 240, 3, 30, 3900]);
+        let s = l.store();
+        let mem = memory_tree(s);
+        let n = mem.size();
+        assert_eq!(n, 4206);
+        assert_eq!(node_rows(s), memory_rows(&mem), "stored rows");
+        assert!(mem.nodes().contains_key(&(12, 0)));
+        let sizes: Vec<u64> = (0..=320).chain([4095, 4096, 4097, n - 1, n]).collect();
+        for &size in &sizes {
+            let want = merkle::root(&mem, size).unwrap();
+            assert_eq!(s.merkle_root(size).unwrap(), want, "root of {size}");
+        }
+        for (seq, size) in [
+            (1, 1),
+            (1, n),
+            (16, 16),
+            (17, 300),
+            (256, 257),
+            (4096, n),
+            (n, n),
+        ] {
+            let p = s.inclusion_proof(seq, size).unwrap();
+            assert_eq!(p, merkle::inclusion_proof(&mem, seq - 1, size).unwrap());
+            let leaf = s.leaf_hashes(seq - 1, seq).unwrap()[0];
+            let root = s.merkle_root(size).unwrap();
+            assert!(merkle::verify_inclusion(&leaf, seq - 1, size, &p, &root));
+        }
+        for (m, size) in [
+            (0, 5),
+            (1, n),
+            (16, 17),
+            (15, 4096),
+            (300, n),
+            (4097, n),
+            (n, n),
+        ] {
+            let p = s.consistency_proof(m, size).unwrap();
+            assert_eq!(p, merkle::consistency_proof(&mem, m, size).unwrap());
+            let (rm, rn) = (s.merkle_root(m).unwrap(), s.merkle_root(size).unwrap());
+            assert!(
+                merkle::verify_consistency(m, size, &rm, &rn, &p),
+                "{m} to {size}"
+            );
+        }
+        // verify recomputes the same tree and finds every row right.
+        let report = verify::verify(&path, &Options::default(), &NoProgress).unwrap();
+        assert!(report.ok(), "{:?}", report.findings);
+        assert_eq!(report.merkle_root, Some(s.merkle_root(n).unwrap()));
+    }
+
+    #[test]
+    fn merkle_errors_name_the_numbers() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("l.db");
+        let l = ledger(&path, &[9]);
+        let s = l.store();
+        let msg = |r: Result<Vec<Hash>>| r.unwrap_err().message().to_string();
+        assert!(msg(s.inclusion_proof(0, 5)).contains("no entry 0"));
+        assert!(msg(s.inclusion_proof(7, 5)).contains("entry 7 is not in the tree of size 5"));
+        let e = msg(s.inclusion_proof(3, 11));
+        assert!(e.contains("has 10 entries") && e.contains("size 11"), "{e}");
+        let e = s.merkle_root(12).unwrap_err().message().to_string();
+        assert!(e.contains("has 10 entries") && e.contains("size 12"), "{e}");
+        let e = msg(s.consistency_proof(6, 4));
+        assert!(e.contains("size 6") && e.contains("smaller size 4"), "{e}");
+        assert!(msg(s.consistency_proof(4, 11)).contains("size 11"));
+        assert_eq!(s.merkle_root(0).unwrap(), merkle::empty_root());
+        assert!(s.consistency_proof(10, 10).unwrap().is_empty());
+    }
+
+    /// Make the file look like a ledger written before migration 0003.
+    fn downgrade(path: &Path) {
+        let c = Connection::open(path).unwrap();
+        c.execute_batch("DROP TABLE merkle_nodes; PRAGMA user_version = 2;")
+            .unwrap();
+    }
+
+    #[test]
+    fn merkle_older_ledger_is_read_from_the_texts_and_backfilled_by_a_writer() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("l.db");
+        let l = ledger(&path, &[299]);
+        let before = node_rows(l.store());
+        let root = l.store().merkle_root(300).unwrap();
+        let proof = l.store().inclusion_proof(77, 300).unwrap();
+        drop(l);
+        downgrade(&path);
+
+        // A reader leaves the file as it is and computes from the entry texts.
+        let r = Store::open(&path, Access::ReadOnly).unwrap();
+        assert_eq!(r.merkle_table().unwrap(), None);
+        assert_eq!(r.stored_nodes(4, 0, 1).unwrap(), None);
+        assert_eq!(r.merkle_root(300).unwrap(), root);
+        assert_eq!(r.inclusion_proof(77, 300).unwrap(), proof);
+        let report = verify::verify(&path, &Options::default(), &NoProgress).unwrap();
+        assert!(report.ok(), "{:?}", report.findings);
+        assert_eq!(report.merkle_root, Some(root));
+        drop(r);
+
+        // A writer migrates: the table is filled in the migration, row for row.
+        let mut l = Ledger::open(&path, Access::ReadWrite).unwrap();
+        assert_eq!(l.store().user_version().unwrap(), SCHEMA_VERSION);
+        assert_eq!(node_rows(l.store()), before);
+        append(&mut l, 50);
+        let mem = memory_tree(l.store());
+        assert_eq!(node_rows(l.store()), memory_rows(&mem));
+        assert_eq!(
+            l.store().merkle_root(350).unwrap(),
+            merkle::root(&mem, 350).unwrap()
+        );
+    }
+
+    #[test]
+    fn merkle_tampered_rows_are_verify_findings() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("l.db");
+        drop(ledger(&path, &[39]));
+        let all = Options {
+            all: true,
+            ..Options::default()
+        };
+        let findings = || {
+            verify::verify(&path, &all, &NoProgress)
+                .unwrap()
+                .findings
+                .into_iter()
+                .map(|f| (f.seq, f.check, f.what))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(findings(), vec![]);
+        let attacker = Connection::open(&path).unwrap();
+        // Triggers refuse the edit; an attacker drops them first.
+        assert!(
+            attacker
+                .execute("DELETE FROM merkle_nodes WHERE level = 4 AND idx = 0", [])
+                .is_err()
+        );
+        attacker
+            .execute_batch(
+                "DROP TRIGGER merkle_nodes_no_update; DROP TRIGGER merkle_nodes_no_delete;
+                 UPDATE merkle_nodes SET hash = zeroblob(32) WHERE level = 4 AND idx = 1;",
+            )
+            .unwrap();
+        assert_eq!(
+            findings(),
+            vec![(
+                32,
+                Check::Derived,
+                "merkle_nodes row at level 4, index 1 (entries 17–32) does not match the entry texts"
+                    .to_string()
+            )]
+        );
+        attacker
+            .execute_batch(
+                "DELETE FROM merkle_nodes WHERE level = 4 AND idx = 0;
+                 INSERT INTO merkle_nodes VALUES (4, 2, zeroblob(32)), (6, 0, zeroblob(32));",
+            )
+            .unwrap();
+        assert_eq!(
+            findings(),
+            vec![
+                (
+                    0,
+                    Check::Derived,
+                    "merkle_nodes has a row at level 4, index 2, which is not a stored node of the tree of 40 entries"
+                        .to_string()
+                ),
+                (
+                    0,
+                    Check::Derived,
+                    "merkle_nodes has a row at level 6, index 0, which is not a stored node of the tree of 40 entries"
+                        .to_string()
+                ),
+                (
+                    16,
+                    Check::Derived,
+                    "merkle_nodes lacks the row at level 4, index 0 (entries 1–16)".to_string()
+                ),
+                (
+                    32,
+                    Check::Derived,
+                    "merkle_nodes row at level 4, index 1 (entries 17–32) does not match the entry texts"
+                        .to_string()
+                ),
+            ]
+        );
+        // A damaged table is an error for proofs, named, not a wrong answer.
+        let s = Store::open(&path, Access::ReadOnly).unwrap();
+        let e = s.merkle_root(40).unwrap_err();
+        assert!(e.message().contains("level 4, index 0"), "{}", e.message());
+        drop(s);
+        attacker.execute_batch("DROP TABLE merkle_nodes").unwrap();
+        assert_eq!(
+            findings(),
+            vec![(
+                0,
+                Check::Derived,
+                "the merkle_nodes table is missing (schema version 3 has it)".to_string()
+            )]
         );
     }
 }

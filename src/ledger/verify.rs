@@ -5,7 +5,8 @@
 //! chunks (memory flat in ledger size): a reader thread fetches rows while the chunk before
 //! is hashed and parsed in parallel, checked in order (sequence, chain, time, key registry),
 //! and its signatures batch-verified on every core. A failed batch is re-checked one
-//! signature at a time so the entry can be named.
+//! signature at a time so the entry can be named. The Merkle tree (§12) is rebuilt leaf by
+//! leaf on the way (O(log n) memory) and every stored node is compared with it.
 
 use rayon::prelude::*;
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
@@ -17,15 +18,19 @@ use super::payload::{
     self, AdoptionPayload, CosignPayload, DelegationPayload, EvidencePayload, PartyPayload,
     RetractionPayload, Role, SignoffPayload, Verdict, WaiverPayload,
 };
-use super::store::{Access, EntryRow, KeyRow, PartyRow, Store};
+use super::store::{Access, EntryRow, KeyRow, NodeRow, PartyRow, Store};
 use super::{Progress, check_party_id};
 use crate::crypto::{self, Fingerprint, Hasher, PublicKey};
 use crate::error::Result;
+use crate::merkle;
 
 /// Rows fetched and checked per step.
 const CHUNK: usize = 8192;
 /// Signatures per batch verification.
 const BATCH: usize = 2048;
+
+/// Stray `merkle_nodes` rows reported at most.
+const STRAY_NODES: usize = 20;
 
 /// A chunk whose signatures are being checked: the pending result, the chunk's other
 /// findings, and its size.
@@ -102,6 +107,9 @@ pub struct Report {
     pub entries: u64,
     /// Newest entry: seq and hash.
     pub head: Option<(u64, [u8; 32])>,
+    /// Merkle tree root over every entry (`FORMAT.md` §12), recomputed from the entry texts;
+    /// `None` if entries are missing or the walk stopped early.
+    pub merkle_root: Option<[u8; 32]>,
     /// Signatures checked.
     pub signatures: u64,
     /// Stored artefacts re-hashed (with `--artifacts`).
@@ -159,6 +167,8 @@ struct Pre {
     row: EntryRow,
     header: std::result::Result<EntryHeader, String>,
     hash: [u8; 32],
+    /// Merkle leaf hash of the entry text.
+    leaf: [u8; 32],
     parsed: Option<Parsed>,
     findings: Vec<Finding>,
 }
@@ -166,6 +176,7 @@ struct Pre {
 fn pre_check(row: EntryRow) -> Pre {
     let seq = u64::try_from(row.seq).unwrap_or(0);
     let hash = crypto::sha256(&row.body);
+    let leaf = merkle::leaf_hash(&row.body);
     let mut findings = Vec::new();
     let mut f = |check, what: String| findings.push(Finding { seq, check, what });
     let header = EntryHeader::parse(&row.body).map_err(|e| e.to_string());
@@ -258,6 +269,7 @@ fn pre_check(row: EntryRow) -> Pre {
         row,
         header,
         hash,
+        leaf,
         parsed,
         findings,
     }
@@ -613,6 +625,63 @@ fn check_signatures(
         .collect()
 }
 
+/// Rebuilds the Merkle tree from the entry texts as the walk goes, and compares the
+/// `merkle_nodes` rows each chunk completes (`FORMAT.md` §12): one node hash per entry on
+/// the walking thread; the leaf hashes are made with the chunk's parallel pre-check and the
+/// rows are read by the reader thread.
+struct MerkleCheck {
+    tree: merkle::Builder,
+    /// Entries so far are exactly 1..=size. After a gap, leaf positions are unknown (the
+    /// gap itself is reported as missing entries), so the tree is not followed further.
+    intact: bool,
+    /// The `merkle_nodes` table is there to compare with.
+    compare: bool,
+}
+
+impl MerkleCheck {
+    fn chunk(&mut self, pre: &[Pre], stored: Vec<NodeRow>, out: &mut Vec<Finding>) {
+        if !self.intact {
+            return;
+        }
+        for p in pre {
+            if u64::try_from(p.row.seq).ok() != Some(self.tree.size() + 1) {
+                self.intact = false;
+                break;
+            }
+            self.tree.push(p.leaf);
+        }
+        let completed = self.tree.take_completed();
+        if !self.compare {
+            return;
+        }
+        let stored: HashMap<(i64, i64), Vec<u8>> = stored
+            .into_iter()
+            .map(|r| ((r.level, r.idx), r.hash))
+            .collect();
+        for n in completed {
+            let (first, last) =
+                merkle::node_span(n.level, n.idx).map_or((0, 0), |(a, b)| (a + 1, b));
+            let at = format!(
+                "level {}, index {} (entries {first}–{last})",
+                n.level, n.idx
+            );
+            let row = i64::try_from(n.idx)
+                .ok()
+                .and_then(|i| stored.get(&(i64::from(n.level), i)));
+            let what = match row {
+                Some(h) if h.as_slice() == n.hash => continue,
+                Some(_) => format!("merkle_nodes row at {at} does not match the entry texts"),
+                None => format!("merkle_nodes lacks the row at {at}"),
+            };
+            out.push(Finding {
+                seq: last,
+                check: Check::Derived,
+                what,
+            });
+        }
+    }
+}
+
 fn check_derived_tables(
     walk: &Walk,
     parties: &[PartyRow],
@@ -716,6 +785,13 @@ pub fn verify(path: &Path, opts: &Options, progress: &dyn Progress) -> Result<Re
     let key_rows = store.keys()?;
     let (count, _) = store.count()?;
     progress.start(u64::try_from(count).unwrap_or(0), "verifying");
+    let merkle_table = store.merkle_table()?;
+    let mut merkle = MerkleCheck {
+        tree: merkle::Builder::new(),
+        intact: true,
+        compare: merkle_table == Some(true),
+    };
+    let fetch_nodes = merkle.compare;
 
     let mut walk = Walk {
         ledger,
@@ -733,7 +809,7 @@ pub fn verify(path: &Path, opts: &Options, progress: &dyn Progress) -> Result<Re
         lookup: Store::open(path, Access::ReadOnly)?,
     };
 
-    let (tx, rx) = mpsc::sync_channel::<Result<Vec<EntryRow>>>(2);
+    let (tx, rx) = mpsc::sync_channel::<Result<(Vec<EntryRow>, Vec<NodeRow>)>>(2);
     let (stop_tx, stop_rx) = mpsc::channel::<()>();
     let store = std::thread::scope(|s| -> Result<Store> {
         let reader = s.spawn(move || {
@@ -745,8 +821,17 @@ pub fn verify(path: &Path, opts: &Options, progress: &dyn Progress) -> Result<Re
                 match store.entries_after(after, CHUNK) {
                     Ok(rows) if rows.is_empty() => break,
                     Ok(rows) => {
-                        after = rows.last().map_or(after, |r| r.seq);
-                        if tx.send(Ok(rows)).is_err() {
+                        let last = rows.last().map_or(after, |r| r.seq);
+                        // The Merkle rows this chunk completes (by seq: a gap stops the
+                        // Merkle check anyway).
+                        let nodes = if fetch_nodes {
+                            store.merkle_nodes_completed(after, last)
+                        } else {
+                            Ok(Vec::new())
+                        };
+                        after = last;
+                        let failed = nodes.is_err();
+                        if tx.send(nodes.map(|n| (rows, n))).is_err() || failed {
                             break;
                         }
                     }
@@ -773,8 +858,8 @@ pub fn verify(path: &Path, opts: &Options, progress: &dyn Progress) -> Result<Re
         };
         let run: Result<()> = rayon::in_place_scope(|scope| {
             let mut stop = false;
-            for rows in rx {
-                let rows = rows?;
+            for msg in rx {
+                let (rows, nodes) = msg?;
                 let n = rows.len() as u64;
                 report.entries += n;
                 let pre: Vec<Pre> = rows.into_par_iter().map(pre_check).collect();
@@ -786,6 +871,7 @@ pub fn verify(path: &Path, opts: &Options, progress: &dyn Progress) -> Result<Re
                         jobs.push((i, k));
                     }
                 }
+                merkle.chunk(&pre, nodes, &mut chunk_findings);
                 report.signatures += jobs.len() as u64;
                 if let Some(last) = pre.last() {
                     report.head = Some((u64::try_from(last.row.seq).unwrap_or(0), last.hash));
@@ -831,6 +917,29 @@ pub fn verify(path: &Path, opts: &Options, progress: &dyn Progress) -> Result<Re
         });
     }
     check_derived_tables(&walk, &party_rows, &key_rows, &mut findings);
+    if merkle_table == Some(false) {
+        findings.push(Finding {
+            seq: 0,
+            check: Check::Derived,
+            what: "the merkle_nodes table is missing (schema version 3 has it)".into(),
+        });
+    }
+    if merkle.intact && !report.stopped_early {
+        report.merkle_root = Some(merkle.tree.root());
+        if merkle.compare {
+            let size = i64::try_from(merkle.tree.size()).unwrap_or(i64::MAX);
+            for r in store.merkle_stray_nodes(size, STRAY_NODES)? {
+                findings.push(Finding {
+                    seq: 0,
+                    check: Check::Derived,
+                    what: format!(
+                        "merkle_nodes has a row at level {}, index {}, which is not a stored node of the tree of {size} entries",
+                        r.level, r.idx
+                    ),
+                });
+            }
+        }
+    }
     if opts.artifacts {
         for (sha, (seq, name, size)) in &walk.artifacts {
             let mut h = Hasher::default();
