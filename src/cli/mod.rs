@@ -914,6 +914,7 @@ fn verify_cmd(path: &Path, args: &VerifyArgs, fmt: Format) -> Result<Outcome> {
         print_json(&json!({
             "ok": report.ok(), "ledger_id": report.ledger_id, "entries": report.entries,
             "head": head.as_ref().map(|(s, h)| json!({"seq": s, "hash": h})),
+            "merkle_root": report.merkle_root.map(hex::encode),
             "signatures": report.signatures, "artifacts_checked": report.artifacts_checked,
             "trust": if report.pinned { "pinned" } else { "self-consistency only" },
             "unused_pins": report.unused_pins.iter().map(ToString::to_string).collect::<Vec<_>>(),
@@ -932,6 +933,13 @@ fn verify_cmd(path: &Path, args: &VerifyArgs, fmt: Format) -> Result<Outcome> {
                 report.entries,
                 report.signatures
             );
+            if let Some(root) = report.merkle_root {
+                out!(
+                    "merkle: root {} of the {} entries (RFC 6962; schema/FORMAT.md §12)",
+                    hex::encode(root),
+                    report.entries
+                );
+            }
         } else if report.stopped_early {
             out!("FAILED: stopped at the first problem (use --all to list every problem)");
         } else {
