@@ -233,6 +233,15 @@ it cannot tell whether the keys in it are the real parties' keys. Pin them with 
 Exit status: 0 intact, 1 problem found, 2 could not run."
     )]
     Verify(VerifyArgs),
+    /// Write a signed checkpoint of the ledger (C2SP signed note) and record it; or add a
+    /// party's signature to a checkpoint file.
+    #[command(args_conflicts_with_subcommands = true)]
+    Checkpoint(CheckpointArgs),
+    /// Write an inclusion proof of one entry, or a consistency proof between two
+    /// checkpoints, that `vouch verify --proof` checks without the ledger.
+    Prove(super::proof_cmd::ProveArgs),
+    /// Export a self-contained bundle an auditor verifies without the SQLite file.
+    Export(super::bundle_cmd::ExportArgs),
     /// Check, show, compare, convert and adopt shared-responsibility matrices.
     #[command(subcommand)]
     Matrix(super::matrix_cmd::MatrixCommand),
@@ -271,6 +280,31 @@ pub struct KeyArg {
     /// Private key file of the signing party (or NAME for keys/NAME.key).
     #[arg(long, env = "VOUCH_KEY", value_name = "FILE")]
     pub key: String,
+}
+
+/// `vouch checkpoint`.
+#[derive(Args, Debug)]
+pub struct CheckpointArgs {
+    #[command(subcommand)]
+    pub cmd: Option<CheckpointCommand>,
+    /// Private key file of the signing party (or NAME for keys/NAME.key).
+    #[arg(long, env = "VOUCH_KEY", value_name = "FILE")]
+    pub key: Option<String>,
+    /// Write the checkpoint here (never over another file). Default:
+    /// checkpoint-SIZE.txt in the current directory.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum CheckpointCommand {
+    /// Verify the ledger against a checkpoint file and add your signature line to it.
+    Cosign {
+        /// The checkpoint file (rewritten with the new signature line).
+        file: PathBuf,
+        #[command(flatten)]
+        key: KeyArg,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -364,4 +398,14 @@ pub struct VerifyArgs {
     /// Report every problem, not just the first.
     #[arg(long)]
     pub all: bool,
+    /// A signed checkpoint held outside the ledger (repeatable): the ledger must still
+    /// contain exactly what it committed to, and extend it.
+    #[arg(long, value_name = "FILE")]
+    pub checkpoint: Vec<PathBuf>,
+    /// Check an inclusion or consistency proof file instead of a ledger (needs --trust).
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["bundle", "checkpoint"])]
+    pub proof: Option<PathBuf>,
+    /// Check an export bundle directory instead of a ledger file.
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["proof", "checkpoint"])]
+    pub bundle: Option<PathBuf>,
 }

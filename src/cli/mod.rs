@@ -14,8 +14,11 @@ macro_rules! out {
 }
 
 pub mod args;
+mod bundle_cmd;
+mod checkpoint_cmd;
 mod matrix_cmd;
 mod progress;
+mod proof_cmd;
 
 use serde_json::{Value, json};
 use std::collections::HashMap;
@@ -201,7 +204,14 @@ pub fn run(cli: Cli) -> Result<Outcome> {
         Command::Report(args) => report_cmd(&cli.ledger, args, fmt),
         Command::Log { last } => log(&cli.ledger, last, fmt),
         Command::Show { seq } => show(&cli.ledger, seq, fmt),
-        Command::Verify(args) => verify_cmd(&cli.ledger, &args, fmt),
+        Command::Verify(args) => match (&args.proof, &args.bundle) {
+            (Some(file), _) => proof_cmd::verify_proof(file, &args.trust, fmt),
+            (None, Some(dir)) => bundle_cmd::verify_bundle(dir, &args, fmt),
+            (None, None) => verify_cmd(&cli.ledger, &args, fmt),
+        },
+        Command::Checkpoint(args) => checkpoint_cmd::run(&cli.ledger, args, fmt),
+        Command::Prove(args) => proof_cmd::prove(&cli.ledger, args, fmt),
+        Command::Export(args) => bundle_cmd::export(&cli.ledger, args, fmt),
         Command::Demo { dir, pdf } => demo(&dir, &pdf, fmt),
     }
 }
