@@ -1,12 +1,133 @@
-//! `vouch checkpoint` and `vouch checkpoint cosign`.
+//! `vouch checkpoint` and `vouch checkpoint cosign`: signed checkpoints (C2SP signed
+//! notes, `schema/FORMAT.md` §13) that parties and auditors keep outside the ledger.
 
-use std::path::Path;
+use serde_json::json;
+use std::io::{self, Write as _};
+use std::path::{Path, PathBuf};
 
-use super::Outcome;
-use super::args::{CheckpointArgs, Format};
+use super::args::{CheckpointArgs, CheckpointCommand, Format};
+use super::{Outcome, load_key, print_json, write_output};
+use vouch::checkpoint::{Note, vouch_origin};
+use vouch::ledger::Ledger;
+use vouch::ledger::checkpoints::Relation;
+use vouch::ledger::store::Access;
+use vouch::ledger::verify::{self, Options};
 use vouch::{Error, Result};
 
 /// `vouch checkpoint …`.
-pub fn run(_ledger: &Path, _args: CheckpointArgs, _fmt: Format) -> Result<Outcome> {
-    Err(Error::new("vouch checkpoint is not built yet"))
+pub fn run(ledger: &Path, args: CheckpointArgs, fmt: Format) -> Result<Outcome> {
+    match args.cmd {
+        Some(CheckpointCommand::Cosign { file, key }) => cosign(ledger, &file, &key.key, fmt),
+        None => {
+            let key = args.key.ok_or_else(|| {
+                Error::new("say which key signs the checkpoint")
+                    .hint("vouch checkpoint --key keys/NAME.key (or set VOUCH_KEY)")
+            })?;
+            make(ledger, args.out, &key, fmt)
+        }
+    }
+}
+
+fn make(path: &Path, out: Option<PathBuf>, key: &str, fmt: Format) -> Result<Outcome> {
+    let key = load_key(key)?;
+    let mut ledger = Ledger::open(path, Access::ReadWrite)?;
+    let (_, max) = ledger.store().count()?;
+    let out = out.unwrap_or_else(|| PathBuf::from(format!("checkpoint-{max}.txt")));
+    // Refuse a taken --out before anything is recorded.
+    if out.exists() {
+        return Err(Error::new(format!("{}: already exists", out.display()))
+            .hint("choose another --out; checkpoint files are never overwritten"));
+    }
+    let (entry, note) = ledger.checkpoint(&key, vouch::clock::now())?;
+    let text = note.to_string();
+    write_output(&out, text.as_bytes(), false, false)?;
+    let size = entry.seq - 1;
+    if fmt == Format::Json {
+        print_json(&json!({
+            "file": out, "size": size, "entry": entry.seq,
+            "note": text,
+        }));
+    } else {
+        out!(
+            "checkpoint of entries 1–{size} recorded as entry {}; wrote {}",
+            entry.seq,
+            out.display()
+        );
+        out!(
+            "keep it outside the ledger: `vouch verify --checkpoint FILE` proves the ledger still holds what it commits to"
+        );
+    }
+    Ok(Outcome::Ok)
+}
+
+fn cosign(path: &Path, file: &Path, key: &str, fmt: Format) -> Result<Outcome> {
+    let key = load_key(key)?;
+    let text = std::fs::read_to_string(file).map_err(|e| Error::io(file, &e))?;
+    let ledger = Ledger::open(path, Access::ReadOnly)?;
+    let (party, _) = ledger.signer_party(&key)?;
+    // A co-signature says: I verified the ledger and it holds what this commits to.
+    let v = verify::verify(path, &Options::default(), &vouch::ledger::NoProgress)?;
+    if !v.ok() {
+        for f in v.findings.iter().take(5) {
+            out!("entry {}: {}", f.seq, f.what);
+        }
+        out!("FAILED: the ledger does not verify; not co-signing");
+        return Ok(Outcome::Problem);
+    }
+    let check = ledger
+        .check_checkpoint(&text, None)
+        .map_err(|e| e.context(file.display()))?;
+    if let Some(p) = &check.signature_problem {
+        out!("FAILED: {}: {p}; not co-signing", file.display());
+        return Ok(Outcome::Problem);
+    }
+    if !check.relation.ok() {
+        out!(
+            "FAILED: {}: {}; not co-signing",
+            file.display(),
+            describe(&check.relation, check.checkpoint.size)
+        );
+        return Ok(Outcome::Problem);
+    }
+    let mut note = Note::parse(&text)?;
+    note.cosign(&vouch_origin(&ledger.id()?), &key)
+        .map_err(|e| e.context(file.display()))?;
+    let new = note.to_string();
+    write_output(file, new.as_bytes(), true, false)?;
+    if fmt == Format::Json {
+        print_json(&json!({
+            "file": file, "party": party, "size": check.checkpoint.size,
+            "signatures": note.signatures.len(),
+        }));
+    } else {
+        out!(
+            "{party} co-signed the checkpoint of entries 1–{} in {} ({} signatures)",
+            check.checkpoint.size,
+            file.display(),
+            note.signatures.len()
+        );
+    }
+    Ok(Outcome::Ok)
+}
+
+/// The relation in words.
+pub(crate) fn describe(r: &Relation, size: u64) -> String {
+    match r {
+        Relation::Same => format!("the ledger holds exactly its {size} entries"),
+        Relation::Extends { added } => {
+            format!("the ledger holds its {size} entries and extends it by {added}")
+        }
+        Relation::Truncated { ledger } => format!(
+            "it commits to {size} entries but the ledger has {ledger}: {} cut off (truncated or rolled back)",
+            if ledger + 1 == size {
+                format!("entry {size} was")
+            } else {
+                format!("entries {}–{size} were", ledger + 1)
+            }
+        ),
+        Relation::Forked { root } => format!(
+            "entries 1–{size} no longer hash to its root (the ledger's root there is {}): the ledger was rewritten or forked",
+            hex::encode(root)
+        ),
+    }
 }

@@ -49,7 +49,7 @@ pub(crate) fn print_json(v: &Value) {
     out!("{s}");
 }
 
-fn load_key(arg: &str) -> Result<SecretKey> {
+pub(crate) fn load_key(arg: &str) -> Result<SecretKey> {
     keyfile::load_secret(&keyfile::resolve_key_path(arg))
 }
 
@@ -883,7 +883,7 @@ fn show(path: &Path, seq: u64, fmt: Format) -> Result<Outcome> {
     Ok(Outcome::Ok)
 }
 
-fn parse_trust(items: &[String]) -> Result<Vec<Fingerprint>> {
+pub(crate) fn parse_trust(items: &[String]) -> Result<Vec<Fingerprint>> {
     items
         .iter()
         .map(|t| {
@@ -914,6 +914,19 @@ fn verify_cmd(path: &Path, args: &VerifyArgs, fmt: Format) -> Result<Outcome> {
     };
     let bar = progress::Bar::new(true);
     let report = verify::verify(path, &opts, &bar)?;
+    // Checkpoints held outside the ledger (FORMAT.md §13.7).
+    let mut checks = Vec::new();
+    if !args.checkpoint.is_empty() {
+        let ledger = Ledger::open(path, Access::ReadOnly)?;
+        for file in &args.checkpoint {
+            let text = std::fs::read_to_string(file).map_err(|e| Error::io(file, &e))?;
+            let c = ledger
+                .check_checkpoint(&text, opts.trust.as_deref())
+                .map_err(|e| e.context(file.display()))?;
+            checks.push((file, c));
+        }
+    }
+    let checkpoints_ok = checks.iter().all(|(_, c)| c.ok());
     let head = report.head.map(|(s, h)| (s, hex::encode(h)));
     if fmt == Format::Json {
         let findings: Vec<Value> = report
@@ -929,6 +942,12 @@ fn verify_cmd(path: &Path, args: &VerifyArgs, fmt: Format) -> Result<Outcome> {
             "trust": if report.pinned { "pinned" } else { "self-consistency only" },
             "unused_pins": report.unused_pins.iter().map(ToString::to_string).collect::<Vec<_>>(),
             "findings": findings, "stopped_early": report.stopped_early,
+            "checkpoints": checks.iter().map(|(f, c)| json!({
+                "file": f, "size": c.checkpoint.size, "ok": c.ok(),
+                "signed_by": c.signed_by.iter().map(|(p, fp)| json!({"party": p, "fingerprint": fp.to_string()})).collect::<Vec<_>>(),
+                "signature_problem": c.signature_problem,
+                "relation": checkpoint_cmd::describe(&c.relation, c.checkpoint.size),
+            })).collect::<Vec<_>>(),
         }));
     } else {
         for f in &report.findings {
@@ -980,8 +999,28 @@ fn verify_cmd(path: &Path, args: &VerifyArgs, fmt: Format) -> Result<Outcome> {
                 "trust: self-consistency only; no keys pinned (pin the parties' keys with --trust FILE.pub|FINGERPRINT)"
             );
         }
+        for (file, c) in &checks {
+            let what = checkpoint_cmd::describe(&c.relation, c.checkpoint.size);
+            if let Some(p) = &c.signature_problem {
+                out!("FAILED: checkpoint {}: {p}", file.display());
+            }
+            if c.relation.ok() {
+                let who: Vec<&str> = c.signed_by.iter().map(|(p, _)| p.as_str()).collect();
+                out!(
+                    "checkpoint {}: signed by {}; {what}",
+                    file.display(),
+                    if who.is_empty() {
+                        "nobody trusted".to_string()
+                    } else {
+                        who.join(", ")
+                    }
+                );
+            } else {
+                out!("FAILED: checkpoint {}: {what}", file.display());
+            }
+        }
     }
-    Ok(if report.ok() {
+    Ok(if report.ok() && checkpoints_ok {
         Outcome::Ok
     } else {
         Outcome::Problem

@@ -288,4 +288,39 @@ impl Ledger {
         }
         Ok(out)
     }
+
+    /// Sign a checkpoint of every entry so far (`FORMAT.md` §13) and record it as a
+    /// `checkpoint` entry. Returns the entry and the signed note to hand out.
+    pub fn checkpoint(
+        &mut self,
+        key: &SecretKey,
+        now: DateTime<Utc>,
+    ) -> Result<(Appended, crate::checkpoint::Note)> {
+        use crate::checkpoint::{Checkpoint, vouch_origin};
+        self.signer_party(key)?;
+        let id = self.id()?;
+        let (_, max) = self.store().count()?;
+        let size = u64::try_from(max).unwrap_or(0);
+        let root = self.store().merkle_root(size)?;
+        let origin = vouch_origin(&id);
+        let note = Checkpoint {
+            origin: origin.clone(),
+            size,
+            root,
+            extensions: Vec::new(),
+        }
+        .sign(&origin, key)?;
+        let body = payload::CheckpointPayload {
+            note: note.to_string(),
+            root: hex::encode(root),
+            size,
+        };
+        let draft = plain(Kind::Checkpoint, &body, None)?;
+        let appended = self.append(key, vec![draft], now, &NoProgress)?;
+        let a = appended
+            .into_iter()
+            .next()
+            .ok_or_else(|| Error::new("internal: checkpoint not appended"))?;
+        Ok((a, note))
+    }
 }

@@ -52,6 +52,8 @@ pub enum Kind {
     Delegation,
     /// A party's signature over the attestation digest of a period.
     Signoff,
+    /// A signed checkpoint (C2SP signed note) of every entry before it (`FORMAT.md` §13).
+    Checkpoint,
 }
 
 impl Kind {
@@ -67,6 +69,7 @@ impl Kind {
             Kind::Waiver => "waiver",
             Kind::Delegation => "delegation",
             Kind::Signoff => "signoff",
+            Kind::Checkpoint => "checkpoint",
         }
     }
 
@@ -82,6 +85,7 @@ impl Kind {
             "waiver" => Kind::Waiver,
             "delegation" => Kind::Delegation,
             "signoff" => Kind::Signoff,
+            "checkpoint" => Kind::Checkpoint,
             _ => return None,
         })
     }

@@ -6,6 +6,7 @@
 //! [`verify`]'s.
 
 pub mod actions;
+pub mod checkpoints;
 pub mod entry;
 pub mod evidence;
 pub mod payload;
@@ -320,6 +321,20 @@ impl Ledger {
             let mut texts = Vec::with_capacity(drafts.len());
             for d in &drafts {
                 seq += 1;
+                // A checkpoint covers every entry before it: refuse one made before another
+                // writer appended (nothing is written; making it again is cheap).
+                if d.kind == Kind::Checkpoint {
+                    let c: payload::CheckpointPayload = payload::decode(&d.payload)
+                        .map_err(|e| Error::new(format!("checkpoint payload: {e}")))?;
+                    if c.size + 1 != seq {
+                        return Err(Error::new(format!(
+                            "the ledger has {} entries, not the {} the checkpoint covers: it changed while the checkpoint was made",
+                            seq - 1,
+                            c.size
+                        ))
+                        .hint("run vouch checkpoint again"));
+                    }
+                }
                 let header = EntryHeader {
                     ledger: id,
                     seq,

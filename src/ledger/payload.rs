@@ -313,6 +313,29 @@ pub struct SignoffPayload {
     pub period: PeriodRef,
 }
 
+/// Payload of `checkpoint` entries (`FORMAT.md` §13.6): the signed checkpoint of every
+/// entry before this one, as the note the party hands out.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CheckpointPayload {
+    /// The complete signed note (checkpoint text, blank line, signature lines).
+    pub note: String,
+    /// The Merkle root of entries 1..=size, lowercase hex (also in the note, base64).
+    pub root: String,
+    /// Number of entries covered: always the checkpoint entry's own seq − 1.
+    pub size: u64,
+}
+
+impl Checked for CheckpointPayload {
+    fn check(&self) -> Result<(), String> {
+        check_seq(self.size)?;
+        if crate::crypto::parse_hex32(&self.root).is_none() {
+            return Err("payload root is not 64 lowercase hex digits".into());
+        }
+        Ok(())
+    }
+}
+
 impl Checked for SignoffPayload {
     fn check(&self) -> Result<(), String> {
         check_seq(self.head)

@@ -15,8 +15,8 @@ use std::sync::mpsc;
 
 use super::entry::{EntryHeader, Kind, LedgerId, ZERO_HASH, format_time, raw_value};
 use super::payload::{
-    self, AdoptionPayload, CosignPayload, DelegationPayload, EvidencePayload, PartyPayload,
-    RetractionPayload, Role, SignoffPayload, Verdict, WaiverPayload,
+    self, AdoptionPayload, CheckpointPayload, CosignPayload, DelegationPayload, EvidencePayload,
+    PartyPayload, RetractionPayload, Role, SignoffPayload, Verdict, WaiverPayload,
 };
 use super::store::{Access, EntryRow, KeyRow, NodeRow, PartyRow, Store};
 use super::{Progress, check_party_id};
@@ -142,6 +142,7 @@ enum Parsed {
     Waiver(WaiverPayload),
     Delegation(DelegationPayload),
     Signoff(SignoffPayload),
+    Checkpoint(CheckpointPayload),
 }
 
 impl Parsed {
@@ -221,6 +222,7 @@ fn pre_check(row: EntryRow) -> Pre {
                         Kind::Retraction => decode_as(&row.payload, Parsed::Retraction),
                         Kind::Waiver => decode_as(&row.payload, Parsed::Waiver),
                         Kind::Signoff => decode_as(&row.payload, Parsed::Signoff),
+                        Kind::Checkpoint => decode_as(&row.payload, Parsed::Checkpoint),
                         _ => decode_as(&row.payload, Parsed::Delegation),
                     };
                     match decoded {
@@ -571,6 +573,11 @@ impl Walk {
             for (check, what) in self.rules(seq, &reg.party, p) {
                 f2(check, what);
             }
+            if let (Parsed::Checkpoint(c), Some(id)) = (p, &self.ledger) {
+                for what in checkpoint_note_rules(seq, c, id, &reg.key) {
+                    f2(Check::Reference, what);
+                }
+            }
         }
         if let Some(Parsed::Evidence(e)) = &pre.parsed
             && self.want_artifacts
@@ -583,6 +590,53 @@ impl Walk {
         }
         key
     }
+}
+
+/// A `checkpoint` entry's note (`FORMAT.md` §13.6): a vouch checkpoint of this ledger, of
+/// the entries before this one, with the payload's root, signed by the entry's own key.
+/// (That the root is the Merkle root of those entries is checked by [`MerkleCheck`].)
+fn checkpoint_note_rules(
+    seq: u64,
+    c: &CheckpointPayload,
+    ledger: &LedgerId,
+    key: &PublicKey,
+) -> Vec<String> {
+    use crate::checkpoint::{Checkpoint, Note, vouch_verifier};
+    let mut out = Vec::new();
+    if c.size + 1 != seq {
+        out.push(format!(
+            "checkpoint of {} entries recorded as entry {seq} (it must cover every earlier entry)",
+            c.size
+        ));
+    }
+    let note = match Note::parse(&c.note) {
+        Ok(n) => n,
+        Err(e) => {
+            out.push(format!("checkpoint note does not parse: {e}"));
+            return out;
+        }
+    };
+    match Checkpoint::parse_vouch(&note.text, ledger) {
+        Ok(cp) => {
+            if cp.size != c.size || hex::encode(cp.root) != c.root {
+                out.push(format!(
+                    "checkpoint note says {} entries, root {}; the payload says {}, root {}",
+                    cp.size,
+                    hex::encode(cp.root),
+                    c.size,
+                    c.root
+                ));
+            }
+        }
+        Err(e) => out.push(format!("checkpoint note: {e}")),
+    }
+    match note.verify(&[vouch_verifier(ledger, key)]) {
+        Ok(_) => {}
+        Err(e) => out.push(format!(
+            "checkpoint note is not signed by the entry's key: {e}"
+        )),
+    }
+    out
 }
 
 fn check_signatures(
@@ -647,6 +701,21 @@ impl MerkleCheck {
             if u64::try_from(p.row.seq).ok() != Some(self.tree.size() + 1) {
                 self.intact = false;
                 break;
+            }
+            if let Some(Parsed::Checkpoint(c)) = &p.parsed
+                && c.size == self.tree.size()
+                && hex::encode(self.tree.root()) != c.root
+            {
+                out.push(Finding {
+                    seq: self.tree.size() + 1,
+                    check: Check::Reference,
+                    what: format!(
+                        "checkpoint root {} is not the Merkle root of entries 1–{} ({})",
+                        c.root,
+                        c.size,
+                        hex::encode(self.tree.root())
+                    ),
+                });
             }
             self.tree.push(p.leaf);
         }

@@ -3,6 +3,7 @@
 mod util;
 
 mod bad_input;
+mod checkpoint;
 mod ledger;
 mod matrix;
 mod pdf;

@@ -181,7 +181,14 @@ pub fn snapshot(path: &Path) -> Vec<String> {
 /// Open the ledger as an attacker would: read-write, append-only triggers dropped.
 pub fn attacker(path: &Path) -> rusqlite::Connection {
     let c = rusqlite::Connection::open(path).unwrap();
-    for t in ["meta", "entries", "parties", "keys", "artifacts"] {
+    for t in [
+        "meta",
+        "entries",
+        "parties",
+        "keys",
+        "artifacts",
+        "merkle_nodes",
+    ] {
         c.execute_batch(&format!(
             "DROP TRIGGER IF EXISTS {t}_no_update; DROP TRIGGER IF EXISTS {t}_no_delete;"
         ))
