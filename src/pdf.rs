@@ -1803,6 +1803,56 @@ fn how_to_verify(l: &mut Layout, r: &Report) {
         l.gap(4.0);
     }
     l.gap(4.0);
+    checkpoints(l, r);
+}
+
+/// The checkpoint text the report was built on, and the newest signed checkpoint.
+fn checkpoints(l: &mut Layout, r: &Report) {
+    let mut blocks: Vec<(String, String)> = Vec::new();
+    if let Some(c) = &r.checkpoint {
+        blocks.push((
+            "The ledger this report was built on, as a checkpoint (schema/FORMAT.md §13: origin, entries, Merkle root). `vouch verify --report` checks that the ledger still holds these entries."
+                .to_string(),
+            c.clone(),
+        ));
+    }
+    if let Some((seq, note)) = &r.signed_checkpoint {
+        blocks.push((
+            format!(
+                "The newest signed checkpoint in the ledger (entry {seq}), a C2SP signed note:"
+            ),
+            note.clone(),
+        ));
+    }
+    if blocks.is_empty() {
+        return;
+    }
+    let size = 7.5;
+    let lh = size * 1.35;
+    l.heading("Checkpoints", 12.0);
+    for (caption, text) in blocks {
+        let lines: Vec<String> = text
+            .lines()
+            .flat_map(|t| {
+                if t.is_empty() {
+                    vec![String::new()]
+                } else {
+                    hex_lines(&l.m, t, size, WIDTH - 12.0)
+                }
+            })
+            .collect();
+        l.para(&caption, 8.0, false, GREY_TEXT);
+        l.gap(2.0);
+        let box_h = lines.len() as f32 * lh + 6.0;
+        l.ensure(box_h);
+        l.rect(MARGIN_X, l.y - box_h, WIDTH, box_h, Some(CODE_FILL), false);
+        l.gap(3.0);
+        for t in lines {
+            l.y -= lh;
+            l.text_at(MARGIN_X + 6.0, l.y + size * 0.3, size, false, BLACK, &t);
+        }
+        l.gap(8.0);
+    }
 }
 
 /// Running header, footer and, for an unverified ledger, the stamp, once the page count is
@@ -1952,6 +2002,12 @@ pub fn render_counted(report: &Report) -> Result<(Vec<u8>, usize)> {
     {
         dict.remove(b"GTS_PDFXVersion");
         dict.remove(b"Identifier");
+        let stamp = serde_json::to_vec(&report.stamp())
+            .map_err(|e| Error::new(format!("cannot write the report stamp: {e}")))?;
+        dict.set(
+            STAMP_KEY,
+            lopdf::Object::String(stamp, lopdf::StringFormat::Hexadecimal),
+        );
     }
     // The trailer /ID: printpdf draws it from a process-global counter. Render once with a
     // fixed /ID, then again with a hash of those bytes as the /ID. (lopdf is reached through
@@ -1978,6 +2034,41 @@ pub fn render_counted(report: &Report) -> Result<(Vec<u8>, usize)> {
             .map_err(|e| Error::new(format!("cannot write the PDF: {e}")))?;
     }
     Ok((out, page_count))
+}
+
+/// The document-information key of the report's [`crate::report::Stamp`].
+pub const STAMP_KEY: &str = "VouchReport";
+
+/// Read the [`crate::report::Stamp`] a rendered report carries.
+///
+/// # Errors
+///
+/// When the bytes are not a PDF, or not a PDF vouch wrote.
+pub fn read_stamp(pdf: &[u8]) -> Result<crate::report::Stamp> {
+    let doc = lopdf::Document::load_mem(pdf)
+        .map_err(|e| Error::new(format!("not a readable PDF: {e}")))?;
+    let bytes = doc
+        .trailer
+        .get(b"Info")
+        .and_then(|o| o.as_reference())
+        .and_then(|id| doc.get_object(id))
+        .and_then(|o| o.as_dict())
+        .and_then(|d| d.get(STAMP_KEY.as_bytes()))
+        .and_then(|o| o.as_str())
+        .map_err(|_| {
+            Error::new("the PDF has no vouch report stamp")
+                .hint("only PDFs written by `vouch report` (or `vouch demo`) can be checked")
+        })?;
+    let stamp: crate::report::Stamp = serde_json::from_slice(bytes)
+        .map_err(|e| Error::new(format!("the PDF's vouch report stamp is malformed: {e}")))?;
+    if stamp.format != crate::report::STAMP_FORMAT {
+        return Err(Error::new(format!(
+            "the PDF's report stamp is of format {:?}, not {:?}",
+            stamp.format,
+            crate::report::STAMP_FORMAT
+        )));
+    }
+    Ok(stamp)
 }
 
 /// Lay the report out on pages: the content, without running header and footer.
@@ -2101,6 +2192,15 @@ mod tests {
         fields.insert("reviewer".to_string(), serde_json::json!("Jane Doe"));
         fields.insert("accounts".to_string(), serde_json::json!(12));
         Report {
+            checkpoint: Some(format!(
+                "vouch.ledger/{}\n42\nVpugHr+0ACX3X0TsJQTicaxR1ZAkzdOA4uUbxWH6sfA=\n",
+                "0123456789abcdef".repeat(2)
+            )),
+            signed_checkpoint: None,
+            options: crate::report::ReportOptions {
+                appendix: "all".to_string(),
+                trust: Vec::new(),
+            },
             title: crate::report::TITLE,
             statement: crate::report::STATEMENT,
             matrix,
@@ -2261,6 +2361,19 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn the_stamp_reads_back_and_the_checkpoint_is_printed() {
+        let r = sample(3, true);
+        let pdf = render(&r).unwrap();
+        assert_eq!(read_stamp(&pdf).unwrap(), r.stamp());
+        let text = page_text(&pdf);
+        assert!(
+            text.contains("VpugHr+0ACX3X0TsJQTicaxR1ZAkzdOA4uUbxWH6sfA="),
+            "{text}"
+        );
+        assert!(read_stamp(b"%PDF-1.3 not really").is_err());
     }
 
     #[test]
@@ -2641,10 +2754,16 @@ mod tests {
             op,
             Op::SetFillColor { col: Color::Rgb(Rgb { r, .. }) } if *r == CODE_FILL.0
         )));
-        // The digest and the head stand out at the end.
-        let last = runs.len() - 1;
-        assert_eq!(runs[last], format!("entry 42, hash {}", "cd".repeat(32)));
-        assert_eq!(runs[last - 2], r.digest);
+        // The digest and the head stand out, followed by the checkpoint text.
+        let head = runs
+            .iter()
+            .position(|t| *t == format!("entry 42, hash {}", "cd".repeat(32)))
+            .unwrap();
+        assert_eq!(runs[head - 2], r.digest);
+        assert_eq!(
+            runs[runs.len() - 1],
+            "VpugHr+0ACX3X0TsJQTicaxR1ZAkzdOA4uUbxWH6sfA="
+        );
     }
 
     #[test]

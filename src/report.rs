@@ -42,6 +42,7 @@ pub fn generate(
     allow_unverified: bool,
 ) -> Result<Generated> {
     use crate::ledger::verify::{self, Options};
+    let trust_pins = trust.clone().unwrap_or_default();
     let verification = verify::verify(
         path,
         &Options {
@@ -55,7 +56,11 @@ pub fn generate(
         return Ok(Generated::Refused(verification));
     }
     let ledger = Ledger::open(path, crate::ledger::store::Access::ReadOnly)?;
-    build(&ledger, period, &verification, appendix).map(|r| Generated::Report(Box::new(r)))
+    let mut r = build(&ledger, period, &verification, appendix)?;
+    let mut pins: Vec<String> = trust_pins.iter().map(ToString::to_string).collect();
+    pins.sort();
+    r.options.trust = pins;
+    Ok(Generated::Report(Box::new(r)))
 }
 
 /// Which evidence the appendix lists.
@@ -206,6 +211,59 @@ pub struct Report {
     pub signoffs: Vec<Signoff>,
     /// How to verify.
     pub how_to_verify: Vec<String>,
+    /// The checkpoint text (FORMAT.md §13.1) of the ledger as it was read for this report:
+    /// origin, number of entries, Merkle root. Absent when the tree could not be computed
+    /// (an unverified ledger with missing entries).
+    pub checkpoint: Option<String>,
+    /// The newest signed checkpoint recorded in the ledger: its entry and note.
+    pub signed_checkpoint: Option<(u64, String)>,
+    /// The options the report was made with (to make it again: `vouch verify --report`).
+    pub options: ReportOptions,
+}
+
+/// The options a report was made with.
+#[derive(Debug, Clone, Default, Serialize, serde::Deserialize, PartialEq, Eq)]
+pub struct ReportOptions {
+    /// `all`, `exceptions` or `none`.
+    pub appendix: String,
+    /// Pinned key fingerprints (hex), sorted.
+    pub trust: Vec<String>,
+}
+
+/// What a rendered report carries about itself, machine-readable (in the PDF's document
+/// information, key `VouchReport`), so `vouch verify --report` can make it again.
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Stamp {
+    /// `vouch/v1 report`.
+    pub format: String,
+    /// The period, as `Period::parse` reads it.
+    pub period: String,
+    /// The attestation digest.
+    pub digest: String,
+    /// The attestation head: seq and entry hash.
+    pub head: (u64, String),
+    /// The checkpoint text of the ledger as read.
+    pub checkpoint: Option<String>,
+    /// The options.
+    pub options: ReportOptions,
+}
+
+/// The stamp format name.
+pub const STAMP_FORMAT: &str = "vouch/v1 report";
+
+impl Report {
+    /// The report's [`Stamp`].
+    pub fn stamp(&self) -> Stamp {
+        Stamp {
+            format: STAMP_FORMAT.to_string(),
+            period: self.period.name(),
+            digest: self.digest.clone(),
+            head: self.head.clone(),
+            checkpoint: self.checkpoint.clone(),
+            options: self.options.clone(),
+        }
+    }
 }
 
 /// A co-signature as the report shows it: (cosign entry, party, verdict).
@@ -273,6 +331,7 @@ pub fn build(
     appendix: Appendix,
 ) -> Result<Report> {
     let att = attest::build(ledger, period)?;
+    let ledger_id = ledger.id()?;
     let m = &att.matrix;
     let store = ledger.store();
     let keys = store.keys()?;
@@ -456,7 +515,38 @@ pub fn build(
         ),
         "Without vouch: schema/FORMAT.md section 10 checks any entry with sqlite3, sha256sum and openssl; section 11 defines the attestation encoding.".to_string(),
     ];
+    let checkpoint = verification.merkle_root.map(|root| {
+        let origin = crate::checkpoint::vouch_origin(&ledger_id);
+        crate::checkpoint::Checkpoint {
+            origin,
+            size: verification.entries,
+            root,
+            extensions: Vec::new(),
+        }
+        .to_string()
+    });
+    let mut signed_checkpoint = None;
+    for row in store.entries_of_kind(Kind::Checkpoint.as_str())? {
+        let seq = u64::try_from(row.seq).unwrap_or(0);
+        if seq > verification.entries {
+            break;
+        }
+        if let Ok(c) = payload::decode::<payload::CheckpointPayload>(&row.payload) {
+            signed_checkpoint = Some((seq, c.note));
+        }
+    }
     Ok(Report {
+        checkpoint,
+        signed_checkpoint,
+        options: ReportOptions {
+            appendix: match appendix {
+                Appendix::All => "all",
+                Appendix::Exceptions => "exceptions",
+                Appendix::None => "none",
+            }
+            .to_string(),
+            trust: Vec::new(),
+        },
         title: TITLE,
         statement: STATEMENT,
         matrix,

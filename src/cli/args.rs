@@ -408,4 +408,8 @@ pub struct VerifyArgs {
     /// Check an export bundle directory instead of a ledger file.
     #[arg(long, value_name = "DIR", conflicts_with_all = ["proof", "checkpoint"])]
     pub bundle: Option<PathBuf>,
+    /// Check a PDF report against the ledger: make it again with the options it records and
+    /// say whether it still matches (attestation digest, checkpoint, bytes).
+    #[arg(long, value_name = "FILE.pdf", conflicts_with_all = ["proof", "bundle", "checkpoint"])]
+    pub report: Option<PathBuf>,
 }

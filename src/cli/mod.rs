@@ -204,10 +204,11 @@ pub fn run(cli: Cli) -> Result<Outcome> {
         Command::Report(args) => report_cmd(&cli.ledger, args, fmt),
         Command::Log { last } => log(&cli.ledger, last, fmt),
         Command::Show { seq } => show(&cli.ledger, seq, fmt),
-        Command::Verify(args) => match (&args.proof, &args.bundle) {
-            (Some(file), _) => proof_cmd::verify_proof(file, &args.trust, fmt),
-            (None, Some(dir)) => bundle_cmd::verify_bundle(dir, &args, fmt),
-            (None, None) => verify_cmd(&cli.ledger, &args, fmt),
+        Command::Verify(args) => match (&args.proof, &args.bundle, &args.report) {
+            (Some(file), _, _) => proof_cmd::verify_proof(file, &args.trust, fmt),
+            (None, Some(dir), _) => bundle_cmd::verify_bundle(dir, &args, fmt),
+            (None, None, Some(pdf)) => verify_report(&cli.ledger, pdf, fmt),
+            (None, None, None) => verify_cmd(&cli.ledger, &args, fmt),
         },
         Command::Checkpoint(args) => checkpoint_cmd::run(&cli.ledger, args, fmt),
         Command::Prove(args) => proof_cmd::prove(&cli.ledger, args, fmt),
@@ -1025,6 +1026,129 @@ fn verify_cmd(path: &Path, args: &VerifyArgs, fmt: Format) -> Result<Outcome> {
     } else {
         Outcome::Problem
     })
+}
+
+/// `vouch verify --report FILE.pdf`: make the report again from the ledger, with the period
+/// and options the PDF records, and compare.
+fn verify_report(path: &Path, pdf: &Path, fmt: Format) -> Result<Outcome> {
+    let bytes = std::fs::read(pdf).map_err(|e| Error::io(pdf, &e))?;
+    let stamp = vouch::pdf::read_stamp(&bytes).map_err(|e| e.context(pdf.display()))?;
+    let period = Period::parse(&stamp.period).ok_or_else(|| {
+        Error::new(format!(
+            "{}: the report stamp's period {:?} does not parse",
+            pdf.display(),
+            stamp.period
+        ))
+    })?;
+    let pins = stamp
+        .options
+        .trust
+        .iter()
+        .map(|f| {
+            Fingerprint::parse(f).ok_or_else(|| {
+                Error::new(format!(
+                    "{}: the report stamp pins {f:?}, not a fingerprint",
+                    pdf.display()
+                ))
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let appendix = match stamp.options.appendix.as_str() {
+        "all" => vouch::report::Appendix::All,
+        "none" => vouch::report::Appendix::None,
+        _ => vouch::report::Appendix::Exceptions,
+    };
+    let now = match vouch::report::generate(
+        path,
+        &period,
+        (!pins.is_empty()).then_some(pins),
+        appendix,
+        false,
+    )? {
+        vouch::report::Generated::Report(r) => r,
+        vouch::report::Generated::Refused(v) => {
+            for f in v.findings.iter().take(5) {
+                out!("entry {}: {}", f.seq, f.what);
+            }
+            out!("FAILED: the ledger does not verify; the report cannot be checked against it");
+            return Ok(Outcome::Problem);
+        }
+    };
+    let same_bytes = vouch::pdf::render(&now)? == bytes;
+    let same_digest = now.digest == stamp.digest && now.head == stamp.head;
+    // The ledger must still hold the entries the report was built on.
+    let ledger = Ledger::open(path, Access::ReadOnly)?;
+    let held = match &stamp.checkpoint {
+        None => None,
+        Some(text) => {
+            let cp = vouch::checkpoint::Checkpoint::parse_vouch(text, &ledger.id()?)
+                .map_err(|e| e.context(format!("{}: report checkpoint", pdf.display())))?;
+            let (_, max) = ledger.store().count()?;
+            let size = u64::try_from(max).unwrap_or(0);
+            Some((
+                cp.size,
+                size >= cp.size && ledger.store().merkle_root(cp.size)? == cp.root,
+                size,
+            ))
+        }
+    };
+    let unchanged_ledger = held.is_some_and(|(s, ok, n)| ok && s == n);
+    let ok = same_digest && held.is_none_or(|(_, ok, _)| ok) && (same_bytes || !unchanged_ledger);
+    if fmt == Format::Json {
+        print_json(&json!({
+            "ok": ok, "file": pdf, "identical": same_bytes,
+            "digest": {"report": stamp.digest, "ledger": now.digest},
+            "head": {"report": stamp.head.0, "ledger": now.head.0},
+            "checkpoint": held.map(|(s, ok, n)| json!({"size": s, "held": ok, "ledger_entries": n})),
+        }));
+    } else {
+        let name = pdf.display();
+        if same_bytes {
+            out!("ok: {name} is byte for byte the report this ledger gives");
+        } else if unchanged_ledger {
+            out!(
+                "FAILED: {name} differs from the report this unchanged ledger gives: the PDF was altered"
+            );
+        } else {
+            out!(
+                "note: {name} is not byte for byte the report the ledger gives now (the ledger has entries the PDF predates)"
+            );
+        }
+        if same_digest {
+            out!(
+                "attestation: still matches (digest {} at head entry {})",
+                stamp.digest,
+                stamp.head.0
+            );
+        } else {
+            out!(
+                "FAILED: attestation: the PDF says digest {} at head entry {}; the ledger now gives {} at head entry {}",
+                stamp.digest,
+                stamp.head.0,
+                now.digest,
+                now.head.0
+            );
+        }
+        match held {
+            Some((s, true, n)) if n == s => {
+                out!("checkpoint: the ledger holds exactly the {s} entries the report was built on")
+            }
+            Some((s, true, n)) => out!(
+                "checkpoint: the ledger holds the {s} entries the report was built on, and {} more",
+                n - s
+            ),
+            Some((s, false, n)) if n < s => out!(
+                "FAILED: checkpoint: the report was built on {s} entries; the ledger has {n} (truncated or rolled back)"
+            ),
+            Some((s, false, _)) => out!(
+                "FAILED: checkpoint: entries 1–{s} no longer hash to the root the report was built on (rewritten or forked)"
+            ),
+            None => out!(
+                "note: the report records no checkpoint (it was made from an unverified ledger)"
+            ),
+        }
+    }
+    Ok(if ok { Outcome::Ok } else { Outcome::Problem })
 }
 
 fn demo(dir: &Path, pdf_path: &Path, fmt: Format) -> Result<Outcome> {

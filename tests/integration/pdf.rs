@@ -262,3 +262,82 @@ fn demo_writes_its_pdf_and_is_deterministic() {
     assert!(!text.contains("does NOT match"));
     assert!(!text.contains("not signed") || text.contains("auditor"));
 }
+
+#[test]
+fn verify_report_says_whether_the_pdf_still_matches_the_ledger() {
+    let env = signed_ledger();
+    env.ok(&["report", "--period", "2026-Q3", "--out", "q3.pdf"]);
+    let r = env.ok(&["verify", "--report", "q3.pdf"]);
+    assert!(
+        r.stdout.contains("byte for byte") && r.stdout.contains("attestation: still matches"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout
+            .contains("checkpoint: the ledger holds exactly the 7 entries the report was built on"),
+        "{}",
+        r.stdout
+    );
+    // An edited PDF (a valid PDF, its stamp intact) against the unchanged ledger.
+    let mut doc = lopdf::Document::load_mem(&std::fs::read(env.p("q3.pdf")).unwrap()).unwrap();
+    let info = doc.trailer.get(b"Info").unwrap().as_reference().unwrap();
+    doc.get_object_mut(info)
+        .unwrap()
+        .as_dict_mut()
+        .unwrap()
+        .set(
+            "Title",
+            lopdf::Object::string_literal("All duties fulfilled"),
+        );
+    doc.save(env.p("edited.pdf")).unwrap();
+    let r = env.run(&["verify", "--report", "edited.pdf"]);
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    assert!(r.stdout.contains("the PDF was altered"), "{}", r.stdout);
+    // A later entry moves the attestation head: the PDF no longer matches, but the
+    // ledger still holds what the report was built on.
+    env.ok(&[
+        "record",
+        "--item",
+        "guest-os.patching",
+        "--kind",
+        "patch-run",
+        "--outcome",
+        "pass",
+        "--performed-at",
+        "2026-08-02",
+        "--field",
+        "hosts=3",
+        "--field",
+        "patches_applied=9",
+        "--field",
+        "failed=0",
+        "--key",
+        "customer",
+    ]);
+    let r = env.run(&["verify", "--report", "q3.pdf"]);
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stdout
+            .contains("FAILED: attestation: the PDF says digest")
+            && r.stdout
+                .contains("the 7 entries the report was built on, and 1 more"),
+        "{}",
+        r.stdout
+    );
+    // Truncated below the report's checkpoint.
+    crate::util::attacker(&env.p("ledger.db"))
+        .execute_batch("DELETE FROM entries WHERE seq >= 7")
+        .unwrap();
+    let r = env.run(&["verify", "--report", "q3.pdf"]);
+    assert_eq!(r.code, 1);
+    // Not a vouch PDF, not a PDF.
+    std::fs::write(env.p("x.pdf"), b"hello").unwrap();
+    let r = env.run(&["verify", "--report", "x.pdf"]);
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr.contains("x.pdf: not a readable PDF"),
+        "{}",
+        r.stderr
+    );
+}
