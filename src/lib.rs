@@ -7,6 +7,7 @@
 
 pub mod adopted;
 pub mod attest;
+pub mod bundle;
 pub mod checkpoint;
 pub mod clock;
 pub mod crypto;
@@ -16,6 +17,7 @@ pub mod ledger;
 pub mod matrix;
 pub mod merkle;
 pub mod pdf;
+pub mod proof;
 pub mod report;
 pub mod status;
 

@@ -317,6 +317,9 @@ fn detail(
             "delegated-to" => format!("delegated to {arg}"),
             "waived" => format!("waived in #{arg}"),
             "supporting-only" => "supporting evidence only".to_string(),
+            "signed-by-revoked-key" => {
+                format!("#{arg} signed by a key after its revocation time: not counted")
+            }
             _ => f.clone(),
         });
     }

@@ -176,6 +176,9 @@ pub struct Evidence<S = String> {
     pub recorded_at: DateTime<Utc>,
     /// Recorded as supporting evidence: it fulfils nobody's duty.
     pub supporting: bool,
+    /// Signed by a key at or after the time its party later revoked it from
+    /// (`FORMAT.md` §14): it does not count.
+    pub signed_by_revoked_key: bool,
 }
 
 /// A co-signature.
@@ -251,7 +254,8 @@ pub struct Duty {
     /// Last performed date of counted evidence.
     pub last_performed: Option<String>,
     /// Flags: `late-recorded:SEQ`, `retracted:SEQ`, `supporting-only`, `before-adoption:SEQ`,
-    /// `delegated-to:PARTY`, `dispute-resolved:SEQ`, `waived:SEQ`.
+    /// `delegated-to:PARTY`, `dispute-resolved:SEQ`, `waived:SEQ`,
+    /// `signed-by-revoked-key:SEQ` (evidence that does not count: its key was revoked).
     pub flags: Vec<String>,
 }
 
@@ -404,6 +408,7 @@ struct DutyAcc {
     before_adoption: Vec<u64>,
     retracted: Vec<u64>,
     resolved: Vec<u64>,
+    revoked: Vec<u64>,
 }
 
 /// The streaming status engine: feed evidence with [`Engine::add`] in any order, then
@@ -504,6 +509,12 @@ impl<'a> Engine<'a> {
         if self.facts.retracted.contains(&e.seq) {
             if acc.retracted.len() < LIST_CAP {
                 acc.retracted.push(e.seq);
+            }
+            return;
+        }
+        if e.signed_by_revoked_key {
+            if acc.revoked.len() < LIST_CAP {
+                acc.revoked.push(e.seq);
             }
             return;
         }
@@ -663,6 +674,7 @@ impl<'a> Engine<'a> {
                     acc.before_adoption.extend(&a.before_adoption);
                     acc.retracted.extend(&a.retracted);
                     acc.resolved.extend(&a.resolved);
+                    acc.revoked.extend(&a.revoked);
                     if let Some(l) = a.last_performed
                         && acc.last_performed.is_none_or(|m| l > m)
                     {
@@ -730,6 +742,7 @@ impl<'a> Engine<'a> {
             list("before-adoption", &mut acc.before_adoption, &mut flags);
             list("retracted", &mut acc.retracted, &mut flags);
             list("dispute-resolved", &mut acc.resolved, &mut flags);
+            list("signed-by-revoked-key", &mut acc.revoked, &mut flags);
             if acc.total == 0 && others {
                 flags.push("supporting-only".into());
             }
@@ -803,6 +816,37 @@ pub fn from_ledger(
         .collect();
     let party_of = |h: &EntryHeader| parties.get(&h.signer).map_or("", String::as_str);
 
+    // Revoked keys (FORMAT.md §14): what a key signed at or after its revocation's `since`
+    // does not count. Only a party's revocation of its own key counts (verify checks the
+    // rest); one hash lookup per entry, none at all in a ledger without revocations.
+    let mut revoked: HashMap<crypto::Fingerprint, DateTime<Utc>> = HashMap::new();
+    for row in store
+        .entries_of_kind(Kind::KeyRevocation.as_str())?
+        .into_iter()
+        .filter(|r| r.seq <= upto)
+    {
+        let seq = u64::try_from(row.seq).unwrap_or(0);
+        let h = EntryHeader::parse(&row.body)
+            .map_err(|e| Error::new(format!("entry {seq}: {e}")).hint("run vouch verify"))?;
+        let r: payload::KeyRevocationPayload = payload::decode(&row.payload)
+            .map_err(|e| Error::new(format!("entry {seq}: {e}")).hint("run vouch verify"))?;
+        let (Some(key), Some(since)) = (
+            crypto::Fingerprint::parse(&r.key),
+            crate::ledger::entry::parse_time(&r.since),
+        ) else {
+            continue;
+        };
+        if crypto::sha256(&row.payload) == h.payload
+            && parties.get(&key).is_some_and(|p| p == party_of(&h))
+        {
+            let t = revoked.entry(key).or_insert(since);
+            *t = (*t).min(since);
+        }
+    }
+    let by_revoked_key = |h: &EntryHeader| {
+        !revoked.is_empty() && revoked.get(&h.signer).is_some_and(|since| h.time >= *since)
+    };
+
     // The adoption in force: the newest whose matrix is effective by the end of the period.
     let mut adoptions = ledger.adoptions()?;
     adoptions.retain(|(seq, _, _)| i64::try_from(*seq).unwrap_or(i64::MAX) <= upto);
@@ -859,6 +903,9 @@ pub fn from_ledger(
         .filter(|r| r.seq <= upto)
     {
         let (h, seq) = decode_row(&row)?;
+        if by_revoked_key(&h) {
+            continue;
+        }
         let c: CosignPayload = payload::decode(&row.payload).map_err(|e| bad(seq, e))?;
         facts.cosigns.push(Cosign {
             seq,
@@ -872,7 +919,10 @@ pub fn from_ledger(
         .into_iter()
         .filter(|r| r.seq <= upto)
     {
-        let (_, seq) = decode_row(&row)?;
+        let (h, seq) = decode_row(&row)?;
+        if by_revoked_key(&h) {
+            continue;
+        }
         let r: RetractionPayload = payload::decode(&row.payload).map_err(|e| bad(seq, e))?;
         facts.retracted.insert(r.entry);
     }
@@ -882,6 +932,9 @@ pub fn from_ledger(
         .filter(|r| r.seq <= upto)
     {
         let (h, seq) = decode_row(&row)?;
+        if by_revoked_key(&h) {
+            continue;
+        }
         let w: WaiverPayload = payload::decode(&row.payload).map_err(|e| bad(seq, e))?;
         facts.waivers.push((seq, party_of(&h).to_string(), w.item));
     }
@@ -891,6 +944,9 @@ pub fn from_ledger(
         .filter(|r| r.seq <= upto)
     {
         let (h, seq) = decode_row(&row)?;
+        if by_revoked_key(&h) {
+            continue;
+        }
         let d: DelegationPayload = payload::decode(&row.payload).map_err(|e| bad(seq, e))?;
         facts
             .delegations
@@ -953,6 +1009,7 @@ pub fn from_ledger(
                         performed_at: performed,
                         recorded_at: h.time,
                         supporting: e.supporting,
+                        signed_by_revoked_key: by_revoked_key(&h),
                     })
                 })
                 .collect();
@@ -1051,6 +1108,7 @@ evidence_kinds = ["attestation"]
             performed_at: p,
             recorded_at: p + chrono::Duration::hours(1),
             supporting: false,
+            signed_by_revoked_key: false,
         }
     }
 
@@ -1326,6 +1384,36 @@ evidence_kinds = ["attestation"]
         let d = duty(&r, "s.quarterly", "cust");
         assert_eq!(d.status, Status::Missing);
         assert!(d.flags.contains(&"retracted:11".to_string()));
+    }
+
+    #[test]
+    fn evidence_signed_by_a_revoked_key_does_not_count() {
+        let mut revoked = ev(
+            11,
+            "cust",
+            "s.quarterly",
+            Outcome::Pass,
+            "2026-08-15T10:00:00Z",
+        );
+        revoked.signed_by_revoked_key = true;
+        let r = run(&Facts::default(), std::slice::from_ref(&revoked), AFTER);
+        let d = duty(&r, "s.quarterly", "cust");
+        assert_eq!(d.status, Status::Missing);
+        assert!(d.evidence.is_empty());
+        assert_eq!(d.flags, vec!["signed-by-revoked-key:11".to_string()]);
+        // Next to evidence that counts, it is only flagged.
+        let good = ev(
+            12,
+            "cust",
+            "s.quarterly",
+            Outcome::Pass,
+            "2026-08-16T10:00:00Z",
+        );
+        let r = run(&Facts::default(), &[revoked, good], AFTER);
+        let d = duty(&r, "s.quarterly", "cust");
+        assert_eq!(d.status, Status::Fulfilled);
+        assert_eq!(d.evidence, vec![12]);
+        assert_eq!(d.flags, vec!["signed-by-revoked-key:11".to_string()]);
     }
 
     #[test]

@@ -119,6 +119,9 @@ pub enum Command {
     /// Register and list parties.
     #[command(subcommand)]
     Party(PartyCommand),
+    /// Rotate, revoke and list party keys (key history, schema/FORMAT.md section 14).
+    #[command(subcommand)]
+    Key(super::key_cmd::KeyCommand),
     /// Record signed evidence that a duty was performed.
     #[command(after_help = "Examples:\n  \
 vouch record --item backup.restore-tests --kind restore-test --outcome pass \\\n      \

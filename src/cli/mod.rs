@@ -16,6 +16,7 @@ macro_rules! out {
 pub mod args;
 mod bundle_cmd;
 mod checkpoint_cmd;
+mod key_cmd;
 mod matrix_cmd;
 mod progress;
 mod proof_cmd;
@@ -151,6 +152,7 @@ pub fn run(cli: Cli) -> Result<Outcome> {
             Ok(Outcome::Ok)
         }
         Command::Party(PartyCommand::List) => party_list(&cli.ledger, fmt),
+        Command::Key(cmd) => key_cmd::run(&cli.ledger, cmd, fmt),
         Command::Record(args) => record(&cli.ledger, &args, fmt),
         Command::Cosign {
             seq,
@@ -764,6 +766,14 @@ fn party_names(ledger: &Ledger) -> Result<HashMap<String, String>> {
         .collect())
 }
 
+/// The first 12 characters of a hash or fingerprint, then `…`.
+fn short(s: &str) -> String {
+    if s.chars().count() <= 12 {
+        return s.to_string();
+    }
+    s.chars().take(12).chain(['…']).collect()
+}
+
 fn summary(kind: &str, payload_bytes: &[u8]) -> String {
     let v: Value = serde_json::from_slice(payload_bytes).unwrap_or(Value::Null);
     let s = |k: &str| v.get(k).and_then(Value::as_str).unwrap_or("?").to_string();
@@ -802,6 +812,25 @@ fn summary(kind: &str, payload_bytes: &[u8]) -> String {
         "retraction" => format!("retracts entry {}: {}", v["entry"], s("reason")),
         "waiver" => format!("{} not applicable: {}", s("item"), s("reason")),
         "delegation" => format!("{} delegated to {}", s("item"), s("to")),
+        "signoff" => format!(
+            "signs period {}..{}: digest {} at head {}",
+            v["period"]["from"].as_str().unwrap_or_default(),
+            v["period"]["to"].as_str().unwrap_or_default(),
+            short(&s("digest")),
+            v["head"]
+        ),
+        "checkpoint" => format!(
+            "checkpoint of entries 1–{}: root {}",
+            v["size"],
+            short(&s("root"))
+        ),
+        "key-rotation" => format!("{} rotates to a new key", s("party")),
+        "key-revocation" => format!(
+            "revokes key {} since {}: {}",
+            short(&s("key")),
+            s("since"),
+            s("reason")
+        ),
         _ => String::new(),
     }
 }
@@ -914,7 +943,7 @@ fn verify_cmd(path: &Path, args: &VerifyArgs, fmt: Format) -> Result<Outcome> {
         all: args.all,
     };
     let bar = progress::Bar::new(true);
-    let report = verify::verify(path, &opts, &bar)?;
+    let (report, noted) = verify::verify_noting_revoked(path, &opts, &bar)?;
     // Checkpoints held outside the ledger (FORMAT.md §13.7).
     let mut checks = Vec::new();
     if !args.checkpoint.is_empty() {
@@ -943,6 +972,7 @@ fn verify_cmd(path: &Path, args: &VerifyArgs, fmt: Format) -> Result<Outcome> {
             "trust": if report.pinned { "pinned" } else { "self-consistency only" },
             "unused_pins": report.unused_pins.iter().map(ToString::to_string).collect::<Vec<_>>(),
             "findings": findings, "stopped_early": report.stopped_early,
+            "signed_after_revocation": key_cmd::revocation_notes_json(&noted),
             "checkpoints": checks.iter().map(|(f, c)| json!({
                 "file": f, "size": c.checkpoint.size, "ok": c.ok(),
                 "signed_by": c.signed_by.iter().map(|(p, fp)| json!({"party": p, "fingerprint": fp.to_string()})).collect::<Vec<_>>(),
@@ -978,6 +1008,9 @@ fn verify_cmd(path: &Path, args: &VerifyArgs, fmt: Format) -> Result<Outcome> {
                 report.findings.len(),
                 report.entries
             );
+        }
+        for line in key_cmd::revocation_notes(&noted) {
+            out!("{line}");
         }
         if args.artifacts {
             out!(

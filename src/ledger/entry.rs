@@ -54,6 +54,11 @@ pub enum Kind {
     Signoff,
     /// A signed checkpoint (C2SP signed note) of every entry before it (`FORMAT.md` §13).
     Checkpoint,
+    /// A party replaces its key: signed by the old key, with the new key's proof of
+    /// possession (`FORMAT.md` §14).
+    KeyRotation,
+    /// A party revokes one of its retired keys from a given time on (`FORMAT.md` §14).
+    KeyRevocation,
 }
 
 impl Kind {
@@ -70,6 +75,8 @@ impl Kind {
             Kind::Delegation => "delegation",
             Kind::Signoff => "signoff",
             Kind::Checkpoint => "checkpoint",
+            Kind::KeyRotation => "key-rotation",
+            Kind::KeyRevocation => "key-revocation",
         }
     }
 
@@ -86,6 +93,8 @@ impl Kind {
             "delegation" => Kind::Delegation,
             "signoff" => Kind::Signoff,
             "checkpoint" => Kind::Checkpoint,
+            "key-rotation" => Kind::KeyRotation,
+            "key-revocation" => Kind::KeyRevocation,
             _ => return None,
         })
     }
@@ -338,6 +347,23 @@ mod tests {
         let text = h.encode();
         assert_eq!(EntryHeader::parse(text.as_bytes()).unwrap(), h);
         assert!(text.starts_with("vouch/v1 entry\nledger: 1111"));
+    }
+
+    #[test]
+    fn key_history_kinds_round_trip() {
+        for (k, s) in [
+            (Kind::KeyRotation, "key-rotation"),
+            (Kind::KeyRevocation, "key-revocation"),
+        ] {
+            assert_eq!(k.as_str(), s);
+            assert_eq!(Kind::parse(s), Some(k));
+            let mut h = sample();
+            h.kind = k;
+            let text = h.encode();
+            assert!(text.contains(&format!("\nkind: {s}\n")));
+            assert_eq!(EntryHeader::parse(text.as_bytes()).unwrap(), h);
+        }
+        assert_eq!(Kind::parse("key_rotation"), None);
     }
 
     #[test]

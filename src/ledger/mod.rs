@@ -9,6 +9,7 @@ pub mod actions;
 pub mod checkpoints;
 pub mod entry;
 pub mod evidence;
+pub mod keys;
 pub mod payload;
 pub mod store;
 pub mod verify;
@@ -289,12 +290,20 @@ impl Ledger {
                 }
             } else if tip.is_none() {
                 return Err(Error::new("the ledger has no genesis entry"));
-            } else if w.key(&signer.to_string())?.is_none() {
-                return Err(Error::new(format!(
-                    "key {signer} is not registered in {}",
-                    path.display()
-                ))
-                .hint("a registered party must add it first: vouch party add ID --pubkey FILE.pub --key THEIR.key"));
+            }
+            // Key history (FORMAT.md §14): the signer must be registered and still valid,
+            // and a rotation or revocation must follow its rules.
+            let mut key_change = None;
+            if !genesis {
+                let Some(row) = w.key(&signer.to_string())? else {
+                    return Err(Error::new(format!(
+                        "key {signer} is not registered in {}",
+                        path.display()
+                    ))
+                    .hint("a registered party must add it first: vouch party add ID --pubkey FILE.pub --key THEIR.key"));
+                };
+                keys::check_signer(w, &row)?;
+                key_change = keys::check_drafts(w, &id, &row, &drafts, seq + 1, time)?;
             }
             for d in &drafts {
                 if let Some((p, k)) = &d.party {
@@ -413,6 +422,9 @@ impl Ledger {
                 }
                 Ok(())
             })?;
+            if let Some(c) = &key_change {
+                keys::apply(w, c)?;
+            }
             w.insert_merkle_nodes(&tree.take_completed())?;
             progress.finish();
             Ok(out)

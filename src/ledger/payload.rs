@@ -336,6 +336,56 @@ impl Checked for CheckpointPayload {
     }
 }
 
+/// Payload of `key-rotation` entries (`FORMAT.md` §4, §14): the signer's party replaces the
+/// signing key with `public_key`, whose holder proves possession by signing the rotation
+/// statement ([`crate::ledger::keys::rotation_statement`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeyRotationPayload {
+    /// The party whose key is replaced: always the signer's party.
+    pub party: String,
+    /// Base64 (standard, padded) of the new key's 64-byte Ed25519 signature over the
+    /// rotation statement.
+    pub proof: String,
+    /// The new key: base64 of its DER SubjectPublicKeyInfo (`FORMAT.md` §2).
+    pub public_key: String,
+}
+
+impl Checked for KeyRotationPayload {
+    fn check(&self) -> Result<(), String> {
+        if crate::ledger::keys::decode_proof(&self.proof).is_none() {
+            return Err("payload proof is not the canonical base64 of a 64-byte signature".into());
+        }
+        Ok(())
+    }
+}
+
+/// Payload of `key-revocation` entries (`FORMAT.md` §4, §14): the signer's party revokes
+/// one of its retired keys from `since` on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeyRevocationPayload {
+    /// Fingerprint of the revoked key, 64 lowercase hex.
+    pub key: String,
+    /// Why (for example: "laptop stolen on 2026-08-02").
+    pub reason: String,
+    /// From when the key is no longer trusted (`FORMAT.md` §1 time spelling); at or before
+    /// the revocation entry's own time.
+    pub since: String,
+}
+
+impl Checked for KeyRevocationPayload {
+    fn check(&self) -> Result<(), String> {
+        if crate::crypto::Fingerprint::parse(&self.key).is_none() {
+            return Err("payload key is not a 64-hex-digit key fingerprint".into());
+        }
+        if crate::ledger::entry::parse_time(&self.since).is_none() {
+            return Err("payload since is not a time spelt YYYY-MM-DDTHH:MM:SSZ".into());
+        }
+        Ok(())
+    }
+}
+
 impl Checked for SignoffPayload {
     fn check(&self) -> Result<(), String> {
         check_seq(self.head)

@@ -19,10 +19,14 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../schema/0001_init.sql"),
     include_str!("../../schema/0002_kind_index.sql"),
     include_str!("../../schema/0003_merkle.sql"),
+    include_str!("../../schema/0004_key_history.sql"),
 ];
 
 /// The schema version that adds `merkle_nodes` (its migration also fills it).
 const MERKLE_VERSION: i64 = 3;
+
+/// The schema version that adds `key_events` (key history, `FORMAT.md` §14).
+const KEY_HISTORY_VERSION: i64 = 4;
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -89,6 +93,28 @@ pub struct KeyRow {
     pub public_key: String,
     /// Registering entry.
     pub seq: i64,
+}
+
+/// One row of `key_events` (schema version 4): when a key stopped being valid.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyEventRow {
+    /// The `key-rotation` or `key-revocation` entry.
+    pub seq: i64,
+    /// The key retired or revoked (hex fingerprint).
+    pub fingerprint: String,
+    /// `retired` or `revoked`.
+    pub event: String,
+    /// For `revoked`: the time from which the key is revoked.
+    pub since: Option<String>,
+}
+
+fn row_to_key_event(r: &rusqlite::Row<'_>) -> rusqlite::Result<KeyEventRow> {
+    Ok(KeyEventRow {
+        seq: r.get(0)?,
+        fingerprint: r.get(1)?,
+        event: r.get(2)?,
+        since: r.get(3)?,
+    })
 }
 
 /// An open ledger file.
@@ -450,6 +476,45 @@ impl Store {
             .map_err(|e| db_err(&self.path, &e))
     }
 
+    /// Whether the `key_events` table is there: `Some(true)` yes; `Some(false)` missing
+    /// although the schema version has it (a damaged file); `None` for an older schema,
+    /// which cannot hold key history.
+    pub fn key_events_table(&self) -> Result<Option<bool>> {
+        let present = self
+            .conn
+            .query_row(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'key_events'",
+                [],
+                |_| Ok(()),
+            )
+            .optional()
+            .map_err(|e| db_err(&self.path, &e))?
+            .is_some();
+        Ok(if present {
+            Some(true)
+        } else if self.user_version()? >= KEY_HISTORY_VERSION {
+            Some(false)
+        } else {
+            None
+        })
+    }
+
+    /// All rows of `key_events`, in entry order (none when the table is not there).
+    pub fn key_events(&self) -> Result<Vec<KeyEventRow>> {
+        if self.key_events_table()? != Some(true) {
+            return Ok(Vec::new());
+        }
+        let mut stmt = self
+            .conn
+            .prepare("SELECT seq, fingerprint, event, since FROM key_events ORDER BY seq")
+            .map_err(|e| db_err(&self.path, &e))?;
+        let rows = stmt
+            .query_map([], row_to_key_event)
+            .map_err(|e| db_err(&self.path, &e))?;
+        rows.collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(|e| db_err(&self.path, &e))
+    }
+
     /// Stream a stored artefact's content to `sink` in chunks. `None` if not stored; the
     /// stored size otherwise.
     pub fn read_artifact(
@@ -620,6 +685,67 @@ impl Writer<'_> {
             .execute(
                 "INSERT INTO keys (fingerprint, party, public_key, seq) VALUES (?1, ?2, ?3, ?4)",
                 params![key.fingerprint, key.party, key.public_key, key.seq],
+            )
+            .map_err(|e| db_err(self.path, &e))?;
+        Ok(())
+    }
+
+    /// The `key_events` rows of one key (a writer has migrated the file: the table is there).
+    pub fn key_events(&self, fingerprint: &str) -> Result<Vec<KeyEventRow>> {
+        let mut stmt = self
+            .tx
+            .prepare_cached(
+                "SELECT seq, fingerprint, event, since FROM key_events
+                 WHERE fingerprint = ?1 ORDER BY seq",
+            )
+            .map_err(|e| db_err(self.path, &e))?;
+        let rows = stmt
+            .query_map([fingerprint], row_to_key_event)
+            .map_err(|e| db_err(self.path, &e))?;
+        rows.collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(|e| db_err(self.path, &e))
+    }
+
+    /// The key rows of one party, oldest first.
+    pub fn party_keys(&self, party: &str) -> Result<Vec<KeyRow>> {
+        let mut stmt = self
+            .tx
+            .prepare_cached(
+                "SELECT fingerprint, party, public_key, seq FROM keys WHERE party = ?1
+                 ORDER BY seq, fingerprint",
+            )
+            .map_err(|e| db_err(self.path, &e))?;
+        let rows = stmt
+            .query_map([party], |r| {
+                Ok(KeyRow {
+                    fingerprint: r.get(0)?,
+                    party: r.get(1)?,
+                    public_key: r.get(2)?,
+                    seq: r.get(3)?,
+                })
+            })
+            .map_err(|e| db_err(self.path, &e))?;
+        rows.collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(|e| db_err(self.path, &e))
+    }
+
+    /// Record a key a rotation registers (its party is registered already).
+    pub fn insert_key(&self, key: &KeyRow) -> Result<()> {
+        self.tx
+            .execute(
+                "INSERT INTO keys (fingerprint, party, public_key, seq) VALUES (?1, ?2, ?3, ?4)",
+                params![key.fingerprint, key.party, key.public_key, key.seq],
+            )
+            .map_err(|e| db_err(self.path, &e))?;
+        Ok(())
+    }
+
+    /// Record that a key was retired or revoked.
+    pub fn insert_key_event(&self, event: &KeyEventRow) -> Result<()> {
+        self.tx
+            .execute(
+                "INSERT INTO key_events (seq, fingerprint, event, since) VALUES (?1, ?2, ?3, ?4)",
+                params![event.seq, event.fingerprint, event.event, event.since],
             )
             .map_err(|e| db_err(self.path, &e))?;
         Ok(())
@@ -1193,8 +1319,43 @@ mod tests {
     /// Make the file look like a ledger written before migration 0003.
     fn downgrade(path: &Path) {
         let c = Connection::open(path).unwrap();
-        c.execute_batch("DROP TABLE merkle_nodes; PRAGMA user_version = 2;")
+        c.execute_batch("DROP TABLE merkle_nodes; DROP TABLE key_events; PRAGMA user_version = 2;")
             .unwrap();
+    }
+
+    #[test]
+    fn key_history_table_is_optional_for_readers_and_added_by_a_writer() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("l.db");
+        drop(ledger(&path, &[3]));
+        // A ledger written before migration 0004.
+        let c = Connection::open(&path).unwrap();
+        c.execute_batch("DROP TABLE key_events; PRAGMA user_version = 3;")
+            .unwrap();
+        drop(c);
+        let r = Store::open(&path, Access::ReadOnly).unwrap();
+        assert_eq!(r.key_events_table().unwrap(), None);
+        assert_eq!(r.key_events().unwrap(), vec![]);
+        let report = verify::verify(&path, &Options::default(), &NoProgress).unwrap();
+        assert!(report.ok(), "{:?}", report.findings);
+        drop(r);
+        let l = Ledger::open(&path, Access::ReadWrite).unwrap();
+        assert_eq!(l.store().user_version().unwrap(), SCHEMA_VERSION);
+        assert_eq!(l.store().key_events_table().unwrap(), Some(true));
+        drop(l);
+        // At schema version 4 the table is required: its absence is a finding.
+        let c = Connection::open(&path).unwrap();
+        c.execute_batch("DROP TABLE key_events;").unwrap();
+        drop(c);
+        let report = verify::verify(&path, &Options::default(), &NoProgress).unwrap();
+        assert_eq!(
+            report
+                .findings
+                .iter()
+                .map(|f| f.what.as_str())
+                .collect::<Vec<_>>(),
+            vec!["the key_events table is missing (schema version 4 has it)"]
+        );
     }
 
     #[test]

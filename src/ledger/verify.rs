@@ -6,7 +6,9 @@
 //! is hashed and parsed in parallel, checked in order (sequence, chain, time, key registry),
 //! and its signatures batch-verified on every core. A failed batch is re-checked one
 //! signature at a time so the entry can be named. The Merkle tree (§12) is rebuilt leaf by
-//! leaf on the way (O(log n) memory) and every stored node is compared with it.
+//! leaf on the way (O(log n) memory) and every stored node is compared with it. Key history
+//! (§14) is followed on the way too: which key is valid at each entry, and which entries a
+//! later-revoked key signed after its `since` ([`verify_noting_revoked`]).
 
 use rayon::prelude::*;
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
@@ -14,15 +16,18 @@ use std::path::Path;
 use std::sync::mpsc;
 
 use super::entry::{EntryHeader, Kind, LedgerId, ZERO_HASH, format_time, raw_value};
+use super::keys::{self, RETIRED, REVOKED};
 use super::payload::{
     self, AdoptionPayload, CheckpointPayload, CosignPayload, DelegationPayload, EvidencePayload,
-    PartyPayload, RetractionPayload, Role, SignoffPayload, Verdict, WaiverPayload,
+    KeyRevocationPayload, KeyRotationPayload, PartyPayload, RetractionPayload, Role,
+    SignoffPayload, Verdict, WaiverPayload,
 };
-use super::store::{Access, EntryRow, KeyRow, NodeRow, PartyRow, Store};
+use super::store::{Access, EntryRow, KeyEventRow, KeyRow, NodeRow, PartyRow, Store};
 use super::{Progress, check_party_id};
 use crate::crypto::{self, Fingerprint, Hasher, PublicKey};
 use crate::error::Result;
 use crate::merkle;
+use chrono::{DateTime, Utc};
 
 /// Rows fetched and checked per step.
 const CHUNK: usize = 8192;
@@ -98,6 +103,23 @@ pub struct VerifiedParty {
     pub seq: u64,
 }
 
+/// An entry signed by a key at or after the time from which the key was later revoked, but
+/// before the revocation entry (`FORMAT.md` §14.4): a valid entry (the key was valid when
+/// it was written), which does not count as evidence.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RevokedUse {
+    /// The entry.
+    pub seq: u64,
+    /// Its kind.
+    pub kind: Kind,
+    /// The revoked key that signed it.
+    pub key: Fingerprint,
+    /// The revocation's `since`.
+    pub since: DateTime<Utc>,
+    /// The `key-revocation` entry.
+    pub revoked_by: u64,
+}
+
 /// The outcome of verification.
 #[derive(Debug, Clone, Default)]
 pub struct Report {
@@ -143,6 +165,8 @@ enum Parsed {
     Delegation(DelegationPayload),
     Signoff(SignoffPayload),
     Checkpoint(CheckpointPayload),
+    KeyRotation(KeyRotationPayload),
+    KeyRevocation(KeyRevocationPayload),
 }
 
 impl Parsed {
@@ -223,6 +247,8 @@ fn pre_check(row: EntryRow) -> Pre {
                         Kind::Waiver => decode_as(&row.payload, Parsed::Waiver),
                         Kind::Signoff => decode_as(&row.payload, Parsed::Signoff),
                         Kind::Checkpoint => decode_as(&row.payload, Parsed::Checkpoint),
+                        Kind::KeyRotation => decode_as(&row.payload, Parsed::KeyRotation),
+                        Kind::KeyRevocation => decode_as(&row.payload, Parsed::KeyRevocation),
                         _ => decode_as(&row.payload, Parsed::Delegation),
                     };
                     match decoded {
@@ -280,6 +306,37 @@ fn pre_check(row: EntryRow) -> Pre {
 struct Registered {
     key: PublicKey,
     party: String,
+    /// The key-rotation entry that retired the key.
+    retired: Option<u64>,
+    /// The key-revocation entry that revoked it, and its `since`.
+    revoked: Option<(u64, DateTime<Utc>)>,
+}
+
+impl Registered {
+    fn new(key: PublicKey, party: String) -> Self {
+        Self {
+            key,
+            party,
+            retired: None,
+            revoked: None,
+        }
+    }
+}
+
+/// Key history as the walk derives it (`FORMAT.md` §14).
+#[derive(Default)]
+struct KeyHistory {
+    /// Keys registered by key-rotation entries: fingerprint, party, base64 key, entry.
+    rotated: Vec<(Fingerprint, String, String, u64)>,
+    /// The `key_events` rows the signed entries imply.
+    events: Vec<KeyEventRow>,
+    /// Revocations announced by the `kind` column (read before the walk, so that entries
+    /// signed before their key's revocation entry can be noted as the walk passes them).
+    hints: HashMap<Fingerprint, Vec<(u64, DateTime<Utc>)>>,
+    /// Entries noted against a hint, kept if the walk confirms the revocation.
+    noted: Vec<RevokedUse>,
+    /// Revocations the walk found valid: entry → (key, since).
+    confirmed: HashMap<u64, (Fingerprint, DateTime<Utc>)>,
 }
 
 struct Walk {
@@ -298,6 +355,8 @@ struct Walk {
     roles: HashMap<String, Role>,
     /// A second connection, to look up entries that later entries reference.
     lookup: Store,
+    /// Rotations and revocations.
+    history: KeyHistory,
 }
 
 impl Walk {
@@ -435,6 +494,106 @@ impl Walk {
         out
     }
 
+    /// A `key-rotation` entry (`FORMAT.md` §4, §14): the rules, then (signed by a valid
+    /// key) its effect: the new key is the party's, the signer is retired.
+    fn key_rotation(
+        &mut self,
+        seq: u64,
+        h: &EntryHeader,
+        p: &KeyRotationPayload,
+        signer_valid: bool,
+    ) -> Vec<(Check, String)> {
+        let Some(party) = self.keys.get(&h.signer).map(|r| r.party.clone()) else {
+            return Vec::new();
+        };
+        let new = match keys::check_rotation(&h.ledger, &party, &h.signer, p) {
+            Ok(k) => k,
+            Err(e) => return vec![(Check::Registry, e)],
+        };
+        let fpr = new.fingerprint();
+        if self.keys.contains_key(&fpr) {
+            return vec![(Check::Registry, format!("key {fpr} is registered twice"))];
+        }
+        let mut out = Vec::new();
+        if let Some(trust) = &self.trust {
+            if trust.contains(&fpr) {
+                self.used_pins.insert(fpr);
+            } else {
+                out.push((
+                    Check::Trust,
+                    format!(
+                        "party {party:?} rotates to key {fpr}, which is not among the trusted keys"
+                    ),
+                ));
+            }
+        }
+        if signer_valid {
+            if let Some(old) = self.keys.get_mut(&h.signer) {
+                old.retired = Some(seq);
+            }
+            self.keys.insert(fpr, Registered::new(new, party.clone()));
+            self.history
+                .rotated
+                .push((fpr, party, p.public_key.clone(), seq));
+            self.history.events.push(KeyEventRow {
+                seq: i64::try_from(seq).unwrap_or(i64::MAX),
+                fingerprint: h.signer.to_string(),
+                event: RETIRED.into(),
+                since: None,
+            });
+        }
+        out
+    }
+
+    /// A `key-revocation` entry (`FORMAT.md` §4, §14): a party revokes one of its own
+    /// retired keys, once; then (signed by a valid key) its effect.
+    fn key_revocation(
+        &mut self,
+        seq: u64,
+        h: &EntryHeader,
+        p: &KeyRevocationPayload,
+        signer_valid: bool,
+    ) -> Vec<(Check, String)> {
+        let Some(party) = self.keys.get(&h.signer).map(|r| r.party.clone()) else {
+            return Vec::new();
+        };
+        let (key, since) = match keys::check_revocation(p, h.time) {
+            Ok(x) => x,
+            Err(e) => return vec![(Check::Payload, e)],
+        };
+        let Some(target) = self.keys.get_mut(&key) else {
+            return vec![(
+                Check::Reference,
+                format!("revokes key {key}, which is not registered"),
+            )];
+        };
+        let what = if target.party != party {
+            format!(
+                "{party:?} revokes key {key} of party {:?} (a party revokes only its own keys)",
+                target.party
+            )
+        } else if let Some((v, _)) = target.revoked {
+            format!("revokes key {key}, which entry {v} already revoked")
+        } else if target.retired.is_none() {
+            format!(
+                "revokes key {key}, the only valid key of {party:?} (a party rotates first, then revokes the retired key)"
+            )
+        } else {
+            if signer_valid {
+                target.revoked = Some((seq, since));
+                self.history.events.push(KeyEventRow {
+                    seq: i64::try_from(seq).unwrap_or(i64::MAX),
+                    fingerprint: key.to_string(),
+                    event: REVOKED.into(),
+                    since: Some(p.since.clone()),
+                });
+                self.history.confirmed.insert(seq, (key, since));
+            }
+            return Vec::new();
+        };
+        vec![(Check::Registry, what)]
+    }
+
     /// Check one entry in order; returns the key its signature must verify against.
     fn step(&mut self, pre: &Pre, out: &mut Vec<Finding>) -> Option<PublicKey> {
         let seq = u64::try_from(pre.row.seq).unwrap_or(0);
@@ -512,7 +671,11 @@ impl Walk {
                 },
             );
         }
-        let mut key = self.keys.get(&h.signer).map(|r| r.key);
+        // One lookup per entry: the signer's key and its state (§14.1).
+        let (mut key, signer_state) = match self.keys.get(&h.signer) {
+            Some(r) => (Some(r.key), Some((r.retired, r.revoked))),
+            None => (None, None),
+        };
         if let Some(Parsed::Party(p, Some(pk))) = &pre.parsed {
             let fpr = pk.fingerprint();
             if h.kind == Kind::Genesis {
@@ -546,13 +709,7 @@ impl Walk {
                     }
                 }
                 self.roles.insert(p.id.clone(), p.role);
-                self.keys.insert(
-                    fpr,
-                    Registered {
-                        key: *pk,
-                        party: p.id.clone(),
-                    },
-                );
+                self.keys.insert(fpr, Registered::new(*pk, p.id.clone()));
                 self.parties.push(VerifiedParty {
                     party: p.clone(),
                     fingerprint: fpr,
@@ -568,6 +725,60 @@ impl Walk {
                     h.signer
                 ),
             );
+        }
+        // Key history (FORMAT.md §14): a retired or revoked key signs nothing more, and
+        // what a key signed from its revocation's `since` on is noted.
+        let signer_valid = match signer_state {
+            Some((retired, revoked)) => {
+                if let Some((v, since)) = revoked {
+                    f2(
+                        Check::Registry,
+                        format!(
+                            "signed by key {}, which entry {v} revoked (since {})",
+                            h.signer,
+                            format_time(&since)
+                        ),
+                    );
+                } else if let Some(r) = retired {
+                    f2(
+                        Check::Registry,
+                        format!(
+                            "signed by key {}, which entry {r} retired (key rotation)",
+                            h.signer
+                        ),
+                    );
+                }
+                retired.is_none() && revoked.is_none()
+            }
+            None => false,
+        };
+        if !self.history.hints.is_empty()
+            && let Some(list) = self.history.hints.get(&h.signer)
+        {
+            for &(revoked_by, since) in list {
+                if seq < revoked_by && h.time >= since {
+                    self.history.noted.push(RevokedUse {
+                        seq,
+                        kind: h.kind,
+                        key: h.signer,
+                        since,
+                        revoked_by,
+                    });
+                }
+            }
+        }
+        match &pre.parsed {
+            Some(Parsed::KeyRotation(p)) => {
+                for (check, what) in self.key_rotation(seq, h, p, signer_valid) {
+                    f2(check, what);
+                }
+            }
+            Some(Parsed::KeyRevocation(p)) => {
+                for (check, what) in self.key_revocation(seq, h, p, signer_valid) {
+                    f2(check, what);
+                }
+            }
+            _ => {}
         }
         if let (Some(p), Some(reg)) = (&pre.parsed, self.keys.get(&h.signer)) {
             for (check, what) in self.rules(seq, &reg.party, p) {
@@ -755,6 +966,7 @@ fn check_derived_tables(
     walk: &Walk,
     parties: &[PartyRow],
     keys: &[KeyRow],
+    key_events: &[KeyEventRow],
     out: &mut Vec<Finding>,
 ) {
     let mut expect_p: BTreeMap<&str, &VerifiedParty> = BTreeMap::new();
@@ -793,19 +1005,23 @@ fn check_derived_tables(
             what: format!("parties table lacks party {:?}", v.party.id),
         });
     }
-    let mut expect_k: BTreeMap<String, &VerifiedParty> = BTreeMap::new();
+    // Every key: registered with its party, or by a key rotation (FORMAT.md §14).
+    let mut expect_k: BTreeMap<String, (&str, &str, u64)> = BTreeMap::new();
     for p in &walk.parties {
-        expect_k.insert(p.fingerprint.to_string(), p);
+        expect_k.insert(
+            p.fingerprint.to_string(),
+            (&p.party.id, &p.party.public_key, p.seq),
+        );
+    }
+    for (fpr, party, key, seq) in &walk.history.rotated {
+        expect_k.insert(fpr.to_string(), (party, key, *seq));
     }
     for row in keys {
         let seq = u64::try_from(row.seq).unwrap_or(0);
         match expect_k.remove(&row.fingerprint) {
-            Some(v)
-                if v.party.id == row.party
-                    && v.party.public_key == row.public_key
-                    && v.seq == seq => {}
-            Some(v) => out.push(Finding {
-                seq: v.seq,
+            Some((party, key, at)) if party == row.party && key == row.public_key && at == seq => {}
+            Some((_, _, at)) => out.push(Finding {
+                seq: at,
                 check: Check::Derived,
                 what: format!(
                     "keys table row {} differs from the signed entry",
@@ -822,17 +1038,63 @@ fn check_derived_tables(
             }),
         }
     }
-    for v in expect_k.values() {
+    for (fpr, (_, _, seq)) in &expect_k {
         out.push(Finding {
-            seq: v.seq,
+            seq: *seq,
             check: Check::Derived,
-            what: format!("keys table lacks key {}", v.fingerprint),
+            what: format!("keys table lacks key {fpr}"),
+        });
+    }
+    let mut expect_e: BTreeMap<i64, &KeyEventRow> =
+        walk.history.events.iter().map(|e| (e.seq, e)).collect();
+    for row in key_events {
+        let seq = u64::try_from(row.seq).unwrap_or(0);
+        match expect_e.remove(&row.seq) {
+            Some(e) if e == row => {}
+            Some(_) => out.push(Finding {
+                seq,
+                check: Check::Derived,
+                what: "key_events table row differs from the signed entry".into(),
+            }),
+            None => out.push(Finding {
+                seq,
+                check: Check::Derived,
+                what: format!(
+                    "key_events table says key {} was {}, which no entry says",
+                    row.fingerprint, row.event
+                ),
+            }),
+        }
+    }
+    for e in expect_e.values() {
+        out.push(Finding {
+            seq: u64::try_from(e.seq).unwrap_or(0),
+            check: Check::Derived,
+            what: format!(
+                "key_events table lacks the {} key {}",
+                e.event, e.fingerprint
+            ),
         });
     }
 }
 
 /// Verify the ledger at `path`.
 pub fn verify(path: &Path, opts: &Options, progress: &dyn Progress) -> Result<Report> {
+    verify_noting_revoked(path, opts, progress).map(|(report, _)| report)
+}
+
+/// Verify the ledger at `path`, and list the entries signed by a key at or after the time
+/// from which it was later revoked, before the revocation entry (`FORMAT.md` §14.4): not
+/// problems (they were valid when written), but they do not count as evidence. In entry
+/// order.
+///
+/// (The list is returned beside the [`Report`] rather than in it: `report::Generated`
+/// holds a `Report` by value, and a larger one trips clippy's `large_enum_variant` there.)
+pub fn verify_noting_revoked(
+    path: &Path,
+    opts: &Options,
+    progress: &dyn Progress,
+) -> Result<(Report, Vec<RevokedUse>)> {
     let store = Store::open(path, Access::ReadOnly)?;
     store.begin_read()?;
     let mut report = Report {
@@ -852,6 +1114,23 @@ pub fn verify(path: &Path, opts: &Options, progress: &dyn Progress) -> Result<Re
     }
     let party_rows = store.parties()?;
     let key_rows = store.keys()?;
+    let key_events_table = store.key_events_table()?;
+    let key_event_rows = store.key_events()?;
+    // Revocations by the derived kind column, only to know which entries to note on the
+    // way (FORMAT.md §14.4); each is confirmed from the signed bytes when the walk gets to it.
+    let mut hints: HashMap<Fingerprint, Vec<(u64, DateTime<Utc>)>> = HashMap::new();
+    for row in store.entries_of_kind(Kind::KeyRevocation.as_str())? {
+        let Ok(p) = payload::decode::<KeyRevocationPayload>(&row.payload) else {
+            continue;
+        };
+        if let (Some(key), Some(since), Ok(seq)) = (
+            Fingerprint::parse(&p.key),
+            super::entry::parse_time(&p.since),
+            u64::try_from(row.seq),
+        ) {
+            hints.entry(key).or_default().push((seq, since));
+        }
+    }
     let (count, _) = store.count()?;
     progress.start(u64::try_from(count).unwrap_or(0), "verifying");
     let merkle_table = store.merkle_table()?;
@@ -876,6 +1155,10 @@ pub fn verify(path: &Path, opts: &Options, progress: &dyn Progress) -> Result<Re
         want_artifacts: opts.artifacts,
         roles: HashMap::new(),
         lookup: Store::open(path, Access::ReadOnly)?,
+        history: KeyHistory {
+            hints,
+            ..KeyHistory::default()
+        },
     };
 
     let (tx, rx) = mpsc::sync_channel::<Result<(Vec<EntryRow>, Vec<NodeRow>)>>(2);
@@ -985,7 +1268,20 @@ pub fn verify(path: &Path, opts: &Options, progress: &dyn Progress) -> Result<Re
             what: "the ledger has no entries (no genesis)".into(),
         });
     }
-    check_derived_tables(&walk, &party_rows, &key_rows, &mut findings);
+    check_derived_tables(
+        &walk,
+        &party_rows,
+        &key_rows,
+        &key_event_rows,
+        &mut findings,
+    );
+    if key_events_table == Some(false) {
+        findings.push(Finding {
+            seq: 0,
+            check: Check::Derived,
+            what: "the key_events table is missing (schema version 4 has it)".into(),
+        });
+    }
     if merkle_table == Some(false) {
         findings.push(Finding {
             seq: 0,
@@ -1045,6 +1341,13 @@ pub fn verify(path: &Path, opts: &Options, progress: &dyn Progress) -> Result<Re
         findings.truncate(1);
     }
     report.findings = findings;
+    let confirmed = &walk.history.confirmed;
+    let noted = walk
+        .history
+        .noted
+        .into_iter()
+        .filter(|u| confirmed.get(&u.revoked_by) == Some(&(u.key, u.since)))
+        .collect();
     report.parties = walk.parties;
-    Ok(report)
+    Ok((report, noted))
 }

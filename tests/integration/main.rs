@@ -3,10 +3,13 @@
 mod util;
 
 mod bad_input;
+mod bundle;
 mod checkpoint;
+mod keys;
 mod ledger;
 mod matrix;
 mod pdf;
+mod proof;
 mod status;
 mod tamper;
 mod vectors;

@@ -158,6 +158,7 @@ pub fn snapshot(path: &Path) -> Vec<String> {
         ),
         ("parties", "id, name, role, seq"),
         ("keys", "fingerprint, party, public_key, seq"),
+        ("key_events", "seq, fingerprint, event, since"),
         ("artifacts", "sha256, size, hex(content)"),
     ] {
         let mut st = c
@@ -186,6 +187,7 @@ pub fn attacker(path: &Path) -> rusqlite::Connection {
         "entries",
         "parties",
         "keys",
+        "key_events",
         "artifacts",
         "merkle_nodes",
     ] {
