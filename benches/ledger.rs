@@ -473,7 +473,7 @@ fn main() {
         model_s + render_s
     );
 
-    // Proofs on the big ledger (FORMAT.md §14): a checkpoint of every entry signed with the
+    // Proofs on the big ledger (FORMAT.md §15): a checkpoint of every entry signed with the
     // library, then `prove` (inclusion of the middle entry; consistency from a third of the
     // ledger) and `verify --proof` with no ledger, each the median of 21 process runs.
     let big_ledger = Ledger::open(&big, vouch::ledger::store::Access::ReadOnly).unwrap();

@@ -49,7 +49,7 @@ use crate::ledger::payload::{
 };
 use crate::ledger::store::{Access, EntryRow, KeyRow, PartyRow, Store};
 use crate::ledger::verify::{self, Check, Options};
-use crate::ledger::{Ledger, Progress, check_party_id};
+use crate::ledger::{Ledger, NoProgress, Progress, check_party_id};
 use crate::merkle::{self, Hash, MemoryTree};
 use crate::status::Period;
 
@@ -661,6 +661,8 @@ struct Written {
     stored: BTreeMap<String, u64>,
     /// The last entry written: seq and signer fingerprint.
     last: Option<(u64, Fingerprint)>,
+    /// The Merkle root of entries 1 … size.
+    root: Hash,
 }
 
 /// One entry, prepared for writing (in parallel).
@@ -968,18 +970,6 @@ pub fn export(
         ))
         .hint(format!("sign with {party}'s current key")));
     }
-    let report = verify::verify(
-        ledger_path,
-        &Options {
-            trust: None,
-            artifacts: opts.artifacts,
-            all: false,
-        },
-        progress,
-    )?;
-    if !report.ok() {
-        return Ok(Export::Refused(Box::new(report)));
-    }
     let changed = || {
         Error::new(format!(
             "{}: the ledger's entries changed during the export",
@@ -987,35 +977,53 @@ pub fn export(
         ))
         .hint("run `vouch verify`, then export again")
     };
-    let (size, head) = report
-        .head
-        .ok_or_else(|| Error::new("the ledger has no entries"))?;
-    let root = report
-        .merkle_root
-        .ok_or_else(|| Error::new("internal error: verify gave no Merkle root"))?;
     let store = ledger.store();
     store.begin_read()?;
-    let size_i = i64::try_from(size).map_err(|_| Error::new("ledger too large"))?;
-    if store.entry(size_i)?.map(|r| crypto::sha256(&r.body)) != Some(head) {
+    let (_, max) = store.count()?;
+    let size = u64::try_from(max)
+        .ok()
+        .filter(|s| *s > 0)
+        .ok_or_else(|| Error::new("the ledger has no entries"))?;
+    let mut out = Partial::start(dir, exists)?;
+    // The ledger is verified (FORMAT.md §7) while its entries are written: verification is
+    // bound by the CPU, writing by the disk. A ledger that does not verify leaves nothing
+    // behind (`out` removes what was written when it is dropped).
+    let verify_opts = Options {
+        trust: None,
+        artifacts: opts.artifacts,
+        all: false,
+    };
+    let (report, written) = std::thread::scope(|s| {
+        let verifier = s.spawn(|| verify::verify(ledger_path, &verify_opts, progress));
+        let written = write_selected(&mut out, store, size, sel, opts);
+        let report = verifier
+            .join()
+            .unwrap_or_else(|_| Err(Error::new("internal error: the verify thread failed")));
+        (report, written)
+    });
+    let report = report?;
+    if !report.ok() {
+        return Ok(Export::Refused(Box::new(report)));
+    }
+    let (written, sample) = written?;
+    // What was written is what was verified: verify's snapshot began after the writer's,
+    // so it holds at least `size` entries, and the stored tree nodes it checked give the
+    // root of the first `size` of them.
+    let verified = report.head.map_or(0, |(s, _)| s);
+    let root = match verified.cmp(&size) {
+        std::cmp::Ordering::Equal => report.merkle_root,
+        std::cmp::Ordering::Greater => Some(store.merkle_root(size)?),
+        std::cmp::Ordering::Less => None,
+    };
+    if root != Some(written.root) {
         return Err(changed());
     }
-    let sample = if sel.is_full() {
-        None
-    } else {
-        let s = select(store, size, sel, progress)?;
-        if merkle::root(&s.tree, size)? != root {
-            return Err(changed());
-        }
-        Some(s)
-    };
+    let root = written.root;
     let scope = if sample.is_some() {
         Scope::Sample
     } else {
         Scope::Full
     };
-
-    let mut out = Partial::start(dir, exists)?;
-    let written = write_entries(&mut out, store, size, root, sample.as_ref(), opts, progress)?;
 
     // Keys, as the entries register them (the derived tables agree: the ledger verified).
     let registered = ledger_keys(store)?;
@@ -1132,12 +1140,30 @@ pub fn export(
     }))
 }
 
+/// Choose a sample's entries (if the selection asks for one), then write them.
+fn write_selected(
+    out: &mut Partial,
+    store: &Store,
+    size: u64,
+    sel: &Selection,
+    opts: &ExportOptions,
+) -> Result<(Written, Option<Sampled>)> {
+    let sample = if sel.is_full() {
+        None
+    } else {
+        Some(select(store, size, sel, &NoProgress)?)
+    };
+    let written = write_entries(out, store, size, sample.as_ref(), opts, &NoProgress)?;
+    Ok((written, sample))
+}
+
 /// Write `entries.jsonl`: read in chunks, lines made on every core, written in order.
+/// Returns, with what the entries say, the Merkle root of entries 1 … `size`: computed from
+/// the texts written (full), or from the sample's tree of every text.
 fn write_entries(
     out: &mut Partial,
     store: &Store,
     size: u64,
-    root: Hash,
     sample: Option<&Sampled>,
     opts: &ExportOptions,
     progress: &dyn Progress,
@@ -1240,9 +1266,11 @@ fn write_entries(
     progress.finish();
     let f = w.into_inner().map_err(|e| Error::io(&path, e.error()))?;
     f.sync_all().map_err(|e| Error::io(&path, &e))?;
-    if sample.is_none() && (tree.size() != size || tree.root() != root) {
-        return Err(Error::new("the ledger changed during the export"));
-    }
+    done.root = match sample {
+        Some(s) => merkle::root(&s.tree, size)?,
+        None if tree.size() == size => tree.root(),
+        None => return Err(Error::new("the ledger changed during the export")),
+    };
     out.bytes += bytes;
     out.manifest.insert(ENTRIES.to_string(), hasher.finish());
     Ok(done)

@@ -1,6 +1,6 @@
 //! Inclusion and consistency proofs that anyone checks without the ledger.
 //!
-//! Implements `schema/FORMAT.md` §14 ("Proofs"). A checkpoint (§13) commits to the first
+//! Implements `schema/FORMAT.md` §15 ("Proofs"). A checkpoint (§13) commits to the first
 //! `size` entries; a proof lets someone who holds nothing but the parties' public keys check,
 //! in a few milliseconds and without the SQLite file, that
 //!
@@ -192,7 +192,7 @@ impl SignedCheckpoint {
     }
 }
 
-/// An inclusion proof (§14.1): entry `index + 1`, its signed text and signature, is leaf
+/// An inclusion proof (§15.1): entry `index + 1`, its signed text and signature, is leaf
 /// `index` of the tree a signed checkpoint commits to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InclusionProof {
@@ -208,7 +208,7 @@ pub struct InclusionProof {
     pub checkpoint: SignedCheckpoint,
 }
 
-/// A consistency proof (§14.2): the tree of the newer checkpoint extends the tree of the
+/// A consistency proof (§15.2): the tree of the newer checkpoint extends the tree of the
 /// older one.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConsistencyProof {
@@ -371,7 +371,7 @@ fn proof_text(bytes: &[u8]) -> Result<&str> {
 }
 
 impl Proof {
-    /// Parse a proof file strictly (§14): the header on line 1 says which kind it is. Errors
+    /// Parse a proof file strictly (§15): the header on line 1 says which kind it is. Errors
     /// name the 1-based line of the file.
     pub fn parse(bytes: &[u8]) -> Result<Proof> {
         let text = proof_text(bytes)?;
@@ -406,7 +406,7 @@ impl fmt::Display for Proof {
 }
 
 impl InclusionProof {
-    /// Parse an inclusion proof file strictly (§14.1).
+    /// Parse an inclusion proof file strictly (§15.1).
     pub fn parse(bytes: &[u8]) -> Result<Self> {
         match Proof::parse(bytes)? {
             Proof::Inclusion(p) => Ok(p),
@@ -464,7 +464,7 @@ impl InclusionProof {
         self.index.saturating_add(1)
     }
 
-    /// Check the proof against trusted keys (§14.1, "Verifying"): every check is made and
+    /// Check the proof against trusted keys (§15.1, "Verifying"): every check is made and
     /// every failure reported, the entry's own first.
     pub fn verify(&self, trusted: &[PublicKey]) -> InclusionReport {
         let k = self.hashes.len();
@@ -547,7 +547,7 @@ impl InclusionProof {
 }
 
 impl fmt::Display for InclusionProof {
-    /// The proof file, byte for byte (§14.1).
+    /// The proof file, byte for byte (§15.1).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut extra = Vec::with_capacity(self.entry.len() + SIGNATURE_LEN);
         extra.extend_from_slice(&self.entry);
@@ -564,7 +564,7 @@ impl fmt::Display for InclusionProof {
 }
 
 impl ConsistencyProof {
-    /// Parse a consistency proof file strictly (§14.2).
+    /// Parse a consistency proof file strictly (§15.2).
     pub fn parse(bytes: &[u8]) -> Result<Self> {
         match Proof::parse(bytes)? {
             Proof::Consistency(p) => Ok(p),
@@ -613,7 +613,7 @@ impl ConsistencyProof {
         self.old.line_count() + 3
     }
 
-    /// Check the proof against trusted keys (§14.2, "Verifying").
+    /// Check the proof against trusted keys (§15.2, "Verifying").
     pub fn verify(&self, trusted: &[PublicKey]) -> ConsistencyReport {
         let (a, b) = (&self.old.checkpoint, &self.new.checkpoint);
         let (m, n) = (a.size, b.size);
@@ -668,7 +668,7 @@ impl ConsistencyProof {
 }
 
 impl fmt::Display for ConsistencyProof {
-    /// The proof file, byte for byte (§14.2).
+    /// The proof file, byte for byte (§15.2).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "{CONSISTENCY_HEADER}")?;
         writeln!(f, "{}", self.old.note)?;
@@ -869,7 +869,7 @@ fn self_check<T: fmt::Display + PartialEq>(
     }
 }
 
-/// Build the inclusion proof of entry `seq` against a checkpoint of this ledger (§14.1).
+/// Build the inclusion proof of entry `seq` against a checkpoint of this ledger (§15.1).
 ///
 /// Errors: seq 0, seq beyond the checkpoint's size, a checkpoint of another ledger, I/O.
 /// Refusals (findings): the ledger lacks entries the checkpoint covers, its root at the
@@ -923,7 +923,7 @@ pub fn prove_inclusion(
     Ok(self_check(proof, InclusionProof::parse, problems))
 }
 
-/// Build the consistency proof from an older to a newer checkpoint of this ledger (§14.2).
+/// Build the consistency proof from an older to a newer checkpoint of this ledger (§15.2).
 ///
 /// Errors: a checkpoint of another ledger, the older one larger than the newer, I/O.
 /// Refusals (findings): either checkpoint does not match the ledger (see
@@ -1642,7 +1642,7 @@ VpugHr+0ACX3X0TsJQTicaxR1ZAkzdOA4uUbxWH6sfA=
 — vouch.ledger/0123456789abcdef0123456789abcdef L3U4WkLfNPN5Q+kjmslFSdthmR7/8w65nBqKB/l1frKGvPtsRNaoLL7AmsZ7OTNSpkSbH5zHUfQQqBOneDAj0yDmuwM=
 "#;
 
-    /// The worked example of FORMAT.md §14: the ten test-vector entries and the §13.5
+    /// The worked example of FORMAT.md §15: the ten test-vector entries and the §13.5
     /// checkpoint (seed 07…07). `cargo test --lib proof_worked -- --nocapture` prints it.
     #[test]
     fn proof_worked_example() {
@@ -1687,7 +1687,7 @@ VpugHr+0ACX3X0TsJQTicaxR1ZAkzdOA4uUbxWH6sfA=
             inclusion.verify(&trusted).problems
         );
         assert!(consistency.verify(&trusted).ok());
-        // Golden bytes; the inclusion proof is rechecked by hand in FORMAT.md §14.4.
+        // Golden bytes; the inclusion proof is rechecked by hand in FORMAT.md §15.4.
         assert_eq!(inclusion.to_string(), WORKED_INCLUSION);
         assert_eq!(consistency.to_string(), WORKED_CONSISTENCY);
         assert_eq!(

@@ -392,7 +392,7 @@ pub struct RecordArgs {
 #[derive(Args, Debug)]
 pub struct VerifyArgs {
     /// Pinned key: a public key file or a 64-hex fingerprint (repeatable). Every key in the
-    /// ledger must be one of them.
+    /// ledger must be one of them. With --proof: public key files only.
     #[arg(long, value_name = "FILE.pub|FINGERPRINT")]
     pub trust: Vec<String>,
     /// Also re-hash every stored artefact.

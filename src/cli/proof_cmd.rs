@@ -1,5 +1,5 @@
 //! `vouch prove` and `vouch verify --proof`: inclusion and consistency proofs that are
-//! checked without the ledger (schema/FORMAT.md §14; the library side is `vouch::proof`).
+//! checked without the ledger (schema/FORMAT.md §15; the library side is `vouch::proof`).
 
 use clap::Args;
 use serde_json::{Value, json};

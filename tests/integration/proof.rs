@@ -1,4 +1,4 @@
-//! `vouch prove` and `vouch verify --proof` (FORMAT.md §14) through the real binary: proofs
+//! `vouch prove` and `vouch verify --proof` (FORMAT.md §15) through the real binary: proofs
 //! verify without the ledger, and every single-byte change, a wrong key or a fork fails.
 
 use crate::util::{Env, Run};
