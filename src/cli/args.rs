@@ -229,7 +229,8 @@ vouch report --from 2026-07-01 --to 2026-09-30 --appendix all --out full.pdf"
         /// Sequence number.
         seq: u64,
     },
-    /// Check every hash, signature, chain link and derived column of the ledger.
+    /// Check every hash, signature, chain link and derived column of the ledger (and
+    /// checkpoints against it); or check a proof, a bundle or a PDF report.
     #[command(
         after_help = "Without --trust, verify checks that the ledger is consistent with itself:\n\
 it cannot tell whether the keys in it are the real parties' keys. Pin them with --trust.\n\
