@@ -2583,7 +2583,7 @@ fn read_lines(
 fn stream_lines<T>(
     path: &Path,
     out: &mut Findings,
-    consume: impl FnOnce(&mpsc::Receiver<RawChunk>, &mut Findings) -> Result<T>,
+    consume: impl FnOnce(mpsc::Receiver<RawChunk>, &mut Findings) -> Result<T>,
 ) -> Result<(T, Hash, u64)> {
     let (tx, rx) = mpsc::sync_channel::<RawChunk>(2);
     let mut read_findings = Findings::default();
@@ -2592,8 +2592,7 @@ fn stream_lines<T>(
             let tx = tx;
             read_lines(path, &tx, &mut read_findings)
         });
-        let res = consume(&rx, out);
-        drop(rx);
+        let res = consume(rx, out);
         let read = reader.join().unwrap_or_else(|_| {
             Err(Error::new(
                 "internal error: the bundle reader thread failed",
@@ -2622,6 +2621,10 @@ struct Loaded {
     adoption: Option<AdoptionPayload>,
     stored: Vec<(String, String, u64)>,
 }
+
+/// A chunk of lines parsed for loading: how many lines, and each line or why it does not
+/// read (its line number and the problem).
+type ParsedChunk = (u64, Vec<Result<Loaded, (u64, String)>>);
 
 #[derive(Deserialize)]
 struct ItemOnly {
@@ -2724,15 +2727,59 @@ fn full_pass(
     let mut seen = Seen::default();
     progress.start(info.entries, "loading");
     let ((), hash, lines) = stream_lines(path, out, |rx, out| {
-        store.write(|w| {
+        // Three stages: the reader hashes and splits lines, a second thread parses them on
+        // every core, and this one inserts them (SQLite writes on one connection).
+        let (ptx, prx) = mpsc::sync_channel::<ParsedChunk>(2);
+        std::thread::scope(|s| {
+            s.spawn(move || {
+                for chunk in rx {
+                    let n = chunk.len() as u64;
+                    let loaded = chunk
+                        .into_par_iter()
+                        .map(|(no, b)| load_line(no, &b))
+                        .collect();
+                    if ptx.send((n, loaded)).is_err() {
+                        break;
+                    }
+                }
+            });
+            insert_loaded(&mut store, prx, info, files, &mut seen, progress, out)
+        })
+    })?;
+    progress.finish();
+    drop(store);
+    seen.hash = Some(hash);
+    seen.lines = lines;
+    // Every problem is collected (`all`): some of verify's findings are reported against a
+    // bundle file instead, and one of those must not hide the entries after it. The caller
+    // keeps only the first entry problem unless asked for all.
+    let report = verify::verify(
+        &db,
+        &Options {
+            trust: opts.trust.clone(),
+            artifacts: false,
+            all: true,
+        },
+        progress,
+    )?;
+    Ok((seen, report))
+}
+
+/// Insert parsed lines into the temporary ledger, in one transaction, deriving its columns
+/// and tables from the signed bytes (as a writer would), and learn what the bundle holds.
+fn insert_loaded(
+    store: &mut Store,
+    prx: mpsc::Receiver<ParsedChunk>,
+    info: &Info,
+    files: &Files,
+    seen: &mut Seen,
+    progress: &dyn Progress,
+    out: &mut Findings,
+) -> Result<()> {
+    store.write(|w| {
             let mut tree = merkle::Builder::new();
             let mut last = 0u64;
-            for chunk in rx {
-                let n = chunk.len() as u64;
-                let loaded: Vec<Result<Loaded, (u64, String)>> = chunk
-                    .into_par_iter()
-                    .map(|(no, b)| load_line(no, &b))
-                    .collect();
+            for (n, loaded) in prx {
                 let mut rows = Vec::with_capacity(loaded.len());
                 for l in loaded {
                     let l = match l {
@@ -2807,24 +2854,6 @@ fn full_pass(
             }
             Ok(())
         })
-    })?;
-    progress.finish();
-    drop(store);
-    seen.hash = Some(hash);
-    seen.lines = lines;
-    // Every problem is collected (`all`): some of verify's findings are reported against a
-    // bundle file instead, and one of those must not hide the entries after it. The caller
-    // keeps only the first entry problem unless asked for all.
-    let report = verify::verify(
-        &db,
-        &Options {
-            trust: opts.trust.clone(),
-            artifacts: false,
-            all: true,
-        },
-        progress,
-    )?;
-    Ok((seen, report))
 }
 
 // ---- sampled bundles: each entry on its own ------------------------------------------------
@@ -3345,6 +3374,41 @@ mod tests {
             decode_line(br#"{"entry":"x","payload":"{}","proof":null,"seq":1,"signature":""}"#)
                 .is_err()
         );
+    }
+
+    /// The example line of FORMAT.md ("Export bundles"): entry 3 of the test vectors.
+    #[test]
+    fn vector_entry_line() {
+        let v = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/vectors/");
+        let read = |f: &str| std::fs::read(format!("{v}{f}")).unwrap();
+        let line = encode_line(
+            3,
+            &read("entry-3.txt"),
+            &read("entry-3.sig"),
+            &read("payload-3.json"),
+            None,
+        )
+        .unwrap();
+        let want = concat!(
+            r#"{"entry":"vouch/v1 entry\nledger: 0123456789abcdef0123456789abcdef\nseq: 3\n"#,
+            r#"prev: de2154bf62c6a8853da3e1c8e8a33b4e9922216cd3ed69860a7ef2fd97004d80\n"#,
+            r#"time: 2026-07-15T09:30:00Z\nkind: evidence\n"#,
+            r#"signer: 1abcf5bee90ba43a3cc662e186831d8fc0cc9a043376b920af6bd07665347649\n"#,
+            r#"payload: 01bce7efcde4f5c481a32a893dbb13d68a739e94657309f74336075265a77a87\n","#,
+            r#""payload":"{\"artifacts\":[{\"name\":\"restore-2026-07-15.log\","#,
+            r#"\"sha256\":\"848e68eb50982e0704e608c0cc6965bfdbde50a0f2c5cfd2268db824593b2356\","#,
+            r#"\"size\":72,\"stored\":false}],\"fields\":{\"backup_id\":\"bk-2026-07-14\","#,
+            r#"\"data_verified\":true,\"rto_minutes\":41},\"item\":\"backup.restore-tests\","#,
+            r#"\"kind\":\"restore-test\",\"note\":\"quarterly restore test, Zürich site\","#,
+            r#"\"outcome\":\"pass\",\"performed_at\":\"2026-07-15T08:00:00Z\"}","seq":3,"#,
+            r#""signature":"flpHmmEUQsOM7+gbHeTv2cWP1KBgI+4STy/zZLIjCPN1uZLHxtx4cifbA1ykONDjRHFUwdCNT3MnljJayb6FBg=="}"#,
+            "\n"
+        );
+        assert_eq!(String::from_utf8(line.clone()).unwrap(), want);
+        let back = decode_line(&line[..line.len() - 1]).unwrap();
+        assert_eq!(back.body, read("entry-3.txt"));
+        assert_eq!(back.payload, read("payload-3.json"));
+        assert_eq!(back.signature, read("entry-3.sig"));
     }
 
     #[test]
