@@ -131,9 +131,23 @@ fn build(tmp: &Path) -> Vec<vouch::ledger::Entry> {
     .unwrap();
     let q3 = vouch::status::Period::parse("2026-Q3").unwrap();
     vouch::attest::sign(&mut l, &provider, &q3, t("2026-10-01T10:00:00Z")).unwrap();
+    // Entries 11–13: the provider's checkpoint of entries 1–10; acme rotates to a new key,
+    // then revokes its old one from 2026-07-20 (FORMAT.md §13.6, §14).
+    l.checkpoint(&provider, t("2026-10-02T10:00:00Z")).unwrap();
+    let customer2 = SecretKey::from_seed(&seed("customer-2"));
+    l.rotate_key(&customer, &customer2, t("2026-10-03T10:00:00Z"))
+        .unwrap();
+    l.revoke_key(
+        &customer2,
+        &customer.public().fingerprint(),
+        t("2026-07-20T00:00:00Z"),
+        "laptop with the key lost on 2026-07-20".into(),
+        t("2026-10-04T10:00:00Z"),
+    )
+    .unwrap();
     drop(l);
     let l = Ledger::open(&path, Access::ReadOnly).unwrap();
-    (1..=10).map(|s| l.entry(s).unwrap().unwrap()).collect()
+    (1..=13).map(|s| l.entry(s).unwrap().unwrap()).collect()
 }
 
 fn expected(tmp: &Path) -> BTreeMap<String, Vec<u8>> {
@@ -155,7 +169,7 @@ fn expected(tmp: &Path) -> BTreeMap<String, Vec<u8>> {
         }));
     }
     let mut keys = serde_json::Map::new();
-    for name in ["provider", "customer"] {
+    for name in ["provider", "customer", "customer-2"] {
         let k = SecretKey::from_seed(&seed(name));
         files.insert(format!("{name}.pub"), k.public().to_pem().into_bytes());
         keys.insert(
@@ -208,7 +222,8 @@ fn vectors_verify_independently_of_the_ledger() {
     let v: Value = serde_json::from_slice(&std::fs::read(dir().join("v1.json")).unwrap()).unwrap();
     let mut prev = [0u8; 32];
     let signer_of = |s: u64| match s {
-        1 | 2 | 4 | 6 | 10 => "provider",
+        1 | 2 | 4 | 6 | 10 | 11 => "provider",
+        13 => "customer-2",
         _ => "customer",
     };
     for e in v["entries"].as_array().unwrap() {
