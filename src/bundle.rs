@@ -1757,6 +1757,115 @@ impl BundleReport {
     }
 }
 
+/// A verified full bundle against a checkpoint held outside it (`FORMAT.md` §13.7, with
+/// the bundle in place of the ledger): signatures are checked against the bundle's party
+/// keys (only the pinned ones when `pins` is given), and the Merkle root of the bundle's
+/// first `size` entries is recomputed from `entries.jsonl`.
+///
+/// # Errors
+///
+/// A malformed note, a checkpoint of another ledger, a sampled bundle (it does not hold
+/// every entry), or an unreadable `entries.jsonl`.
+pub fn check_checkpoint(
+    dir: &Path,
+    report: &BundleReport,
+    note_text: &str,
+    pins: Option<&[Fingerprint]>,
+) -> Result<crate::ledger::checkpoints::CheckpointCheck> {
+    use crate::checkpoint::{Checkpoint, Note, vouch_origin, vouch_verifier};
+    use crate::ledger::checkpoints::{CheckpointCheck, Relation};
+    let info = report
+        .info
+        .as_ref()
+        .ok_or_else(|| Error::new("the bundle has no readable bundle.json"))?;
+    if info.scope != Scope::Full {
+        return Err(Error::new(
+            "a sampled bundle holds only some entries: it cannot be checked against a checkpoint",
+        )
+        .hint("export the whole ledger (vouch export --bundle DIR --key K, without --period, --items or --seq)"));
+    }
+    let id = LedgerId::parse(&info.ledger).ok_or_else(|| {
+        Error::new(format!(
+            "bundle.json: ledger id {:?} is malformed",
+            info.ledger
+        ))
+    })?;
+    let note = Note::parse(note_text)?;
+    let cp = Checkpoint::parse(&note.text)?;
+    let origin = vouch_origin(&id);
+    if cp.origin != origin {
+        return Err(Error::new(format!(
+            "the checkpoint is of {:?}, not of this bundle's ledger ({origin})",
+            cp.origin
+        ))
+        .hint("check that you passed the checkpoint of this ledger"));
+    }
+    let cp = Checkpoint::parse_vouch(&note.text, &id)?;
+    let keys: Vec<&BundleParty> = report
+        .parties
+        .iter()
+        .filter(|p| pins.is_none_or(|f| f.contains(&p.key.fingerprint())))
+        .collect();
+    let verifiers: Vec<_> = keys.iter().map(|p| vouch_verifier(&id, &p.key)).collect();
+    let (signed_by, signature_problem) = match note.verify(&verifiers) {
+        Ok(sigs) => (
+            sigs.iter()
+                .filter_map(|s| {
+                    keys.iter()
+                        .find(|p| vouch_verifier(&id, &p.key).key_id() == s.key_id)
+                        .map(|p| (p.id.clone(), p.key.fingerprint()))
+                })
+                .collect(),
+            None,
+        ),
+        Err(e) => (
+            Vec::new(),
+            Some(format!(
+                "{} ({})",
+                if pins.is_some() {
+                    "not a checkpoint signed by a pinned key"
+                } else {
+                    "not a checkpoint signed by a key of this bundle's parties"
+                },
+                e.message()
+            )),
+        ),
+    };
+    let size = report.entries;
+    let relation = if size < cp.size {
+        Relation::Truncated { ledger: size }
+    } else {
+        let path = dir.join("entries.jsonl");
+        let file = std::fs::File::open(&path).map_err(|e| Error::io(&path, &e))?;
+        let mut tree = crate::merkle::Builder::new();
+        for (n, line) in std::io::BufRead::split(std::io::BufReader::new(file), b'\n')
+            .take(usize::try_from(cp.size).unwrap_or(usize::MAX))
+            .enumerate()
+        {
+            let line = line.map_err(|e| Error::io(&path, &e))?;
+            let e = decode_line(&line)
+                .map_err(|w| Error::new(format!("entries.jsonl line {}: {w}", n + 1)))?;
+            tree.push(crate::merkle::leaf_hash(&e.body));
+        }
+        let root = tree.root();
+        if root != cp.root {
+            Relation::Forked { root }
+        } else if size == cp.size {
+            Relation::Same
+        } else {
+            Relation::Extends {
+                added: size - cp.size,
+            }
+        }
+    };
+    Ok(CheckpointCheck {
+        checkpoint: cp,
+        signed_by,
+        signature_problem,
+        relation,
+    })
+}
+
 /// What a pass over `entries.jsonl` learns.
 #[derive(Default)]
 struct Seen {

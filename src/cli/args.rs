@@ -402,15 +402,15 @@ pub struct VerifyArgs {
     /// Report every problem, not just the first.
     #[arg(long)]
     pub all: bool,
-    /// A signed checkpoint held outside the ledger (repeatable): the ledger must still
-    /// contain exactly what it committed to, and extend it.
+    /// A signed checkpoint held outside the ledger (repeatable): the ledger (or the
+    /// bundle) must still contain exactly what it committed to, and extend it.
     #[arg(long, value_name = "FILE")]
     pub checkpoint: Vec<PathBuf>,
     /// Check an inclusion or consistency proof file instead of a ledger (needs --trust).
     #[arg(long, value_name = "FILE", conflicts_with_all = ["bundle", "checkpoint"])]
     pub proof: Option<PathBuf>,
     /// Check an export bundle directory instead of a ledger file.
-    #[arg(long, value_name = "DIR", conflicts_with_all = ["proof", "checkpoint"])]
+    #[arg(long, value_name = "DIR", conflicts_with = "proof")]
     pub bundle: Option<PathBuf>,
     /// Check a PDF report against the ledger: make it again with the options it records and
     /// say whether it still matches (attestation digest, checkpoint, bytes).

@@ -135,17 +135,35 @@ pub fn verify_bundle(dir: &Path, args: &VerifyArgs, fmt: Format) -> Result<Outco
     let r = bundle::verify(
         dir,
         &VerifyOptions {
-            trust,
+            trust: trust.clone(),
             all: args.all,
         },
         &bar,
     )?;
+    // Checkpoints held outside the bundle (FORMAT.md §13.7).
+    let pins = trust.as_deref();
+    let mut checks = Vec::new();
+    for file in &args.checkpoint {
+        let text = std::fs::read_to_string(file).map_err(|e| Error::io(file, &e))?;
+        let c = bundle::check_checkpoint(dir, &r, &text, pins)
+            .map_err(|e| e.context(file.display()))?;
+        checks.push((file, c));
+    }
+    let checkpoints_ok = checks.iter().all(|(_, c)| c.ok());
     if fmt == Format::Json {
-        print_json(&report_json(dir, &r));
+        let mut v = report_json(dir, &r);
+        if let Some(o) = v.as_object_mut() {
+            o.insert(
+                "checkpoints".into(),
+                super::checkpoint_cmd::checks_json(&checks),
+            );
+        }
+        print_json(&v);
     } else {
         print_text(dir, &r, args.trust.len());
+        super::checkpoint_cmd::print_checks(&checks);
     }
-    Ok(if r.ok() {
+    Ok(if r.ok() && checkpoints_ok {
         Outcome::Ok
     } else {
         Outcome::Problem

@@ -131,3 +131,44 @@ pub(crate) fn describe(r: &Relation, size: u64) -> String {
         ),
     }
 }
+
+/// The lines `vouch verify --checkpoint` prints for each checkpoint file checked.
+pub(crate) fn print_checks(checks: &[(&PathBuf, vouch::ledger::checkpoints::CheckpointCheck)]) {
+    for (file, c) in checks {
+        let what = describe(&c.relation, c.checkpoint.size);
+        if let Some(p) = &c.signature_problem {
+            out!("FAILED: checkpoint {}: {p}", file.display());
+        }
+        if c.relation.ok() {
+            let who: Vec<&str> = c.signed_by.iter().map(|(p, _)| p.as_str()).collect();
+            out!(
+                "checkpoint {}: signed by {}; {what}",
+                file.display(),
+                if who.is_empty() {
+                    "nobody trusted".to_string()
+                } else {
+                    who.join(", ")
+                }
+            );
+        } else {
+            out!("FAILED: checkpoint {}: {what}", file.display());
+        }
+    }
+}
+
+/// The JSON `vouch verify --format json` gives for each checkpoint file checked.
+pub(crate) fn checks_json(
+    checks: &[(&PathBuf, vouch::ledger::checkpoints::CheckpointCheck)],
+) -> serde_json::Value {
+    checks
+        .iter()
+        .map(|(f, c)| {
+            json!({
+                "file": f, "size": c.checkpoint.size, "ok": c.ok(),
+                "signed_by": c.signed_by.iter().map(|(p, fp)| json!({"party": p, "fingerprint": fp.to_string()})).collect::<Vec<_>>(),
+                "signature_problem": c.signature_problem,
+                "relation": describe(&c.relation, c.checkpoint.size),
+            })
+        })
+        .collect()
+}

@@ -973,12 +973,7 @@ fn verify_cmd(path: &Path, args: &VerifyArgs, fmt: Format) -> Result<Outcome> {
             "unused_pins": report.unused_pins.iter().map(ToString::to_string).collect::<Vec<_>>(),
             "findings": findings, "stopped_early": report.stopped_early,
             "signed_after_revocation": key_cmd::revocation_notes_json(&noted),
-            "checkpoints": checks.iter().map(|(f, c)| json!({
-                "file": f, "size": c.checkpoint.size, "ok": c.ok(),
-                "signed_by": c.signed_by.iter().map(|(p, fp)| json!({"party": p, "fingerprint": fp.to_string()})).collect::<Vec<_>>(),
-                "signature_problem": c.signature_problem,
-                "relation": checkpoint_cmd::describe(&c.relation, c.checkpoint.size),
-            })).collect::<Vec<_>>(),
+            "checkpoints": checkpoint_cmd::checks_json(&checks),
         }));
     } else {
         for f in &report.findings {
@@ -1033,26 +1028,7 @@ fn verify_cmd(path: &Path, args: &VerifyArgs, fmt: Format) -> Result<Outcome> {
                 "trust: self-consistency only; no keys pinned (pin the parties' keys with --trust FILE.pub|FINGERPRINT)"
             );
         }
-        for (file, c) in &checks {
-            let what = checkpoint_cmd::describe(&c.relation, c.checkpoint.size);
-            if let Some(p) = &c.signature_problem {
-                out!("FAILED: checkpoint {}: {p}", file.display());
-            }
-            if c.relation.ok() {
-                let who: Vec<&str> = c.signed_by.iter().map(|(p, _)| p.as_str()).collect();
-                out!(
-                    "checkpoint {}: signed by {}; {what}",
-                    file.display(),
-                    if who.is_empty() {
-                        "nobody trusted".to_string()
-                    } else {
-                        who.join(", ")
-                    }
-                );
-            } else {
-                out!("FAILED: checkpoint {}: {what}", file.display());
-            }
-        }
+        checkpoint_cmd::print_checks(&checks);
     }
     Ok(if report.ok() && checkpoints_ok {
         Outcome::Ok
