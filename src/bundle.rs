@@ -37,7 +37,7 @@ use std::io::{BufRead as _, BufReader, BufWriter, Read as _, Write as _};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 
-use crate::checkpoint::{Checkpoint, Note, vouch_origin, vouch_verifier};
+use crate::checkpoint::{Checkpoint, Note, vouch_verifier};
 use crate::crypto::{self, Fingerprint, Hasher, PublicKey, SecretKey};
 use crate::error::{Error, Result};
 use crate::ledger::entry::{
@@ -1097,14 +1097,7 @@ pub fn export(
         }),
     };
     out.small(INFO, &info.encode()?)?;
-    let origin = vouch_origin(&id);
-    let note = Checkpoint {
-        origin: origin.clone(),
-        size,
-        root,
-        extensions: Vec::new(),
-    }
-    .sign(&origin, key)?;
+    let note = crate::checkpoint::sign_vouch(&id, size, root, key)?;
     out.small(CHECKPOINT, note.to_string().as_bytes())?;
     let by_fpr: HashMap<Fingerprint, &BundleParty> = registered
         .iter()
@@ -1772,8 +1765,7 @@ pub fn check_checkpoint(
     note_text: &str,
     pins: Option<&[Fingerprint]>,
 ) -> Result<crate::ledger::checkpoints::CheckpointCheck> {
-    use crate::checkpoint::{Checkpoint, Note, vouch_origin, vouch_verifier};
-    use crate::ledger::checkpoints::{CheckpointCheck, Relation};
+    use crate::ledger::checkpoints::{Subject, check_note};
     let info = report
         .info
         .as_ref()
@@ -1790,79 +1782,32 @@ pub fn check_checkpoint(
             info.ledger
         ))
     })?;
-    let note = Note::parse(note_text)?;
-    let cp = Checkpoint::parse(&note.text)?;
-    let origin = vouch_origin(&id);
-    if cp.origin != origin {
-        return Err(Error::new(format!(
-            "the checkpoint is of {:?}, not of this bundle's ledger ({origin})",
-            cp.origin
-        ))
-        .hint("check that you passed the checkpoint of this ledger"));
-    }
-    let cp = Checkpoint::parse_vouch(&note.text, &id)?;
-    let keys: Vec<&BundleParty> = report
-        .parties
-        .iter()
-        .filter(|p| pins.is_none_or(|f| f.contains(&p.key.fingerprint())))
-        .collect();
-    let verifiers: Vec<_> = keys.iter().map(|p| vouch_verifier(&id, &p.key)).collect();
-    let (signed_by, signature_problem) = match note.verify(&verifiers) {
-        Ok(sigs) => (
-            sigs.iter()
-                .filter_map(|s| {
-                    keys.iter()
-                        .find(|p| vouch_verifier(&id, &p.key).key_id() == s.key_id)
-                        .map(|p| (p.id.clone(), p.key.fingerprint()))
-                })
-                .collect(),
-            None,
-        ),
-        Err(e) => (
-            Vec::new(),
-            Some(format!(
-                "{} ({})",
-                if pins.is_some() {
-                    "not a checkpoint signed by a pinned key"
-                } else {
-                    "not a checkpoint signed by a key of this bundle's parties"
-                },
-                e.message()
-            )),
-        ),
+    let subject = Subject {
+        ledger: &id,
+        name: "this bundle's ledger",
+        keys_name: "a key of this bundle's parties",
+        keys: report
+            .parties
+            .iter()
+            .map(|p| (p.id.clone(), p.key.clone()))
+            .collect(),
+        entries: report.entries,
     };
-    let size = report.entries;
-    let relation = if size < cp.size {
-        Relation::Truncated { ledger: size }
-    } else {
-        let path = dir.join("entries.jsonl");
-        let file = std::fs::File::open(&path).map_err(|e| Error::io(&path, &e))?;
-        let mut tree = crate::merkle::Builder::new();
-        for (n, line) in std::io::BufRead::split(std::io::BufReader::new(file), b'\n')
-            .take(usize::try_from(cp.size).unwrap_or(usize::MAX))
+    check_note(&subject, note_text, pins, |size| {
+        let path = dir.join(ENTRIES);
+        let file = File::open(&path).map_err(|e| Error::io(&path, &e))?;
+        let mut tree = merkle::Builder::new();
+        for (n, line) in BufReader::new(file)
+            .split(b'\n')
+            .take(usize::try_from(size).unwrap_or(usize::MAX))
             .enumerate()
         {
             let line = line.map_err(|e| Error::io(&path, &e))?;
             let e = decode_line(&line)
-                .map_err(|w| Error::new(format!("entries.jsonl line {}: {w}", n + 1)))?;
-            tree.push(crate::merkle::leaf_hash(&e.body));
+                .map_err(|w| Error::new(format!("{ENTRIES} line {}: {w}", n + 1)))?;
+            tree.push(merkle::leaf_hash(&e.body));
         }
-        let root = tree.root();
-        if root != cp.root {
-            Relation::Forked { root }
-        } else if size == cp.size {
-            Relation::Same
-        } else {
-            Relation::Extends {
-                added: size - cp.size,
-            }
-        }
-    };
-    Ok(CheckpointCheck {
-        checkpoint: cp,
-        signed_by,
-        signature_problem,
-        relation,
+        Ok(tree.root())
     })
 }
 

@@ -706,6 +706,23 @@ pub fn vouch_origin(ledger: &LedgerId) -> String {
     format!("vouch.ledger/{ledger}")
 }
 
+/// The checkpoint of the first `size` entries of a vouch ledger, whose Merkle root is
+/// `root` (no extension lines).
+pub fn vouch_checkpoint(ledger: &LedgerId, size: u64, root: [u8; 32]) -> Checkpoint {
+    Checkpoint {
+        origin: vouch_origin(ledger),
+        size,
+        root,
+        extensions: Vec::new(),
+    }
+}
+
+/// A vouch checkpoint signed by a party key, under the key name every party uses: the
+/// ledger's origin.
+pub fn sign_vouch(ledger: &LedgerId, size: u64, root: [u8; 32], key: &SecretKey) -> Result<Note> {
+    vouch_checkpoint(ledger, size, root).sign(&vouch_origin(ledger), key)
+}
+
 /// The verifier of a party key for a vouch ledger's checkpoints: key name = the ledger's
 /// origin (see the module documentation for why the party id is not in the name).
 pub fn vouch_verifier(ledger: &LedgerId, key: &PublicKey) -> Verifier {

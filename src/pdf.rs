@@ -988,16 +988,7 @@ fn cover(l: &mut Layout, r: &Report) {
         );
         l.gap(6.0);
     }
-    let verification = format!(
-        "{} ({} entries{})",
-        if r.verified { "intact" } else { "FAILED" },
-        r.entries,
-        if r.keys_pinned {
-            ", keys pinned"
-        } else {
-            ", self-consistency only: no keys pinned"
-        }
-    );
+    let verification = r.verification_summary();
     let facts: Vec<Vec<Cell>> = vec![
         vec![
             "Matrix".into(),

@@ -963,7 +963,6 @@ mod tests {
     use crate::checkpoint::Checkpoint;
     use crate::crypto::SecretKey;
     use crate::ledger::entry::parse_time;
-    use crate::ledger::evidence::{self, EvidenceInput};
     use crate::ledger::payload::Role;
     use crate::ledger::store::Access;
     use crate::ledger::{NewParty, NoProgress};
@@ -980,30 +979,8 @@ mod tests {
 
     fn append(l: &mut Ledger, key: &SecretKey, n: usize) {
         let t = parse_time("2026-07-01T00:00:00Z").unwrap();
-        let drafts = (0..n)
-            .map(|i| {
-                let input = EvidenceInput {
-                    item: "backup.restore-tests".into(),
-                    kind: "restore-test".into(),
-                    outcome: "pass".into(),
-                    performed_at: "2026-07-01T00:00:00Z".into(),
-                    fields: [
-                        (
-                            "backup_id".to_string(),
-                            serde_json::json!(format!("bk-{i}")),
-                        ),
-                        ("rto_minutes".to_string(), serde_json::json!(45)),
-                        ("data_verified".to_string(), serde_json::json!(true)),
-                    ]
-                    .into(),
-                    artifacts: vec![],
-                    note: None,
-                    supporting: false,
-                };
-                evidence::draft(&input, t, false).unwrap()
-            })
-            .collect();
-        l.append(key, drafts, t, &NoProgress).unwrap();
+        l.append(key, crate::ledger::restore_drafts(n, t), t, &NoProgress)
+            .unwrap();
     }
 
     /// Genesis (provider), the customer registered, then `n` customer evidence entries.

@@ -74,6 +74,26 @@ pub enum Appendix {
     None,
 }
 
+impl Appendix {
+    /// Read `all`, `exceptions` or `none` (anything else is `exceptions`, the default).
+    pub fn parse(s: &str) -> Appendix {
+        match s {
+            "all" => Appendix::All,
+            "none" => Appendix::None,
+            _ => Appendix::Exceptions,
+        }
+    }
+
+    /// The spelling [`Appendix::parse`] reads.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Appendix::All => "all",
+            Appendix::Exceptions => "exceptions",
+            Appendix::None => "none",
+        }
+    }
+}
+
 /// A party as the report shows it.
 #[derive(Debug, Clone, Serialize)]
 pub struct PartyRow {
@@ -253,6 +273,20 @@ pub struct Stamp {
 pub const STAMP_FORMAT: &str = "vouch/v1 report";
 
 impl Report {
+    /// The verification result in words: `intact (104 entries, keys pinned)`.
+    pub fn verification_summary(&self) -> String {
+        format!(
+            "{} ({} entries{})",
+            if self.verified { "intact" } else { "FAILED" },
+            self.entries,
+            if self.keys_pinned {
+                ", keys pinned"
+            } else {
+                ", self-consistency only: no keys pinned"
+            }
+        )
+    }
+
     /// The report's [`Stamp`].
     pub fn stamp(&self) -> Stamp {
         Stamp {
@@ -519,14 +553,7 @@ pub fn build(
         "Without vouch: schema/FORMAT.md section 10 checks any entry with sqlite3, sha256sum and openssl; section 11 defines the attestation encoding.".to_string(),
     ];
     let checkpoint = verification.merkle_root.map(|root| {
-        let origin = crate::checkpoint::vouch_origin(&ledger_id);
-        crate::checkpoint::Checkpoint {
-            origin,
-            size: verification.entries,
-            root,
-            extensions: Vec::new(),
-        }
-        .to_string()
+        crate::checkpoint::vouch_checkpoint(&ledger_id, verification.entries, root).to_string()
     });
     let mut signed_checkpoint = None;
     for row in store.entries_of_kind(Kind::Checkpoint.as_str())? {
@@ -542,12 +569,7 @@ pub fn build(
         checkpoint,
         signed_checkpoint,
         options: ReportOptions {
-            appendix: match appendix {
-                Appendix::All => "all",
-                Appendix::Exceptions => "exceptions",
-                Appendix::None => "none",
-            }
-            .to_string(),
+            appendix: appendix.as_str().to_string(),
             trust: Vec::new(),
         },
         title: TITLE,
@@ -608,17 +630,7 @@ pub fn to_markdown(r: &Report) -> String {
         r.period.from, r.period.to, r.as_of
     );
     let _ = writeln!(o, "- Ledger head: entry {} `{}`", r.head.0, r.head.1);
-    let _ = writeln!(
-        o,
-        "- Verification: {} ({} entries{})",
-        if r.verified { "intact" } else { "FAILED" },
-        r.entries,
-        if r.keys_pinned {
-            ", keys pinned"
-        } else {
-            ", self-consistency only: no keys pinned"
-        }
-    );
+    let _ = writeln!(o, "- Verification: {}", r.verification_summary());
     let _ = writeln!(o, "- Attestation digest: `{}`\n", r.digest);
     let _ = writeln!(
         o,

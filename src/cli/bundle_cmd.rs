@@ -61,16 +61,10 @@ pub fn export(ledger: &Path, args: ExportArgs, fmt: Format) -> Result<Outcome> {
         Export::Written(s) => s,
         Export::Refused(report) => {
             if fmt == Format::Json {
-                let findings: Vec<Value> = report
-                    .findings
-                    .iter()
-                    .map(|f| json!({"seq": f.seq, "check": format!("{:?}", f.check).to_lowercase(), "what": f.what}))
-                    .collect();
-                print_json(&json!({"ok": false, "written": false, "findings": findings}));
+                print_json(&json!({"ok": false, "written": false,
+                    "findings": super::findings_json(&report.findings)}));
             } else {
-                for f in &report.findings {
-                    out!("entry {}: {}", f.seq, f.what);
-                }
+                super::print_findings(&report.findings, usize::MAX);
                 out!(
                     "FAILED: the ledger does not verify; no bundle written (run `vouch verify --all`)"
                 );

@@ -31,17 +31,17 @@ pub fn run(ledger: &Path, args: CheckpointArgs, fmt: Format) -> Result<Outcome> 
 fn make(path: &Path, out: Option<PathBuf>, key: &str, fmt: Format) -> Result<Outcome> {
     let key = load_key(key)?;
     let mut ledger = Ledger::open(path, Access::ReadWrite)?;
-    let (_, max) = ledger.store().count()?;
-    let out = out.unwrap_or_else(|| PathBuf::from(format!("checkpoint-{max}.txt")));
+    let size = ledger.entries()?;
+    let out = out.unwrap_or_else(|| PathBuf::from(format!("checkpoint-{size}.txt")));
     // Refuse a taken --out before anything is recorded.
     if out.exists() {
         return Err(Error::new(format!("{}: already exists", out.display()))
             .hint("choose another --out; checkpoint files are never overwritten"));
     }
     let (entry, note) = ledger.checkpoint(&key, vouch::clock::now())?;
+    let size = entry.seq - 1;
     let text = note.to_string();
     write_output(&out, text.as_bytes(), false, false)?;
-    let size = entry.seq - 1;
     if fmt == Format::Json {
         print_json(&json!({
             "file": out, "size": size, "entry": entry.seq,
@@ -68,9 +68,7 @@ fn cosign(path: &Path, file: &Path, key: &str, fmt: Format) -> Result<Outcome> {
     // A co-signature says: I verified the ledger and it holds what this commits to.
     let v = verify::verify(path, &Options::default(), &vouch::ledger::NoProgress)?;
     if !v.ok() {
-        for f in v.findings.iter().take(5) {
-            out!("entry {}: {}", f.seq, f.what);
-        }
+        super::print_findings(&v.findings, 5);
         out!("FAILED: the ledger does not verify; not co-signing");
         return Ok(Outcome::Problem);
     }

@@ -28,6 +28,7 @@ use std::path::Path;
 
 use args::{Cli, Command, Format, PartyCommand, RecordArgs, VerifyArgs};
 use vouch::crypto::{Fingerprint, PublicKey, SecretKey, keyfile};
+use vouch::ledger::checkpoints::Relation;
 use vouch::ledger::entry::{LedgerId, format_time};
 use vouch::ledger::evidence::{self, EvidenceInput};
 use vouch::ledger::payload::{Role, Verdict};
@@ -43,6 +44,21 @@ pub enum Outcome {
     Ok,
     /// Verification found a problem.
     Problem,
+}
+
+/// Verification findings as `vouch verify --format json` lists them.
+pub(crate) fn findings_json(findings: &[verify::Finding]) -> Value {
+    findings
+        .iter()
+        .map(|f| json!({"seq": f.seq, "check": format!("{:?}", f.check).to_lowercase(), "what": f.what}))
+        .collect()
+}
+
+/// The first `limit` verification findings, one `entry N: what` line each.
+pub(crate) fn print_findings(findings: &[verify::Finding], limit: usize) {
+    for f in findings.iter().take(limit) {
+        out!("entry {}: {}", f.seq, f.what);
+    }
 }
 
 pub(crate) fn print_json(v: &Value) {
@@ -606,11 +622,7 @@ fn report_cmd(path: &Path, args: args::ReportArgs, fmt: Format) -> Result<Outcom
         &args.trust,
         args.allow_unverified,
     );
-    let which = match args.appendix.as_str() {
-        "all" => vouch::report::Appendix::All,
-        "none" => vouch::report::Appendix::None,
-        _ => vouch::report::Appendix::Exceptions,
-    };
+    let which = vouch::report::Appendix::parse(&args.appendix);
     let trust = if trust.is_empty() {
         None
     } else {
@@ -619,9 +631,7 @@ fn report_cmd(path: &Path, args: args::ReportArgs, fmt: Format) -> Result<Outcom
     let r = match vouch::report::generate(path, &period, trust, which, allow_unverified)? {
         vouch::report::Generated::Report(r) => r,
         vouch::report::Generated::Refused(v) => {
-            for f in v.findings.iter().take(5) {
-                out!("entry {}: {}", f.seq, f.what);
-            }
+            print_findings(&v.findings, 5);
             out!(
                 "FAILED: the ledger does not verify; no report (use --allow-unverified to mark every page)"
             );
@@ -959,11 +969,7 @@ fn verify_cmd(path: &Path, args: &VerifyArgs, fmt: Format) -> Result<Outcome> {
     let checkpoints_ok = checks.iter().all(|(_, c)| c.ok());
     let head = report.head.map(|(s, h)| (s, hex::encode(h)));
     if fmt == Format::Json {
-        let findings: Vec<Value> = report
-            .findings
-            .iter()
-            .map(|f| json!({"seq": f.seq, "check": format!("{:?}", f.check).to_lowercase(), "what": f.what}))
-            .collect();
+        let findings = findings_json(&report.findings);
         print_json(&json!({
             "ok": report.ok(), "ledger_id": report.ledger_id, "entries": report.entries,
             "head": head.as_ref().map(|(s, h)| json!({"seq": s, "hash": h})),
@@ -976,9 +982,7 @@ fn verify_cmd(path: &Path, args: &VerifyArgs, fmt: Format) -> Result<Outcome> {
             "checkpoints": checkpoint_cmd::checks_json(&checks),
         }));
     } else {
-        for f in &report.findings {
-            out!("entry {}: {}", f.seq, f.what);
-        }
+        print_findings(&report.findings, usize::MAX);
         let head_s = head
             .as_ref()
             .map_or("none".to_string(), |(s, h)| format!("entry {s}, {h}"));
@@ -1062,11 +1066,7 @@ fn verify_report(path: &Path, pdf: &Path, fmt: Format) -> Result<Outcome> {
             })
         })
         .collect::<Result<Vec<_>>>()?;
-    let appendix = match stamp.options.appendix.as_str() {
-        "all" => vouch::report::Appendix::All,
-        "none" => vouch::report::Appendix::None,
-        _ => vouch::report::Appendix::Exceptions,
-    };
+    let appendix = vouch::report::Appendix::parse(&stamp.options.appendix);
     let now = match vouch::report::generate(
         path,
         &period,
@@ -1076,9 +1076,7 @@ fn verify_report(path: &Path, pdf: &Path, fmt: Format) -> Result<Outcome> {
     )? {
         vouch::report::Generated::Report(r) => r,
         vouch::report::Generated::Refused(v) => {
-            for f in v.findings.iter().take(5) {
-                out!("entry {}: {}", f.seq, f.what);
-            }
+            print_findings(&v.findings, 5);
             out!("FAILED: the ledger does not verify; the report cannot be checked against it");
             return Ok(Outcome::Problem);
         }
@@ -1092,23 +1090,23 @@ fn verify_report(path: &Path, pdf: &Path, fmt: Format) -> Result<Outcome> {
         Some(text) => {
             let cp = vouch::checkpoint::Checkpoint::parse_vouch(text, &ledger.id()?)
                 .map_err(|e| e.context(format!("{}: report checkpoint", pdf.display())))?;
-            let (_, max) = ledger.store().count()?;
-            let size = u64::try_from(max).unwrap_or(0);
-            Some((
-                cp.size,
-                size >= cp.size && ledger.store().merkle_root(cp.size)? == cp.root,
-                size,
-            ))
+            let entries = ledger.entries()?;
+            let relation = Relation::of(entries, cp.size, &cp.root, |n| {
+                ledger.store().merkle_root(n)
+            })?;
+            Some((cp.size, relation, entries))
         }
     };
-    let unchanged_ledger = held.is_some_and(|(s, ok, n)| ok && s == n);
-    let ok = same_digest && held.is_none_or(|(_, ok, _)| ok) && (same_bytes || !unchanged_ledger);
+    let unchanged_ledger = matches!(held, Some((_, Relation::Same, _)));
+    let ok = same_digest
+        && held.as_ref().is_none_or(|(_, r, _)| r.ok())
+        && (same_bytes || !unchanged_ledger);
     if fmt == Format::Json {
         print_json(&json!({
             "ok": ok, "file": pdf, "identical": same_bytes,
             "digest": {"report": stamp.digest, "ledger": now.digest},
             "head": {"report": stamp.head.0, "ledger": now.head.0},
-            "checkpoint": held.map(|(s, ok, n)| json!({"size": s, "held": ok, "ledger_entries": n})),
+            "checkpoint": held.as_ref().map(|(s, r, n)| json!({"size": s, "held": r.ok(), "ledger_entries": n})),
         }));
     } else {
         let name = pdf.display();
@@ -1139,17 +1137,18 @@ fn verify_report(path: &Path, pdf: &Path, fmt: Format) -> Result<Outcome> {
             );
         }
         match held {
-            Some((s, true, n)) if n == s => {
-                out!("checkpoint: the ledger holds exactly the {s} entries the report was built on")
+            Some((s, Relation::Same, _)) => {
+                out!(
+                    "checkpoint: the ledger holds exactly the {s} entries the report was built on"
+                );
             }
-            Some((s, true, n)) => out!(
-                "checkpoint: the ledger holds the {s} entries the report was built on, and {} more",
-                n - s
+            Some((s, Relation::Extends { added }, _)) => out!(
+                "checkpoint: the ledger holds the {s} entries the report was built on, and {added} more"
             ),
-            Some((s, false, n)) if n < s => out!(
+            Some((s, Relation::Truncated { ledger: n }, _)) => out!(
                 "FAILED: checkpoint: the report was built on {s} entries; the ledger has {n} (truncated or rolled back)"
             ),
-            Some((s, false, _)) => out!(
+            Some((s, Relation::Forked { .. }, _)) => out!(
                 "FAILED: checkpoint: entries 1–{s} no longer hash to the root the report was built on (rewritten or forked)"
             ),
             None => out!(

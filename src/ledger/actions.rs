@@ -296,20 +296,10 @@ impl Ledger {
         key: &SecretKey,
         now: DateTime<Utc>,
     ) -> Result<(Appended, crate::checkpoint::Note)> {
-        use crate::checkpoint::{Checkpoint, vouch_origin};
         self.signer_party(key)?;
-        let id = self.id()?;
-        let (_, max) = self.store().count()?;
-        let size = u64::try_from(max).unwrap_or(0);
+        let size = self.entries()?;
         let root = self.store().merkle_root(size)?;
-        let origin = vouch_origin(&id);
-        let note = Checkpoint {
-            origin: origin.clone(),
-            size,
-            root,
-            extensions: Vec::new(),
-        }
-        .sign(&origin, key)?;
+        let note = crate::checkpoint::sign_vouch(&self.id()?, size, root, key)?;
         let body = payload::CheckpointPayload {
             note: note.to_string(),
             root: hex::encode(root),

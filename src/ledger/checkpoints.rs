@@ -1,7 +1,9 @@
-//! A ledger against a signed checkpoint held outside it (`FORMAT.md` §13.7): does the
-//! ledger still contain exactly what the checkpoint committed to, and extend it?
+//! A ledger (or a full export bundle) against a signed checkpoint held outside it
+//! (`FORMAT.md` §13.7): does it still contain exactly what the checkpoint committed to, and
+//! extend it?
 
 use super::Ledger;
+use super::entry::LedgerId;
 use crate::checkpoint::{Checkpoint, Note, vouch_origin, vouch_verifier};
 use crate::crypto::{Fingerprint, PublicKey};
 use crate::error::{Error, Result};
@@ -35,9 +37,32 @@ impl Relation {
     pub fn ok(&self) -> bool {
         matches!(self, Relation::Same | Relation::Extends { .. })
     }
+
+    /// How `entries` entries, whose first `n` have the Merkle root `root_at(n)`, stand to a
+    /// checkpoint of `size` entries and root `root`.
+    pub fn of(
+        entries: u64,
+        size: u64,
+        root: &[u8; 32],
+        root_at: impl FnOnce(u64) -> Result<[u8; 32]>,
+    ) -> Result<Relation> {
+        if entries < size {
+            return Ok(Relation::Truncated { ledger: entries });
+        }
+        let have = root_at(size)?;
+        Ok(if have != *root {
+            Relation::Forked { root: have }
+        } else if entries == size {
+            Relation::Same
+        } else {
+            Relation::Extends {
+                added: entries - size,
+            }
+        })
+    }
 }
 
-/// The result of [`Ledger::check_checkpoint`].
+/// The result of checking a checkpoint ([`Ledger::check_checkpoint`]).
 #[derive(Debug, Clone)]
 pub struct CheckpointCheck {
     /// The checkpoint.
@@ -58,91 +83,122 @@ impl CheckpointCheck {
     }
 }
 
+/// What a checkpoint is checked against: a ledger file or a bundle.
+pub struct Subject<'a> {
+    /// The ledger id.
+    pub ledger: &'a LedgerId,
+    /// How messages name it: "this ledger", "this bundle's ledger".
+    pub name: &'a str,
+    /// How messages name its keys: "a key registered in this ledger".
+    pub keys_name: &'a str,
+    /// Every party key: party id and key.
+    pub keys: Vec<(String, PublicKey)>,
+    /// Number of entries.
+    pub entries: u64,
+}
+
+/// Check a signed checkpoint note against a subject (`FORMAT.md` §13.7).
+///
+/// The note's signatures are checked against the subject's keys, limited to `pins` when
+/// given (an auditor's pinned fingerprints); a checkpoint no trusted key signed, or with a
+/// bad signature by one, is a [`CheckpointCheck::signature_problem`]. `root_at(n)` gives
+/// the Merkle root of the subject's first `n` entries.
+///
+/// # Errors
+///
+/// A malformed note, one of another ledger, or a failure of `root_at`.
+pub fn check_note(
+    subject: &Subject<'_>,
+    note_text: &str,
+    pins: Option<&[Fingerprint]>,
+    root_at: impl FnOnce(u64) -> Result<[u8; 32]>,
+) -> Result<CheckpointCheck> {
+    let id = subject.ledger;
+    let note = Note::parse(note_text)?;
+    let cp = Checkpoint::parse(&note.text)?;
+    let origin = vouch_origin(id);
+    if cp.origin != origin {
+        return Err(Error::new(format!(
+            "the checkpoint is of {:?}, not of {} ({origin})",
+            cp.origin, subject.name
+        ))
+        .hint("check that you passed the checkpoint of this ledger"));
+    }
+    let cp = Checkpoint::parse_vouch(&note.text, id)?;
+    let trusted: Vec<(&str, Fingerprint, crate::checkpoint::Verifier)> = subject
+        .keys
+        .iter()
+        .map(|(party, key)| (party.as_str(), key.fingerprint(), vouch_verifier(id, key)))
+        .filter(|(_, fpr, _)| pins.is_none_or(|p| p.contains(fpr)))
+        .collect();
+    let verifiers: Vec<_> = trusted.iter().map(|(_, _, v)| v.clone()).collect();
+    let (signed_by, signature_problem) = match note.verify(&verifiers) {
+        Ok(verified) => (
+            verified
+                .iter()
+                .filter_map(|s| {
+                    trusted
+                        .iter()
+                        .find(|(_, _, v)| v.key_id() == s.key_id)
+                        .map(|(p, f, _)| ((*p).to_string(), *f))
+                })
+                .collect(),
+            None,
+        ),
+        Err(e) => (
+            Vec::new(),
+            Some(format!(
+                "not a checkpoint signed by {} ({})",
+                if pins.is_some() {
+                    "a pinned key"
+                } else {
+                    subject.keys_name
+                },
+                e.message()
+            )),
+        ),
+    };
+    let relation = Relation::of(subject.entries, cp.size, &cp.root, root_at)?;
+    Ok(CheckpointCheck {
+        checkpoint: cp,
+        signed_by,
+        signature_problem,
+        relation,
+    })
+}
+
 impl Ledger {
-    /// Compare the ledger with a signed checkpoint note.
-    ///
-    /// The note's signatures are checked against the ledger's registered keys, limited to
-    /// `pins` when given (an auditor's pinned fingerprints); a checkpoint no trusted key
-    /// signed, or with a bad signature by one, is a [`CheckpointCheck::signature_problem`].
-    /// A malformed note, or one of another ledger, is an error.
+    /// Compare the ledger with a signed checkpoint note ([`check_note`], with the keys
+    /// registered in the ledger).
     pub fn check_checkpoint(
         &self,
         note_text: &str,
         pins: Option<&[Fingerprint]>,
     ) -> Result<CheckpointCheck> {
         let id = self.id()?;
-        let note = Note::parse(note_text)?;
-        let cp = Checkpoint::parse(&note.text)?;
-        let origin = vouch_origin(&id);
-        if cp.origin != origin {
-            return Err(Error::new(format!(
-                "the checkpoint is of {:?}, not of this ledger ({origin})",
-                cp.origin
-            ))
-            .hint("check that you passed the checkpoint of this ledger"));
-        }
-        let cp = Checkpoint::parse_vouch(&note.text, &id)?;
-        let keys = self.store().keys()?;
-        let mut verifiers = Vec::new();
-        let mut owners = Vec::new();
-        for k in &keys {
-            let Ok(key) = PublicKey::from_spki_base64(&k.public_key) else {
-                continue;
-            };
-            let fpr = key.fingerprint();
-            if pins.is_some_and(|p| !p.contains(&fpr)) {
-                continue;
-            }
-            verifiers.push(vouch_verifier(&id, &key));
-            owners.push((k.party.clone(), fpr, vouch_verifier(&id, &key).key_id()));
-        }
-        let (signed_by, signature_problem) = match note.verify(&verifiers) {
-            Ok(verified) => (
-                verified
-                    .iter()
-                    .filter_map(|s| {
-                        owners
-                            .iter()
-                            .find(|(_, _, kid)| *kid == s.key_id)
-                            .map(|(p, f, _)| (p.clone(), *f))
-                    })
-                    .collect(),
-                None,
-            ),
-            Err(e) => (
-                Vec::new(),
-                Some(format!(
-                    "{} ({})",
-                    if pins.is_some() {
-                        "not a checkpoint signed by a pinned key"
-                    } else {
-                        "not a checkpoint signed by a key registered in this ledger"
-                    },
-                    e.message()
-                )),
-            ),
+        let keys = self
+            .store()
+            .keys()?
+            .into_iter()
+            .filter_map(|k| {
+                PublicKey::from_spki_base64(&k.public_key)
+                    .ok()
+                    .map(|key| (k.party, key))
+            })
+            .collect();
+        let subject = Subject {
+            ledger: &id,
+            name: "this ledger",
+            keys_name: "a key registered in this ledger",
+            keys,
+            entries: self.entries()?,
         };
+        check_note(&subject, note_text, pins, |n| self.store().merkle_root(n))
+    }
+
+    /// The number of entries (the newest `seq`).
+    pub fn entries(&self) -> Result<u64> {
         let (_, max) = self.store().count()?;
-        let size = u64::try_from(max).unwrap_or(0);
-        let relation = if size < cp.size {
-            Relation::Truncated { ledger: size }
-        } else {
-            let root = self.store().merkle_root(cp.size)?;
-            if root != cp.root {
-                Relation::Forked { root }
-            } else if size == cp.size {
-                Relation::Same
-            } else {
-                Relation::Extends {
-                    added: size - cp.size,
-                }
-            }
-        };
-        Ok(CheckpointCheck {
-            checkpoint: cp,
-            signed_by,
-            signature_problem,
-            relation,
-        })
+        Ok(u64::try_from(max).unwrap_or(0))
     }
 }

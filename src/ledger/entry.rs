@@ -171,6 +171,18 @@ pub fn format_time(t: &DateTime<Utc>) -> String {
     )
 }
 
+/// Read a time an operator typed: RFC 3339 with any offset, or `YYYY-MM-DD` (midnight UTC),
+/// as UTC with fractions of a second dropped (ledger times are whole seconds).
+pub fn parse_input_time(s: &str) -> Option<DateTime<Utc>> {
+    if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+        return d.and_hms_opt(0, 0, 0).map(|n| n.and_utc());
+    }
+    DateTime::parse_from_rfc3339(s).ok().map(|t| {
+        let u = t.with_timezone(&Utc);
+        u - chrono::Duration::nanoseconds(i64::from(u.timestamp_subsec_nanos()))
+    })
+}
+
 /// Parse a time spelt exactly as [`format_time`] writes it (`YYYY-MM-DDTHH:MM:SSZ`).
 pub fn parse_time(s: &str) -> Option<DateTime<Utc>> {
     let b = s.as_bytes();

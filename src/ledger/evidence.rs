@@ -3,7 +3,7 @@
 //! Checks every input before anything is written, hashes artefacts while streaming them,
 //! and names the line of a batch file that is wrong.
 
-use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono::{DateTime, Duration, Utc};
 use rayon::prelude::*;
 use serde::Deserialize;
 use serde_json::Value;
@@ -71,15 +71,7 @@ impl ArtifactSource {
 /// Parse `performed_at`: RFC 3339 with any offset, or `YYYY-MM-DD` (midnight UTC).
 /// Fractions of a second are dropped. More than [`MAX_FUTURE`] ahead of `now` is refused.
 pub fn parse_performed_at(s: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>> {
-    let t = if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
-        d.and_hms_opt(0, 0, 0).map(|n| n.and_utc())
-    } else {
-        DateTime::parse_from_rfc3339(s).ok().map(|t| {
-            let u = t.with_timezone(&Utc);
-            u - Duration::nanoseconds(i64::from(u.timestamp_subsec_nanos()))
-        })
-    };
-    let Some(t) = t else {
+    let Some(t) = super::entry::parse_input_time(s) else {
         return Err(Error::new(format!("cannot read performed_at {s:?}")).hint(
             "use RFC 3339 (2026-10-05T10:00:00Z, 2026-10-05T12:00:00+02:00) or a date (2026-10-05)",
         ));

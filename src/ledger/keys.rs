@@ -11,7 +11,7 @@
 //! signed bytes, with the same [`check_rotation`] and [`check_revocation`].
 
 use base64::Engine as _;
-use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 
 use super::entry::{Kind, LedgerId, format_time, parse_time};
 use super::payload::{self, KeyRevocationPayload, KeyRotationPayload};
@@ -118,15 +118,7 @@ pub fn check_revocation(
 /// second are dropped. A time after `now` is refused: a revocation says from when a key was
 /// no longer trustworthy, which cannot be later than the revocation itself.
 pub fn parse_since(s: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>> {
-    let t = if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
-        d.and_hms_opt(0, 0, 0).map(|n| n.and_utc())
-    } else {
-        DateTime::parse_from_rfc3339(s).ok().map(|t| {
-            let u = t.with_timezone(&Utc);
-            u - Duration::nanoseconds(i64::from(u.timestamp_subsec_nanos()))
-        })
-    };
-    let Some(t) = t else {
+    let Some(t) = super::entry::parse_input_time(s) else {
         return Err(Error::new(format!("cannot read --since {s:?}")).hint(
             "use RFC 3339 (2026-08-02T14:00:00Z, 2026-08-02T16:00:00+02:00) or a date (2026-08-02)",
         ));

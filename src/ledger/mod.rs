@@ -431,3 +431,32 @@ impl Ledger {
         })
     }
 }
+
+/// Test support: `n` restore-test evidence drafts (backup ids `bk-0` …), performed and
+/// recorded at `at`.
+#[cfg(test)]
+pub(crate) fn restore_drafts(n: usize, at: DateTime<Utc>) -> Vec<Draft> {
+    (0..n)
+        .map(|i| {
+            let input = evidence::EvidenceInput {
+                item: "backup.restore-tests".into(),
+                kind: "restore-test".into(),
+                outcome: "pass".into(),
+                performed_at: entry::format_time(&at),
+                fields: [
+                    (
+                        "backup_id".to_string(),
+                        serde_json::json!(format!("bk-{i}")),
+                    ),
+                    ("rto_minutes".to_string(), serde_json::json!(45)),
+                    ("data_verified".to_string(), serde_json::json!(true)),
+                ]
+                .into(),
+                artifacts: vec![],
+                note: None,
+                supporting: false,
+            };
+            evidence::draft(&input, at, false).unwrap_or_else(|e| panic!("{e:?}"))
+        })
+        .collect()
+}

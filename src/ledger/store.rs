@@ -480,23 +480,7 @@ impl Store {
     /// although the schema version has it (a damaged file); `None` for an older schema,
     /// which cannot hold key history.
     pub fn key_events_table(&self) -> Result<Option<bool>> {
-        let present = self
-            .conn
-            .query_row(
-                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'key_events'",
-                [],
-                |_| Ok(()),
-            )
-            .optional()
-            .map_err(|e| db_err(&self.path, &e))?
-            .is_some();
-        Ok(if present {
-            Some(true)
-        } else if self.user_version()? >= KEY_HISTORY_VERSION {
-            Some(false)
-        } else {
-            None
-        })
+        self.table_state("key_events", KEY_HISTORY_VERSION)
     }
 
     /// All rows of `key_events`, in entry order (none when the table is not there).
@@ -948,11 +932,18 @@ impl Store {
     /// opened read-only: everything is computed from the entry texts), `Some(false)` when
     /// the schema has it but the table was removed.
     pub fn merkle_table(&self) -> Result<Option<bool>> {
+        self.table_state("merkle_nodes", MERKLE_VERSION)
+    }
+
+    /// Whether table `name`, which schema version `since` added, is there: `Some(true)`
+    /// yes; `Some(false)` missing although the schema version has it (a damaged file);
+    /// `None` for an older schema.
+    fn table_state(&self, name: &str, since: i64) -> Result<Option<bool>> {
         let present = self
             .conn
             .query_row(
-                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'merkle_nodes'",
-                [],
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1",
+                [name],
                 |_| Ok(()),
             )
             .optional()
@@ -960,7 +951,7 @@ impl Store {
             .is_some();
         Ok(if present {
             Some(true)
-        } else if self.user_version()? >= MERKLE_VERSION {
+        } else if self.user_version()? >= since {
             Some(false)
         } else {
             None
@@ -1160,7 +1151,6 @@ mod tests {
 
     use crate::crypto::SecretKey;
     use crate::ledger::entry::{LedgerId, parse_time};
-    use crate::ledger::evidence::{self, EvidenceInput};
     use crate::ledger::payload::Role;
     use crate::ledger::verify::{self, Check, Options};
     use crate::ledger::{Ledger, NewParty, NoProgress};
@@ -1173,30 +1163,8 @@ mod tests {
     /// Append `n` evidence entries in one batch.
     fn append(l: &mut Ledger, n: usize) {
         let t = parse_time("2026-07-01T00:00:00Z").unwrap();
-        let drafts = (0..n)
-            .map(|i| {
-                let input = EvidenceInput {
-                    item: "backup.restore-tests".into(),
-                    kind: "restore-test".into(),
-                    outcome: "pass".into(),
-                    performed_at: "2026-07-01T00:00:00Z".into(),
-                    fields: [
-                        (
-                            "backup_id".to_string(),
-                            serde_json::json!(format!("bk-{i}")),
-                        ),
-                        ("rto_minutes".to_string(), serde_json::json!(45)),
-                        ("data_verified".to_string(), serde_json::json!(true)),
-                    ]
-                    .into(),
-                    artifacts: vec![],
-                    note: None,
-                    supporting: false,
-                };
-                evidence::draft(&input, t, false).unwrap()
-            })
-            .collect();
-        l.append(&key(), drafts, t, &NoProgress).unwrap();
+        l.append(&key(), crate::ledger::restore_drafts(n, t), t, &NoProgress)
+            .unwrap();
     }
 
     /// A ledger of genesis plus evidence entries appended in `batches`.
