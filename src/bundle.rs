@@ -1789,7 +1789,7 @@ pub fn check_checkpoint(
         keys: report
             .parties
             .iter()
-            .map(|p| (p.id.clone(), p.key.clone()))
+            .map(|p| (p.id.clone(), p.key))
             .collect(),
         entries: report.entries,
     };
