@@ -1,31 +1,14 @@
 //! Export bundles (schema/FORMAT.md, "Export bundles"): written by `vouch export --bundle`, verified by
 //! `vouch verify --bundle` without the ledger file, and by hand with the README's steps.
 
-use crate::util::{Env, attacker};
+use crate::util::{CT, Env, attacker};
 use serde_json::Value;
 use std::path::Path;
-
-const CT: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/schema/matrices/cloudtemple-vm-instances.toml"
-);
 
 /// Provider and customer, the Cloud Temple matrix adopted (3) and acknowledged (4), a
 /// restore test with a stored artefact (5) and one without (6), a patch run (7).
 fn ledger() -> Env {
-    let env = Env::two_parties();
-    env.ok(&[
-        "matrix",
-        "adopt",
-        CT,
-        "--bind",
-        "provider=cloudtemple",
-        "--bind",
-        "customer=acme",
-        "--key",
-        "provider",
-    ]);
-    env.ok(&["cosign", "3", "--ack", "--key", "customer"]);
+    let env = Env::adopted();
     std::fs::write(
         env.p("restore.log"),
         "restore of bk-1: 41 minutes, checksums ok\n",

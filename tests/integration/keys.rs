@@ -12,11 +12,6 @@ use vouch::ledger::store::Access;
 use vouch::ledger::verify::{self, Options};
 use vouch::ledger::{Draft, Ledger, NoProgress};
 
-const CT: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/schema/matrices/cloudtemple-vm-instances.toml"
-);
-
 fn secret(env: &Env, name: &str) -> SecretKey {
     keyfile::load_secret(&env.p(&format!("keys/{name}.key"))).unwrap()
 }
@@ -447,25 +442,6 @@ fn a_party_cannot_revoke_another_partys_key() {
     assert!(noted.is_empty(), "{noted:?}");
 }
 
-/// Provider + customer, the Cloud Temple matrix adopted (entry 3) and acknowledged by the
-/// customer (entry 4).
-fn adopted() -> Env {
-    let env = Env::two_parties();
-    env.ok(&[
-        "matrix",
-        "adopt",
-        CT,
-        "--bind",
-        "provider=cloudtemple",
-        "--bind",
-        "customer=acme",
-        "--key",
-        "provider",
-    ]);
-    env.ok(&["cosign", "3", "--ack", "--key", "customer"]);
-    env
-}
-
 fn restore(env: &Env, key: &str, date: &str) {
     env.ok(&[
         "record",
@@ -508,7 +484,7 @@ fn restore_duty(env: &Env) -> Value {
 
 #[test]
 fn what_a_revoked_key_signed_after_its_since_is_noted_and_does_not_count() {
-    let env = adopted();
+    let env = Env::adopted();
     restore(&env, "customer", "2026-08-15"); // entry 5
     let d = restore_duty(&env);
     assert_ne!(d["status"], "missing", "{d}");

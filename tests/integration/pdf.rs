@@ -4,28 +4,12 @@
 use crate::util::Env;
 use serde_json::Value;
 
-const CT: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/schema/matrices/cloudtemple-vm-instances.toml"
-);
 const DEFAULT_PDF: &str = "reports/cloudtemple-vm-instances-2026-Q3.pdf";
 
 /// Provider and customer, the Cloud Temple matrix adopted and acknowledged, a failed and a
 /// passing restore test, and the provider's sign-off of 2026-Q3.
 fn signed_ledger() -> Env {
-    let env = Env::two_parties();
-    env.ok(&[
-        "matrix",
-        "adopt",
-        CT,
-        "--bind",
-        "provider=cloudtemple",
-        "--bind",
-        "customer=acme",
-        "--key",
-        "provider",
-    ]);
-    env.ok(&["cosign", "3", "--ack", "--key", "customer"]);
+    let env = Env::adopted();
     for (outcome, day) in [("fail", "2026-07-15"), ("pass", "2026-07-29")] {
         env.ok(&[
             "record",
@@ -176,25 +160,7 @@ fn a_changed_ledger_changes_the_digest_and_the_old_signoff_no_longer_matches() {
     let env = signed_ledger();
     env.ok(&["report", "--period", "2026-Q3", "--out", "before.pdf"]);
     let before = json(&env, &["report", "--period", "2026-Q3"]);
-    env.ok(&[
-        "record",
-        "--item",
-        "guest-os.patching",
-        "--kind",
-        "patch-run",
-        "--outcome",
-        "pass",
-        "--performed-at",
-        "2026-08-02",
-        "--field",
-        "hosts=3",
-        "--field",
-        "patches_applied=9",
-        "--field",
-        "failed=0",
-        "--key",
-        "customer",
-    ]);
+    env.record("customer", "guest-os.patching");
     env.ok(&["report", "--period", "2026-Q3", "--out", "after.pdf"]);
     let after = json(&env, &["report", "--period", "2026-Q3"]);
     let (d0, d1) = (
@@ -296,25 +262,7 @@ fn verify_report_says_whether_the_pdf_still_matches_the_ledger() {
     assert!(r.stdout.contains("the PDF was altered"), "{}", r.stdout);
     // A later entry moves the attestation head: the PDF no longer matches, but the
     // ledger still holds what the report was built on.
-    env.ok(&[
-        "record",
-        "--item",
-        "guest-os.patching",
-        "--kind",
-        "patch-run",
-        "--outcome",
-        "pass",
-        "--performed-at",
-        "2026-08-02",
-        "--field",
-        "hosts=3",
-        "--field",
-        "patches_applied=9",
-        "--field",
-        "failed=0",
-        "--key",
-        "customer",
-    ]);
+    env.record("customer", "guest-os.patching");
     let r = env.run(&["verify", "--report", "q3.pdf"]);
     assert_eq!(r.code, 1);
     assert!(

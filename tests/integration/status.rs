@@ -1,37 +1,7 @@
 //! Matrices in the ledger: adoption, recording against the adopted matrix, and status.
 
-use crate::util::Env;
+use crate::util::{CT, Env};
 use serde_json::Value;
-
-const CT: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/schema/matrices/cloudtemple-vm-instances.toml"
-);
-
-/// Provider + customer, and the Cloud Temple matrix adopted by the provider (entry 3)
-/// and acknowledged by the customer (entry 4).
-fn adopted() -> Env {
-    let env = Env::two_parties();
-    let r = env.ok(&[
-        "matrix",
-        "adopt",
-        CT,
-        "--bind",
-        "provider=cloudtemple",
-        "--bind",
-        "customer=acme",
-        "--key",
-        "provider",
-    ]);
-    assert!(
-        r.stdout
-            .starts_with("entry 3: adoption of matrix cloudtemple-vm-instances"),
-        "{}",
-        r.stdout
-    );
-    env.ok(&["cosign", "3", "--ack", "--key", "customer"]);
-    env
-}
 
 fn restore(env: &Env, outcome: &str, date: &str, extra: &[&str]) -> crate::util::Run {
     let mut a = vec![
@@ -81,7 +51,7 @@ fn duty<'a>(v: &'a Value, item: &str, party: &str) -> &'a Value {
 
 #[test]
 fn adopted_matrix_stored_verified_and_listed() {
-    let env = adopted();
+    let env = Env::adopted();
     let r = env.ok(&["verify"]);
     assert!(r.stdout.starts_with("ok: 4 entries"), "{}", r.stdout);
     let r = env.ok(&["log"]);
@@ -117,7 +87,7 @@ fn adopted_matrix_stored_verified_and_listed() {
 
 #[test]
 fn record_checks_items_roles_and_typed_fields() {
-    let env = adopted();
+    let env = Env::adopted();
     let before = env.snapshot();
     let r = env.fails(&[
         "record",
@@ -258,7 +228,7 @@ fn record_checks_items_roles_and_typed_fields() {
 
 #[test]
 fn status_per_window_through_the_cli() {
-    let env = adopted();
+    let env = Env::adopted();
     assert_eq!(restore(&env, "fail", "2026-07-15", &[]).code, 0); // 5
     assert_eq!(restore(&env, "pass", "2026-07-29", &[]).code, 0); // 6
     let v = status_json(&env, &["--period", "2026-Q3", "--as-of", "2026-10-31"]);
@@ -463,7 +433,7 @@ fn adoption_and_status_bad_input() {
 
 #[test]
 fn signoffs_match_until_the_ledger_changes() {
-    let env = adopted();
+    let env = Env::adopted();
     assert_eq!(restore(&env, "pass", "2026-07-29", &[]).code, 0); // 5
     let r = env.ok(&["attest", "--period", "2026-Q3"]);
     assert!(
@@ -532,7 +502,7 @@ fn signoffs_match_until_the_ledger_changes() {
 
 #[test]
 fn report_from_a_verified_ledger_only() {
-    let env = adopted();
+    let env = Env::adopted();
     assert_eq!(restore(&env, "fail", "2026-07-15", &[]).code, 0); // 5
     env.ok(&["attest", "--period", "2026-Q3", "--key", "provider"]);
     let r = env.ok(&[

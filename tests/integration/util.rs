@@ -5,6 +5,12 @@
 use assert_cmd::Command;
 use std::path::{Path, PathBuf};
 
+/// The Cloud Temple VM-instances seed matrix.
+pub const CT: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/schema/matrices/cloudtemple-vm-instances.toml"
+);
+
 /// A scratch directory with helpers to run vouch inside it.
 pub struct Env {
     pub dir: tempfile::TempDir,
@@ -113,6 +119,31 @@ impl Env {
             "--key",
             "keys/provider.key",
         ]);
+        env
+    }
+
+    /// [`Env::two_parties`], and the Cloud Temple matrix adopted by the provider (entry 3)
+    /// and acknowledged by the customer (entry 4).
+    pub fn adopted() -> Self {
+        let env = Self::two_parties();
+        let r = env.ok(&[
+            "matrix",
+            "adopt",
+            CT,
+            "--bind",
+            "provider=cloudtemple",
+            "--bind",
+            "customer=acme",
+            "--key",
+            "provider",
+        ]);
+        assert!(
+            r.stdout
+                .starts_with("entry 3: adoption of matrix cloudtemple-vm-instances"),
+            "{}",
+            r.stdout
+        );
+        env.ok(&["cosign", "3", "--ack", "--key", "customer"]);
         env
     }
 
