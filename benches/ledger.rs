@@ -11,9 +11,9 @@ use std::process::Command;
 use std::time::Instant;
 
 use vouch::crypto::{self, PublicKey, SecretKey};
-use vouch::ledger::entry::{LedgerId, parse_time};
+use vouch::format::entry::{LedgerId, parse_time};
+use vouch::format::payload::Role;
 use vouch::ledger::evidence::{self, EvidenceInput};
-use vouch::ledger::payload::Role;
 use vouch::ledger::verify::{self, Options};
 use vouch::ledger::{Ledger, NewParty, NoProgress};
 
@@ -282,7 +282,7 @@ fn main() {
     {
         let text = vouch::demo::MATRIX.as_bytes().to_vec();
         let m = vouch::matrix::Matrix::parse(vouch::demo::MATRIX, "ct.toml").unwrap();
-        let mref = vouch::adopted::matrix_ref(&m, &text);
+        let mref = vouch::attestation::adopted::matrix_ref(&m, &text);
         let bindings = [("provider", "provider"), ("customer", "customer")]
             .into_iter()
             .map(|(a, b)| (a.to_string(), b.to_string()))
@@ -353,12 +353,18 @@ fn main() {
         ],
     );
     let pdf_bytes = std::fs::metadata(dir.join("big.pdf")).unwrap().len();
-    let year = vouch::status::Period::parse("2026").unwrap();
-    let big_ledger = Ledger::open(&big, vouch::ledger::store::Access::ReadOnly).unwrap();
+    let year = vouch::attestation::status::Period::parse("2026").unwrap();
+    let big_ledger = Ledger::open(&big, vouch::ledger::Access::ReadOnly).unwrap();
     let (model, model_s) = time(|| {
-        vouch::report::build(&big_ledger, &year, &report, vouch::report::Appendix::All).unwrap()
+        vouch::attestation::report::build(
+            &big_ledger,
+            &year,
+            &report,
+            vouch::attestation::report::Appendix::All,
+        )
+        .unwrap()
     });
-    let ((_, pages), render_s) = time(|| vouch::pdf::render_counted(&model).unwrap());
+    let ((_, pages), render_s) = time(|| vouch::attestation::pdf::render_counted(&model).unwrap());
     drop(big_ledger);
 
     // One `vouch record` process, durable commit included: median of 41 runs.
@@ -502,11 +508,11 @@ fn main() {
     // Proofs on the big ledger (FORMAT.md §15): a checkpoint of every entry signed with the
     // library, then `prove` (inclusion of the middle entry; consistency from a third of the
     // ledger) and `verify --proof` with no ledger, each the median of 21 process runs.
-    let big_ledger = Ledger::open(&big, vouch::ledger::store::Access::ReadOnly).unwrap();
+    let big_ledger = Ledger::open(&big, vouch::ledger::Access::ReadOnly).unwrap();
     let size = u64::try_from(big_ledger.store().count().unwrap().1).unwrap();
-    let origin = vouch::checkpoint::vouch_origin(&big_ledger.id().unwrap());
+    let origin = vouch::format::checkpoint::vouch_origin(&big_ledger.id().unwrap());
     for (cp_size, file) in [(size, "big.cp"), (size / 3, "third.cp")] {
-        let note = vouch::checkpoint::Checkpoint {
+        let note = vouch::format::checkpoint::Checkpoint {
             origin: origin.clone(),
             size: cp_size,
             root: big_ledger.store().merkle_root(cp_size).unwrap(),

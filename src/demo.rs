@@ -12,9 +12,9 @@ use std::path::{Path, PathBuf};
 
 use crate::crypto::{self, SecretKey, keyfile};
 use crate::error::{Error, Result};
-use crate::ledger::entry::{LedgerId, parse_time};
+use crate::format::entry::{LedgerId, parse_time};
+use crate::format::payload::{Role, Verdict};
 use crate::ledger::evidence::{self, EvidenceInput};
-use crate::ledger::payload::{Role, Verdict};
 use crate::ledger::verify::{self, Options};
 use crate::ledger::{Ledger, NewParty, NoProgress};
 
@@ -36,9 +36,9 @@ pub struct Summary {
     /// Head: seq and hash hex.
     pub head: (u64, String),
     /// The status of the quarter.
-    pub status: crate::status::StatusReport,
+    pub status: crate::attestation::status::StatusReport,
     /// The quarter's attestation and its sign-offs.
-    pub attestation: crate::attest::Attestation,
+    pub attestation: crate::attestation::attest::Attestation,
 }
 
 /// The demo's parties: id, display name, role.
@@ -327,7 +327,7 @@ fn routine(matrix: &crate::matrix::Matrix) -> Result<Vec<Event>> {
                     item: item.id.clone(),
                     kind: kind.into(),
                     outcome: "pass",
-                    performed: crate::ledger::entry::format_time(&performed),
+                    performed: crate::format::entry::format_time(&performed),
                     fields,
                     artifact,
                     note: None,
@@ -513,7 +513,7 @@ pub fn run(dir: &Path) -> Result<Summary> {
     // The provider adopts the Cloud Temple matrix; the customer acknowledges it.
     let (matrix, bytes) = crate::matrix::Matrix::parse(MATRIX, "cloudtemple-vm-instances.toml")
         .map(|m| (m, MATRIX.as_bytes().to_vec()))?;
-    let mref = crate::adopted::matrix_ref(&matrix, &bytes);
+    let mref = crate::attestation::adopted::matrix_ref(&matrix, &bytes);
     let bindings = [("provider", "cloudtemple"), ("customer", "acme")]
         .into_iter()
         .map(|(r, p)| (r.to_string(), p.to_string()))
@@ -609,10 +609,10 @@ pub fn run(dir: &Path) -> Result<Summary> {
         )?;
     }
     // Both parties sign the quarter's attestation.
-    let period = crate::status::Period::parse(PERIOD)
+    let period = crate::attestation::status::Period::parse(PERIOD)
         .ok_or_else(|| Error::new("internal: bad demo period"))?;
-    crate::attest::sign(&mut ledger, &provider, &period, t("2026-10-15T09:00:00Z")?)?;
-    crate::attest::sign(
+    crate::attestation::attest::sign(&mut ledger, &provider, &period, t("2026-10-15T09:00:00Z")?)?;
+    crate::attestation::attest::sign(
         &mut ledger,
         &demo_key("acme"),
         &period,
@@ -631,9 +631,10 @@ pub fn run(dir: &Path) -> Result<Summary> {
         .head
         .map(|(s, h)| (s, hex::encode(h)))
         .unwrap_or_default();
-    let ledger = Ledger::open(&ledger_path, crate::ledger::store::Access::ReadOnly)?;
-    let (status, _, _) = crate::status::from_ledger(&ledger, &period, t(AS_OF)?, None)?;
-    let attestation = crate::attest::build(&ledger, &period)?;
+    let ledger = Ledger::open(&ledger_path, crate::ledger::Access::ReadOnly)?;
+    let (status, _, _) =
+        crate::attestation::status::from_ledger(&ledger, &period, t(AS_OF)?, None)?;
+    let attestation = crate::attestation::attest::build(&ledger, &period)?;
     Ok(Summary {
         dir: dir.to_path_buf(),
         ledger: ledger_path,

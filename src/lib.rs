@@ -5,20 +5,15 @@
 //! and where, and a tamper finding is a [`ledger::verify::Finding`], not an error. The byte
 //! format is specified in `schema/FORMAT.md`; modules quote the section they implement.
 
-pub mod adopted;
-pub mod attest;
+pub mod attestation;
 pub mod bundle;
-pub mod checkpoint;
 pub mod clock;
 pub mod crypto;
 pub mod demo;
 pub mod error;
+pub mod format;
 pub mod ledger;
 pub mod matrix;
-pub mod merkle;
-pub mod pdf;
 pub mod proof;
-pub mod report;
-pub mod status;
 
 pub use error::{Error, Result};

@@ -21,12 +21,14 @@
 use base64::Engine as _;
 use std::fmt;
 
-use crate::checkpoint::{Checkpoint, MAX_NOTE_BYTES, Note, Verifier, vouch_origin, vouch_verifier};
 use crate::crypto::{Fingerprint, PublicKey};
 use crate::error::{Error, Result};
+use crate::format::checkpoint::{
+    Checkpoint, MAX_NOTE_BYTES, Note, Verifier, vouch_origin, vouch_verifier,
+};
+use crate::format::entry::{EntryHeader, LedgerId, MAX_ENTRY_LEN};
+use crate::format::merkle::{self, Hash};
 use crate::ledger::Ledger;
-use crate::ledger::entry::{EntryHeader, LedgerId, MAX_ENTRY_LEN};
-use crate::merkle::{self, Hash};
 
 /// First line of an inclusion proof (C2SP tlog-proof, version 1).
 pub const INCLUSION_HEADER: &str = "c2sp.org/tlog-proof@v1";
@@ -960,13 +962,13 @@ pub fn prove_consistency(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::checkpoint::Checkpoint;
     use crate::crypto::SecretKey;
-    use crate::ledger::entry::parse_time;
-    use crate::ledger::payload::Role;
-    use crate::ledger::store::Access;
+    use crate::format::checkpoint::Checkpoint;
+    use crate::format::entry::parse_time;
+    use crate::format::merkle::MemoryTree;
+    use crate::format::payload::Role;
+    use crate::ledger::Access;
     use crate::ledger::{NewParty, NoProgress};
-    use crate::merkle::MemoryTree;
     use std::path::Path;
 
     fn provider() -> SecretKey {

@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 
 use super::args::{Format, KeyArg, VerifyArgs};
 use super::{Outcome, load_key, parse_trust, print_json, progress};
+use vouch::attestation::status::Period;
 use vouch::bundle::{self, BundleReport, Export, ExportOptions, Scope, Selection, VerifyOptions};
-use vouch::status::Period;
 use vouch::{Error, Result, clock};
 
 /// `vouch export`.

@@ -7,10 +7,10 @@ use std::path::{Path, PathBuf};
 
 use super::args::{CheckpointArgs, CheckpointCommand, Format};
 use super::{Outcome, load_key, print_json, write_output};
-use vouch::checkpoint::{Note, vouch_origin};
+use vouch::format::checkpoint::{Note, vouch_origin};
+use vouch::ledger::Access;
 use vouch::ledger::Ledger;
 use vouch::ledger::checkpoints::Relation;
-use vouch::ledger::store::Access;
 use vouch::ledger::verify::{self, Options};
 use vouch::{Error, Result};
 

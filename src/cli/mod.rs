@@ -27,15 +27,15 @@ use std::io::{self, Write as _};
 use std::path::Path;
 
 use args::{Cli, Command, Format, PartyCommand, RecordArgs, VerifyArgs};
+use vouch::attestation::status::{self, Period, Status};
 use vouch::crypto::{Fingerprint, PublicKey, SecretKey, keyfile};
+use vouch::format::entry::{LedgerId, format_time};
+use vouch::format::payload::{Role, Verdict};
+use vouch::ledger::Access;
 use vouch::ledger::checkpoints::Relation;
-use vouch::ledger::entry::{LedgerId, format_time};
 use vouch::ledger::evidence::{self, EvidenceInput};
-use vouch::ledger::payload::{Role, Verdict};
-use vouch::ledger::store::Access;
 use vouch::ledger::verify::{self, Options};
 use vouch::ledger::{Ledger, NewParty};
-use vouch::status::{self, Period, Status};
 use vouch::{Error, Result, clock};
 
 /// How a command ended.
@@ -305,14 +305,14 @@ fn record(path: &Path, args: &RecordArgs, fmt: Format) -> Result<Outcome> {
     })?;
     let now = clock::now();
     let store = !args.no_store;
-    let adopted = vouch::adopted::current(&ledger)?;
+    let adopted = vouch::attestation::adopted::current(&ledger)?;
     let drafts = if let Some(batch) = &args.batch {
         let drafts = evidence::draft_batch(batch, now, store)?;
         if let Some(adopted) = &adopted {
             for (line, d) in &drafts {
                 let at = format!("{} line {line}", batch.display());
                 let supporting = is_supporting(d);
-                vouch::adopted::check_item(
+                vouch::attestation::adopted::check_item(
                     &ledger,
                     adopted,
                     &party.id,
@@ -342,7 +342,7 @@ fn record(path: &Path, args: &RecordArgs, fmt: Format) -> Result<Outcome> {
             supporting: args.supporting,
         };
         if let Some(adopted) = &adopted {
-            vouch::adopted::check_item(
+            vouch::attestation::adopted::check_item(
                 &ledger,
                 adopted,
                 &party.id,
@@ -445,7 +445,7 @@ pub(crate) fn adopt_cmd(
             }));
         }
     }
-    let mref = vouch::adopted::matrix_ref(&matrix, &bytes);
+    let mref = vouch::attestation::adopted::matrix_ref(&matrix, &bytes);
     let mut ledger = Ledger::open(ledger_path, Access::ReadWrite)?;
     let a = ledger.adopt(&k, mref, bytes, bindings, variants.to_vec(), clock::now())?;
     appended(
@@ -562,13 +562,16 @@ fn attest_cmd(path: &Path, period: Period, key: Option<String>, fmt: Format) -> 
         Some(k) => {
             let k = load_key(&k)?;
             let mut ledger = Ledger::open(path, Access::ReadWrite)?;
-            let (a, _) = vouch::attest::sign(&mut ledger, &k, &period, clock::now())?;
+            let (a, _) = vouch::attestation::attest::sign(&mut ledger, &k, &period, clock::now())?;
             // Re-read, so the new sign-off is listed with the others.
-            (vouch::attest::build(&ledger, &period)?, Some(a))
+            (
+                vouch::attestation::attest::build(&ledger, &period)?,
+                Some(a),
+            )
         }
         None => {
             let ledger = Ledger::open(path, Access::ReadOnly)?;
-            (vouch::attest::build(&ledger, &period)?, None)
+            (vouch::attestation::attest::build(&ledger, &period)?, None)
         }
     };
     let digest = hex::encode(att.digest);
@@ -622,15 +625,21 @@ fn report_cmd(path: &Path, args: args::ReportArgs, fmt: Format) -> Result<Outcom
         &args.trust,
         args.allow_unverified,
     );
-    let which = vouch::report::Appendix::parse(&args.appendix);
+    let which = vouch::attestation::report::Appendix::parse(&args.appendix);
     let trust = if trust.is_empty() {
         None
     } else {
         Some(parse_trust(trust)?)
     };
-    let r = match vouch::report::generate(path, &period, trust, which, allow_unverified)? {
-        vouch::report::Generated::Report(r) => r,
-        vouch::report::Generated::Refused(v) => {
+    let r = match vouch::attestation::report::generate(
+        path,
+        &period,
+        trust,
+        which,
+        allow_unverified,
+    )? {
+        vouch::attestation::report::Generated::Report(r) => r,
+        vouch::attestation::report::Generated::Refused(v) => {
             print_findings(&v.findings, 5);
             out!(
                 "FAILED: the ledger does not verify; no report (use --allow-unverified to mark every page)"
@@ -644,9 +653,9 @@ fn report_cmd(path: &Path, args: args::ReportArgs, fmt: Format) -> Result<Outcom
             (serde_json::to_string_pretty(&r).map_err(|e| Error::new(e.to_string()))? + "\n")
                 .into_bytes()
         }
-        Format::Csv => vouch::report::to_csv(&r)?.into_bytes(),
-        Format::Md => vouch::report::to_markdown(&r).into_bytes(),
-        _ => vouch::pdf::render(&r)?,
+        Format::Csv => vouch::attestation::report::to_csv(&r)?.into_bytes(),
+        Format::Md => vouch::attestation::report::to_markdown(&r).into_bytes(),
+        _ => vouch::attestation::pdf::render(&r)?,
     };
     let default_pdf;
     let target = match out_path {
@@ -1045,7 +1054,8 @@ fn verify_cmd(path: &Path, args: &VerifyArgs, fmt: Format) -> Result<Outcome> {
 /// and options the PDF records, and compare.
 fn verify_report(path: &Path, pdf: &Path, fmt: Format) -> Result<Outcome> {
     let bytes = std::fs::read(pdf).map_err(|e| Error::io(pdf, &e))?;
-    let stamp = vouch::pdf::read_stamp(&bytes).map_err(|e| e.context(pdf.display()))?;
+    let stamp =
+        vouch::attestation::pdf::read_stamp(&bytes).map_err(|e| e.context(pdf.display()))?;
     let period = Period::parse(&stamp.period).ok_or_else(|| {
         Error::new(format!(
             "{}: the report stamp's period {:?} does not parse",
@@ -1066,29 +1076,29 @@ fn verify_report(path: &Path, pdf: &Path, fmt: Format) -> Result<Outcome> {
             })
         })
         .collect::<Result<Vec<_>>>()?;
-    let appendix = vouch::report::Appendix::parse(&stamp.options.appendix);
-    let now = match vouch::report::generate(
+    let appendix = vouch::attestation::report::Appendix::parse(&stamp.options.appendix);
+    let now = match vouch::attestation::report::generate(
         path,
         &period,
         (!pins.is_empty()).then_some(pins),
         appendix,
         false,
     )? {
-        vouch::report::Generated::Report(r) => r,
-        vouch::report::Generated::Refused(v) => {
+        vouch::attestation::report::Generated::Report(r) => r,
+        vouch::attestation::report::Generated::Refused(v) => {
             print_findings(&v.findings, 5);
             out!("FAILED: the ledger does not verify; the report cannot be checked against it");
             return Ok(Outcome::Problem);
         }
     };
-    let same_bytes = vouch::pdf::render(&now)? == bytes;
+    let same_bytes = vouch::attestation::pdf::render(&now)? == bytes;
     let same_digest = now.digest == stamp.digest && now.head == stamp.head;
     // The ledger must still hold the entries the report was built on.
     let ledger = Ledger::open(path, Access::ReadOnly)?;
     let held = match &stamp.checkpoint {
         None => None,
         Some(text) => {
-            let cp = vouch::checkpoint::Checkpoint::parse_vouch(text, &ledger.id()?)
+            let cp = vouch::format::checkpoint::Checkpoint::parse_vouch(text, &ledger.id()?)
                 .map_err(|e| e.context(format!("{}: report checkpoint", pdf.display())))?;
             let entries = ledger.entries()?;
             let relation = Relation::of(entries, cp.size, &cp.root, |n| {
@@ -1170,19 +1180,19 @@ fn demo(dir: &Path, pdf_path: &Path, fmt: Format) -> Result<Outcome> {
         .map(|(_, _, _, fpr)| Fingerprint::parse(fpr))
         .collect::<Option<Vec<_>>>()
         .ok_or_else(|| Error::new("internal: bad demo fingerprint"))?;
-    let report = match vouch::report::generate(
+    let report = match vouch::attestation::report::generate(
         &s.ledger,
         &period,
         Some(trust),
-        vouch::report::Appendix::All,
+        vouch::attestation::report::Appendix::All,
         false,
     )? {
-        vouch::report::Generated::Report(r) => r,
-        vouch::report::Generated::Refused(_) => {
+        vouch::attestation::report::Generated::Report(r) => r,
+        vouch::attestation::report::Generated::Refused(_) => {
             return Err(Error::new("internal: the demo ledger does not verify"));
         }
     };
-    let (bytes, pages) = vouch::pdf::render_counted(&report)?;
+    let (bytes, pages) = vouch::attestation::pdf::render_counted(&report)?;
     write_output(pdf_path, &bytes, true, false)?;
     if fmt == Format::Json {
         print_json(

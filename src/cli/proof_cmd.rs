@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 use super::Outcome;
 use super::args::Format;
 use vouch::crypto::{Fingerprint, PublicKey, keyfile};
+use vouch::ledger::Access;
 use vouch::ledger::Ledger;
-use vouch::ledger::store::Access;
 use vouch::proof::{
     self, Built, CheckpointFacts, ConsistencyProof, InclusionProof, Proof, SignedCheckpoint,
 };
@@ -58,7 +58,11 @@ fn read_limited(path: &Path, max: usize, what: &str) -> Result<Vec<u8>> {
 
 /// A signed checkpoint file (§13.2), errors naming the file and line.
 fn read_checkpoint(path: &Path) -> Result<SignedCheckpoint> {
-    let bytes = read_limited(path, vouch::checkpoint::MAX_NOTE_BYTES, "a checkpoint")?;
+    let bytes = read_limited(
+        path,
+        vouch::format::checkpoint::MAX_NOTE_BYTES,
+        "a checkpoint",
+    )?;
     let text = std::str::from_utf8(&bytes).map_err(|_| {
         Error::new(format!("{}: not UTF-8 text", path.display()))
             .hint("pass a checkpoint file written by `vouch checkpoint`")
@@ -122,7 +126,7 @@ pub fn prove(ledger_path: &Path, args: ProveArgs, fmt: Format) -> Result<Outcome
                 Built::Refused(why) => return refused(&why, fmt),
             };
             let written = super::write_output(&args.out, p.to_string().as_bytes(), false, false)?;
-            let kind = vouch::ledger::entry::EntryHeader::parse(&p.entry)
+            let kind = vouch::format::entry::EntryHeader::parse(&p.entry)
                 .map(|h| h.kind.as_str().to_string())
                 .unwrap_or_default();
             let size = cp.checkpoint.size;
@@ -257,7 +261,7 @@ fn inclusion(
     if fmt == Format::Json {
         let entry = r.entry.as_ref().map(|h| {
             json!({"seq": h.seq, "kind": h.kind.as_str(), "signer": h.signer.to_string(),
-                   "time": vouch::ledger::entry::format_time(&h.time),
+                   "time": vouch::format::entry::format_time(&h.time),
                    "ledger_id": h.ledger.to_string()})
         });
         super::print_json(&json!({
@@ -278,7 +282,7 @@ fn inclusion(
                 "entry {}: {}, ledger time {}, hash {}",
                 h.seq,
                 h.kind,
-                vouch::ledger::entry::format_time(&h.time),
+                vouch::format::entry::format_time(&h.time),
                 hex::encode(r.entry_hash)
             );
             out!("entry signed by: {}", label(trust, &h.signer));

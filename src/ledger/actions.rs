@@ -7,15 +7,15 @@
 use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
 
-use super::entry::{EntryHeader, Kind};
 use super::evidence::ArtifactSource;
-use super::payload::{
-    self, AdoptionPayload, CosignPayload, DelegationPayload, MatrixRef, RetractionPayload, Role,
-    Verdict, WaiverPayload,
-};
 use super::{Appended, Draft, Ledger, NoProgress, check_text};
 use crate::crypto::{self, SecretKey};
 use crate::error::{Error, Result};
+use crate::format::entry::{EntryHeader, Kind};
+use crate::format::payload::{
+    self, AdoptionPayload, CosignPayload, DelegationPayload, MatrixRef, RetractionPayload, Role,
+    Verdict, WaiverPayload,
+};
 
 /// An earlier entry, as a reference target.
 struct Target {
@@ -295,11 +295,11 @@ impl Ledger {
         &mut self,
         key: &SecretKey,
         now: DateTime<Utc>,
-    ) -> Result<(Appended, crate::checkpoint::Note)> {
+    ) -> Result<(Appended, crate::format::checkpoint::Note)> {
         self.signer_party(key)?;
         let size = self.entries()?;
         let root = self.store().merkle_root(size)?;
-        let note = crate::checkpoint::sign_vouch(&self.id()?, size, root, key)?;
+        let note = crate::format::checkpoint::sign_vouch(&self.id()?, size, root, key)?;
         let body = payload::CheckpointPayload {
             note: note.to_string(),
             root: hex::encode(root),

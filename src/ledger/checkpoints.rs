@@ -3,10 +3,10 @@
 //! extend it?
 
 use super::Ledger;
-use super::entry::LedgerId;
-use crate::checkpoint::{Checkpoint, Note, vouch_origin, vouch_verifier};
 use crate::crypto::{Fingerprint, PublicKey};
 use crate::error::{Error, Result};
+use crate::format::checkpoint::{Checkpoint, Note, vouch_origin, vouch_verifier};
+use crate::format::entry::LedgerId;
 
 /// What the ledger is, against the checkpoint.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -125,7 +125,7 @@ pub fn check_note(
         .hint("check that you passed the checkpoint of this ledger"));
     }
     let cp = Checkpoint::parse_vouch(&note.text, id)?;
-    let trusted: Vec<(&str, Fingerprint, crate::checkpoint::Verifier)> = subject
+    let trusted: Vec<(&str, Fingerprint, crate::format::checkpoint::Verifier)> = subject
         .keys
         .iter()
         .map(|(party, key)| (party.as_str(), key.fingerprint(), vouch_verifier(id, key)))

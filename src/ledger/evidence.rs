@@ -12,12 +12,12 @@ use std::fs::File;
 use std::io::{BufRead as _, BufReader, Read as _};
 use std::path::{Path, PathBuf};
 
-use super::entry::{Kind, format_time};
-use super::payload::{self, ArtifactRef, EvidencePayload, Outcome};
 use super::store::Writer;
 use super::{Draft, check_text};
 use crate::crypto::{self, Hasher};
 use crate::error::{Error, Result};
+use crate::format::entry::{Kind, format_time};
+use crate::format::payload::{self, ArtifactRef, EvidencePayload, Outcome};
 
 /// How far in the future a claimed `performed_at` may lie (clock skew allowance).
 pub const MAX_FUTURE: Duration = Duration::minutes(5);
@@ -71,7 +71,7 @@ impl ArtifactSource {
 /// Parse `performed_at`: RFC 3339 with any offset, or `YYYY-MM-DD` (midnight UTC).
 /// Fractions of a second are dropped. More than [`MAX_FUTURE`] ahead of `now` is refused.
 pub fn parse_performed_at(s: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>> {
-    let Some(t) = super::entry::parse_input_time(s) else {
+    let Some(t) = crate::format::entry::parse_input_time(s) else {
         return Err(Error::new(format!("cannot read performed_at {s:?}")).hint(
             "use RFC 3339 (2026-10-05T10:00:00Z, 2026-10-05T12:00:00+02:00) or a date (2026-10-05)",
         ));
@@ -351,7 +351,7 @@ mod tests {
     use super::*;
 
     fn now() -> DateTime<Utc> {
-        super::super::entry::parse_time("2026-10-05T10:00:00Z").unwrap()
+        crate::format::entry::parse_time("2026-10-05T10:00:00Z").unwrap()
     }
 
     #[test]

@@ -13,12 +13,12 @@
 use base64::Engine as _;
 use chrono::{DateTime, Utc};
 
-use super::entry::{Kind, LedgerId, format_time, parse_time};
-use super::payload::{self, KeyRevocationPayload, KeyRotationPayload};
 use super::store::{KeyEventRow, KeyRow, Writer};
 use super::{Appended, Draft, Ledger, NoProgress, check_text};
 use crate::crypto::{Fingerprint, PublicKey, SecretKey};
 use crate::error::{Error, Result};
+use crate::format::entry::{Kind, LedgerId, format_time, parse_time};
+use crate::format::payload::{self, KeyRevocationPayload, KeyRotationPayload};
 
 /// First line of the rotation statement: format, version and domain separator (no entry
 /// text or checkpoint starts with it, so a proof can never pass for another signature).
@@ -118,7 +118,7 @@ pub fn check_revocation(
 /// second are dropped. A time after `now` is refused: a revocation says from when a key was
 /// no longer trustworthy, which cannot be later than the revocation itself.
 pub fn parse_since(s: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>> {
-    let Some(t) = super::entry::parse_input_time(s) else {
+    let Some(t) = crate::format::entry::parse_input_time(s) else {
         return Err(Error::new(format!("cannot read --since {s:?}")).hint(
             "use RFC 3339 (2026-08-02T14:00:00Z, 2026-08-02T16:00:00+02:00) or a date (2026-08-02)",
         ));

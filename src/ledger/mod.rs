@@ -7,12 +7,12 @@
 
 pub mod actions;
 pub mod checkpoints;
-pub mod entry;
 pub mod evidence;
 pub mod keys;
-pub mod payload;
 pub mod store;
 pub mod verify;
+
+pub use store::Access;
 
 use chrono::{DateTime, Utc};
 use rayon::prelude::*;
@@ -20,10 +20,10 @@ use std::path::Path;
 
 use crate::crypto::{self, Fingerprint, PublicKey, SecretKey};
 use crate::error::{Error, Result};
-use crate::merkle;
-use entry::{EntryHeader, Kind, LedgerId, ZERO_HASH};
-use payload::{PartyPayload, Role};
-use store::{Access, EntryRow, KeyRow, PartyRow, Store};
+use crate::format::entry::{self, EntryHeader, Kind, LedgerId, ZERO_HASH};
+use crate::format::merkle;
+use crate::format::payload::{self, PartyPayload, Role};
+use store::{EntryRow, KeyRow, PartyRow, Store};
 
 /// Below this many entries, signing stays on the calling thread (no pool start-up).
 const PARALLEL_SIGN_MIN: usize = 64;

@@ -3,7 +3,7 @@
 //! Implements `schema/FORMAT.md` §6 (storage). The schema lives in `schema/NNNN_*.sql` and
 //! is applied by `PRAGMA user_version` migrations in one exclusive transaction, the way
 //! cargo does it. The store knows rows, not meaning: it never signs or judges, and hashes
-//! only through [`crate::merkle`], to keep the derived `merkle_nodes` table (§12).
+//! only through [`crate::format::merkle`], to keep the derived `merkle_nodes` table (§12).
 
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OpenFlags, OptionalExtension as _, TransactionBehavior, params};
@@ -12,14 +12,23 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::error::{Error, Result};
-use crate::merkle::{self, Hash};
+use crate::format::merkle::{self, Hash};
 
 /// The migrations, in order. Index + 1 is the `user_version` each one brings the file to.
 const MIGRATIONS: &[&str] = &[
-    include_str!("../../schema/0001_init.sql"),
-    include_str!("../../schema/0002_kind_index.sql"),
-    include_str!("../../schema/0003_merkle.sql"),
-    include_str!("../../schema/0004_key_history.sql"),
+    include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/schema/0001_init.sql")),
+    include_str!(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/schema/0002_kind_index.sql"
+    )),
+    include_str!(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/schema/0003_merkle.sql"
+    )),
+    include_str!(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/schema/0004_key_history.sql"
+    )),
 ];
 
 /// The schema version that adds `merkle_nodes` (its migration also fills it).
@@ -799,7 +808,7 @@ impl Writer<'_> {
 // ---- Merkle tree (schema/FORMAT.md §12) --------------------------------------------------
 //
 // `merkle_nodes` holds the complete subtrees at levels 4, 8, 12, …; everything else is
-// computed by `crate::merkle` from these rows and the entry texts. Leaf k is entry seq k + 1.
+// computed by `crate::format::merkle` from these rows and the entry texts. Leaf k is entry seq k + 1.
 
 /// One row of `merkle_nodes`, exactly as stored (verify compares it with the recomputed
 /// node, so nothing is assumed about it).
@@ -1150,11 +1159,11 @@ mod tests {
     // ---- Merkle tree ---------------------------------------------------------------------
 
     use crate::crypto::SecretKey;
-    use crate::ledger::entry::{LedgerId, parse_time};
-    use crate::ledger::payload::Role;
+    use crate::format::entry::{LedgerId, parse_time};
+    use crate::format::merkle::{MemoryTree, Source as _};
+    use crate::format::payload::Role;
     use crate::ledger::verify::{self, Check, Options};
     use crate::ledger::{Ledger, NewParty, NoProgress};
-    use crate::merkle::{MemoryTree, Source as _};
 
     fn key() -> SecretKey {
         SecretKey::from_seed(&[9u8; 32])

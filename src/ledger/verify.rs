@@ -15,18 +15,18 @@ use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::path::Path;
 use std::sync::mpsc;
 
-use super::entry::{EntryHeader, Kind, LedgerId, ZERO_HASH, format_time, raw_value};
 use super::keys::{self, RETIRED, REVOKED};
-use super::payload::{
-    self, AdoptionPayload, CheckpointPayload, CosignPayload, DelegationPayload, EvidencePayload,
-    KeyRevocationPayload, KeyRotationPayload, PartyPayload, RetractionPayload, Role,
-    SignoffPayload, Verdict, WaiverPayload,
-};
 use super::store::{Access, EntryRow, KeyEventRow, KeyRow, NodeRow, PartyRow, Store};
 use super::{Progress, check_party_id};
 use crate::crypto::{self, Fingerprint, Hasher, PublicKey};
 use crate::error::Result;
-use crate::merkle;
+use crate::format::entry::{EntryHeader, Kind, LedgerId, ZERO_HASH, format_time, raw_value};
+use crate::format::merkle;
+use crate::format::payload::{
+    self, AdoptionPayload, CheckpointPayload, CosignPayload, DelegationPayload, EvidencePayload,
+    KeyRevocationPayload, KeyRotationPayload, PartyPayload, RetractionPayload, Role,
+    SignoffPayload, Verdict, WaiverPayload,
+};
 use chrono::{DateTime, Utc};
 
 /// Rows fetched and checked per step.
@@ -812,7 +812,7 @@ fn checkpoint_note_rules(
     ledger: &LedgerId,
     key: &PublicKey,
 ) -> Vec<String> {
-    use crate::checkpoint::{Checkpoint, Note, vouch_verifier};
+    use crate::format::checkpoint::{Checkpoint, Note, vouch_verifier};
     let mut out = Vec::new();
     if c.size + 1 != seq {
         out.push(format!(
@@ -1125,7 +1125,7 @@ pub fn verify_noting_revoked(
         };
         if let (Some(key), Some(since), Ok(seq)) = (
             Fingerprint::parse(&p.key),
-            super::entry::parse_time(&p.since),
+            crate::format::entry::parse_time(&p.since),
             u64::try_from(row.seq),
         ) {
             hints.entry(key).or_default().push((seq, since));

@@ -17,7 +17,7 @@ use std::sync::OnceLock;
 use toml::Spanned;
 
 use crate::error::{Error, Result};
-use crate::ledger::payload::MAX_SAFE_INT;
+use crate::format::payload::MAX_SAFE_INT;
 
 /// Where the built-in registry comes from, as named in its error messages.
 pub const BUILTIN_ORIGIN: &str = "schema/evidence-kinds.toml";

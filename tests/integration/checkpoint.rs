@@ -3,9 +3,9 @@
 
 use crate::util::Env;
 use serde_json::Value;
-use vouch::checkpoint::{Checkpoint, vouch_origin};
-use vouch::ledger::entry::{Kind, LedgerId, parse_time};
-use vouch::ledger::payload::{CheckpointPayload, encode};
+use vouch::format::checkpoint::{Checkpoint, vouch_origin};
+use vouch::format::entry::{Kind, LedgerId, parse_time};
+use vouch::format::payload::{CheckpointPayload, encode};
 
 fn rec(env: &Env, db: &str, hosts: &str) {
     env.ok(&[
@@ -261,8 +261,7 @@ fn forge_checkpoint(env: &Env, signer: &str, note_key: &str, root: Option<[u8; 3
     })
     .unwrap();
     let mut l =
-        vouch::ledger::Ledger::open(&env.p("ledger.db"), vouch::ledger::store::Access::ReadWrite)
-            .unwrap();
+        vouch::ledger::Ledger::open(&env.p("ledger.db"), vouch::ledger::Access::ReadWrite).unwrap();
     l.append(
         &key(signer),
         vec![vouch::ledger::Draft {

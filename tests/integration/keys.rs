@@ -4,11 +4,11 @@
 use crate::util::{Env, attacker};
 use serde_json::Value;
 use vouch::crypto::{PublicKey, SecretKey, keyfile, sha256};
-use vouch::ledger::entry::{EntryHeader, Kind, LedgerId};
-use vouch::ledger::payload::{
+use vouch::format::entry::{EntryHeader, Kind, LedgerId};
+use vouch::format::payload::{
     CosignPayload, KeyRevocationPayload, KeyRotationPayload, Verdict, encode,
 };
-use vouch::ledger::store::Access;
+use vouch::ledger::Access;
 use vouch::ledger::verify::{self, Options};
 use vouch::ledger::{Draft, Ledger, NoProgress};
 
@@ -71,7 +71,7 @@ fn forge_raw(env: &Env, key: &str, kind: Kind, payload: &[u8]) -> u64 {
             k.sign(&text).to_vec(),
             payload,
             sha256(&text).to_vec(),
-            vouch::ledger::entry::format_time(&h.time),
+            vouch::format::entry::format_time(&h.time),
             kind.as_str(),
             h.signer.to_string(),
         ],
@@ -543,7 +543,7 @@ fn what_a_revoked_key_signed_after_its_since_is_noted_and_does_not_count() {
     );
     assert_eq!(
         uses[0].since,
-        vouch::ledger::entry::parse_time("2020-01-01T00:00:00Z").unwrap()
+        vouch::format::entry::parse_time("2020-01-01T00:00:00Z").unwrap()
     );
 
     // Status: the evidence does not count, and says why.

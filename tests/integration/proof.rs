@@ -3,10 +3,10 @@
 
 use crate::util::{Env, Run};
 use base64::Engine as _;
-use vouch::checkpoint::{Checkpoint, vouch_origin};
 use vouch::crypto::keyfile::load_secret;
+use vouch::format::checkpoint::{Checkpoint, vouch_origin};
+use vouch::ledger::Access;
 use vouch::ledger::Ledger;
-use vouch::ledger::store::Access;
 
 const TRUST: [&str; 4] = [
     "--trust",

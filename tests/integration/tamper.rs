@@ -4,7 +4,7 @@
 use crate::util::{Env, attacker};
 use rusqlite::params;
 use vouch::crypto::{SecretKey, sha256};
-use vouch::ledger::entry::{EntryHeader, Kind, LedgerId, parse_time};
+use vouch::format::entry::{EntryHeader, Kind, LedgerId, parse_time};
 
 /// Provider + customer, then four evidence entries by the customer (seq 3–6); entry 4 has
 /// a stored artefact.
@@ -333,11 +333,10 @@ fn truncation_is_not_visible_without_a_checkpoint() {
 
 /// Append a correctly signed entry that breaks a rule of its kind (as a party could with
 /// its own key and a modified vouch), then expect verify to report it.
-fn forge(env: &Env, key: &str, kind: vouch::ledger::entry::Kind, payload: Vec<u8>) {
+fn forge(env: &Env, key: &str, kind: vouch::format::entry::Kind, payload: Vec<u8>) {
     let k = vouch::crypto::keyfile::load_secret(&env.p(key)).unwrap();
     let mut l =
-        vouch::ledger::Ledger::open(&env.p("ledger.db"), vouch::ledger::store::Access::ReadWrite)
-            .unwrap();
+        vouch::ledger::Ledger::open(&env.p("ledger.db"), vouch::ledger::Access::ReadWrite).unwrap();
     let d = vouch::ledger::Draft {
         kind,
         payload,
@@ -362,7 +361,7 @@ fn hash_of(env: &Env, seq: u64) -> String {
 
 #[test]
 fn kind_rules_are_enforced_by_verify() {
-    use vouch::ledger::payload::{CosignPayload, RetractionPayload, Verdict, encode};
+    use vouch::format::payload::{CosignPayload, RetractionPayload, Verdict, encode};
     // A party co-signing its own evidence.
     let env = ledger();
     let p = encode(&CosignPayload {

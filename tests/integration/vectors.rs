@@ -9,10 +9,10 @@ use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use vouch::crypto::{PublicKey, SecretKey, sha256};
-use vouch::ledger::entry::{EntryHeader, LedgerId, parse_time};
+use vouch::format::entry::{EntryHeader, LedgerId, parse_time};
+use vouch::format::payload::{MatrixRef, Role, Verdict};
+use vouch::ledger::Access;
 use vouch::ledger::evidence::{self, EvidenceInput};
-use vouch::ledger::payload::{MatrixRef, Role, Verdict};
-use vouch::ledger::store::Access;
 use vouch::ledger::{Ledger, NewParty, NoProgress};
 
 const LEDGER_ID: &str = "0123456789abcdef0123456789abcdef";
@@ -129,8 +129,8 @@ fn build(tmp: &Path) -> Vec<vouch::ledger::Entry> {
         t("2026-07-20T10:00:00Z"),
     )
     .unwrap();
-    let q3 = vouch::status::Period::parse("2026-Q3").unwrap();
-    vouch::attest::sign(&mut l, &provider, &q3, t("2026-10-01T10:00:00Z")).unwrap();
+    let q3 = vouch::attestation::status::Period::parse("2026-Q3").unwrap();
+    vouch::attestation::attest::sign(&mut l, &provider, &q3, t("2026-10-01T10:00:00Z")).unwrap();
     // Entries 11–13: the provider's checkpoint of entries 1–10; acme rotates to a new key,
     // then revokes its old one from 2026-07-20 (FORMAT.md §13.6, §14).
     l.checkpoint(&provider, t("2026-10-02T10:00:00Z")).unwrap();

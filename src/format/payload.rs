@@ -379,7 +379,7 @@ impl Checked for KeyRevocationPayload {
         if crate::crypto::Fingerprint::parse(&self.key).is_none() {
             return Err("payload key is not a 64-hex-digit key fingerprint".into());
         }
-        if crate::ledger::entry::parse_time(&self.since).is_none() {
+        if crate::format::entry::parse_time(&self.since).is_none() {
             return Err("payload since is not a time spelt YYYY-MM-DDTHH:MM:SSZ".into());
         }
         Ok(())

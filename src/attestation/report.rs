@@ -1,18 +1,18 @@
 //! The attestation report of a period: everything a contract reviewer or auditor reads,
 //! computed only from a verified ledger, as one data model rendered as JSON, Markdown or
-//! CSV; [`crate::pdf`] renders the same model.
+//! CSV; [`crate::attestation::pdf`] renders the same model.
 
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 
-use crate::attest::{self, Signoff};
+use crate::attestation::attest::{self, Signoff};
+use crate::attestation::status::{Duty, Period, Status};
 use crate::error::{Error, Result};
+use crate::format::entry::{EntryHeader, Kind, format_time};
+use crate::format::payload::{self, CosignPayload, EvidencePayload};
 use crate::ledger::Ledger;
-use crate::ledger::entry::{EntryHeader, Kind, format_time};
-use crate::ledger::payload::{self, CosignPayload, EvidencePayload};
 use crate::ledger::verify::Report as Verification;
-use crate::status::{Duty, Period, Status};
 
 /// The report's title.
 pub const TITLE: &str = "Shared responsibility attestation";
@@ -55,7 +55,7 @@ pub fn generate(
     if !verification.ok() && !allow_unverified {
         return Ok(Generated::Refused(verification));
     }
-    let ledger = Ledger::open(path, crate::ledger::store::Access::ReadOnly)?;
+    let ledger = Ledger::open(path, crate::ledger::Access::ReadOnly)?;
     let mut r = build(&ledger, period, &verification, appendix)?;
     let mut pins: Vec<String> = trust_pins.iter().map(ToString::to_string).collect();
     pins.sort();
@@ -553,7 +553,8 @@ pub fn build(
         "Without vouch: schema/FORMAT.md section 10 checks any entry with sqlite3, sha256sum and openssl; section 11 defines the attestation encoding.".to_string(),
     ];
     let checkpoint = verification.merkle_root.map(|root| {
-        crate::checkpoint::vouch_checkpoint(&ledger_id, verification.entries, root).to_string()
+        crate::format::checkpoint::vouch_checkpoint(&ledger_id, verification.entries, root)
+            .to_string()
     });
     let mut signed_checkpoint = None;
     for row in store.entries_of_kind(Kind::Checkpoint.as_str())? {

@@ -47,7 +47,7 @@ use std::fmt;
 
 use crate::crypto::{PublicKey, SPKI_PREFIX, SecretKey, sha256};
 use crate::error::{Error, Result};
-use crate::ledger::entry::LedgerId;
+use crate::format::entry::LedgerId;
 
 /// Signature type byte of plain Ed25519 note signatures (signed-note, "Signature types").
 pub const SIG_TYPE_ED25519: u8 = 0x01;
@@ -1390,16 +1390,46 @@ mod tests {
     #[test]
     fn worked_example() {
         let entries: [&str; 10] = [
-            include_str!("../tests/vectors/entry-1.txt"),
-            include_str!("../tests/vectors/entry-2.txt"),
-            include_str!("../tests/vectors/entry-3.txt"),
-            include_str!("../tests/vectors/entry-4.txt"),
-            include_str!("../tests/vectors/entry-5.txt"),
-            include_str!("../tests/vectors/entry-6.txt"),
-            include_str!("../tests/vectors/entry-7.txt"),
-            include_str!("../tests/vectors/entry-8.txt"),
-            include_str!("../tests/vectors/entry-9.txt"),
-            include_str!("../tests/vectors/entry-10.txt"),
+            include_str!(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/tests/vectors/entry-1.txt"
+            )),
+            include_str!(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/tests/vectors/entry-2.txt"
+            )),
+            include_str!(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/tests/vectors/entry-3.txt"
+            )),
+            include_str!(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/tests/vectors/entry-4.txt"
+            )),
+            include_str!(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/tests/vectors/entry-5.txt"
+            )),
+            include_str!(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/tests/vectors/entry-6.txt"
+            )),
+            include_str!(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/tests/vectors/entry-7.txt"
+            )),
+            include_str!(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/tests/vectors/entry-8.txt"
+            )),
+            include_str!(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/tests/vectors/entry-9.txt"
+            )),
+            include_str!(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/tests/vectors/entry-10.txt"
+            )),
         ];
         let leaves: Vec<&[u8]> = entries.iter().map(|e| e.as_bytes()).collect();
         let ledger = LedgerId::parse("0123456789abcdef0123456789abcdef").unwrap();

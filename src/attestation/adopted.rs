@@ -5,15 +5,15 @@
 //! delegated), unless the evidence is recorded as supporting.
 
 use crate::error::{Error, Result};
+use crate::format::entry::{EntryHeader, Kind};
+use crate::format::payload::{self, AdoptionPayload, DelegationPayload};
 use crate::ledger::Ledger;
-use crate::ledger::entry::{EntryHeader, Kind};
-use crate::ledger::payload::{self, AdoptionPayload, DelegationPayload};
 use crate::matrix::{Matrix, RoleId};
 
 /// What an adoption signs about a matrix file: id, version, effective date, size and the
 /// SHA-256 of its exact bytes.
-pub fn matrix_ref(matrix: &Matrix, bytes: &[u8]) -> crate::ledger::payload::MatrixRef {
-    crate::ledger::payload::MatrixRef {
+pub fn matrix_ref(matrix: &Matrix, bytes: &[u8]) -> crate::format::payload::MatrixRef {
+    crate::format::payload::MatrixRef {
         effective: matrix.header.effective.to_string(),
         id: matrix.header.id.clone(),
         sha256: hex::encode(crate::crypto::sha256(bytes)),

@@ -20,7 +20,7 @@ use chrono::{DateTime, Days, Months, NaiveDate, Utc};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use crate::ledger::payload::{Outcome, Verdict};
+use crate::format::payload::{Outcome, Verdict};
 use crate::matrix::{Item, Matrix, RoleId};
 
 /// Evidence recorded more than this long after it was performed is flagged late-recorded.
@@ -583,7 +583,7 @@ impl<'a> Engine<'a> {
         }
         StatusReport {
             period: self.period,
-            as_of: crate::ledger::entry::format_time(&self.as_of),
+            as_of: crate::format::entry::format_time(&self.as_of),
             items,
             summary,
         }
@@ -801,8 +801,8 @@ pub fn from_ledger(
     upto: Option<u64>,
 ) -> crate::Result<(StatusReport, Matrix, Adoption)> {
     let upto = i64::try_from(upto.unwrap_or(u64::MAX)).unwrap_or(i64::MAX);
-    use crate::ledger::entry::{EntryHeader, Kind};
-    use crate::ledger::payload::{
+    use crate::format::entry::{EntryHeader, Kind};
+    use crate::format::payload::{
         self, CosignPayload, DelegationPayload, RetractionPayload, WaiverPayload,
     };
     use crate::{Error, crypto};
@@ -832,7 +832,7 @@ pub fn from_ledger(
             .map_err(|e| Error::new(format!("entry {seq}: {e}")).hint("run vouch verify"))?;
         let (Some(key), Some(since)) = (
             crypto::Fingerprint::parse(&r.key),
-            crate::ledger::entry::parse_time(&r.since),
+            crate::format::entry::parse_time(&r.since),
         ) else {
             continue;
         };
@@ -956,12 +956,12 @@ pub fn from_ledger(
     // Evidence: never recorded before it was performed (less a 5-minute clock allowance),
     // so rows recorded before the period cannot concern it.
     let since =
-        crate::ledger::entry::format_time(&(period.start() - crate::ledger::evidence::MAX_FUTURE));
+        crate::format::entry::format_time(&(period.start() - crate::ledger::evidence::MAX_FUTURE));
     let mut engine = Engine::new(&matrix, &adoption, &facts, *period, as_of);
     // A second connection streams the evidence in a reader thread while this thread
     // parses chunks on every core and feeds the engine.
     let reader_store =
-        crate::ledger::store::Store::open(store.path(), crate::ledger::store::Access::ReadOnly)?;
+        crate::ledger::store::Store::open(store.path(), crate::ledger::Access::ReadOnly)?;
     let (tx, rx) =
         std::sync::mpsc::sync_channel::<crate::Result<Vec<crate::ledger::store::SignedRow>>>(2);
     std::thread::scope(|scope| -> crate::Result<()> {
@@ -999,7 +999,7 @@ pub fn from_ledger(
                     // Only the members status needs, borrowed (verify checks the rest).
                     let e: LiteEvidence<'_> = serde_json::from_slice(payload_bytes)
                         .map_err(|e| bad(seq, format!("payload: {e}")))?;
-                    let performed = crate::ledger::entry::parse_time(e.performed_at)
+                    let performed = crate::format::entry::parse_time(e.performed_at)
                         .ok_or_else(|| bad(seq, "performed_at is malformed".into()))?;
                     Ok(Evidence {
                         seq,
@@ -1026,7 +1026,7 @@ pub fn from_ledger(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ledger::entry::parse_time;
+    use crate::format::entry::parse_time;
     use crate::ledger::evidence::parse_performed_at;
 
     const M: &str = r#"

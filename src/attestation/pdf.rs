@@ -1,5 +1,5 @@
 //! The PDF rendering of the attestation [`Report`]: the same facts as
-//! [`crate::report::to_markdown`], laid out on A4 pages for a contract reviewer or auditor.
+//! [`crate::attestation::report::to_markdown`], laid out on A4 pages for a contract reviewer or auditor.
 //!
 //! Why it looks the way it does:
 //!
@@ -29,12 +29,15 @@ use printpdf::{
     TextRenderingMode,
 };
 
+use crate::attestation::report::{Report, SectionRows};
+use crate::attestation::status::{Duty, Status};
 use crate::error::{Error, Result};
-use crate::report::{Report, SectionRows};
-use crate::status::{Duty, Status};
 
 /// DejaVu Sans, embedded (licence: `src/fonts/LICENSE-DejaVu.txt`).
-const FONT: &[u8] = include_bytes!("fonts/DejaVuSans.ttf");
+const FONT: &[u8] = include_bytes!(concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/src/fonts/DejaVuSans.ttf"
+));
 /// The fixed resource name of the font (printpdf's own ids differ per call).
 const FONT_ID: &str = "FDejaVuSans";
 
@@ -1574,7 +1577,7 @@ fn appendix_rows(r: &Report) -> Vec<Vec<Cell>> {
 }
 
 /// The state of a sign-off: its words and colour.
-fn signoff_state(s: &crate::attest::Signoff) -> (String, Rgb3) {
+fn signoff_state(s: &crate::attestation::attest::Signoff) -> (String, Rgb3) {
     if s.matches {
         ("matches this attestation".to_string(), GOOD)
     } else {
@@ -2027,15 +2030,15 @@ pub fn render_counted(report: &Report) -> Result<(Vec<u8>, usize)> {
     Ok((out, page_count))
 }
 
-/// The document-information key of the report's [`crate::report::Stamp`].
+/// The document-information key of the report's [`crate::attestation::report::Stamp`].
 pub const STAMP_KEY: &str = "VouchReport";
 
-/// Read the [`crate::report::Stamp`] a rendered report carries.
+/// Read the [`crate::attestation::report::Stamp`] a rendered report carries.
 ///
 /// # Errors
 ///
 /// When the bytes are not a PDF, or not a PDF vouch wrote.
-pub fn read_stamp(pdf: &[u8]) -> Result<crate::report::Stamp> {
+pub fn read_stamp(pdf: &[u8]) -> Result<crate::attestation::report::Stamp> {
     let doc = lopdf::Document::load_mem(pdf)
         .map_err(|e| Error::new(format!("not a readable PDF: {e}")))?;
     let bytes = doc
@@ -2050,13 +2053,13 @@ pub fn read_stamp(pdf: &[u8]) -> Result<crate::report::Stamp> {
             Error::new("the PDF has no vouch report stamp")
                 .hint("only PDFs written by `vouch report` (or `vouch demo`) can be checked")
         })?;
-    let stamp: crate::report::Stamp = serde_json::from_slice(bytes)
+    let stamp: crate::attestation::report::Stamp = serde_json::from_slice(bytes)
         .map_err(|e| Error::new(format!("the PDF's vouch report stamp is malformed: {e}")))?;
-    if stamp.format != crate::report::STAMP_FORMAT {
+    if stamp.format != crate::attestation::report::STAMP_FORMAT {
         return Err(Error::new(format!(
             "the PDF's report stamp is of format {:?}, not {:?}",
             stamp.format,
-            crate::report::STAMP_FORMAT
+            crate::attestation::report::STAMP_FORMAT
         )));
     }
     Ok(stamp)
@@ -2090,9 +2093,11 @@ fn paginate(report: &Report) -> Result<Layout> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::attest::Signoff;
-    use crate::report::{Cuec, EvidenceRow, Exception, ItemRow, PartyRow, SectionRows};
-    use crate::status::{Duty, Period, Window};
+    use crate::attestation::attest::Signoff;
+    use crate::attestation::report::{
+        Cuec, EvidenceRow, Exception, ItemRow, PartyRow, SectionRows,
+    };
+    use crate::attestation::status::{Duty, Period, Window};
     use chrono::NaiveDate;
     use std::collections::BTreeMap;
 
@@ -2188,12 +2193,12 @@ mod tests {
                 "0123456789abcdef".repeat(2)
             )),
             signed_checkpoint: None,
-            options: crate::report::ReportOptions {
+            options: crate::attestation::report::ReportOptions {
                 appendix: "all".to_string(),
                 trust: Vec::new(),
             },
-            title: crate::report::TITLE,
-            statement: crate::report::STATEMENT,
+            title: crate::attestation::report::TITLE,
+            statement: crate::attestation::report::STATEMENT,
             matrix,
             period: Period {
                 from: date("2026-07-01"),
@@ -2405,7 +2410,7 @@ mod tests {
     /// The demo ledger's report, end to end (real data, every section filled).
     #[test]
     fn demo_report_renders() {
-        use crate::ledger::store::Access;
+        use crate::ledger::Access;
         use crate::ledger::verify::{self, Options};
         use crate::ledger::{Ledger, NoProgress};
         let dir = tempfile::tempdir().unwrap();
@@ -2418,11 +2423,11 @@ mod tests {
         };
         let verification = verify::verify(&demo.ledger, &opts, &NoProgress).unwrap();
         let ledger = Ledger::open(&demo.ledger, Access::ReadOnly).unwrap();
-        let r = crate::report::build(
+        let r = crate::attestation::report::build(
             &ledger,
             &period,
             &verification,
-            crate::report::Appendix::All,
+            crate::attestation::report::Appendix::All,
         )
         .unwrap();
         let l = paginate(&r).unwrap();

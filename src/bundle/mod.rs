@@ -37,21 +37,22 @@ use std::io::{BufRead as _, BufReader, BufWriter, Read as _, Write as _};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 
-use crate::checkpoint::{Checkpoint, Note, vouch_verifier};
+use crate::attestation::status::Period;
 use crate::crypto::{self, Fingerprint, Hasher, PublicKey, SecretKey};
 use crate::error::{Error, Result};
-use crate::ledger::entry::{
+use crate::format::checkpoint::{Checkpoint, Note, vouch_verifier};
+use crate::format::entry::{
     EntryHeader, Kind, LedgerId, ZERO_HASH, format_time, parse_time, raw_value,
 };
-use crate::ledger::payload::{
+use crate::format::merkle::{self, Hash, MemoryTree};
+use crate::format::payload::{
     self, AdoptionPayload, CosignPayload, DelegationPayload, EvidencePayload, MAX_SAFE_INT,
     PartyPayload, PeriodRef, RetractionPayload, Role, SignoffPayload, WaiverPayload,
 };
-use crate::ledger::store::{Access, EntryRow, KeyRow, PartyRow, Store};
+use crate::ledger::Access;
+use crate::ledger::store::{EntryRow, KeyRow, PartyRow, Store};
 use crate::ledger::verify::{self, Check, Options};
 use crate::ledger::{Ledger, NoProgress, Progress, check_party_id};
-use crate::merkle::{self, Hash, MemoryTree};
-use crate::status::Period;
 
 /// The format line of `bundle.json`.
 pub const FORMAT: &str = "vouch/v1 bundle";
@@ -1097,7 +1098,7 @@ pub fn export(
         }),
     };
     out.small(INFO, &info.encode()?)?;
-    let note = crate::checkpoint::sign_vouch(&id, size, root, key)?;
+    let note = crate::format::checkpoint::sign_vouch(&id, size, root, key)?;
     out.small(CHECKPOINT, note.to_string().as_bytes())?;
     let by_fpr: HashMap<Fingerprint, &BundleParty> = registered
         .iter()

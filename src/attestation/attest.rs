@@ -10,13 +10,13 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::json;
 
+use crate::attestation::status::{self, Adoption, Period, StatusReport};
 use crate::crypto::{self, SecretKey};
 use crate::error::{Error, Result};
-use crate::ledger::entry::{EntryHeader, Kind, format_time};
-use crate::ledger::payload::{self, PeriodRef, SignoffPayload};
+use crate::format::entry::{EntryHeader, Kind, format_time};
+use crate::format::payload::{self, PeriodRef, SignoffPayload};
 use crate::ledger::{Appended, Draft, Ledger, NoProgress};
 use crate::matrix::Matrix;
-use crate::status::{self, Adoption, Period, StatusReport};
 
 /// The format name inside the canonical attestation.
 pub const FORMAT: &str = "vouch/v1 attestation";
@@ -217,8 +217,8 @@ pub fn sign(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ledger::entry::parse_time;
-    use crate::status::{Adoption, Facts, compute};
+    use crate::attestation::status::{Adoption, Facts, compute};
+    use crate::format::entry::parse_time;
     use std::collections::BTreeMap;
 
     const GOLDEN_DIGEST: &str = "302e9fcbb7651d80a8e5f3b08e2ea2c192a06a72df9346d2e7e13a4175e43e42";

@@ -1,0 +1,10 @@
+//! Byte formats, and nothing else: no storage, no ledger, no I/O.
+//!
+//! Each module owns one format of `schema/FORMAT.md` and quotes its section: the entry
+//! text (§2–3), payloads (§1, §4), the Merkle tree (§12), signed notes and checkpoints
+//! (§13). Everything that stores or reads entries builds on these; nothing here reaches up.
+
+pub mod checkpoint;
+pub mod entry;
+pub mod merkle;
+pub mod payload;
