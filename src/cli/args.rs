@@ -121,7 +121,7 @@ pub enum Command {
     Party(PartyCommand),
     /// Rotate, revoke and list party keys (key history, schema/FORMAT.md section 14).
     #[command(subcommand)]
-    Key(super::key_cmd::KeyCommand),
+    Key(KeyCommand),
     /// Record signed evidence that a duty was performed.
     #[command(after_help = "Examples:\n  \
 vouch record --item backup.restore-tests --kind restore-test --outcome pass \\\n      \
@@ -243,12 +243,12 @@ Exit status: 0 intact, 1 problem found, 2 could not run."
     Checkpoint(CheckpointArgs),
     /// Write an inclusion proof of one entry, or a consistency proof between two
     /// checkpoints, that `vouch verify --proof` checks without the ledger.
-    Prove(super::proof_cmd::ProveArgs),
+    Prove(ProveArgs),
     /// Export a self-contained bundle an auditor verifies without the SQLite file.
-    Export(super::bundle_cmd::ExportArgs),
+    Export(ExportArgs),
     /// Check, show, compare, convert and adopt shared-responsibility matrices.
     #[command(subcommand)]
-    Matrix(super::matrix_cmd::MatrixCommand),
+    Matrix(MatrixCommand),
     /// Tell the whole story: a ledger in ./demo with three parties' keys, a quarter of
     /// evidence, sign-offs, verification, and the PDF in reports/demo-attestation.pdf.
     Demo {
@@ -416,4 +416,186 @@ pub struct VerifyArgs {
     /// say whether it still matches (attestation digest, checkpoint, bytes).
     #[arg(long, value_name = "FILE.pdf", conflicts_with_all = ["proof", "bundle", "checkpoint"])]
     pub report: Option<PathBuf>,
+}
+
+/// `vouch key …`.
+#[derive(Subcommand, Debug)]
+pub enum KeyCommand {
+    /// Replace your party's key with a new one: a key-rotation entry signed by the old key
+    /// (--key), carrying the new public key and the new key's proof of possession. The old
+    /// key signs nothing afterwards.
+    #[command(after_help = "Examples:\n  \
+vouch keygen acme-2026\n  \
+vouch key rotate --key keys/acme.key --new acme-2026\n\
+Auditors who pin keys (verify --trust) pin the new key too.")]
+    Rotate {
+        #[command(flatten)]
+        key: KeyArg,
+        /// The new key: NEW.key, NEW.pub (its private key is read from NEW.key beside it),
+        /// or NAME for keys/NAME.key.
+        #[arg(long, value_name = "NEW")]
+        new: String,
+    },
+    /// Revoke one of your party's retired keys from a time on (it was compromised): what it
+    /// signed from then on does not count as evidence. Rotate first to revoke your current
+    /// key.
+    #[command(after_help = "Example:\n  \
+vouch key revoke 3f9c…(64 hex) --since 2026-08-02T14:00:00Z --reason \"laptop stolen\" --key keys/acme-2026.key\n\
+A party revokes only its own keys; a revocation is final.")]
+    Revoke {
+        /// Fingerprint of the key (64 lowercase hex, as `vouch key list` prints it).
+        fingerprint: String,
+        /// From when the key is no longer trusted: RFC 3339 or a date (UTC), not in the
+        /// future.
+        #[arg(long, value_name = "TIME")]
+        since: String,
+        /// Why (for example: "laptop stolen on 2026-08-02").
+        #[arg(long, value_name = "TEXT")]
+        reason: String,
+        #[command(flatten)]
+        key: KeyArg,
+    },
+    /// List every key of every party and its state: valid, retired or revoked.
+    List,
+}
+
+/// `vouch prove`.
+#[derive(Args, Debug)]
+pub struct ProveArgs {
+    /// The entry to prove (sequence number).
+    #[arg(value_name = "SEQ", required_unless_present_all = ["from", "to"])]
+    pub seq: Option<u64>,
+    /// Prove against this signed checkpoint (default: the newest one recorded in the ledger).
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["from", "to"])]
+    pub checkpoint: Option<PathBuf>,
+    /// Consistency proof: the older checkpoint.
+    #[arg(long, value_name = "CP1", requires = "to", conflicts_with = "seq")]
+    pub from: Option<PathBuf>,
+    /// Consistency proof: the newer checkpoint.
+    #[arg(long, value_name = "CP2", requires = "from")]
+    pub to: Option<PathBuf>,
+    /// Where to write the proof (never overwritten; `.tlog-proof` is the usual extension of
+    /// an inclusion proof).
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+}
+
+/// `vouch export`.
+#[derive(Args, Debug)]
+pub struct ExportArgs {
+    /// The directory to create (must not exist, or be empty).
+    #[arg(long, value_name = "DIR")]
+    pub bundle: PathBuf,
+    /// Signs the bundle's checkpoint and MANIFEST: a registered party's key.
+    #[command(flatten)]
+    pub key: KeyArg,
+    /// Sample: the evidence performed in this period (2026-Q3, 2026-07, 2026), with the
+    /// waivers and delegations, each with an inclusion proof instead of the whole ledger.
+    #[arg(long, value_name = "PERIOD")]
+    pub period: Option<String>,
+    /// Sample: the entries about these items (evidence, waivers, delegations), with
+    /// inclusion proofs. With --period: the evidence of these items in the period.
+    #[arg(long, value_name = "ITEM,...", value_delimiter = ',')]
+    pub items: Vec<String>,
+    /// Sample: these entries, with inclusion proofs.
+    #[arg(long, value_name = "N,...", value_delimiter = ',', conflicts_with_all = ["items", "period"])]
+    pub seq: Vec<u64>,
+    /// Include the stored artefacts of the exported evidence (artifacts/SHA256).
+    #[arg(long)]
+    pub artifacts: bool,
+}
+
+/// `vouch matrix …` subcommands.
+#[derive(Subcommand, Debug)]
+pub enum MatrixCommand {
+    /// Check matrix files against schema/MATRIX.md (stops at the first bad file).
+    Validate {
+        /// Matrix files (TOML).
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+    },
+    /// Show a matrix: its header, then its items section by section.
+    Show {
+        /// Matrix file (TOML).
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+    },
+    /// Compare two versions of a matrix, item by item (exit 0 either way).
+    #[command(
+        after_help = "Lines: `+ ITEM` added, `- ITEM` removed, `~ ITEM: WHAT: OLD -> NEW` \
+changed; `~ matrix: …` for the header."
+    )]
+    Diff {
+        /// The earlier version.
+        #[arg(value_name = "OLD")]
+        old: PathBuf,
+        /// The later version.
+        #[arg(value_name = "NEW")]
+        new: PathBuf,
+    },
+    /// Make a matrix file from a CSV of items (columns: see schema/MATRIX.md "CSV form").
+    #[command(
+        after_help = "Without --header, a skeleton [matrix] header and role names are \
+written, marked TODO: fill them in before adopting the matrix."
+    )]
+    Import {
+        /// The CSV file.
+        #[arg(value_name = "FILE.csv")]
+        csv: PathBuf,
+        /// A matrix file giving the header, roles, services, variants and section details
+        /// (its items are ignored: the CSV's replace them).
+        #[arg(long, value_name = "FILE.toml")]
+        header: Option<PathBuf>,
+        /// Write the matrix file here (never over an existing file) instead of stdout.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+    /// Convert a matrix file to CSV (items only), JSON or TOML.
+    Export {
+        /// Matrix file (TOML).
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+        /// Output form; the global `--format csv|json|toml` does the same.
+        #[arg(long, value_enum, value_name = "FORM")]
+        to: Option<ExportFormat>,
+        /// Write here (never over an existing file) instead of stdout.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+    /// Adopt a matrix in the ledger: record its exact bytes and SHA-256, bind its roles to
+    /// parties, signed by one of them (the others acknowledge with `vouch cosign SEQ --ack`).
+    Adopt {
+        /// Matrix file (TOML); it must validate.
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+        /// ROLE=PARTY for every role of the matrix (repeatable).
+        #[arg(long = "bind", value_name = "ROLE=PARTY", required = true)]
+        binds: Vec<String>,
+        /// A matrix variant (contract option) that applies (repeatable).
+        #[arg(long = "variant", value_name = "ID")]
+        variants: Vec<String>,
+        #[command(flatten)]
+        key: KeyArg,
+    },
+}
+
+/// What `vouch matrix export` writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ExportFormat {
+    /// The items as CSV (RFC 4180), for spreadsheets.
+    Csv,
+    /// The matrix as JSON (as `vouch matrix show --format json`).
+    Json,
+    /// The matrix as a TOML matrix file.
+    Toml,
+}
+
+impl ExportFormat {
+    pub(super) fn as_str(self) -> &'static str {
+        match self {
+            ExportFormat::Csv => "csv",
+            ExportFormat::Json => "json",
+            ExportFormat::Toml => "toml",
+        }
+    }
 }

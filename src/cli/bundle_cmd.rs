@@ -1,41 +1,17 @@
 //! `vouch export --bundle` and `vouch verify --bundle`: a self-contained directory an
 //! auditor verifies without the SQLite file (schema/FORMAT.md, "Export bundles"; [`vouch::bundle`]).
 
-use clap::Args;
 use serde_json::{Value, json};
 use std::io::{self, Write as _};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use super::args::{Format, KeyArg, VerifyArgs};
-use super::{Outcome, load_key, parse_trust, print_json, progress};
+use super::args::{ExportArgs, Format, VerifyArgs};
+use super::input::{load_key, parse_trust};
+use super::output::{Outcome, findings_json, print_findings, print_json};
+use super::{checkpoint_cmd, progress};
 use vouch::attestation::status::Period;
 use vouch::bundle::{self, BundleReport, Export, ExportOptions, Scope, Selection, VerifyOptions};
 use vouch::{Error, Result, clock};
-
-/// `vouch export`.
-#[derive(Args, Debug)]
-pub struct ExportArgs {
-    /// The directory to create (must not exist, or be empty).
-    #[arg(long, value_name = "DIR")]
-    pub bundle: PathBuf,
-    /// Signs the bundle's checkpoint and MANIFEST: a registered party's key.
-    #[command(flatten)]
-    pub key: KeyArg,
-    /// Sample: the evidence performed in this period (2026-Q3, 2026-07, 2026), with the
-    /// waivers and delegations, each with an inclusion proof instead of the whole ledger.
-    #[arg(long, value_name = "PERIOD")]
-    pub period: Option<String>,
-    /// Sample: the entries about these items (evidence, waivers, delegations), with
-    /// inclusion proofs. With --period: the evidence of these items in the period.
-    #[arg(long, value_name = "ITEM,...", value_delimiter = ',')]
-    pub items: Vec<String>,
-    /// Sample: these entries, with inclusion proofs.
-    #[arg(long, value_name = "N,...", value_delimiter = ',', conflicts_with_all = ["items", "period"])]
-    pub seq: Vec<u64>,
-    /// Include the stored artefacts of the exported evidence (artifacts/SHA256).
-    #[arg(long)]
-    pub artifacts: bool,
-}
 
 /// `vouch export --bundle DIR --key K [--period P] [--items …] [--seq …] [--artifacts]`.
 pub fn export(ledger: &Path, args: ExportArgs, fmt: Format) -> Result<Outcome> {
@@ -62,9 +38,9 @@ pub fn export(ledger: &Path, args: ExportArgs, fmt: Format) -> Result<Outcome> {
         Export::Refused(report) => {
             if fmt == Format::Json {
                 print_json(&json!({"ok": false, "written": false,
-                    "findings": super::findings_json(&report.findings)}));
+                    "findings": findings_json(&report.findings)}));
             } else {
-                super::print_findings(&report.findings, usize::MAX);
+                print_findings(&report.findings, usize::MAX);
                 out!(
                     "FAILED: the ledger does not verify; no bundle written (run `vouch verify --all`)"
                 );
@@ -147,15 +123,12 @@ pub fn verify_bundle(dir: &Path, args: &VerifyArgs, fmt: Format) -> Result<Outco
     if fmt == Format::Json {
         let mut v = report_json(dir, &r);
         if let Some(o) = v.as_object_mut() {
-            o.insert(
-                "checkpoints".into(),
-                super::checkpoint_cmd::checks_json(&checks),
-            );
+            o.insert("checkpoints".into(), checkpoint_cmd::checks_json(&checks));
         }
         print_json(&v);
     } else {
         print_text(dir, &r, args.trust.len());
-        super::checkpoint_cmd::print_checks(&checks);
+        checkpoint_cmd::print_checks(&checks);
     }
     Ok(if r.ok() && checkpoints_ok {
         Outcome::Ok

@@ -6,7 +6,8 @@ use std::io::{self, Write as _};
 use std::path::{Path, PathBuf};
 
 use super::args::{CheckpointArgs, CheckpointCommand, Format};
-use super::{Outcome, load_key, print_json, write_output};
+use super::input::load_key;
+use super::output::{Outcome, print_findings, print_json, write_output};
 use vouch::format::checkpoint::{Note, vouch_origin};
 use vouch::ledger::Access;
 use vouch::ledger::Ledger;
@@ -68,7 +69,7 @@ fn cosign(path: &Path, file: &Path, key: &str, fmt: Format) -> Result<Outcome> {
     // A co-signature says: I verified the ledger and it holds what this commits to.
     let v = verify::verify(path, &Options::default(), &vouch::ledger::NoProgress)?;
     if !v.ok() {
-        super::print_findings(&v.findings, 5);
+        print_findings(&v.findings, 5);
         out!("FAILED: the ledger does not verify; not co-signing");
         return Ok(Outcome::Problem);
     }

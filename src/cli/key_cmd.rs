@@ -1,13 +1,13 @@
 //! `vouch key rotate`, `vouch key revoke` and `vouch key list`: a party's key history in
 //! the ledger (`schema/FORMAT.md` §14).
 
-use clap::Subcommand;
 use serde_json::{Value, json};
 use std::io::{self, Write as _};
 use std::path::{Path, PathBuf};
 
-use super::args::{Format, KeyArg};
-use super::{Outcome, load_key, print_json};
+use super::args::{Format, KeyCommand};
+use super::input::load_key;
+use super::output::{Outcome, print_json};
 use vouch::crypto::{Fingerprint, SecretKey, keyfile};
 use vouch::format::entry::format_time;
 use vouch::ledger::Access;
@@ -15,47 +15,6 @@ use vouch::ledger::keys::{KeyState, parse_since};
 use vouch::ledger::verify;
 use vouch::ledger::{Appended, Ledger};
 use vouch::{Error, Result, clock};
-
-/// `vouch key …`.
-#[derive(Subcommand, Debug)]
-pub enum KeyCommand {
-    /// Replace your party's key with a new one: a key-rotation entry signed by the old key
-    /// (--key), carrying the new public key and the new key's proof of possession. The old
-    /// key signs nothing afterwards.
-    #[command(after_help = "Examples:\n  \
-vouch keygen acme-2026\n  \
-vouch key rotate --key keys/acme.key --new acme-2026\n\
-Auditors who pin keys (verify --trust) pin the new key too.")]
-    Rotate {
-        #[command(flatten)]
-        key: KeyArg,
-        /// The new key: NEW.key, NEW.pub (its private key is read from NEW.key beside it),
-        /// or NAME for keys/NAME.key.
-        #[arg(long, value_name = "NEW")]
-        new: String,
-    },
-    /// Revoke one of your party's retired keys from a time on (it was compromised): what it
-    /// signed from then on does not count as evidence. Rotate first to revoke your current
-    /// key.
-    #[command(after_help = "Example:\n  \
-vouch key revoke 3f9c…(64 hex) --since 2026-08-02T14:00:00Z --reason \"laptop stolen\" --key keys/acme-2026.key\n\
-A party revokes only its own keys; a revocation is final.")]
-    Revoke {
-        /// Fingerprint of the key (64 lowercase hex, as `vouch key list` prints it).
-        fingerprint: String,
-        /// From when the key is no longer trusted: RFC 3339 or a date (UTC), not in the
-        /// future.
-        #[arg(long, value_name = "TIME")]
-        since: String,
-        /// Why (for example: "laptop stolen on 2026-08-02").
-        #[arg(long, value_name = "TEXT")]
-        reason: String,
-        #[command(flatten)]
-        key: KeyArg,
-    },
-    /// List every key of every party and its state: valid, retired or revoked.
-    List,
-}
 
 /// Run a `vouch key` subcommand.
 pub fn run(ledger: &Path, cmd: KeyCommand, fmt: Format) -> Result<Outcome> {

@@ -4,13 +4,12 @@
 //! ([`vouch::matrix`]); this module renders the results, prints them and writes files
 //! (never over an existing one: a matrix file may be the adopted, hashed original).
 
-use clap::{Subcommand, ValueEnum};
 use serde_json::{Value, json};
 use std::io::{self, Write as _};
 use std::path::{Path, PathBuf};
 
-use super::args::Format;
-use super::{Outcome, print_json};
+use super::args::{ExportFormat, Format, MatrixCommand};
+use super::output::{Outcome, Written, print_json, write_output};
 use vouch::matrix::{Change, ChangeKind, Item, Matrix, RoleId};
 use vouch::{Error, Result};
 
@@ -18,101 +17,6 @@ use vouch::{Error, Result};
 fn print_raw(s: &str) {
     if io::stdout().lock().write_all(s.as_bytes()).is_err() {
         std::process::exit(0);
-    }
-}
-
-/// `vouch matrix …` subcommands.
-#[derive(Subcommand, Debug)]
-pub enum MatrixCommand {
-    /// Check matrix files against schema/MATRIX.md (stops at the first bad file).
-    Validate {
-        /// Matrix files (TOML).
-        #[arg(required = true, value_name = "FILE")]
-        files: Vec<PathBuf>,
-    },
-    /// Show a matrix: its header, then its items section by section.
-    Show {
-        /// Matrix file (TOML).
-        #[arg(value_name = "FILE")]
-        file: PathBuf,
-    },
-    /// Compare two versions of a matrix, item by item (exit 0 either way).
-    #[command(
-        after_help = "Lines: `+ ITEM` added, `- ITEM` removed, `~ ITEM: WHAT: OLD -> NEW` \
-changed; `~ matrix: …` for the header."
-    )]
-    Diff {
-        /// The earlier version.
-        #[arg(value_name = "OLD")]
-        old: PathBuf,
-        /// The later version.
-        #[arg(value_name = "NEW")]
-        new: PathBuf,
-    },
-    /// Make a matrix file from a CSV of items (columns: see schema/MATRIX.md "CSV form").
-    #[command(
-        after_help = "Without --header, a skeleton [matrix] header and role names are \
-written, marked TODO: fill them in before adopting the matrix."
-    )]
-    Import {
-        /// The CSV file.
-        #[arg(value_name = "FILE.csv")]
-        csv: PathBuf,
-        /// A matrix file giving the header, roles, services, variants and section details
-        /// (its items are ignored: the CSV's replace them).
-        #[arg(long, value_name = "FILE.toml")]
-        header: Option<PathBuf>,
-        /// Write the matrix file here (never over an existing file) instead of stdout.
-        #[arg(long, value_name = "FILE")]
-        out: Option<PathBuf>,
-    },
-    /// Convert a matrix file to CSV (items only), JSON or TOML.
-    Export {
-        /// Matrix file (TOML).
-        #[arg(value_name = "FILE")]
-        file: PathBuf,
-        /// Output form; the global `--format csv|json|toml` does the same.
-        #[arg(long, value_enum, value_name = "FORM")]
-        to: Option<ExportFormat>,
-        /// Write here (never over an existing file) instead of stdout.
-        #[arg(long, value_name = "FILE")]
-        out: Option<PathBuf>,
-    },
-    /// Adopt a matrix in the ledger: record its exact bytes and SHA-256, bind its roles to
-    /// parties, signed by one of them (the others acknowledge with `vouch cosign SEQ --ack`).
-    Adopt {
-        /// Matrix file (TOML); it must validate.
-        #[arg(value_name = "FILE")]
-        file: PathBuf,
-        /// ROLE=PARTY for every role of the matrix (repeatable).
-        #[arg(long = "bind", value_name = "ROLE=PARTY", required = true)]
-        binds: Vec<String>,
-        /// A matrix variant (contract option) that applies (repeatable).
-        #[arg(long = "variant", value_name = "ID")]
-        variants: Vec<String>,
-        #[command(flatten)]
-        key: super::args::KeyArg,
-    },
-}
-
-/// What `vouch matrix export` writes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum ExportFormat {
-    /// The items as CSV (RFC 4180), for spreadsheets.
-    Csv,
-    /// The matrix as JSON (as `vouch matrix show --format json`).
-    Json,
-    /// The matrix as a TOML matrix file.
-    Toml,
-}
-
-impl ExportFormat {
-    fn as_str(self) -> &'static str {
-        match self {
-            ExportFormat::Csv => "csv",
-            ExportFormat::Json => "json",
-            ExportFormat::Toml => "toml",
-        }
     }
 }
 
@@ -214,7 +118,7 @@ fn validate_line(file: &Path, m: &Matrix) -> String {
     )
 }
 
-fn wrote(path: &Path, how: super::Written, form: &str, m: &Matrix, fmt: Format) {
+fn wrote(path: &Path, how: Written, form: &str, m: &Matrix, fmt: Format) {
     if fmt == Format::Json {
         print_json(
             &json!({"out": path, "written": how.as_str(), "format": form, "sections": m.sections.len(), "items": m.items.len()}),
@@ -404,14 +308,14 @@ fn export(m: &Matrix, to: ExportFormat) -> Result<String> {
 }
 
 /// Write a new file; an existing one is never replaced.
-fn write_new(path: &Path, text: &str) -> Result<super::Written> {
-    super::write_output(path, text.as_bytes(), false, false)
+fn write_new(path: &Path, text: &str) -> Result<Written> {
+    write_output(path, text.as_bytes(), false, false)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::{CommandFactory as _, Parser};
+    use clap::{CommandFactory as _, Parser, Subcommand};
 
     /// The global `--format` of cli/args.rs, with `matrix` as a subcommand: how the
     /// subcommand sits once wired.

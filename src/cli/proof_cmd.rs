@@ -1,13 +1,12 @@
 //! `vouch prove` and `vouch verify --proof`: inclusion and consistency proofs that are
 //! checked without the ledger (schema/FORMAT.md §15; the library side is `vouch::proof`).
 
-use clap::Args;
 use serde_json::{Value, json};
 use std::io::{self, Write as _};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use super::Outcome;
-use super::args::Format;
+use super::args::{Format, ProveArgs};
+use super::output::{Outcome, print_json, write_output};
 use vouch::crypto::{Fingerprint, PublicKey, keyfile};
 use vouch::ledger::Access;
 use vouch::ledger::Ledger;
@@ -15,27 +14,6 @@ use vouch::proof::{
     self, Built, CheckpointFacts, ConsistencyProof, InclusionProof, Proof, SignedCheckpoint,
 };
 use vouch::{Error, Result};
-
-/// `vouch prove`.
-#[derive(Args, Debug)]
-pub struct ProveArgs {
-    /// The entry to prove (sequence number).
-    #[arg(value_name = "SEQ", required_unless_present_all = ["from", "to"])]
-    pub seq: Option<u64>,
-    /// Prove against this signed checkpoint (default: the newest one recorded in the ledger).
-    #[arg(long, value_name = "FILE", conflicts_with_all = ["from", "to"])]
-    pub checkpoint: Option<PathBuf>,
-    /// Consistency proof: the older checkpoint.
-    #[arg(long, value_name = "CP1", requires = "to", conflicts_with = "seq")]
-    pub from: Option<PathBuf>,
-    /// Consistency proof: the newer checkpoint.
-    #[arg(long, value_name = "CP2", requires = "from")]
-    pub to: Option<PathBuf>,
-    /// Where to write the proof (never overwritten; `.tlog-proof` is the usual extension of
-    /// an inclusion proof).
-    #[arg(long, value_name = "FILE")]
-    pub out: PathBuf,
-}
 
 /// Read a file of at most `max` bytes.
 fn read_limited(path: &Path, max: usize, what: &str) -> Result<Vec<u8>> {
@@ -86,10 +64,10 @@ pub fn prove(ledger_path: &Path, args: ProveArgs, fmt: Format) -> Result<Outcome
                 Built::Proof(p) => p,
                 Built::Refused(why) => return refused(&why, fmt),
             };
-            let written = super::write_output(&args.out, p.to_string().as_bytes(), false, false)?;
+            let written = write_output(&args.out, p.to_string().as_bytes(), false, false)?;
             let (m, n) = (old.checkpoint.size, new.checkpoint.size);
             if fmt == Format::Json {
-                super::print_json(&json!({
+                print_json(&json!({
                     "ok": true, "proof": "consistency", "out": args.out,
                     "written": written.as_str(), "old_size": m, "new_size": n,
                     "old_root": hex::encode(old.checkpoint.root),
@@ -125,13 +103,13 @@ pub fn prove(ledger_path: &Path, args: ProveArgs, fmt: Format) -> Result<Outcome
                 Built::Proof(p) => p,
                 Built::Refused(why) => return refused(&why, fmt),
             };
-            let written = super::write_output(&args.out, p.to_string().as_bytes(), false, false)?;
+            let written = write_output(&args.out, p.to_string().as_bytes(), false, false)?;
             let kind = vouch::format::entry::EntryHeader::parse(&p.entry)
                 .map(|h| h.kind.as_str().to_string())
                 .unwrap_or_default();
             let size = cp.checkpoint.size;
             if fmt == Format::Json {
-                super::print_json(&json!({
+                print_json(&json!({
                     "ok": true, "proof": "inclusion", "out": args.out,
                     "written": written.as_str(), "seq": seq, "kind": kind,
                     "checkpoint": {"source": source, "size": size,
@@ -156,7 +134,7 @@ pub fn prove(ledger_path: &Path, args: ProveArgs, fmt: Format) -> Result<Outcome
 /// The ledger cannot give the proof: exit 1, nothing written.
 fn refused(why: &str, fmt: Format) -> Result<Outcome> {
     if fmt == Format::Json {
-        super::print_json(&json!({"ok": false, "problems": [why]}));
+        print_json(&json!({"ok": false, "problems": [why]}));
     } else {
         out!("FAILED: {why}");
     }
@@ -264,7 +242,7 @@ fn inclusion(
                    "time": vouch::format::entry::format_time(&h.time),
                    "ledger_id": h.ledger.to_string()})
         });
-        super::print_json(&json!({
+        print_json(&json!({
             "ok": r.ok(), "proof": "inclusion", "file": file, "seq": r.seq,
             "entry": entry, "entry_hash": hex::encode(r.entry_hash),
             "checkpoint": facts_json(cp), "problems": r.problems,
@@ -305,7 +283,7 @@ fn consistency(
 ) -> bool {
     let r = p.verify(keys);
     if fmt == Format::Json {
-        super::print_json(&json!({
+        print_json(&json!({
             "ok": r.ok(), "proof": "consistency", "file": file,
             "old": facts_json(&r.old), "new": facts_json(&r.new), "problems": r.problems,
         }));

@@ -1,0 +1,266 @@
+//! `vouch record`, `cosign`, `retract`, `waive`, `delegate` and `matrix adopt`: the
+//! commands that sign one entry (or a batch of evidence) and append it to the ledger.
+
+use serde_json::{Value, json};
+use std::io::{self, Write as _};
+use std::path::Path;
+
+use super::args::{Format, KeyArg, RecordArgs};
+use super::input::load_key;
+use super::output::{Outcome, print_json};
+use super::progress;
+use vouch::format::payload::Verdict;
+use vouch::ledger::Access;
+use vouch::ledger::Ledger;
+use vouch::ledger::evidence::{self, EvidenceInput};
+use vouch::{Error, Result, clock};
+
+pub(super) fn record(path: &Path, args: &RecordArgs, fmt: Format) -> Result<Outcome> {
+    let key = load_key(&args.key.key)?;
+    let mut ledger = Ledger::open(path, Access::ReadWrite)?;
+    let fpr = key.public().fingerprint();
+    let party = ledger.party_of_key(&fpr)?.ok_or_else(|| {
+        Error::new(format!("key {fpr} is not registered in {}", path.display()))
+            .hint("a registered party must add it first: vouch party add ID --pubkey FILE.pub --key THEIR.key")
+    })?;
+    let now = clock::now();
+    let store = !args.no_store;
+    let adopted = vouch::attestation::adopted::current(&ledger)?;
+    let drafts = if let Some(batch) = &args.batch {
+        let drafts = evidence::draft_batch(batch, now, store)?;
+        if let Some(adopted) = &adopted {
+            for (line, d) in &drafts {
+                let at = format!("{} line {line}", batch.display());
+                let supporting = is_supporting(d);
+                vouch::attestation::adopted::check_item(
+                    &ledger,
+                    adopted,
+                    &party.id,
+                    d.item.as_deref().unwrap_or(""),
+                    supporting,
+                    &at,
+                )?;
+            }
+        }
+        drafts.into_iter().map(|(_, d)| d).collect()
+    } else {
+        let mut fields = std::collections::BTreeMap::new();
+        for f in &args.fields {
+            let (k, v) = evidence::parse_field(f)?;
+            if fields.insert(k.clone(), v).is_some() {
+                return Err(Error::new(format!("--field {k} is given twice")));
+            }
+        }
+        let input = EvidenceInput {
+            item: args.item.clone().unwrap_or_default(),
+            kind: args.kind.clone().unwrap_or_default(),
+            outcome: args.outcome.clone().unwrap_or_default(),
+            performed_at: args.performed_at.clone().unwrap_or_default(),
+            fields,
+            artifacts: args.artifacts.clone(),
+            note: args.note.clone(),
+            supporting: args.supporting,
+        };
+        if let Some(adopted) = &adopted {
+            vouch::attestation::adopted::check_item(
+                &ledger,
+                adopted,
+                &party.id,
+                &input.item,
+                args.supporting,
+                "--item",
+            )?;
+        }
+        vec![evidence::draft(&input, now, store)?]
+    };
+    let bar = progress::Bar::new(drafts.len() as u64 >= 1000);
+    let appended = ledger.append(&key, drafts, now, &bar)?;
+    let first = appended.first().map_or(0, |a| a.seq);
+    let last = appended.last().map_or(0, |a| a.seq);
+    if fmt == Format::Json {
+        let list: Vec<Value> = appended
+            .iter()
+            .map(|a| json!({"seq": a.seq, "hash": hex::encode(a.hash)}))
+            .collect();
+        print_json(&json!({"party": party.id, "entries": list}));
+    } else if appended.len() == 1 {
+        out!(
+            "entry {first}: evidence recorded by {} ({})",
+            party.id,
+            hex::encode(appended[0].hash)
+        );
+    } else {
+        out!(
+            "entries {first}–{last}: {} evidence entries recorded by {}",
+            appended.len(),
+            party.id
+        );
+    }
+    Ok(Outcome::Ok)
+}
+
+/// `vouch cosign SEQ --ack|--dispute REASON|--approve [--note TEXT] --key K`.
+pub(super) fn cosign(
+    path: &Path,
+    seq: u64,
+    dispute: Option<String>,
+    approve: bool,
+    note: Option<String>,
+    key: &KeyArg,
+    fmt: Format,
+) -> Result<Outcome> {
+    let (verdict, reason) = match (dispute, approve) {
+        (Some(r), _) => (Verdict::Dispute, Some(r)),
+        (None, true) => (Verdict::Approve, note),
+        (None, false) => (Verdict::Ack, note),
+    };
+    let k = load_key(&key.key)?;
+    let mut ledger = Ledger::open(path, Access::ReadWrite)?;
+    let a = ledger.cosign(&k, seq, verdict, reason, clock::now())?;
+    appended(fmt, &a, &format!("{} of entry {seq}", verdict.as_str()));
+    Ok(Outcome::Ok)
+}
+
+/// `vouch retract SEQ --reason TEXT --key K`.
+pub(super) fn retract(
+    path: &Path,
+    seq: u64,
+    reason: String,
+    key: &KeyArg,
+    fmt: Format,
+) -> Result<Outcome> {
+    let k = load_key(&key.key)?;
+    let mut ledger = Ledger::open(path, Access::ReadWrite)?;
+    let a = ledger.retract(&k, seq, reason, clock::now())?;
+    appended(fmt, &a, &format!("retraction of entry {seq}"));
+    Ok(Outcome::Ok)
+}
+
+/// `vouch waive ITEM --reason TEXT --key K`.
+pub(super) fn waive(
+    path: &Path,
+    item: String,
+    reason: String,
+    key: &KeyArg,
+    fmt: Format,
+) -> Result<Outcome> {
+    let k = load_key(&key.key)?;
+    let mut ledger = Ledger::open(path, Access::ReadWrite)?;
+    let a = ledger.waive(&k, &item, reason, clock::now())?;
+    appended(fmt, &a, &format!("waiver of {item}"));
+    Ok(Outcome::Ok)
+}
+
+/// `vouch delegate ITEM --to PARTY [--note TEXT] --key K`.
+pub(super) fn delegate(
+    path: &Path,
+    item: String,
+    to: String,
+    note: Option<String>,
+    key: &KeyArg,
+    fmt: Format,
+) -> Result<Outcome> {
+    let k = load_key(&key.key)?;
+    let mut ledger = Ledger::open(path, Access::ReadWrite)?;
+    let a = ledger.delegate(&k, &item, &to, note, clock::now())?;
+    appended(fmt, &a, &format!("delegation of {item} to {to}"));
+    Ok(Outcome::Ok)
+}
+
+/// `vouch matrix adopt FILE --bind ROLE=PARTY… [--variant V…] --key K`.
+pub(super) fn adopt(
+    ledger_path: &Path,
+    file: &Path,
+    binds: &[String],
+    variants: &[String],
+    key: &str,
+    fmt: Format,
+) -> Result<Outcome> {
+    let k = load_key(key)?;
+    let (matrix, bytes) = vouch::matrix::Matrix::load(file)?;
+    let role_names: Vec<&str> = matrix.roles.iter().map(|r| r.id.as_str()).collect();
+    let mut bindings = std::collections::BTreeMap::new();
+    for b in binds {
+        let Some((role, party)) = b.split_once('=') else {
+            return Err(Error::new(format!("--bind {b:?} has no '='"))
+                .hint("write --bind ROLE=PARTY, e.g. --bind provider=cloudtemple"));
+        };
+        if !role_names.contains(&role) {
+            return Err(Error::new(format!(
+                "--bind {b}: unknown role {role:?} in matrix {}",
+                matrix.header.id
+            ))
+            .hint(format!("the matrix's roles are {}", role_names.join(", "))));
+        }
+        if bindings
+            .insert(role.to_string(), party.to_string())
+            .is_some()
+        {
+            return Err(Error::new(format!("--bind {role}=… is given twice")));
+        }
+    }
+    let unbound: Vec<&str> = role_names
+        .iter()
+        .copied()
+        .filter(|r| !bindings.contains_key(*r))
+        .collect();
+    if !unbound.is_empty() {
+        return Err(Error::new(format!(
+            "role {} of matrix {} is not bound",
+            unbound.join(", "),
+            matrix.header.id
+        ))
+        .hint(format!(
+            "bind every role: {}",
+            role_names
+                .iter()
+                .map(|r| format!("--bind {r}=PARTY"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        )));
+    }
+    for v in variants {
+        if !matrix.variants.iter().any(|x| &x.id == v) {
+            let known: Vec<&str> = matrix.variants.iter().map(|x| x.id.as_str()).collect();
+            return Err(Error::new(format!(
+                "--variant {v}: matrix {} has no such variant",
+                matrix.header.id
+            ))
+            .hint(if known.is_empty() {
+                "this matrix has no variants".to_string()
+            } else {
+                format!("variants: {}", known.join(", "))
+            }));
+        }
+    }
+    let mref = vouch::attestation::adopted::matrix_ref(&matrix, &bytes);
+    let mut ledger = Ledger::open(ledger_path, Access::ReadWrite)?;
+    let a = ledger.adopt(&k, mref, bytes, bindings, variants.to_vec(), clock::now())?;
+    appended(
+        fmt,
+        &a,
+        &format!(
+            "adoption of matrix {} version {} ({} items); the other parties acknowledge it with: vouch cosign {} --ack",
+            matrix.header.id,
+            matrix.header.version,
+            matrix.items.len(),
+            a.seq
+        ),
+    );
+    Ok(Outcome::Ok)
+}
+
+fn appended(fmt: Format, a: &vouch::ledger::Appended, what: &str) {
+    if fmt == Format::Json {
+        print_json(&json!({"seq": a.seq, "hash": hex::encode(a.hash), "kind": a.kind.as_str()}));
+    } else {
+        out!("entry {}: {what} ({})", a.seq, hex::encode(a.hash));
+    }
+}
+
+fn is_supporting(d: &vouch::ledger::Draft) -> bool {
+    serde_json::from_slice::<Value>(&d.payload)
+        .ok()
+        .and_then(|v| v.get("supporting").and_then(Value::as_bool))
+        .unwrap_or(false)
+}

@@ -1,0 +1,248 @@
+//! `vouch status`, `vouch attest` and `vouch report`: the status of every matrix item
+//! for a period, its signed attestation (`schema/FORMAT.md` §11) and the attestation report.
+
+use serde_json::{Value, json};
+use std::io::{self, Write as _};
+use std::path::Path;
+
+use super::args::{Format, ReportArgs};
+use super::input::{load_key, parse_period, parse_trust};
+use super::output::{Outcome, print_findings, print_json, write_output};
+use vouch::attestation::status::{self, Period, Status};
+use vouch::ledger::Access;
+use vouch::ledger::Ledger;
+use vouch::ledger::evidence;
+use vouch::{Error, Result, clock};
+
+pub(super) fn status(
+    path: &Path,
+    period: Period,
+    as_of: Option<String>,
+    fmt: Format,
+) -> Result<Outcome> {
+    let now = clock::now();
+    let as_of = match as_of {
+        Some(t) => evidence::parse_performed_at(&t, now + chrono::Duration::days(36_500))
+            .map_err(|e| e.context("--as-of"))?,
+        None => now,
+    };
+    let ledger = Ledger::open(path, Access::ReadOnly)?;
+    let (report, matrix, adoption) = status::from_ledger(&ledger, &period, as_of, None)?;
+    if fmt == Format::Json {
+        let mut v = serde_json::to_value(&report).map_err(|e| Error::new(e.to_string()))?;
+        v["matrix"] = json!({"id": matrix.header.id, "version": matrix.header.version, "adoption": adoption.seq});
+        print_json(&v);
+        return Ok(Outcome::Ok);
+    }
+    out!(
+        "{} (version {}, adopted in entry {}) · period {} to {} · as of {}",
+        matrix.header.title,
+        matrix.header.version,
+        adoption.seq,
+        period.from,
+        period.to,
+        report.as_of
+    );
+    let mut section = String::new();
+    for it in &report.items {
+        if it.section != section {
+            section.clone_from(&it.section);
+            let title = matrix
+                .sections
+                .iter()
+                .find(|s| s.id == section)
+                .map_or(section.as_str(), |s| s.title.as_str());
+            out!("\n{title}");
+        }
+        for d in &it.duties {
+            let who = if d.party.is_empty() {
+                "-".to_string()
+            } else {
+                format!("{} {}", d.party, d.raci)
+            };
+            let ev = if d.evidence.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    " evidence {}",
+                    d.evidence
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join(",")
+                )
+            };
+            let flags = if d.flags.is_empty() {
+                String::new()
+            } else {
+                format!(" [{}]", d.flags.join(" "))
+            };
+            out!(
+                "  {:<40} {:<18} {:<14}{ev}{flags}",
+                it.id,
+                who,
+                d.status.as_str()
+            );
+        }
+    }
+    out!("");
+    for (party, counts) in &report.summary {
+        let parts: Vec<String> = Status::ALL
+            .iter()
+            .filter_map(|s| {
+                counts
+                    .get(s.as_str())
+                    .map(|n| format!("{} {n}", s.as_str()))
+            })
+            .collect();
+        out!("{party}: {}", parts.join(", "));
+    }
+    out!("signatures not checked here: run `vouch verify`");
+    Ok(Outcome::Ok)
+}
+
+pub(super) fn attest(
+    path: &Path,
+    period: Period,
+    key: Option<String>,
+    fmt: Format,
+) -> Result<Outcome> {
+    let (att, signed) = match key {
+        Some(k) => {
+            let k = load_key(&k)?;
+            let mut ledger = Ledger::open(path, Access::ReadWrite)?;
+            let (a, _) = vouch::attestation::attest::sign(&mut ledger, &k, &period, clock::now())?;
+            // Re-read, so the new sign-off is listed with the others.
+            (
+                vouch::attestation::attest::build(&ledger, &period)?,
+                Some(a),
+            )
+        }
+        None => {
+            let ledger = Ledger::open(path, Access::ReadOnly)?;
+            (vouch::attestation::attest::build(&ledger, &period)?, None)
+        }
+    };
+    let digest = hex::encode(att.digest);
+    if fmt == Format::Json {
+        let doc: Value = serde_json::from_slice(&att.canonical).unwrap_or(Value::Null);
+        print_json(
+            &json!({"digest": digest, "head": {"seq": att.head.0, "sha256": hex::encode(att.head.1)},
+            "signed": signed.map(|a| a.seq), "signoffs": att.signoffs, "attestation": doc}),
+        );
+        return Ok(Outcome::Ok);
+    }
+    if let Some(a) = signed {
+        out!(
+            "entry {}: sign-off of {} to {}",
+            a.seq,
+            period.from,
+            period.to
+        );
+    }
+    out!(
+        "attestation {} to {} at head entry {} ({})",
+        period.from,
+        period.to,
+        att.head.0,
+        hex::encode(att.head.1)
+    );
+    out!("digest {digest}");
+    if att.signoffs.is_empty() {
+        out!("not signed by anyone yet");
+    }
+    for s in &att.signoffs {
+        let state = if s.matches {
+            "matches".to_string()
+        } else {
+            format!("no longer matches (signed at head {})", s.head)
+        };
+        out!("  signed by {} in entry {}: {state}", s.party, s.seq);
+    }
+    Ok(Outcome::Ok)
+}
+
+pub(super) fn report(path: &Path, args: ReportArgs, fmt: Format) -> Result<Outcome> {
+    if fmt == Format::Toml {
+        return Err(Error::new("--format toml is not a report format")
+            .hint("use --format pdf (the default), md, json or csv"));
+    }
+    let period = parse_period(args.period)?;
+    let (out_path, force, trust, allow_unverified) = (
+        args.out.as_deref(),
+        args.force,
+        &args.trust,
+        args.allow_unverified,
+    );
+    let which = vouch::attestation::report::Appendix::parse(&args.appendix);
+    let trust = if trust.is_empty() {
+        None
+    } else {
+        Some(parse_trust(trust)?)
+    };
+    let r = match vouch::attestation::report::generate(
+        path,
+        &period,
+        trust,
+        which,
+        allow_unverified,
+    )? {
+        vouch::attestation::report::Generated::Report(r) => r,
+        vouch::attestation::report::Generated::Refused(v) => {
+            print_findings(&v.findings, 5);
+            out!(
+                "FAILED: the ledger does not verify; no report (use --allow-unverified to mark every page)"
+            );
+            return Ok(Outcome::Problem);
+        }
+    };
+    let pdf = matches!(fmt, Format::Text | Format::Pdf);
+    let bytes = match fmt {
+        Format::Json => {
+            (serde_json::to_string_pretty(&r).map_err(|e| Error::new(e.to_string()))? + "\n")
+                .into_bytes()
+        }
+        Format::Csv => vouch::attestation::report::to_csv(&r)?.into_bytes(),
+        Format::Md => vouch::attestation::report::to_markdown(&r).into_bytes(),
+        _ => vouch::attestation::pdf::render(&r)?,
+    };
+    let default_pdf;
+    let target = match out_path {
+        Some(p) if p.as_os_str() == "-" => None,
+        Some(p) => Some(p),
+        None if pdf => {
+            default_pdf = Path::new("reports").join(format!(
+                "{}-{}.pdf",
+                r.matrix.get("id").map_or("report", String::as_str),
+                period.label()
+            ));
+            Some(default_pdf.as_path())
+        }
+        None => None,
+    };
+    match target {
+        None => {
+            if io::stdout().lock().write_all(&bytes).is_err() {
+                std::process::exit(0);
+            }
+        }
+        Some(p) => {
+            let how = write_output(p, &bytes, force, true)?;
+            out!(
+                "{} {} ({} bytes; attestation digest {})",
+                how.as_str(),
+                p.display(),
+                bytes.len(),
+                r.digest
+            );
+            if !r.verified {
+                out!("UNVERIFIED: the ledger does not verify; every page says so");
+            }
+        }
+    }
+    Ok(if r.verified {
+        Outcome::Ok
+    } else {
+        Outcome::Problem
+    })
+}
