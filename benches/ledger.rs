@@ -509,13 +509,13 @@ fn main() {
     // library, then `prove` (inclusion of the middle entry; consistency from a third of the
     // ledger) and `verify --proof` with no ledger, each the median of 21 process runs.
     let big_ledger = Ledger::open(&big, vouch::ledger::Access::ReadOnly).unwrap();
-    let size = u64::try_from(big_ledger.store().count().unwrap().1).unwrap();
+    let size = big_ledger.size().unwrap();
     let origin = vouch::format::checkpoint::vouch_origin(&big_ledger.id().unwrap());
     for (cp_size, file) in [(size, "big.cp"), (size / 3, "third.cp")] {
         let note = vouch::format::checkpoint::Checkpoint {
             origin: origin.clone(),
             size: cp_size,
-            root: big_ledger.store().merkle_root(cp_size).unwrap(),
+            root: big_ledger.merkle_root(cp_size).unwrap(),
             extensions: vec![],
         }
         .sign(&origin, &customer)

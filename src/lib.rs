@@ -14,6 +14,5 @@ pub mod error;
 pub mod format;
 pub mod ledger;
 pub mod matrix;
-pub mod proof;
 
 pub use error::{Error, Result};

@@ -5,7 +5,7 @@
 //! delegated), unless the evidence is recorded as supporting.
 
 use crate::error::{Error, Result};
-use crate::format::entry::{EntryHeader, Kind};
+use crate::format::entry::Kind;
 use crate::format::payload::{self, AdoptionPayload, DelegationPayload};
 use crate::ledger::Ledger;
 use crate::matrix::{Matrix, RoleId};
@@ -92,14 +92,8 @@ pub fn check_item(
 }
 
 fn delegated_to(ledger: &Ledger, party: &str, item: &str) -> Result<bool> {
-    for row in ledger.store().entries_of_kind(Kind::Delegation.as_str())? {
-        let Ok(h) = EntryHeader::parse(&row.body) else {
-            continue;
-        };
-        if crate::crypto::sha256(&row.payload) != h.payload {
-            continue;
-        }
-        if let Ok(d) = payload::decode::<DelegationPayload>(&row.payload)
+    for e in ledger.entries_of_kind(Kind::Delegation, None)? {
+        if let Ok(d) = payload::decode::<DelegationPayload>(&e.payload)
             && d.item == item
             && d.to == party
         {

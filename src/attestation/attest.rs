@@ -13,7 +13,7 @@ use serde_json::json;
 use crate::attestation::status::{self, Adoption, Period, StatusReport};
 use crate::crypto::{self, SecretKey};
 use crate::error::{Error, Result};
-use crate::format::entry::{EntryHeader, Kind, format_time};
+use crate::format::entry::{Kind, format_time};
 use crate::format::payload::{self, PeriodRef, SignoffPayload};
 use crate::ledger::{Appended, Draft, Ledger, NoProgress};
 use crate::matrix::Matrix;
@@ -63,8 +63,7 @@ pub struct Attestation {
 
 /// The attestation head: the newest entry that is not a sign-off.
 fn head(ledger: &Ledger) -> Result<(u64, [u8; 32], DateTime<Utc>)> {
-    let (_, max) = ledger.store().count()?;
-    let mut seq = u64::try_from(max).unwrap_or(0);
+    let mut seq = ledger.size()?;
     while seq > 0 {
         let e = ledger.entry(seq)?.ok_or_else(|| {
             Error::new(format!("entry {seq} is missing")).hint("run vouch verify")
@@ -125,24 +124,15 @@ pub fn build(ledger: &Ledger, period: &Period) -> Result<Attestation> {
     let canonical = canonical(&id, head, period, adoption.seq, &sha, &matrix, &report)?;
     let digest = crypto::sha256(&canonical);
     let parties: std::collections::HashMap<String, String> = ledger
-        .store()
         .keys()?
         .into_iter()
         .map(|k| (k.fingerprint, k.party))
         .collect();
     let mut signoffs = Vec::new();
-    for row in ledger.store().entries_of_kind(Kind::Signoff.as_str())? {
-        let seq = u64::try_from(row.seq).unwrap_or(0);
-        let h = EntryHeader::parse(&row.body)
-            .map_err(|e| Error::new(format!("entry {seq}: {e}")).hint("run vouch verify"))?;
-        if crypto::sha256(&row.payload) != h.payload {
-            return Err(Error::new(format!(
-                "entry {seq}: payload does not match its signed hash"
-            ))
-            .hint("run vouch verify"));
-        }
+    for e in ledger.entries_of_kind(Kind::Signoff, None)? {
+        let (seq, h) = (e.seq(), &e.header);
         let s: SignoffPayload =
-            payload::decode(&row.payload).map_err(|e| Error::new(format!("entry {seq}: {e}")))?;
+            payload::decode(&e.payload).map_err(|m| Error::new(format!("entry {seq}: {m}")))?;
         if s.period.from != period.from.to_string() || s.period.to != period.to.to_string() {
             continue;
         }
@@ -154,7 +144,7 @@ pub fn build(ledger: &Ledger, period: &Period) -> Result<Attestation> {
                 .unwrap_or_default(),
             fingerprint: h.signer.to_string(),
             time: format_time(&h.time),
-            signature: hex::encode(&row.signature),
+            signature: hex::encode(&e.signature),
             matches: s.digest == hex::encode(digest),
             digest: s.digest,
             head: s.head,
@@ -182,7 +172,6 @@ pub fn sign(
     let att = build(ledger, period)?;
     if !att.adoption.bindings.values().any(|p| *p == party) {
         let role = ledger
-            .store()
             .parties()?
             .into_iter()
             .find(|p| p.id == party)

@@ -9,7 +9,7 @@ use std::fmt::Write as _;
 use crate::attestation::attest::{self, Signoff};
 use crate::attestation::status::{Duty, Period, Status};
 use crate::error::{Error, Result};
-use crate::format::entry::{EntryHeader, Kind, format_time};
+use crate::format::entry::{Kind, format_time};
 use crate::format::payload::{self, CosignPayload, EvidencePayload};
 use crate::ledger::Ledger;
 use crate::ledger::verify::Report as Verification;
@@ -370,15 +370,14 @@ pub fn build(
     let att = attest::build(ledger, period)?;
     let ledger_id = ledger.id()?;
     let m = &att.matrix;
-    let store = ledger.store();
-    let keys = store.keys()?;
+    let keys = ledger.keys()?;
     let bound: HashMap<&str, &str> = att
         .adoption
         .bindings
         .iter()
         .map(|(r, p)| (p.as_str(), r.as_str()))
         .collect();
-    let parties: Vec<PartyRow> = store
+    let parties: Vec<PartyRow> = ledger
         .parties()?
         .into_iter()
         .map(|p| PartyRow {
@@ -413,15 +412,10 @@ pub fn build(
         .collect();
     let mut cosigns: HashMap<u64, Vec<CosignRow>> = HashMap::new();
     let mut reasons: HashMap<u64, String> = HashMap::new();
-    for row in store.entries_of_kind(Kind::Cosign.as_str())? {
-        let seq = u64::try_from(row.seq).unwrap_or(0);
-        if seq > att.head.0 {
-            continue;
-        }
-        let h =
-            EntryHeader::parse(&row.body).map_err(|e| Error::new(format!("entry {seq}: {e}")))?;
+    for e in ledger.entries_of_kind(Kind::Cosign, Some(att.head.0))? {
+        let (seq, h) = (e.seq(), &e.header);
         let c: CosignPayload =
-            payload::decode(&row.payload).map_err(|e| Error::new(format!("entry {seq}: {e}")))?;
+            payload::decode(&e.payload).map_err(|m| Error::new(format!("entry {seq}: {m}")))?;
         let who = party_of
             .get(&h.signer.to_string())
             .cloned()
@@ -557,13 +551,9 @@ pub fn build(
             .to_string()
     });
     let mut signed_checkpoint = None;
-    for row in store.entries_of_kind(Kind::Checkpoint.as_str())? {
-        let seq = u64::try_from(row.seq).unwrap_or(0);
-        if seq > verification.entries {
-            break;
-        }
-        if let Ok(c) = payload::decode::<payload::CheckpointPayload>(&row.payload) {
-            signed_checkpoint = Some((seq, c.note));
+    for e in ledger.entries_of_kind(Kind::Checkpoint, Some(verification.entries))? {
+        if let Ok(c) = payload::decode::<payload::CheckpointPayload>(&e.payload) {
+            signed_checkpoint = Some((e.seq(), c.note));
         }
     }
     Ok(Report {

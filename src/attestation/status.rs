@@ -788,68 +788,16 @@ struct LiteEvidence<'a> {
     supporting: bool,
 }
 
-/// The matrix and adoption in force for a period, and the facts of the ledger, read in one
-/// pass over the entries that can concern the period.
-///
-/// This reads the signed bytes (entry text and payloads, each payload checked against its
-/// signed hash, and the adopted matrix against its signed hash) but does not check
-/// signatures or the chain: run `vouch verify` for that. Status is a view; reports verify.
-pub fn from_ledger(
+/// The adoption in force for a period (the newest whose matrix is effective by the end of
+/// the period, else the newest at all), up to entry `upto`, with its parsed matrix.
+fn adoption_in_force(
     ledger: &crate::ledger::Ledger,
     period: &Period,
-    as_of: DateTime<Utc>,
     upto: Option<u64>,
-) -> crate::Result<(StatusReport, Matrix, Adoption)> {
-    let upto = i64::try_from(upto.unwrap_or(u64::MAX)).unwrap_or(i64::MAX);
-    use crate::format::entry::{EntryHeader, Kind};
-    use crate::format::payload::{
-        self, CosignPayload, DelegationPayload, RetractionPayload, WaiverPayload,
-    };
-    use crate::{Error, crypto};
-    use rayon::prelude::*;
-
-    let store = ledger.store();
-    let parties: HashMap<crypto::Fingerprint, String> = store
-        .keys()?
-        .into_iter()
-        .filter_map(|k| crypto::Fingerprint::parse(&k.fingerprint).map(|f| (f, k.party)))
-        .collect();
-    let party_of = |h: &EntryHeader| parties.get(&h.signer).map_or("", String::as_str);
-
-    // Revoked keys (FORMAT.md §14): what a key signed at or after its revocation's `since`
-    // does not count. Only a party's revocation of its own key counts (verify checks the
-    // rest); one hash lookup per entry, none at all in a ledger without revocations.
-    let mut revoked: HashMap<crypto::Fingerprint, DateTime<Utc>> = HashMap::new();
-    for row in store
-        .entries_of_kind(Kind::KeyRevocation.as_str())?
-        .into_iter()
-        .filter(|r| r.seq <= upto)
-    {
-        let seq = u64::try_from(row.seq).unwrap_or(0);
-        let h = EntryHeader::parse(&row.body)
-            .map_err(|e| Error::new(format!("entry {seq}: {e}")).hint("run vouch verify"))?;
-        let r: payload::KeyRevocationPayload = payload::decode(&row.payload)
-            .map_err(|e| Error::new(format!("entry {seq}: {e}")).hint("run vouch verify"))?;
-        let (Some(key), Some(since)) = (
-            crypto::Fingerprint::parse(&r.key),
-            crate::format::entry::parse_time(&r.since),
-        ) else {
-            continue;
-        };
-        if crypto::sha256(&row.payload) == h.payload
-            && parties.get(&key).is_some_and(|p| p == party_of(&h))
-        {
-            let t = revoked.entry(key).or_insert(since);
-            *t = (*t).min(since);
-        }
-    }
-    let by_revoked_key = |h: &EntryHeader| {
-        !revoked.is_empty() && revoked.get(&h.signer).is_some_and(|since| h.time >= *since)
-    };
-
-    // The adoption in force: the newest whose matrix is effective by the end of the period.
+) -> crate::Result<(Matrix, Adoption)> {
+    use crate::Error;
     let mut adoptions = ledger.adoptions()?;
-    adoptions.retain(|(seq, _, _)| i64::try_from(*seq).unwrap_or(i64::MAX) <= upto);
+    adoptions.retain(|(seq, _, _)| *seq <= upto.unwrap_or(u64::MAX));
     let Some((seq, a, bytes)) = adoptions
         .iter()
         .rev()
@@ -865,7 +813,7 @@ pub fn from_ledger(
         text,
         &format!("{}.toml (adopted in entry {seq})", a.matrix.id),
     )?;
-    let adoption_row = ledger
+    let adoption_entry = ledger
         .entry(*seq)?
         .ok_or_else(|| Error::new(format!("entry {seq} is missing")))?;
     let mut bindings = BTreeMap::new();
@@ -876,146 +824,134 @@ pub fn from_ledger(
     }
     let adoption = Adoption {
         seq: *seq,
-        time: adoption_row.header.time,
+        time: adoption_entry.header.time,
         bindings,
         variants: a.variants.clone(),
     };
+    Ok((matrix, adoption))
+}
 
-    let decode_row = |row: &crate::ledger::store::EntryRow| -> crate::Result<(EntryHeader, u64)> {
-        let seq = u64::try_from(row.seq).unwrap_or(0);
-        let h = EntryHeader::parse(&row.body)
-            .map_err(|e| Error::new(format!("entry {seq}: {e}")).hint("run vouch verify"))?;
-        if crypto::sha256(&row.payload) != h.payload {
-            return Err(Error::new(format!(
-                "entry {seq}: payload does not match its signed hash"
-            ))
-            .hint("run vouch verify"));
-        }
-        Ok((h, seq))
+/// The matrix and adoption in force for a period, and the facts of the ledger, read in one
+/// pass over the entries that can concern the period.
+///
+/// This reads the signed bytes (entry text and payloads, each payload checked against its
+/// signed hash, and the adopted matrix against its signed hash) but does not check
+/// signatures or the chain: run `vouch verify` for that. Status is a view; reports verify.
+pub fn from_ledger(
+    ledger: &crate::ledger::Ledger,
+    period: &Period,
+    as_of: DateTime<Utc>,
+    upto: Option<u64>,
+) -> crate::Result<(StatusReport, Matrix, Adoption)> {
+    use crate::format::entry::{EntryHeader, Kind};
+    use crate::format::payload::{
+        self, CosignPayload, DelegationPayload, RetractionPayload, WaiverPayload,
     };
+    use crate::{Error, crypto};
+    use rayon::prelude::*;
+
+    let parties: HashMap<crypto::Fingerprint, String> = ledger
+        .keys()?
+        .into_iter()
+        .filter_map(|k| crypto::Fingerprint::parse(&k.fingerprint).map(|f| (f, k.party)))
+        .collect();
+    let party_of = |h: &EntryHeader| parties.get(&h.signer).map_or("", String::as_str);
     let bad =
         |seq: u64, e: String| Error::new(format!("entry {seq}: {e}")).hint("run vouch verify");
 
+    // Revoked keys (FORMAT.md §14): what a key signed at or after its revocation's `since`
+    // does not count. Only a party's revocation of its own key counts (verify checks the
+    // rest); one hash lookup per entry, none at all in a ledger without revocations.
+    let mut revoked: HashMap<crypto::Fingerprint, DateTime<Utc>> = HashMap::new();
+    for e in ledger.entries_of_kind(Kind::KeyRevocation, upto)? {
+        let r: payload::KeyRevocationPayload =
+            payload::decode(&e.payload).map_err(|m| bad(e.seq(), m))?;
+        let (Some(key), Some(since)) = (
+            crypto::Fingerprint::parse(&r.key),
+            crate::format::entry::parse_time(&r.since),
+        ) else {
+            continue;
+        };
+        if parties.get(&key).is_some_and(|p| p == party_of(&e.header)) {
+            let t = revoked.entry(key).or_insert(since);
+            *t = (*t).min(since);
+        }
+    }
+    let by_revoked_key = |h: &EntryHeader| {
+        !revoked.is_empty() && revoked.get(&h.signer).is_some_and(|since| h.time >= *since)
+    };
+
+    let (matrix, adoption) = adoption_in_force(ledger, period, upto)?;
+
     let mut facts = Facts::default();
-    for row in store
-        .entries_of_kind(Kind::Cosign.as_str())?
-        .into_iter()
-        .filter(|r| r.seq <= upto)
-    {
-        let (h, seq) = decode_row(&row)?;
-        if by_revoked_key(&h) {
+    for e in ledger.entries_of_kind(Kind::Cosign, upto)? {
+        if by_revoked_key(&e.header) {
             continue;
         }
-        let c: CosignPayload = payload::decode(&row.payload).map_err(|e| bad(seq, e))?;
+        let c: CosignPayload = payload::decode(&e.payload).map_err(|m| bad(e.seq(), m))?;
         facts.cosigns.push(Cosign {
-            seq,
-            party: party_of(&h).to_string(),
+            seq: e.seq(),
+            party: party_of(&e.header).to_string(),
             target: c.entry,
             verdict: c.verdict,
         });
     }
-    for row in store
-        .entries_of_kind(Kind::Retraction.as_str())?
-        .into_iter()
-        .filter(|r| r.seq <= upto)
-    {
-        let (h, seq) = decode_row(&row)?;
-        if by_revoked_key(&h) {
+    for e in ledger.entries_of_kind(Kind::Retraction, upto)? {
+        if by_revoked_key(&e.header) {
             continue;
         }
-        let r: RetractionPayload = payload::decode(&row.payload).map_err(|e| bad(seq, e))?;
+        let r: RetractionPayload = payload::decode(&e.payload).map_err(|m| bad(e.seq(), m))?;
         facts.retracted.insert(r.entry);
     }
-    for row in store
-        .entries_of_kind(Kind::Waiver.as_str())?
-        .into_iter()
-        .filter(|r| r.seq <= upto)
-    {
-        let (h, seq) = decode_row(&row)?;
-        if by_revoked_key(&h) {
+    for e in ledger.entries_of_kind(Kind::Waiver, upto)? {
+        if by_revoked_key(&e.header) {
             continue;
         }
-        let w: WaiverPayload = payload::decode(&row.payload).map_err(|e| bad(seq, e))?;
-        facts.waivers.push((seq, party_of(&h).to_string(), w.item));
+        let w: WaiverPayload = payload::decode(&e.payload).map_err(|m| bad(e.seq(), m))?;
+        facts
+            .waivers
+            .push((e.seq(), party_of(&e.header).to_string(), w.item));
     }
-    for row in store
-        .entries_of_kind(Kind::Delegation.as_str())?
-        .into_iter()
-        .filter(|r| r.seq <= upto)
-    {
-        let (h, seq) = decode_row(&row)?;
-        if by_revoked_key(&h) {
+    for e in ledger.entries_of_kind(Kind::Delegation, upto)? {
+        if by_revoked_key(&e.header) {
             continue;
         }
-        let d: DelegationPayload = payload::decode(&row.payload).map_err(|e| bad(seq, e))?;
+        let d: DelegationPayload = payload::decode(&e.payload).map_err(|m| bad(e.seq(), m))?;
         facts
             .delegations
-            .push((party_of(&h).to_string(), d.item, d.to));
+            .push((party_of(&e.header).to_string(), d.item, d.to));
     }
 
     // Evidence: never recorded before it was performed (less a 5-minute clock allowance),
-    // so rows recorded before the period cannot concern it.
-    let since =
-        crate::format::entry::format_time(&(period.start() - crate::ledger::evidence::MAX_FUTURE));
+    // so entries recorded before the period cannot concern it. The reader streams them in
+    // chunks; each chunk's payloads are parsed on every core, then fed to the engine.
+    let since = period.start() - crate::ledger::evidence::MAX_FUTURE;
     let mut engine = Engine::new(&matrix, &adoption, &facts, *period, as_of);
-    // A second connection streams the evidence in a reader thread while this thread
-    // parses chunks on every core and feeds the engine.
-    let reader_store =
-        crate::ledger::store::Store::open(store.path(), crate::ledger::Access::ReadOnly)?;
-    let (tx, rx) =
-        std::sync::mpsc::sync_channel::<crate::Result<Vec<crate::ledger::store::SignedRow>>>(2);
-    std::thread::scope(|scope| -> crate::Result<()> {
-        let since = &since;
-        scope.spawn(move || {
-            let mut after = 0i64;
-            loop {
-                match reader_store.evidence_after(after, since, 8192) {
-                    Ok(rows) if rows.is_empty() => break,
-                    Ok(mut rows) => {
-                        after = rows.last().map_or(after, |r| r.0);
-                        rows.retain(|r| r.0 <= upto);
-                        let done = after > upto;
-                        if tx.send(Ok(rows)).is_err() || done {
-                            break;
-                        }
-                    }
-                    Err(e) => {
-                        let _ = tx.send(Err(e));
-                        break;
-                    }
-                }
-            }
-        });
-        for rows in rx {
-            let rows = rows?;
-            let parsed: Vec<crate::Result<Evidence<std::borrow::Cow<'_, str>>>> = rows
-                .par_iter()
-                .map(|(seq, body, payload_bytes)| {
-                    let seq = u64::try_from(*seq).unwrap_or(0);
-                    let h = EntryHeader::parse(body).map_err(|e| bad(seq, e.to_string()))?;
-                    if crypto::sha256(payload_bytes) != h.payload {
-                        return Err(bad(seq, "payload does not match its signed hash".into()));
-                    }
-                    // Only the members status needs, borrowed (verify checks the rest).
-                    let e: LiteEvidence<'_> = serde_json::from_slice(payload_bytes)
-                        .map_err(|e| bad(seq, format!("payload: {e}")))?;
-                    let performed = crate::format::entry::parse_time(e.performed_at)
-                        .ok_or_else(|| bad(seq, "performed_at is malformed".into()))?;
-                    Ok(Evidence {
-                        seq,
-                        party: std::borrow::Cow::Borrowed(party_of(&h)),
-                        item: e.item,
-                        outcome: e.outcome,
-                        performed_at: performed,
-                        recorded_at: h.time,
-                        supporting: e.supporting,
-                        signed_by_revoked_key: by_revoked_key(&h),
-                    })
+    ledger.evidence_since(since, upto, |entries| {
+        let parsed: Vec<crate::Result<Evidence<std::borrow::Cow<'_, str>>>> = entries
+            .par_iter()
+            .map(|entry| {
+                let seq = entry.seq();
+                let h = &entry.header;
+                // Only the members status needs, borrowed (verify checks the rest).
+                let e: LiteEvidence<'_> = serde_json::from_slice(&entry.payload)
+                    .map_err(|e| bad(seq, format!("payload: {e}")))?;
+                let performed = crate::format::entry::parse_time(e.performed_at)
+                    .ok_or_else(|| bad(seq, "performed_at is malformed".into()))?;
+                Ok(Evidence {
+                    seq,
+                    party: std::borrow::Cow::Borrowed(party_of(h)),
+                    item: e.item,
+                    outcome: e.outcome,
+                    performed_at: performed,
+                    recorded_at: h.time,
+                    supporting: e.supporting,
+                    signed_by_revoked_key: by_revoked_key(h),
                 })
-                .collect();
-            for p in parsed {
-                engine.add(&p?);
-            }
+            })
+            .collect();
+        for p in parsed {
+            engine.add(&p?);
         }
         Ok(())
     })?;

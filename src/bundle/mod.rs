@@ -50,7 +50,7 @@ use crate::format::payload::{
     PartyPayload, PeriodRef, RetractionPayload, Role, SignoffPayload, WaiverPayload,
 };
 use crate::ledger::Access;
-use crate::ledger::store::{EntryRow, KeyRow, PartyRow, Store};
+use crate::ledger::store::{self, Engine as Store, EntryRow, KeyRow, PartyRow};
 use crate::ledger::verify::{self, Check, Options};
 use crate::ledger::{Ledger, NoProgress, Progress, check_party_id};
 
@@ -748,7 +748,12 @@ struct PerformedOnly {
 /// Choose the entries of a sample (FORMAT.md, "Export bundles"): the selection, every party
 /// registration and key-history entry (the keys signatures are checked with), every
 /// adoption, and the co-signatures and retractions of any of those.
-fn select(store: &Store, size: u64, sel: &Selection, progress: &dyn Progress) -> Result<Sampled> {
+fn select(
+    store: &dyn Store,
+    size: u64,
+    sel: &Selection,
+    progress: &dyn Progress,
+) -> Result<Sampled> {
     for &s in &sel.seqs {
         if s == 0 || s > size {
             return Err(Error::new(format!(
@@ -890,7 +895,7 @@ fn matrix_names(adoptions: &[(u64, AdoptionPayload)]) -> Vec<MatrixFile> {
 
 /// Every key of a (verified) ledger, from its key table: registered with its party, or by a
 /// rotation (then the key it replaced is retired by that entry).
-fn ledger_keys(store: &Store) -> Result<Vec<BundleParty>> {
+fn ledger_keys(store: &dyn Store) -> Result<Vec<BundleParty>> {
     let parties: HashMap<String, (String, i64)> = store
         .parties()?
         .into_iter()
@@ -1050,7 +1055,7 @@ pub fn export(
         let mut w = BufWriter::new(f);
         let mut h = Hasher::default();
         let mut io_err = None;
-        let got = store.read_artifact(sha, |c| {
+        let got = store.read_artifact(sha, &mut |c| {
             h.update(c);
             if io_err.is_none()
                 && let Err(e) = w.write_all(c)
@@ -1137,7 +1142,7 @@ pub fn export(
 /// Choose a sample's entries (if the selection asks for one), then write them.
 fn write_selected(
     out: &mut Partial,
-    store: &Store,
+    store: &dyn Store,
     size: u64,
     sel: &Selection,
     opts: &ExportOptions,
@@ -1156,7 +1161,7 @@ fn write_selected(
 /// the texts written (full), or from the sample's tree of every text.
 fn write_entries(
     out: &mut Partial,
-    store: &Store,
+    store: &dyn Store,
     size: u64,
     sample: Option<&Sampled>,
     opts: &ExportOptions,
@@ -2778,7 +2783,10 @@ fn full_pass(
         .tempdir()
         .map_err(|e| Error::io(&std::env::temp_dir(), &e).context("temporary ledger"))?;
     let db = tmp.path().join("ledger.db");
-    let mut store = Store::create(&db, &[("ledger_id", &info.ledger), ("format", "vouch/v1")])?;
+    let mut store = store::create(
+        &db,
+        &[("ledger_id", info.ledger.as_str()), ("format", "vouch/v1")],
+    )?;
     let mut seen = Seen::default();
     progress.start(info.entries, "loading");
     let ((), hash, lines) = stream_lines(path, out, |rx, out| {
@@ -2798,7 +2806,7 @@ fn full_pass(
                     }
                 }
             });
-            insert_loaded(&mut store, prx, info, files, &mut seen, progress, out)
+            insert_loaded(&mut *store, prx, info, files, &mut seen, progress, out)
         })
     })?;
     progress.finish();
@@ -2823,7 +2831,7 @@ fn full_pass(
 /// Insert parsed lines into the temporary ledger, in one transaction, deriving its columns
 /// and tables from the signed bytes (as a writer would), and learn what the bundle holds.
 fn insert_loaded(
-    store: &mut Store,
+    store: &mut dyn Store,
     prx: mpsc::Receiver<ParsedChunk>,
     info: &Info,
     files: &Files,
@@ -2903,7 +2911,7 @@ fn insert_loaded(
                     let sha = hex::encode(crypto::sha256(b));
                     if !w.has_artifact(&sha)? {
                         let mut src = std::io::Cursor::new(b.as_slice());
-                        w.insert_artifact(&sha, b.len() as u64, &mut src, |_| {})?;
+                        w.insert_artifact(&sha, b.len() as u64, &mut src, &mut |_| {})?;
                     }
                 }
             }

@@ -16,41 +16,41 @@ use vouch::{Error, Result};
 pub(super) fn log(path: &Path, last: Option<u64>, fmt: Format) -> Result<Outcome> {
     let ledger = Ledger::open(path, Access::ReadOnly)?;
     let names = party_names(&ledger)?;
-    let (_, max) = ledger.store().count()?;
-    let mut after = match last {
-        Some(n) => max.saturating_sub(i64::try_from(n).unwrap_or(i64::MAX)),
-        None => 0,
-    };
+    let max = ledger.size()?;
+    let from = last.map_or(1, |n| max.saturating_sub(n) + 1);
     let mut json_rows = Vec::new();
-    loop {
-        let rows = ledger.store().entries_after(after, 4096)?;
-        if rows.is_empty() {
-            break;
-        }
-        after = rows.last().map_or(after, |r| r.seq);
-        for r in rows {
+    ledger.scan(from, max, |entries| {
+        for e in entries {
+            let h = &e.header;
+            let (seq, time, kind, signer) = (
+                h.seq,
+                format_time(&h.time),
+                h.kind.as_str(),
+                h.signer.to_string(),
+            );
             let party = names
-                .get(&r.signer)
+                .get(&signer)
                 .cloned()
                 .unwrap_or_else(|| "(unregistered)".into());
             if fmt == Format::Json {
-                let p: Value = serde_json::from_slice(&r.payload).unwrap_or(Value::Null);
+                let p: Value = serde_json::from_slice(&e.payload).unwrap_or(Value::Null);
                 json_rows.push(
-                    json!({"seq": r.seq, "time": r.time, "kind": r.kind, "party": party,
-                    "signer": r.signer, "hash": hex::encode(&r.hash), "payload": p}),
+                    json!({"seq": seq, "time": time, "kind": kind, "party": party,
+                    "signer": signer, "hash": hex::encode(e.hash()), "payload": p}),
                 );
             } else {
                 out!(
                     "{:>6}  {}  {:<10}  {:<12}  {}",
-                    r.seq,
-                    r.time,
-                    r.kind,
+                    seq,
+                    time,
+                    kind,
                     party,
-                    summary(&r.kind, &r.payload)
+                    summary(kind, &e.payload)
                 );
             }
         }
-    }
+        Ok(())
+    })?;
     if fmt == Format::Json {
         print_json(&Value::Array(json_rows));
     }
@@ -60,7 +60,7 @@ pub(super) fn log(path: &Path, last: Option<u64>, fmt: Format) -> Result<Outcome
 pub(super) fn show(path: &Path, seq: u64, fmt: Format) -> Result<Outcome> {
     let ledger = Ledger::open(path, Access::ReadOnly)?;
     let Some(e) = ledger.entry(seq)? else {
-        let (_, max) = ledger.store().count()?;
+        let max = ledger.size()?;
         return Err(Error::new(format!("no entry {seq} in {}", path.display()))
             .hint(format!("entries run from 1 to {max}")));
     };
@@ -93,7 +93,6 @@ pub(super) fn show(path: &Path, seq: u64, fmt: Format) -> Result<Outcome> {
 
 fn party_names(ledger: &Ledger) -> Result<HashMap<String, String>> {
     Ok(ledger
-        .store()
         .keys()?
         .into_iter()
         .map(|k| (k.fingerprint, k.party))

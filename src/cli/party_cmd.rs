@@ -52,8 +52,8 @@ pub(super) fn add(
 
 pub(super) fn list(path: &Path, fmt: Format) -> Result<Outcome> {
     let ledger = Ledger::open(path, Access::ReadOnly)?;
-    let parties = ledger.store().parties()?;
-    let keys = ledger.store().keys()?;
+    let parties = ledger.parties()?;
+    let keys = ledger.keys()?;
     if fmt == Format::Json {
         let list: Vec<Value> = parties
             .iter()

@@ -8,11 +8,12 @@ use std::path::Path;
 use super::args::{Format, ProveArgs};
 use super::output::{Outcome, print_json, write_output};
 use vouch::crypto::{Fingerprint, PublicKey, keyfile};
+use vouch::format::proof::{
+    self, CheckpointFacts, ConsistencyProof, InclusionProof, Proof, SignedCheckpoint,
+};
 use vouch::ledger::Access;
 use vouch::ledger::Ledger;
-use vouch::proof::{
-    self, Built, CheckpointFacts, ConsistencyProof, InclusionProof, Proof, SignedCheckpoint,
-};
+use vouch::ledger::prove::{self, Built};
 use vouch::{Error, Result};
 
 /// Read a file of at most `max` bytes.
@@ -59,7 +60,7 @@ pub fn prove(ledger_path: &Path, args: ProveArgs, fmt: Format) -> Result<Outcome
         (Some(from), Some(to), _) => {
             let old = read_checkpoint(from)?;
             let new = read_checkpoint(to)?;
-            let built = proof::prove_consistency(&ledger, &old, &new)?;
+            let built = prove::prove_consistency(&ledger, &old, &new)?;
             let p = match built {
                 Built::Proof(p) => p,
                 Built::Refused(why) => return refused(&why, fmt),
@@ -87,7 +88,7 @@ pub fn prove(ledger_path: &Path, args: ProveArgs, fmt: Format) -> Result<Outcome
         (_, _, Some(seq)) => {
             let (cp, source) = match &args.checkpoint {
                 Some(file) => (read_checkpoint(file)?, file.display().to_string()),
-                None => match proof::newest_recorded_checkpoint(&ledger)? {
+                None => match prove::newest_recorded_checkpoint(&ledger)? {
                     Some((at, cp)) => (cp, format!("the checkpoint recorded as entry {at}")),
                     None => {
                         return Err(Error::new(format!(
@@ -98,7 +99,7 @@ pub fn prove(ledger_path: &Path, args: ProveArgs, fmt: Format) -> Result<Outcome
                     }
                 },
             };
-            let built = proof::prove_inclusion(&ledger, seq, &cp)?;
+            let built = prove::prove_inclusion(&ledger, seq, &cp)?;
             let p = match built {
                 Built::Proof(p) => p,
                 Built::Refused(why) => return refused(&why, fmt),

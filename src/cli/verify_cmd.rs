@@ -167,9 +167,7 @@ pub(super) fn verify_report(path: &Path, pdf: &Path, fmt: Format) -> Result<Outc
             let cp = vouch::format::checkpoint::Checkpoint::parse_vouch(text, &ledger.id()?)
                 .map_err(|e| e.context(format!("{}: report checkpoint", pdf.display())))?;
             let entries = ledger.entries()?;
-            let relation = Relation::of(entries, cp.size, &cp.root, |n| {
-                ledger.store().merkle_root(n)
-            })?;
+            let relation = Relation::of(entries, cp.size, &cp.root, |n| ledger.merkle_root(n))?;
             Some((cp.size, relation, entries))
         }
     };

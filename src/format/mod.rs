@@ -8,3 +8,4 @@ pub mod checkpoint;
 pub mod entry;
 pub mod merkle;
 pub mod payload;
+pub mod proof;

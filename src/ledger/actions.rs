@@ -42,7 +42,7 @@ impl Ledger {
         let p = self.party_of_key(&fpr)?.ok_or_else(|| {
             Error::new(format!(
                 "key {fpr} is not registered in {}",
-                self.store().path().display()
+                self.store.path().display()
             ))
             .hint("a registered party must add it first: vouch party add ID --pubkey FILE.pub --key THEIR.key")
         })?;
@@ -52,10 +52,7 @@ impl Ledger {
 
     fn target(&self, seq: u64) -> Result<Target> {
         let e = self.entry(seq)?.ok_or_else(|| {
-            Error::new(format!(
-                "no entry {seq} in {}",
-                self.store().path().display()
-            ))
+            Error::new(format!("no entry {seq} in {}", self.store.path().display()))
         })?;
         let fpr = e.header.signer;
         let party = self.party_of_key(&fpr)?.map(|p| p.id).unwrap_or_default();
@@ -87,7 +84,7 @@ impl Ledger {
         now: DateTime<Utc>,
     ) -> Result<Appended> {
         let (signer, _) = self.signer_party(key)?;
-        let parties = self.store().parties()?;
+        let parties = self.store.parties()?;
         for (role, party) in &bindings {
             let Some(p) = parties.iter().find(|p| &p.id == party) else {
                 return Err(Error::new(format!(
@@ -235,7 +232,7 @@ impl Ledger {
         if to == signer {
             return Err(Error::new("a party cannot delegate to itself"));
         }
-        if !self.store().parties()?.iter().any(|p| p.id == to) {
+        if !self.store.parties()?.iter().any(|p| p.id == to) {
             return Err(
                 Error::new(format!("--to {to}: no party {to:?} in this ledger")).hint(
                     "register the third party first: vouch party add ID --role third-party …",
@@ -257,7 +254,7 @@ impl Ledger {
     /// Every adoption in the ledger, oldest first, with its matrix bytes.
     pub fn adoptions(&self) -> Result<Vec<(u64, AdoptionPayload, Vec<u8>)>> {
         let mut out = Vec::new();
-        for row in self.store().entries_of_kind(Kind::Adoption.as_str())? {
+        for row in self.store.entries_of_kind(Kind::Adoption.as_str())? {
             let seq = u64::try_from(row.seq).unwrap_or(0);
             let h = EntryHeader::parse(&row.body)
                 .map_err(|e| Error::new(format!("entry {seq}: {e}")))?;
@@ -270,7 +267,7 @@ impl Ledger {
             let a: AdoptionPayload = payload::decode(&row.payload)
                 .map_err(|e| Error::new(format!("entry {seq}: {e}")))?;
             let bytes = self
-                .store()
+                .store
                 .artifact_bytes(&a.matrix.sha256)?
                 .ok_or_else(|| {
                     Error::new(format!(
@@ -298,7 +295,7 @@ impl Ledger {
     ) -> Result<(Appended, crate::format::checkpoint::Note)> {
         self.signer_party(key)?;
         let size = self.entries()?;
-        let root = self.store().merkle_root(size)?;
+        let root = self.store.merkle_root(size)?;
         let note = crate::format::checkpoint::sign_vouch(&self.id()?, size, root, key)?;
         let body = payload::CheckpointPayload {
             note: note.to_string(),

@@ -177,7 +177,7 @@ impl Ledger {
     ) -> Result<CheckpointCheck> {
         let id = self.id()?;
         let keys = self
-            .store()
+            .store
             .keys()?
             .into_iter()
             .filter_map(|k| {
@@ -193,12 +193,12 @@ impl Ledger {
             keys,
             entries: self.entries()?,
         };
-        check_note(&subject, note_text, pins, |n| self.store().merkle_root(n))
+        check_note(&subject, note_text, pins, |n| self.store.merkle_root(n))
     }
 
     /// The number of entries (the newest `seq`).
     pub fn entries(&self) -> Result<u64> {
-        let (_, max) = self.store().count()?;
+        let (_, max) = self.store.count()?;
         Ok(u64::try_from(max).unwrap_or(0))
     }
 }

@@ -12,7 +12,7 @@ use std::fs::File;
 use std::io::{BufRead as _, BufReader, Read as _};
 use std::path::{Path, PathBuf};
 
-use super::store::Writer;
+use super::store::Txn;
 use super::{Draft, check_text};
 use crate::crypto::{self, Hasher};
 use crate::error::{Error, Result};
@@ -176,7 +176,7 @@ pub fn hash_artifact(path: &Path) -> Result<ArtifactSource> {
 
 /// Store an artefact's content in the ledger (once per hash), re-hashing what is written
 /// so a file changed since it was hashed is refused rather than stored under a wrong hash.
-pub(crate) fn store_artifact(w: &Writer<'_>, a: &ArtifactSource) -> Result<()> {
+pub(crate) fn store_artifact(w: &dyn Txn, a: &ArtifactSource) -> Result<()> {
     if w.has_artifact(&a.sha256)? {
         return Ok(());
     }
@@ -187,7 +187,7 @@ pub(crate) fn store_artifact(w: &Writer<'_>, a: &ArtifactSource) -> Result<()> {
         }
     };
     let mut h = Hasher::default();
-    w.insert_artifact(&a.sha256, a.size, &mut source, |chunk| h.update(chunk))
+    w.insert_artifact(&a.sha256, a.size, &mut source, &mut |chunk| h.update(chunk))
         .map_err(|e| e.context(format!("artefact {}", a.path.display())))?;
     if hex::encode(h.finish()) != a.sha256 {
         return Err(Error::new(format!(

@@ -13,7 +13,7 @@
 use base64::Engine as _;
 use chrono::{DateTime, Utc};
 
-use super::store::{KeyEventRow, KeyRow, Writer};
+use super::store::{KeyEventRow, KeyRow, Txn};
 use super::{Appended, Draft, Ledger, NoProgress, check_text};
 use crate::crypto::{Fingerprint, PublicKey, SecretKey};
 use crate::error::{Error, Result};
@@ -147,7 +147,7 @@ pub(crate) struct KeyChange {
 type Events = (Option<i64>, Option<(i64, String)>);
 
 /// A key's state as the writer's derived tables have it.
-fn events_of(w: &Writer<'_>, fpr: &str) -> Result<Events> {
+fn events_of(w: &dyn Txn, fpr: &str) -> Result<Events> {
     let mut retired = None;
     let mut revoked = None;
     for e in w.key_events(fpr)? {
@@ -161,7 +161,7 @@ fn events_of(w: &Writer<'_>, fpr: &str) -> Result<Events> {
 }
 
 /// The party's current (valid) key, for hints.
-fn current_key(w: &Writer<'_>, party: &str) -> Result<Option<String>> {
+fn current_key(w: &dyn Txn, party: &str) -> Result<Option<String>> {
     for k in w.party_keys(party)?.into_iter().rev() {
         if events_of(w, &k.fingerprint)? == (None, None) {
             return Ok(Some(k.fingerprint));
@@ -171,7 +171,7 @@ fn current_key(w: &Writer<'_>, party: &str) -> Result<Option<String>> {
 }
 
 /// Refuse a signing key that a rotation retired or a revocation revoked (`FORMAT.md` §14.1).
-pub(crate) fn check_signer(w: &Writer<'_>, signer: &KeyRow) -> Result<()> {
+pub(crate) fn check_signer(w: &dyn Txn, signer: &KeyRow) -> Result<()> {
     let (retired, revoked) = events_of(w, &signer.fingerprint)?;
     let what = match (retired, revoked) {
         (_, Some((seq, since))) => format!("was revoked by entry {seq} (revoked since {since})"),
@@ -196,7 +196,7 @@ pub(crate) fn check_signer(w: &Writer<'_>, signer: &KeyRow) -> Result<()> {
 /// time `time`, the first draft getting `seq`: the rules of `FORMAT.md` §4 and §14, with a
 /// refusal that says what to do instead. Returns the derived rows to insert.
 pub(crate) fn check_drafts(
-    w: &Writer<'_>,
+    w: &dyn Txn,
     ledger: &LedgerId,
     signer: &KeyRow,
     drafts: &[Draft],
@@ -291,7 +291,7 @@ pub(crate) fn check_drafts(
 }
 
 /// Insert the derived rows of a checked key-history entry (same transaction as the entry).
-pub(crate) fn apply(w: &Writer<'_>, change: &KeyChange) -> Result<()> {
+pub(crate) fn apply(w: &dyn Txn, change: &KeyChange) -> Result<()> {
     if let Some(k) = &change.key {
         w.insert_key(k)?;
     }
@@ -377,7 +377,7 @@ impl Ledger {
             None => {
                 return Err(Error::new(format!(
                     "key {key} is not registered in {}",
-                    self.store().path().display()
+                    self.store.path().display()
                 ))
                 .hint("vouch key list shows the keys of every party"));
             }
@@ -422,9 +422,9 @@ impl Ledger {
     /// Every key of the ledger with its state, in registration order (from the derived
     /// tables; `vouch verify` checks them against the signed entries).
     pub fn key_list(&self) -> Result<Vec<KeyState>> {
-        let events = self.store().key_events()?;
+        let events = self.store.key_events()?;
         Ok(self
-            .store()
+            .store
             .keys()?
             .into_iter()
             .map(|k| {

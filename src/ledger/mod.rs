@@ -9,9 +9,13 @@ pub mod actions;
 pub mod checkpoints;
 pub mod evidence;
 pub mod keys;
-pub mod store;
+pub mod prove;
+pub mod read;
+// Transitional: `bundle` still reads rows; it moves onto the reader next.
+pub(crate) mod store;
 pub mod verify;
 
+pub use read::{Entry, Key, Party};
 pub use store::Access;
 
 use chrono::{DateTime, Utc};
@@ -23,7 +27,7 @@ use crate::error::{Error, Result};
 use crate::format::entry::{self, EntryHeader, Kind, LedgerId, ZERO_HASH};
 use crate::format::merkle;
 use crate::format::payload::{self, PartyPayload, Role};
-use store::{EntryRow, KeyRow, PartyRow, Store};
+use store::{Engine, EntryRow, KeyRow, PartyRow};
 
 /// Below this many entries, signing stays on the calling thread (no pool start-up).
 const PARALLEL_SIGN_MIN: usize = 64;
@@ -65,10 +69,15 @@ pub struct Draft {
     /// Derived `item` column (evidence).
     pub item: Option<String>,
     /// Derived party and key rows (genesis and party entries).
-    pub party: Option<(PartyRow, KeyRow)>,
+    pub party: Option<Registration>,
     /// Artefacts whose content goes into the ledger with this entry.
     pub store_artifacts: Vec<evidence::ArtifactSource>,
 }
+
+/// The party and key rows a `genesis` or `party` entry adds (`FORMAT.md` §6), derived by
+/// the ledger from the payload; opaque outside it.
+#[derive(Debug, Clone)]
+pub struct Registration(PartyRow, KeyRow);
 
 /// What was appended.
 #[derive(Debug, Clone)]
@@ -79,19 +88,6 @@ pub struct Appended {
     pub hash: [u8; 32],
     /// Kind.
     pub kind: Kind,
-}
-
-/// A parsed entry, as read back from the ledger.
-#[derive(Debug, Clone)]
-pub struct Entry {
-    /// Parsed header.
-    pub header: EntryHeader,
-    /// Exact entry text.
-    pub body: Vec<u8>,
-    /// Signature.
-    pub signature: Vec<u8>,
-    /// Exact payload bytes.
-    pub payload: Vec<u8>,
 }
 
 /// Check a party id: `[a-z0-9][a-z0-9-]*`, at most 64 bytes.
@@ -137,7 +133,7 @@ fn party_draft(kind: Kind, party: &NewParty, key: &PublicKey) -> Result<Draft> {
         kind,
         payload: payload::encode(&payload)?,
         item: None,
-        party: Some((
+        party: Some(Registration(
             PartyRow {
                 id: party.id.clone(),
                 name: party.name.clone(),
@@ -157,7 +153,7 @@ fn party_draft(kind: Kind, party: &NewParty, key: &PublicKey) -> Result<Draft> {
 
 /// An open ledger.
 pub struct Ledger {
-    store: Store,
+    store: Box<dyn Engine>,
 }
 
 impl Ledger {
@@ -171,7 +167,7 @@ impl Ledger {
     ) -> Result<(Self, Appended)> {
         let draft = party_draft(Kind::Genesis, founder, &key.public())?;
         let id_s = id.to_string();
-        let store = Store::create(path, &[("ledger_id", &id_s), ("format", "vouch/v1")])?;
+        let store = store::create(path, &[("ledger_id", &id_s), ("format", "vouch/v1")])?;
         let mut ledger = Self { store };
         match ledger.append(key, vec![draft], now, &NoProgress) {
             Ok(mut a) => Ok((ledger, a.remove(0))),
@@ -186,13 +182,8 @@ impl Ledger {
     /// Open an existing ledger.
     pub fn open(path: &Path, access: Access) -> Result<Self> {
         Ok(Self {
-            store: Store::open(path, access)?,
+            store: store::open(path, access)?,
         })
-    }
-
-    /// The underlying store (read access for verify and queries).
-    pub fn store(&self) -> &Store {
-        &self.store
     }
 
     /// The ledger id.
@@ -220,7 +211,7 @@ impl Ledger {
     }
 
     /// The party that owns a key, if the key is registered.
-    pub fn party_of_key(&self, key: &Fingerprint) -> Result<Option<PartyRow>> {
+    pub fn party_of_key(&self, key: &Fingerprint) -> Result<Option<Party>> {
         let fpr = key.to_string();
         let Some(k) = self
             .store
@@ -230,26 +221,7 @@ impl Ledger {
         else {
             return Ok(None);
         };
-        Ok(self.store.parties()?.into_iter().find(|p| p.id == k.party))
-    }
-
-    /// Read one entry.
-    pub fn entry(&self, seq: u64) -> Result<Option<Entry>> {
-        let Ok(seq_i) = i64::try_from(seq) else {
-            return Ok(None);
-        };
-        let Some(row) = self.store.entry(seq_i)? else {
-            return Ok(None);
-        };
-        let header = EntryHeader::parse(&row.body).map_err(|e| {
-            Error::new(format!("entry {seq}: {e}")).hint("run `vouch verify` to check the ledger")
-        })?;
-        Ok(Some(Entry {
-            header,
-            body: row.body,
-            signature: row.signature,
-            payload: row.payload,
-        }))
+        Ok(self.parties()?.into_iter().find(|p| p.id == k.party))
     }
 
     /// Append drafts signed by `key`, all in one transaction: all land or none.
@@ -306,7 +278,7 @@ impl Ledger {
                 key_change = keys::check_drafts(w, &id, &row, &drafts, seq + 1, time)?;
             }
             for d in &drafts {
-                if let Some((p, k)) = &d.party {
+                if let Some(Registration(p, k)) = &d.party {
                     if w.party(&p.id)?.is_some() {
                         return Err(Error::new(format!(
                             "party {:?} is already registered in {}",
@@ -394,7 +366,7 @@ impl Ledger {
                     for ((text, hash), sig) in chunk.into_iter().zip(sigs) {
                         let Some(d) = drafts.next() else { break };
                         let s_i = i64::try_from(next).map_err(|_| Error::new("ledger is full"))?;
-                        if let Some((p, k)) = &d.party {
+                        if let Some(Registration(p, k)) = &d.party {
                             let mut p = p.clone();
                             let mut k = k.clone();
                             p.seq = s_i;

@@ -16,7 +16,7 @@ use std::path::Path;
 use std::sync::mpsc;
 
 use super::keys::{self, RETIRED, REVOKED};
-use super::store::{Access, EntryRow, KeyEventRow, KeyRow, NodeRow, PartyRow, Store};
+use super::store::{self, Access, Engine, EntryRow, KeyEventRow, KeyRow, NodeRow, PartyRow};
 use super::{Progress, check_party_id};
 use crate::crypto::{self, Fingerprint, Hasher, PublicKey};
 use crate::error::Result;
@@ -354,7 +354,7 @@ struct Walk {
     /// Role of each registered party.
     roles: HashMap<String, Role>,
     /// A second connection, to look up entries that later entries reference.
-    lookup: Store,
+    lookup: Box<dyn Engine>,
     /// Rotations and revocations.
     history: KeyHistory,
 }
@@ -416,7 +416,10 @@ impl Walk {
                     }
                 }
                 let mut h = Hasher::default();
-                match self.lookup.read_artifact(&a.matrix.sha256, |c| h.update(c)) {
+                match self
+                    .lookup
+                    .read_artifact(&a.matrix.sha256, &mut |c| h.update(c))
+                {
                     Ok(Some((_, n)))
                         if n == a.matrix.size && hex::encode(h.finish()) == a.matrix.sha256 => {}
                     Ok(None) => out.push((
@@ -1095,7 +1098,7 @@ pub fn verify_noting_revoked(
     opts: &Options,
     progress: &dyn Progress,
 ) -> Result<(Report, Vec<RevokedUse>)> {
-    let store = Store::open(path, Access::ReadOnly)?;
+    let store = store::open(path, Access::ReadOnly)?;
     store.begin_read()?;
     let mut report = Report {
         pinned: opts.trust.is_some(),
@@ -1154,7 +1157,7 @@ pub fn verify_noting_revoked(
         artifacts: BTreeMap::new(),
         want_artifacts: opts.artifacts,
         roles: HashMap::new(),
-        lookup: Store::open(path, Access::ReadOnly)?,
+        lookup: store.reopen()?,
         history: KeyHistory {
             hints,
             ..KeyHistory::default()
@@ -1163,7 +1166,7 @@ pub fn verify_noting_revoked(
 
     let (tx, rx) = mpsc::sync_channel::<Result<(Vec<EntryRow>, Vec<NodeRow>)>>(2);
     let (stop_tx, stop_rx) = mpsc::channel::<()>();
-    let store = std::thread::scope(|s| -> Result<Store> {
+    let store = std::thread::scope(|s| -> Result<Box<dyn Engine>> {
         let reader = s.spawn(move || {
             let mut after = 0i64;
             loop {
@@ -1308,7 +1311,7 @@ pub fn verify_noting_revoked(
     if opts.artifacts {
         for (sha, (seq, name, size)) in &walk.artifacts {
             let mut h = Hasher::default();
-            let got = store.read_artifact(sha, |c| h.update(c))?;
+            let got = store.read_artifact(sha, &mut |c| h.update(c))?;
             report.artifacts_checked += 1;
             let problem = match got {
                 None => Some("is not stored in the ledger".to_string()),

@@ -32,7 +32,7 @@ fn checkpoint_of(env: &Env, db: &str, size: u64, key: &str, file: &str) -> Strin
     let note = Checkpoint {
         origin: origin.clone(),
         size,
-        root: l.store().merkle_root(size).unwrap(),
+        root: l.merkle_root(size).unwrap(),
         extensions: vec![],
     }
     .sign(&origin, &load_secret(&env.p(key)).unwrap())

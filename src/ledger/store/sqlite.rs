@@ -1,6 +1,6 @@
-//! SQLite storage: the only module that imports `rusqlite`.
+//! The SQLite engine: the only module that imports `rusqlite`.
 //!
-//! Implements `schema/FORMAT.md` §6 (storage). The schema lives in `schema/NNNN_*.sql` and
+//! Implements `schema/FORMAT.md` §6 (storage) behind [`super::Engine`]. The schema lives in `schema/NNNN_*.sql` and
 //! is applied by `PRAGMA user_version` migrations in one exclusive transaction, the way
 //! cargo does it. The store knows rows, not meaning: it never signs or judges, and hashes
 //! only through [`crate::format::merkle`], to keep the derived `merkle_nodes` table (§12).
@@ -11,6 +11,7 @@ use std::io::{Read, Write as _};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use super::{Access, Engine, EntryRow, KeyEventRow, KeyRow, NodeRow, PartyRow, SignedRow, Txn};
 use crate::error::{Error, Result};
 use crate::format::merkle::{self, Hash};
 
@@ -38,84 +39,10 @@ const MERKLE_VERSION: i64 = 3;
 const KEY_HISTORY_VERSION: i64 = 4;
 
 /// The schema version this build writes.
-pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+pub(crate) const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
 /// How long a writer waits for another writer before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(60);
-
-/// Read-only or read-write.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Access {
-    /// Never writes; works on read-only files and directories.
-    ReadOnly,
-    /// May append.
-    ReadWrite,
-}
-
-/// One row of `entries`, exactly as stored.
-#[derive(Debug, Clone)]
-pub struct EntryRow {
-    /// `seq` column.
-    pub seq: i64,
-    /// The signed entry text.
-    pub body: Vec<u8>,
-    /// The signature.
-    pub signature: Vec<u8>,
-    /// The payload bytes.
-    pub payload: Vec<u8>,
-    /// Derived: entry hash.
-    pub hash: Vec<u8>,
-    /// Derived: time.
-    pub time: String,
-    /// Derived: kind.
-    pub kind: String,
-    /// Derived: signer fingerprint.
-    pub signer: String,
-    /// Derived: evidence item.
-    pub item: Option<String>,
-}
-
-/// The signed bytes of one entry: `seq`, entry text, payload.
-pub type SignedRow = (i64, Vec<u8>, Vec<u8>);
-
-/// One row of `parties`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PartyRow {
-    /// Party id.
-    pub id: String,
-    /// Display name.
-    pub name: String,
-    /// Role.
-    pub role: String,
-    /// Registering entry.
-    pub seq: i64,
-}
-
-/// One row of `keys`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct KeyRow {
-    /// Fingerprint (hex).
-    pub fingerprint: String,
-    /// Owning party id.
-    pub party: String,
-    /// Base64 SPKI DER.
-    pub public_key: String,
-    /// Registering entry.
-    pub seq: i64,
-}
-
-/// One row of `key_events` (schema version 4): when a key stopped being valid.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct KeyEventRow {
-    /// The `key-rotation` or `key-revocation` entry.
-    pub seq: i64,
-    /// The key retired or revoked (hex fingerprint).
-    pub fingerprint: String,
-    /// `retired` or `revoked`.
-    pub event: String,
-    /// For `revoked`: the time from which the key is revoked.
-    pub since: Option<String>,
-}
 
 fn row_to_key_event(r: &rusqlite::Row<'_>) -> rusqlite::Result<KeyEventRow> {
     Ok(KeyEventRow {
@@ -127,7 +54,7 @@ fn row_to_key_event(r: &rusqlite::Row<'_>) -> rusqlite::Result<KeyEventRow> {
 }
 
 /// An open ledger file.
-pub struct Store {
+pub(crate) struct Sqlite {
     conn: Connection,
     path: PathBuf,
 }
@@ -168,7 +95,7 @@ fn db_err(path: &Path, e: &rusqlite::Error) -> Error {
     Error::new(format!("{}: {e}", path.display()))
 }
 
-impl Store {
+impl Sqlite {
     /// Create a new ledger file; refuses an existing one.
     pub fn create(path: &Path, meta: &[(&str, &str)]) -> Result<Self> {
         // Claim the path exclusively first, so two `init`s cannot both succeed.
@@ -335,14 +262,16 @@ impl Store {
         }
         tx.commit().map_err(|e| db_err(&path, &e))
     }
+}
 
+impl Engine for Sqlite {
     /// The file path.
-    pub fn path(&self) -> &Path {
+    fn path(&self) -> &Path {
         &self.path
     }
 
     /// A value from `meta`.
-    pub fn meta(&self, key: &str) -> Result<Option<String>> {
+    fn meta(&self, key: &str) -> Result<Option<String>> {
         self.conn
             .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
             .optional()
@@ -350,7 +279,7 @@ impl Store {
     }
 
     /// Number of entry rows and the largest seq.
-    pub fn count(&self) -> Result<(i64, i64)> {
+    fn count(&self) -> Result<(i64, i64)> {
         self.conn
             .query_row(
                 "SELECT count(*), coalesce(max(seq), 0) FROM entries",
@@ -361,7 +290,7 @@ impl Store {
     }
 
     /// One entry row.
-    pub fn entry(&self, seq: i64) -> Result<Option<EntryRow>> {
+    fn entry(&self, seq: i64) -> Result<Option<EntryRow>> {
         self.conn
             .query_row(
                 "SELECT seq, body, signature, payload, hash, time, kind, signer, item
@@ -374,7 +303,7 @@ impl Store {
     }
 
     /// Up to `limit` entry rows with seq greater than `after`, in seq order.
-    pub fn entries_after(&self, after: i64, limit: usize) -> Result<Vec<EntryRow>> {
+    fn entries_after(&self, after: i64, limit: usize) -> Result<Vec<EntryRow>> {
         let mut stmt = self
             .conn
             .prepare_cached(
@@ -391,7 +320,7 @@ impl Store {
 
     /// Every entry row of one kind (by the derived `kind` column: for lookups only; verify
     /// checks the column against the signed text).
-    pub fn entries_of_kind(&self, kind: &str) -> Result<Vec<EntryRow>> {
+    fn entries_of_kind(&self, kind: &str) -> Result<Vec<EntryRow>> {
         let mut stmt = self
             .conn
             .prepare_cached(
@@ -410,7 +339,7 @@ impl Store {
     /// `since` (evidence is never recorded before it is performed, so older rows cannot
     /// concern a later period).
     /// Only `seq`, `body` and `payload` are read (the signed bytes).
-    pub fn evidence_after(&self, after: i64, since: &str, limit: usize) -> Result<Vec<SignedRow>> {
+    fn evidence_after(&self, after: i64, since: &str, limit: usize) -> Result<Vec<SignedRow>> {
         let mut stmt = self
             .conn
             .prepare_cached(
@@ -428,23 +357,15 @@ impl Store {
             .map_err(|e| db_err(&self.path, &e))
     }
 
-    /// A stored artefact's whole content (small documents such as matrices only).
-    pub fn artifact_bytes(&self, sha256: &str) -> Result<Option<Vec<u8>>> {
-        let mut out = Vec::new();
-        Ok(self
-            .read_artifact(sha256, |c| out.extend_from_slice(c))?
-            .map(|_| out))
-    }
-
     /// Start a read snapshot: later reads see one consistent state of the ledger.
-    pub fn begin_read(&self) -> Result<()> {
+    fn begin_read(&self) -> Result<()> {
         self.conn
             .execute_batch("BEGIN DEFERRED; SELECT count(*) FROM meta;")
             .map_err(|e| db_err(&self.path, &e))
     }
 
     /// All rows of `parties`.
-    pub fn parties(&self) -> Result<Vec<PartyRow>> {
+    fn parties(&self) -> Result<Vec<PartyRow>> {
         let mut stmt = self
             .conn
             .prepare("SELECT id, name, role, seq FROM parties ORDER BY seq, id")
@@ -464,7 +385,7 @@ impl Store {
     }
 
     /// All rows of `keys`.
-    pub fn keys(&self) -> Result<Vec<KeyRow>> {
+    fn keys(&self) -> Result<Vec<KeyRow>> {
         let mut stmt = self
             .conn
             .prepare(
@@ -488,12 +409,12 @@ impl Store {
     /// Whether the `key_events` table is there: `Some(true)` yes; `Some(false)` missing
     /// although the schema version has it (a damaged file); `None` for an older schema,
     /// which cannot hold key history.
-    pub fn key_events_table(&self) -> Result<Option<bool>> {
+    fn key_events_table(&self) -> Result<Option<bool>> {
         self.table_state("key_events", KEY_HISTORY_VERSION)
     }
 
     /// All rows of `key_events`, in entry order (none when the table is not there).
-    pub fn key_events(&self) -> Result<Vec<KeyEventRow>> {
+    fn key_events(&self) -> Result<Vec<KeyEventRow>> {
         if self.key_events_table()? != Some(true) {
             return Ok(Vec::new());
         }
@@ -510,10 +431,10 @@ impl Store {
 
     /// Stream a stored artefact's content to `sink` in chunks. `None` if not stored; the
     /// stored size otherwise.
-    pub fn read_artifact(
+    fn read_artifact(
         &self,
         sha256: &str,
-        mut sink: impl FnMut(&[u8]),
+        sink: &mut dyn FnMut(&[u8]),
     ) -> Result<Option<(i64, u64)>> {
         let row: Option<(i64, i64)> = self
             .conn
@@ -547,16 +468,39 @@ impl Store {
     /// Run `f` inside one write transaction taken up front (`BEGIN IMMEDIATE`), so
     /// concurrent writers queue instead of deadlocking. Commits if `f` succeeds, rolls back
     /// otherwise: a failed command leaves the ledger as it was.
-    pub fn write<T>(&mut self, f: impl FnOnce(&mut Writer<'_>) -> Result<T>) -> Result<T> {
-        let path = self.path.clone();
+    fn begin_write(&mut self) -> Result<Box<dyn Txn + '_>> {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(|e| db_err(&path, &e))?;
-        let mut w = Writer { tx, path: &path };
-        let out = f(&mut w)?;
-        w.tx.commit().map_err(|e| db_err(&path, &e))?;
-        Ok(out)
+            .map_err(|e| db_err(&self.path, &e))?;
+        Ok(Box::new(SqliteTxn {
+            tx,
+            path: self.path.clone(),
+        }))
+    }
+
+    fn reopen(&self) -> Result<Box<dyn Engine>> {
+        Ok(Box::new(Self::open(&self.path, Access::ReadOnly)?))
+    }
+
+    fn max_seq(&self) -> Result<i64> {
+        self.conn
+            .query_row("SELECT coalesce(max(seq), 0) FROM entries", [], |r| {
+                r.get(0)
+            })
+            .map_err(|e| db_err(&self.path, &e))
+    }
+
+    fn merkle_table(&self) -> Result<Option<bool>> {
+        self.merkle_table_state()
+    }
+
+    fn merkle_nodes_completed(&self, after: i64, last: i64) -> Result<Vec<NodeRow>> {
+        self.nodes_completed(after, last)
+    }
+
+    fn merkle_stray_nodes(&self, size: i64, limit: usize) -> Result<Vec<NodeRow>> {
+        self.stray_nodes(size, limit)
     }
 }
 
@@ -575,14 +519,14 @@ fn row_to_entry(r: &rusqlite::Row<'_>) -> rusqlite::Result<EntryRow> {
 }
 
 /// Writes inside one transaction.
-pub struct Writer<'a> {
+pub(crate) struct SqliteTxn<'a> {
     tx: rusqlite::Transaction<'a>,
-    path: &'a Path,
+    path: PathBuf,
 }
 
-impl Writer<'_> {
+impl Txn for SqliteTxn<'_> {
     /// The newest entry row, if any.
-    pub fn tip(&self) -> Result<Option<EntryRow>> {
+    fn tip(&self) -> Result<Option<EntryRow>> {
         self.tx
             .query_row(
                 "SELECT seq, body, signature, payload, hash, time, kind, signer, item
@@ -591,19 +535,19 @@ impl Writer<'_> {
                 row_to_entry,
             )
             .optional()
-            .map_err(|e| db_err(self.path, &e))
+            .map_err(|e| db_err(&self.path, &e))
     }
 
     /// A value from `meta`.
-    pub fn meta(&self, key: &str) -> Result<Option<String>> {
+    fn meta(&self, key: &str) -> Result<Option<String>> {
         self.tx
             .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
             .optional()
-            .map_err(|e| db_err(self.path, &e))
+            .map_err(|e| db_err(&self.path, &e))
     }
 
     /// The key row of a fingerprint.
-    pub fn key(&self, fingerprint: &str) -> Result<Option<KeyRow>> {
+    fn key(&self, fingerprint: &str) -> Result<Option<KeyRow>> {
         self.tx
             .query_row(
                 "SELECT fingerprint, party, public_key, seq FROM keys WHERE fingerprint = ?1",
@@ -618,11 +562,11 @@ impl Writer<'_> {
                 },
             )
             .optional()
-            .map_err(|e| db_err(self.path, &e))
+            .map_err(|e| db_err(&self.path, &e))
     }
 
     /// The party row of an id.
-    pub fn party(&self, id: &str) -> Result<Option<PartyRow>> {
+    fn party(&self, id: &str) -> Result<Option<PartyRow>> {
         self.tx
             .query_row(
                 "SELECT id, name, role, seq FROM parties WHERE id = ?1",
@@ -637,18 +581,18 @@ impl Writer<'_> {
                 },
             )
             .optional()
-            .map_err(|e| db_err(self.path, &e))
+            .map_err(|e| db_err(&self.path, &e))
     }
 
     /// Append entry rows.
-    pub fn insert_entries(&self, rows: &[EntryRow]) -> Result<()> {
+    fn insert_entries(&self, rows: &[EntryRow]) -> Result<()> {
         let mut stmt = self
             .tx
             .prepare_cached(
                 "INSERT INTO entries (seq, body, signature, payload, hash, time, kind, signer, item)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
             )
-            .map_err(|e| db_err(self.path, &e))?;
+            .map_err(|e| db_err(&self.path, &e))?;
         for r in rows {
             stmt.execute(params![
                 r.seq,
@@ -661,53 +605,53 @@ impl Writer<'_> {
                 r.signer,
                 r.item
             ])
-            .map_err(|e| db_err(self.path, &e))?;
+            .map_err(|e| db_err(&self.path, &e))?;
         }
         Ok(())
     }
 
     /// Record a party and its first key.
-    pub fn insert_party(&self, party: &PartyRow, key: &KeyRow) -> Result<()> {
+    fn insert_party(&self, party: &PartyRow, key: &KeyRow) -> Result<()> {
         self.tx
             .execute(
                 "INSERT INTO parties (id, name, role, seq) VALUES (?1, ?2, ?3, ?4)",
                 params![party.id, party.name, party.role, party.seq],
             )
-            .map_err(|e| db_err(self.path, &e))?;
+            .map_err(|e| db_err(&self.path, &e))?;
         self.tx
             .execute(
                 "INSERT INTO keys (fingerprint, party, public_key, seq) VALUES (?1, ?2, ?3, ?4)",
                 params![key.fingerprint, key.party, key.public_key, key.seq],
             )
-            .map_err(|e| db_err(self.path, &e))?;
+            .map_err(|e| db_err(&self.path, &e))?;
         Ok(())
     }
 
     /// The `key_events` rows of one key (a writer has migrated the file: the table is there).
-    pub fn key_events(&self, fingerprint: &str) -> Result<Vec<KeyEventRow>> {
+    fn key_events(&self, fingerprint: &str) -> Result<Vec<KeyEventRow>> {
         let mut stmt = self
             .tx
             .prepare_cached(
                 "SELECT seq, fingerprint, event, since FROM key_events
                  WHERE fingerprint = ?1 ORDER BY seq",
             )
-            .map_err(|e| db_err(self.path, &e))?;
+            .map_err(|e| db_err(&self.path, &e))?;
         let rows = stmt
             .query_map([fingerprint], row_to_key_event)
-            .map_err(|e| db_err(self.path, &e))?;
+            .map_err(|e| db_err(&self.path, &e))?;
         rows.collect::<rusqlite::Result<Vec<_>>>()
-            .map_err(|e| db_err(self.path, &e))
+            .map_err(|e| db_err(&self.path, &e))
     }
 
     /// The key rows of one party, oldest first.
-    pub fn party_keys(&self, party: &str) -> Result<Vec<KeyRow>> {
+    fn party_keys(&self, party: &str) -> Result<Vec<KeyRow>> {
         let mut stmt = self
             .tx
             .prepare_cached(
                 "SELECT fingerprint, party, public_key, seq FROM keys WHERE party = ?1
                  ORDER BY seq, fingerprint",
             )
-            .map_err(|e| db_err(self.path, &e))?;
+            .map_err(|e| db_err(&self.path, &e))?;
         let rows = stmt
             .query_map([party], |r| {
                 Ok(KeyRow {
@@ -717,35 +661,35 @@ impl Writer<'_> {
                     seq: r.get(3)?,
                 })
             })
-            .map_err(|e| db_err(self.path, &e))?;
+            .map_err(|e| db_err(&self.path, &e))?;
         rows.collect::<rusqlite::Result<Vec<_>>>()
-            .map_err(|e| db_err(self.path, &e))
+            .map_err(|e| db_err(&self.path, &e))
     }
 
     /// Record a key a rotation registers (its party is registered already).
-    pub fn insert_key(&self, key: &KeyRow) -> Result<()> {
+    fn insert_key(&self, key: &KeyRow) -> Result<()> {
         self.tx
             .execute(
                 "INSERT INTO keys (fingerprint, party, public_key, seq) VALUES (?1, ?2, ?3, ?4)",
                 params![key.fingerprint, key.party, key.public_key, key.seq],
             )
-            .map_err(|e| db_err(self.path, &e))?;
+            .map_err(|e| db_err(&self.path, &e))?;
         Ok(())
     }
 
     /// Record that a key was retired or revoked.
-    pub fn insert_key_event(&self, event: &KeyEventRow) -> Result<()> {
+    fn insert_key_event(&self, event: &KeyEventRow) -> Result<()> {
         self.tx
             .execute(
                 "INSERT INTO key_events (seq, fingerprint, event, since) VALUES (?1, ?2, ?3, ?4)",
                 params![event.seq, event.fingerprint, event.event, event.since],
             )
-            .map_err(|e| db_err(self.path, &e))?;
+            .map_err(|e| db_err(&self.path, &e))?;
         Ok(())
     }
 
     /// Is an artefact with this hash already stored?
-    pub fn has_artifact(&self, sha256: &str) -> Result<bool> {
+    fn has_artifact(&self, sha256: &str) -> Result<bool> {
         self.tx
             .query_row(
                 "SELECT 1 FROM artifacts WHERE sha256 = ?1",
@@ -754,18 +698,18 @@ impl Writer<'_> {
             )
             .optional()
             .map(|o| o.is_some())
-            .map_err(|e| db_err(self.path, &e))
+            .map_err(|e| db_err(&self.path, &e))
     }
 
     /// Store artefact content of `size` bytes read from `source`, under `sha256`, streaming
     /// it through incremental blob I/O (never whole in memory). Every chunk is passed to
     /// `seen` so the caller can re-hash what was actually stored.
-    pub fn insert_artifact(
+    fn insert_artifact(
         &self,
         sha256: &str,
         size: u64,
         source: &mut dyn Read,
-        mut seen: impl FnMut(&[u8]),
+        seen: &mut dyn FnMut(&[u8]),
     ) -> Result<()> {
         let size_i = i64::try_from(size).map_err(|_| Error::new("artefact too large"))?;
         self.tx
@@ -773,18 +717,18 @@ impl Writer<'_> {
                 "INSERT INTO artifacts (sha256, size, content) VALUES (?1, ?2, zeroblob(?2))",
                 params![sha256, size_i],
             )
-            .map_err(|e| db_err(self.path, &e))?;
+            .map_err(|e| db_err(&self.path, &e))?;
         let rowid = self.tx.last_insert_rowid();
         let mut blob = self
             .tx
             .blob_open(rusqlite::MAIN_DB, c"artifacts", c"content", rowid, false)
-            .map_err(|e| db_err(self.path, &e))?;
+            .map_err(|e| db_err(&self.path, &e))?;
         let mut buf = vec![0u8; 64 * 1024];
         let mut written = 0u64;
         loop {
             let n = source
                 .read(&mut buf)
-                .map_err(|e| Error::io(self.path, &e))?;
+                .map_err(|e| Error::io(&self.path, &e))?;
             if n == 0 {
                 break;
             }
@@ -794,7 +738,7 @@ impl Writer<'_> {
             }
             seen(&buf[..n]);
             blob.write_all(&buf[..n])
-                .map_err(|e| Error::io(self.path, &e))?;
+                .map_err(|e| Error::io(&self.path, &e))?;
         }
         if written != size {
             return Err(Error::new(
@@ -803,24 +747,21 @@ impl Writer<'_> {
         }
         Ok(())
     }
+
+    fn insert_merkle_nodes(&self, nodes: &[merkle::Node]) -> Result<()> {
+        self.insert_nodes(nodes)
+    }
+
+    fn commit(self: Box<Self>) -> Result<()> {
+        let Self { tx, path } = *self;
+        tx.commit().map_err(|e| db_err(&path, &e))
+    }
 }
 
 // ---- Merkle tree (schema/FORMAT.md §12) --------------------------------------------------
 //
 // `merkle_nodes` holds the complete subtrees at levels 4, 8, 12, …; everything else is
 // computed by `crate::format::merkle` from these rows and the entry texts. Leaf k is entry seq k + 1.
-
-/// One row of `merkle_nodes`, exactly as stored (verify compares it with the recomputed
-/// node, so nothing is assumed about it).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NodeRow {
-    /// `level` column.
-    pub level: i64,
-    /// `idx` column.
-    pub idx: i64,
-    /// `hash` column.
-    pub hash: Vec<u8>,
-}
 
 fn to_i64(n: u64, what: &str) -> Result<i64> {
     i64::try_from(n).map_err(|_| Error::new(format!("{what} {n} is out of range")))
@@ -936,11 +877,11 @@ fn backfill_merkle(tx: &rusqlite::Transaction<'_>, path: &Path) -> Result<()> {
     Ok(())
 }
 
-impl Store {
+impl Sqlite {
     /// Whether `merkle_nodes` is there: `None` when the schema predates it (an older ledger
     /// opened read-only: everything is computed from the entry texts), `Some(false)` when
     /// the schema has it but the table was removed.
-    pub fn merkle_table(&self) -> Result<Option<bool>> {
+    fn merkle_table_state(&self) -> Result<Option<bool>> {
         self.table_state("merkle_nodes", MERKLE_VERSION)
     }
 
@@ -967,66 +908,9 @@ impl Store {
         })
     }
 
-    /// Check that the ledger has a tree of `size` leaves (at least `size` entries). By the
-    /// largest seq, one index lookup (`count(*)` would read the whole table); a missing
-    /// entry below it is an error when its leaf is read, and a finding of verify.
-    fn merkle_size(&self, size: u64) -> Result<()> {
-        let count: i64 = self
-            .conn
-            .query_row("SELECT coalesce(max(seq), 0) FROM entries", [], |r| {
-                r.get(0)
-            })
-            .map_err(|e| db_err(&self.path, &e))?;
-        if u64::try_from(count).is_ok_and(|c| size <= c) {
-            return Ok(());
-        }
-        Err(Error::new(format!(
-            "{} has {count} entries: there is no tree of size {size}",
-            self.path.display()
-        ))
-        .hint(format!("choose a tree size of at most {count}")))
-    }
-
-    /// The Merkle tree root over entries `1..=size` (§12; the empty tree's root for 0).
-    pub fn merkle_root(&self, size: u64) -> Result<Hash> {
-        self.merkle_size(size)?;
-        merkle::root(self, size)
-    }
-
-    /// The inclusion proof of entry `seq` in the tree of entries `1..=size` (RFC 9162
-    /// §2.1.3.1, leaf index `seq − 1`).
-    pub fn inclusion_proof(&self, seq: u64, size: u64) -> Result<Vec<Hash>> {
-        if seq == 0 {
-            return Err(Error::new(
-                "there is no entry 0: entries are numbered from 1",
-            ));
-        }
-        if seq > size {
-            return Err(Error::new(format!(
-                "entry {seq} is not in the tree of size {size} (entries 1–{size})"
-            ))
-            .hint("prove it in a tree at least as large as the entry's seq"));
-        }
-        self.merkle_size(size)?;
-        merkle::inclusion_proof(self, seq - 1, size)
-    }
-
-    /// The consistency proof from the tree of size `m` to the tree of size `n` (RFC 9162
-    /// §2.1.4.1; empty when `m` is 0 or equals `n`).
-    pub fn consistency_proof(&self, m: u64, n: u64) -> Result<Vec<Hash>> {
-        if m > n {
-            return Err(Error::new(format!(
-                "no consistency proof from tree size {m} to the smaller size {n}"
-            ))
-            .hint("the older checkpoint's size comes first"));
-        }
-        self.merkle_size(n)?;
-        merkle::consistency_proof(self, m, n)
-    }
-
     /// The stored rows completed while the tree grew from `after` to `last` leaves: at each
     /// stored level L, indexes `after >> L` to `(last >> L) − 1`. For verify's reader.
-    pub fn merkle_nodes_completed(&self, after: i64, last: i64) -> Result<Vec<NodeRow>> {
+    fn nodes_completed(&self, after: i64, last: i64) -> Result<Vec<NodeRow>> {
         let mut stmt = self
             .conn
             .prepare_cached(
@@ -1061,7 +945,7 @@ impl Store {
 
     /// Up to `limit` rows of `merkle_nodes` that are not a stored-level complete subtree of
     /// the tree of `size` leaves (a level that is not stored, or a subtree past the end).
-    pub fn merkle_stray_nodes(&self, size: i64, limit: usize) -> Result<Vec<NodeRow>> {
+    fn stray_nodes(&self, size: i64, limit: usize) -> Result<Vec<NodeRow>> {
         let mut stmt = self
             .conn
             .prepare(
@@ -1085,42 +969,42 @@ impl Store {
     }
 }
 
-impl merkle::Source for Store {
+impl merkle::Source for Sqlite {
     fn leaf_hashes(&self, start: u64, end: u64) -> Result<Vec<Hash>> {
         leaf_hashes(&self.conn, &self.path, start, end)
     }
 
     fn stored_nodes(&self, level: u32, start: u64, end: u64) -> Result<Option<Vec<Hash>>> {
-        if self.merkle_table()? != Some(true) {
+        if self.merkle_table_state()? != Some(true) {
             return Ok(None);
         }
         stored_nodes(&self.conn, &self.path, level, start, end).map(Some)
     }
 }
 
-impl Writer<'_> {
+impl SqliteTxn<'_> {
     /// Record the stored-level nodes an append completed (same transaction as its entries).
-    pub fn insert_merkle_nodes(&self, nodes: &[merkle::Node]) -> Result<()> {
+    fn insert_nodes(&self, nodes: &[merkle::Node]) -> Result<()> {
         let mut stmt = self
             .tx
             .prepare_cached("INSERT INTO merkle_nodes (level, idx, hash) VALUES (?1, ?2, ?3)")
-            .map_err(|e| db_err(self.path, &e))?;
+            .map_err(|e| db_err(&self.path, &e))?;
         for n in nodes {
             stmt.execute(params![n.level, to_i64(n.idx, "node")?, &n.hash[..]])
-                .map_err(|e| db_err(self.path, &e))?;
+                .map_err(|e| db_err(&self.path, &e))?;
         }
         Ok(())
     }
 }
 
 /// A writer has migrated the file, so the table is there.
-impl merkle::Source for Writer<'_> {
+impl merkle::Source for SqliteTxn<'_> {
     fn leaf_hashes(&self, start: u64, end: u64) -> Result<Vec<Hash>> {
-        leaf_hashes(&self.tx, self.path, start, end)
+        leaf_hashes(&self.tx, &self.path, start, end)
     }
 
     fn stored_nodes(&self, level: u32, start: u64, end: u64) -> Result<Option<Vec<Hash>>> {
-        stored_nodes(&self.tx, self.path, level, start, end).map(Some)
+        stored_nodes(&self.tx, &self.path, level, start, end).map(Some)
     }
 }
 
@@ -1130,25 +1014,42 @@ impl merkle::Source for Writer<'_> {
 mod tests {
     use super::*;
 
+    /// A second handle on the ledger at `path` (reads see the latest commit).
+    fn handle(path: &Path) -> Sqlite {
+        Sqlite::open(path, Access::ReadOnly).unwrap()
+    }
+
+    impl Sqlite {
+        fn merkle_root(&self, size: u64) -> Result<Hash> {
+            (self as &dyn Engine).merkle_root(size)
+        }
+        fn inclusion_proof(&self, seq: u64, size: u64) -> Result<Vec<Hash>> {
+            (self as &dyn Engine).inclusion_proof(seq, size)
+        }
+        fn consistency_proof(&self, m: u64, n: u64) -> Result<Vec<Hash>> {
+            (self as &dyn Engine).consistency_proof(m, n)
+        }
+    }
+
     #[test]
     fn migrate_twice_is_a_no_op_and_newer_schema_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("l.db");
-        drop(Store::create(&path, &[("ledger_id", "x")]).unwrap());
+        drop(Sqlite::create(&path, &[("ledger_id", "x")]).unwrap());
         for _ in 0..2 {
-            let mut s = Store::open(&path, Access::ReadWrite).unwrap();
+            let mut s = Sqlite::open(&path, Access::ReadWrite).unwrap();
             s.migrate().unwrap();
             assert_eq!(s.user_version().unwrap(), SCHEMA_VERSION);
             assert_eq!(s.meta("ledger_id").unwrap().as_deref(), Some("x"));
         }
         assert!(
-            Store::create(&path, &[]).is_err(),
+            Sqlite::create(&path, &[]).is_err(),
             "create must refuse an existing file"
         );
-        let s = Store::open(&path, Access::ReadWrite).unwrap();
+        let s = Sqlite::open(&path, Access::ReadWrite).unwrap();
         s.conn.execute_batch("PRAGMA user_version = 99").unwrap();
         drop(s);
-        let err = Store::open(&path, Access::ReadOnly).err().unwrap();
+        let err = Sqlite::open(&path, Access::ReadOnly).err().unwrap();
         assert!(
             err.message().contains("schema version 99"),
             "{}",
@@ -1192,7 +1093,7 @@ mod tests {
     }
 
     /// The tree of the stored entry texts, in memory.
-    fn memory_tree(s: &Store) -> MemoryTree {
+    fn memory_tree(s: &Sqlite) -> MemoryTree {
         let mut t = MemoryTree::new();
         for row in s.entries_after(0, usize::MAX >> 1).unwrap() {
             t.push(&row.body);
@@ -1200,7 +1101,7 @@ mod tests {
         t
     }
 
-    fn node_rows(s: &Store) -> Vec<(i64, i64, Vec<u8>)> {
+    fn node_rows(s: &Sqlite) -> Vec<(i64, i64, Vec<u8>)> {
         let mut stmt = s
             .conn
             .prepare("SELECT level, idx, hash FROM merkle_nodes ORDER BY level, idx")
@@ -1223,8 +1124,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("l.db");
         // Batches cross the level 4, 8 and 12 boundaries at odd places.
-        let l = ledger(&path, &[1, 13, 1, 17, 240, 3, 30, 3900]);
-        let s = l.store();
+        let _l = ledger(&path, &[1, 13, 1, 17, 240, 3, 30, 3900]);
+        let s = &handle(&path);
         let mem = memory_tree(s);
         let n = mem.size();
         assert_eq!(n, 4206);
@@ -1277,8 +1178,8 @@ mod tests {
     fn merkle_errors_name_the_numbers() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("l.db");
-        let l = ledger(&path, &[9]);
-        let s = l.store();
+        let _l = ledger(&path, &[9]);
+        let s = &handle(&path);
         let msg = |r: Result<Vec<Hash>>| r.unwrap_err().message().to_string();
         assert!(msg(s.inclusion_proof(0, 5)).contains("no entry 0"));
         assert!(msg(s.inclusion_proof(7, 5)).contains("entry 7 is not in the tree of size 5"));
@@ -1310,15 +1211,15 @@ mod tests {
         c.execute_batch("DROP TABLE key_events; PRAGMA user_version = 3;")
             .unwrap();
         drop(c);
-        let r = Store::open(&path, Access::ReadOnly).unwrap();
+        let r = Sqlite::open(&path, Access::ReadOnly).unwrap();
         assert_eq!(r.key_events_table().unwrap(), None);
         assert_eq!(r.key_events().unwrap(), vec![]);
         let report = verify::verify(&path, &Options::default(), &NoProgress).unwrap();
         assert!(report.ok(), "{:?}", report.findings);
         drop(r);
         let l = Ledger::open(&path, Access::ReadWrite).unwrap();
-        assert_eq!(l.store().user_version().unwrap(), SCHEMA_VERSION);
-        assert_eq!(l.store().key_events_table().unwrap(), Some(true));
+        assert_eq!(handle(&path).user_version().unwrap(), SCHEMA_VERSION);
+        assert_eq!(handle(&path).key_events_table().unwrap(), Some(true));
         drop(l);
         // At schema version 4 the table is required: its absence is a finding.
         let c = Connection::open(&path).unwrap();
@@ -1340,14 +1241,14 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("l.db");
         let l = ledger(&path, &[299]);
-        let before = node_rows(l.store());
-        let root = l.store().merkle_root(300).unwrap();
-        let proof = l.store().inclusion_proof(77, 300).unwrap();
+        let before = node_rows(&handle(&path));
+        let root = handle(&path).merkle_root(300).unwrap();
+        let proof = handle(&path).inclusion_proof(77, 300).unwrap();
         drop(l);
         downgrade(&path);
 
         // A reader leaves the file as it is and computes from the entry texts.
-        let r = Store::open(&path, Access::ReadOnly).unwrap();
+        let r = Sqlite::open(&path, Access::ReadOnly).unwrap();
         assert_eq!(r.merkle_table().unwrap(), None);
         assert_eq!(r.stored_nodes(4, 0, 1).unwrap(), None);
         assert_eq!(r.merkle_root(300).unwrap(), root);
@@ -1359,13 +1260,13 @@ mod tests {
 
         // A writer migrates: the table is filled in the migration, row for row.
         let mut l = Ledger::open(&path, Access::ReadWrite).unwrap();
-        assert_eq!(l.store().user_version().unwrap(), SCHEMA_VERSION);
-        assert_eq!(node_rows(l.store()), before);
+        assert_eq!(handle(&path).user_version().unwrap(), SCHEMA_VERSION);
+        assert_eq!(node_rows(&handle(&path)), before);
         append(&mut l, 50);
-        let mem = memory_tree(l.store());
-        assert_eq!(node_rows(l.store()), memory_rows(&mem));
+        let mem = memory_tree(&handle(&path));
+        assert_eq!(node_rows(&handle(&path)), memory_rows(&mem));
         assert_eq!(
-            l.store().merkle_root(350).unwrap(),
+            handle(&path).merkle_root(350).unwrap(),
             merkle::root(&mem, 350).unwrap()
         );
     }
@@ -1445,7 +1346,7 @@ mod tests {
             ]
         );
         // A damaged table is an error for proofs, named, not a wrong answer.
-        let s = Store::open(&path, Access::ReadOnly).unwrap();
+        let s = Sqlite::open(&path, Access::ReadOnly).unwrap();
         let e = s.merkle_root(40).unwrap_err();
         assert!(e.message().contains("level 4, index 0"), "{}", e.message());
         drop(s);

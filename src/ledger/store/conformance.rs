@@ -1,0 +1,1 @@
+//! The engine conformance suite (written below).

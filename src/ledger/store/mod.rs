@@ -1,0 +1,295 @@
+//! The storage seam: everything that touches SQL sits behind [`Engine`] and [`Txn`].
+//!
+//! `schema/FORMAT.md` §6 says what is stored: the signed bytes of each entry verbatim, and
+//! derived columns and tables (parties, keys, key events, Merkle nodes) that a writer keeps
+//! beside them and `verify` re-derives. An engine stores and returns rows; it never signs,
+//! judges or parses an entry. The rules of appending are [`super`]'s, the typed reading
+//! [`super::read`]'s. SQLite ([`sqlite`]) is the first engine; any other engine must pass the
+//! conformance suite in `conformance.rs` unchanged.
+//!
+//! Private to `ledger/`: nothing outside it names an engine, a row or an SQL type.
+
+#[cfg(test)]
+mod conformance;
+mod sqlite;
+
+use std::io::Read;
+use std::path::Path;
+
+use crate::error::{Error, Result};
+use crate::format::merkle::{self, Hash};
+
+/// Read-only or read-write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Never writes; works on read-only files and directories.
+    ReadOnly,
+    /// May append.
+    ReadWrite,
+}
+
+/// One row of `entries`, exactly as stored.
+#[derive(Debug, Clone)]
+pub(crate) struct EntryRow {
+    /// `seq` column.
+    pub seq: i64,
+    /// The signed entry text.
+    pub body: Vec<u8>,
+    /// The signature.
+    pub signature: Vec<u8>,
+    /// The payload bytes.
+    pub payload: Vec<u8>,
+    /// Derived: entry hash.
+    pub hash: Vec<u8>,
+    /// Derived: time.
+    pub time: String,
+    /// Derived: kind.
+    pub kind: String,
+    /// Derived: signer fingerprint.
+    pub signer: String,
+    /// Derived: evidence item.
+    pub item: Option<String>,
+}
+
+/// The signed bytes of one entry: `seq`, entry text, payload.
+pub(crate) type SignedRow = (i64, Vec<u8>, Vec<u8>);
+
+/// One row of `parties`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct PartyRow {
+    /// Party id.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// Role.
+    pub role: String,
+    /// Registering entry.
+    pub seq: i64,
+}
+
+/// One row of `keys`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct KeyRow {
+    /// Fingerprint (hex).
+    pub fingerprint: String,
+    /// Owning party id.
+    pub party: String,
+    /// Base64 SPKI DER.
+    pub public_key: String,
+    /// Registering entry.
+    pub seq: i64,
+}
+
+/// One row of `key_events` (schema version 4): when a key stopped being valid.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct KeyEventRow {
+    /// The `key-rotation` or `key-revocation` entry.
+    pub seq: i64,
+    /// The key retired or revoked (hex fingerprint).
+    pub fingerprint: String,
+    /// `retired` or `revoked`.
+    pub event: String,
+    /// For `revoked`: the time from which the key is revoked.
+    pub since: Option<String>,
+}
+
+/// One row of `merkle_nodes`, exactly as stored (verify compares it with the recomputed
+/// node, so nothing is assumed about it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct NodeRow {
+    /// `level` column.
+    pub level: i64,
+    /// `idx` column.
+    pub idx: i64,
+    /// `hash` column.
+    pub hash: Vec<u8>,
+}
+
+impl EntryRow {
+    /// A row of the signed bytes alone (derived columns empty), as
+    /// [`Engine::evidence_after`] reads them.
+    pub(crate) fn signed(seq: i64, body: Vec<u8>, payload: Vec<u8>) -> Self {
+        Self {
+            seq,
+            body,
+            signature: Vec::new(),
+            payload,
+            hash: Vec::new(),
+            time: String::new(),
+            kind: String::new(),
+            signer: String::new(),
+            item: None,
+        }
+    }
+}
+
+/// Read access to one ledger's stored rows. Reads see the state at the start of
+/// [`Engine::begin_read`] when one was taken, otherwise each read sees the latest commit.
+pub(crate) trait Engine: merkle::Source + Send {
+    /// Where the ledger is (a file path), for messages.
+    fn path(&self) -> &Path;
+    /// A value from `meta`.
+    fn meta(&self, key: &str) -> Result<Option<String>>;
+    /// Number of entry rows and the largest seq (0 when empty).
+    fn count(&self) -> Result<(i64, i64)>;
+    /// The largest seq (0 when empty); one index lookup.
+    fn max_seq(&self) -> Result<i64>;
+    /// One entry row.
+    fn entry(&self, seq: i64) -> Result<Option<EntryRow>>;
+    /// Up to `limit` entry rows with seq greater than `after`, in seq order.
+    fn entries_after(&self, after: i64, limit: usize) -> Result<Vec<EntryRow>>;
+    /// Every entry row of one kind, by the derived `kind` column, in seq order.
+    fn entries_of_kind(&self, kind: &str) -> Result<Vec<EntryRow>>;
+    /// Up to `limit` evidence rows (seq, text, payload) with seq greater than `after` and
+    /// ledger time at or after `since`.
+    fn evidence_after(&self, after: i64, since: &str, limit: usize) -> Result<Vec<SignedRow>>;
+    /// Start a read snapshot: later reads see one consistent state of the ledger.
+    fn begin_read(&self) -> Result<()>;
+    /// All rows of `parties`, by seq then id.
+    fn parties(&self) -> Result<Vec<PartyRow>>;
+    /// All rows of `keys`, by seq then fingerprint.
+    fn keys(&self) -> Result<Vec<KeyRow>>;
+    /// Whether `key_events` is there: `Some(true)` yes, `Some(false)` missing although the
+    /// schema version has it, `None` for an older schema.
+    fn key_events_table(&self) -> Result<Option<bool>>;
+    /// All rows of `key_events`, in entry order.
+    fn key_events(&self) -> Result<Vec<KeyEventRow>>;
+    /// Stream a stored artefact to `sink`: `None` if not stored, else (stored size, bytes
+    /// read).
+    fn read_artifact(
+        &self,
+        sha256: &str,
+        sink: &mut dyn FnMut(&[u8]),
+    ) -> Result<Option<(i64, u64)>>;
+    /// Whether `merkle_nodes` is there (as [`Engine::key_events_table`]).
+    fn merkle_table(&self) -> Result<Option<bool>>;
+    /// The stored Merkle nodes completed by leaves `after..last` (seq numbers).
+    fn merkle_nodes_completed(&self, after: i64, last: i64) -> Result<Vec<NodeRow>>;
+    /// Up to `limit` stored nodes that no tree of `size` leaves has.
+    fn merkle_stray_nodes(&self, size: i64, limit: usize) -> Result<Vec<NodeRow>>;
+    /// Take the write lock and start one transaction; dropping it uncommitted rolls back.
+    fn begin_write(&mut self) -> Result<Box<dyn Txn + '_>>;
+    /// A second, read-only handle on the same ledger (for a reader thread).
+    fn reopen(&self) -> Result<Box<dyn Engine>>;
+}
+
+/// One write transaction: reads see its own writes; nothing lands until
+/// [`Txn::commit`].
+pub(crate) trait Txn: merkle::Source {
+    /// The newest entry row.
+    fn tip(&self) -> Result<Option<EntryRow>>;
+    /// A value from `meta`.
+    fn meta(&self, key: &str) -> Result<Option<String>>;
+    /// The `keys` row of a fingerprint.
+    fn key(&self, fingerprint: &str) -> Result<Option<KeyRow>>;
+    /// The `parties` row of an id.
+    fn party(&self, id: &str) -> Result<Option<PartyRow>>;
+    /// Insert entry rows (seq order).
+    fn insert_entries(&self, rows: &[EntryRow]) -> Result<()>;
+    /// Insert a party and its first key.
+    fn insert_party(&self, party: &PartyRow, key: &KeyRow) -> Result<()>;
+    /// The `key_events` rows of one key, in entry order.
+    fn key_events(&self, fingerprint: &str) -> Result<Vec<KeyEventRow>>;
+    /// The `keys` rows of one party.
+    fn party_keys(&self, party: &str) -> Result<Vec<KeyRow>>;
+    /// Insert a key row.
+    fn insert_key(&self, key: &KeyRow) -> Result<()>;
+    /// Insert a key event row.
+    fn insert_key_event(&self, event: &KeyEventRow) -> Result<()>;
+    /// Whether an artefact is stored.
+    fn has_artifact(&self, sha256: &str) -> Result<bool>;
+    /// Store an artefact of `size` bytes streamed from `source`, showing each chunk to
+    /// `seen` (the caller hashes it); an error if the source's length differs from `size`.
+    fn insert_artifact(
+        &self,
+        sha256: &str,
+        size: u64,
+        source: &mut dyn Read,
+        seen: &mut dyn FnMut(&[u8]),
+    ) -> Result<()>;
+    /// Insert completed Merkle nodes.
+    fn insert_merkle_nodes(&self, nodes: &[merkle::Node]) -> Result<()>;
+    /// Commit.
+    fn commit(self: Box<Self>) -> Result<()>;
+}
+
+/// Create a new ledger file with its `meta` rows; refuses an existing file.
+pub(crate) fn create(path: &Path, meta: &[(&str, &str)]) -> Result<Box<dyn Engine>> {
+    Ok(Box::new(sqlite::Sqlite::create(path, meta)?))
+}
+
+/// Open an existing ledger file.
+pub(crate) fn open(path: &Path, access: Access) -> Result<Box<dyn Engine>> {
+    Ok(Box::new(sqlite::Sqlite::open(path, access)?))
+}
+
+impl dyn Engine + '_ {
+    /// Run `f` in one write transaction: commits if `f` succeeds, rolls back otherwise, so
+    /// a failed command leaves the ledger as it was.
+    pub(crate) fn write<T>(&mut self, f: impl FnOnce(&mut dyn Txn) -> Result<T>) -> Result<T> {
+        let mut tx = self.begin_write()?;
+        let out = f(&mut *tx)?;
+        tx.commit()?;
+        Ok(out)
+    }
+
+    /// A stored artefact's whole content (small documents such as matrices only).
+    pub(crate) fn artifact_bytes(&self, sha256: &str) -> Result<Option<Vec<u8>>> {
+        let mut out = Vec::new();
+        Ok(self
+            .read_artifact(sha256, &mut |c| out.extend_from_slice(c))?
+            .map(|_| out))
+    }
+
+    /// Check that the ledger has a tree of `size` leaves (at least `size` entries). By the
+    /// largest seq, one index lookup (`count(*)` would read the whole table); a missing
+    /// entry below it is an error when its leaf is read, and a finding of verify.
+    fn merkle_size(&self, size: u64) -> Result<()> {
+        let count = self.max_seq()?;
+        if u64::try_from(count).is_ok_and(|c| size <= c) {
+            return Ok(());
+        }
+        Err(Error::new(format!(
+            "{} has {count} entries: there is no tree of size {size}",
+            self.path().display()
+        ))
+        .hint(format!("choose a tree size of at most {count}")))
+    }
+
+    /// The Merkle tree root over entries `1..=size` (§12; the empty tree's root for 0).
+    pub(crate) fn merkle_root(&self, size: u64) -> Result<Hash> {
+        self.merkle_size(size)?;
+        merkle::root(self, size)
+    }
+
+    /// The inclusion proof of entry `seq` in the tree of entries `1..=size` (RFC 9162
+    /// §2.1.3.1, leaf index `seq − 1`).
+    pub(crate) fn inclusion_proof(&self, seq: u64, size: u64) -> Result<Vec<Hash>> {
+        if seq == 0 {
+            return Err(Error::new(
+                "there is no entry 0: entries are numbered from 1",
+            ));
+        }
+        if seq > size {
+            return Err(Error::new(format!(
+                "entry {seq} is not in the tree of size {size} (entries 1–{size})"
+            ))
+            .hint("prove it in a tree at least as large as the entry's seq"));
+        }
+        self.merkle_size(size)?;
+        merkle::inclusion_proof(self, seq - 1, size)
+    }
+
+    /// The consistency proof from the tree of size `m` to the tree of size `n` (RFC 9162
+    /// §2.1.4.1; empty when `m` is 0 or equals `n`).
+    pub(crate) fn consistency_proof(&self, m: u64, n: u64) -> Result<Vec<Hash>> {
+        if m > n {
+            return Err(Error::new(format!(
+                "no consistency proof from tree size {m} to the smaller size {n}"
+            ))
+            .hint("the older checkpoint's size comes first"));
+        }
+        self.merkle_size(n)?;
+        merkle::consistency_proof(self, m, n)
+    }
+}
