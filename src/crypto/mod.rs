@@ -43,6 +43,19 @@ impl Hasher {
     }
 }
 
+/// Standard padded base64 (RFC 4648 §4): the one spelling of every base64 field vouch
+/// writes (`schema/FORMAT.md` §1).
+pub fn base64_encode(bytes: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+/// Decode standard padded base64, accepting only its one canonical spelling (padding
+/// present, unused trailing bits zero): the decoder every format uses.
+pub fn base64_decode(s: &str) -> Option<Vec<u8>> {
+    let bytes = base64::engine::general_purpose::STANDARD.decode(s).ok()?;
+    (base64_encode(&bytes) == s).then_some(bytes)
+}
+
 /// A key fingerprint: SHA-256 of the key's DER `SubjectPublicKeyInfo` (44 bytes).
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Fingerprint(pub [u8; 32]);

@@ -42,7 +42,6 @@
 //! The module is pure: no I/O, no printing, no panics. Errors name the 1-based line of the
 //! note (or checkpoint text) where the problem is.
 
-use base64::Engine as _;
 use std::fmt;
 
 use crate::crypto::{PublicKey, SPKI_PREFIX, SecretKey, sha256};
@@ -62,8 +61,6 @@ pub const MAX_NOTE_BYTES: usize = 1 << 20;
 
 /// Prefix of a signature line: em dash (U+2014) and a space.
 const SIG_PREFIX: &str = "\u{2014} ";
-
-const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
 
 /// A signed note: its text (ending in a newline, without the separating blank line) and its
 /// signature lines in order.
@@ -103,7 +100,12 @@ impl fmt::Display for NoteSignature {
         let mut raw = Vec::with_capacity(4 + self.signature.len());
         raw.extend_from_slice(&self.key_id);
         raw.extend_from_slice(&self.signature);
-        write!(f, "{SIG_PREFIX}{} {}", self.name, B64.encode(raw))
+        write!(
+            f,
+            "{SIG_PREFIX}{} {}",
+            self.name,
+            crate::crypto::base64_encode(&raw)
+        )
     }
 }
 
@@ -121,13 +123,6 @@ impl fmt::Display for Note {
 /// An error at a 1-based line of a note or checkpoint text.
 fn at_line(line: usize, message: impl fmt::Display) -> Error {
     Error::new(format!("line {line}: {message}"))
-}
-
-/// Standard padded base64 (RFC 4648 §4), accepted only in its one canonical spelling
-/// (padding present, unused trailing bits zero).
-fn decode_canonical_b64(s: &str) -> Option<Vec<u8>> {
-    let bytes = B64.decode(s).ok()?;
-    (B64.encode(&bytes) == s).then_some(bytes)
 }
 
 /// Refuse ASCII control characters other than newline (signed-note, "Format"), naming the
@@ -423,7 +418,7 @@ fn parse_signature_line(line: &str) -> Result<NoteSignature> {
     if b64.contains(char::is_whitespace) {
         return Err(Error::new("space in or after the signature"));
     }
-    let Some(raw) = decode_canonical_b64(b64) else {
+    let Some(raw) = crate::crypto::base64_decode(b64) else {
         return Err(Error::new(
             "signature is not canonical standard base64 (RFC 4648 §4, padded)",
         ));
@@ -480,7 +475,7 @@ impl Verifier {
         let Some(id) = crate::crypto::decode_lower_hex::<4>(hash.as_bytes()) else {
             return Err(bad("key ID is not 8 lowercase hex digits"));
         };
-        let Some(raw) = decode_canonical_b64(b64) else {
+        let Some(raw) = crate::crypto::base64_decode(b64) else {
             return Err(bad("key is not canonical standard base64"));
         };
         let Some((&ty, pk)) = raw.split_first() else {
@@ -534,7 +529,12 @@ impl fmt::Display for Verifier {
         let mut raw = Vec::with_capacity(33);
         raw.push(SIG_TYPE_ED25519);
         raw.extend_from_slice(&raw_public_key(&self.key));
-        write!(f, "{}+{}", self.key_label(), B64.encode(raw))
+        write!(
+            f,
+            "{}+{}",
+            self.key_label(),
+            crate::crypto::base64_encode(&raw)
+        )
     }
 }
 
@@ -582,7 +582,7 @@ impl Checkpoint {
         };
         check_origin(origin).map_err(|e| e.context("line 1"))?;
         let size = parse_size(size).map_err(|e| e.context("line 2"))?;
-        let root = match decode_canonical_b64(root).map(<[u8; 32]>::try_from) {
+        let root = match crate::crypto::base64_decode(root).map(<[u8; 32]>::try_from) {
             Some(Ok(r)) => r,
             Some(Err(v)) => {
                 return Err(at_line(
@@ -665,7 +665,7 @@ impl fmt::Display for Checkpoint {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "{}", self.origin)?;
         writeln!(f, "{}", self.size)?;
-        writeln!(f, "{}", B64.encode(self.root))?;
+        writeln!(f, "{}", crate::crypto::base64_encode(&self.root))?;
         for e in &self.extensions {
             writeln!(f, "{e}")?;
         }
@@ -754,7 +754,7 @@ mod tests {
                              \u{2014} witness.example.com/w1 jWbPPwAAAABkGFDLEZMHwSRaJNiIDoe9DYn/zXcrtPHeolMI5OWXEhZCB9dlrDJsX3b2oyin1nPZqhf5nNo0xUe+mbIUBkBIfZ+qnA==\n";
 
     fn peter_secret() -> SecretKey {
-        let raw = B64.decode(PETER_SKEY_B64).unwrap();
+        let raw = crate::crypto::base64_decode(PETER_SKEY_B64).unwrap();
         assert_eq!(raw[0], SIG_TYPE_ED25519);
         SecretKey::from_seed(&raw[1..].try_into().unwrap())
     }
@@ -903,7 +903,11 @@ mod tests {
         long.extend_from_slice(b"BAD");
         let name_key = |raw: &[u8]| {
             let h = sha256(&[b"PeterNeumann\n".as_slice(), raw].concat());
-            format!("PeterNeumann+{}+{}", hex::encode(&h[..4]), B64.encode(raw))
+            format!(
+                "PeterNeumann+{}+{}",
+                hex::encode(&h[..4]),
+                crate::crypto::base64_encode(&raw)
+            )
         };
         let e = err_of(Verifier::parse(&name_key(&long)));
         assert!(e.ends_with("Ed25519 key has 35 bytes; expected 32"), "{e}");
@@ -1185,11 +1189,11 @@ mod tests {
                 "line 3: root hash is not canonical standard base64 (RFC 4648 §4, padded)",
             ),
             (
-                cp("o", "1", &B64.encode([0u8; 31])),
+                cp("o", "1", &crate::crypto::base64_encode(&[0u8; 31])),
                 "line 3: root hash has 31 bytes; expected 32",
             ),
             (
-                cp("o", "1", &B64.encode([0u8; 33])),
+                cp("o", "1", &crate::crypto::base64_encode(&[0u8; 33])),
                 "line 3: root hash has 33 bytes; expected 32",
             ),
             (cp("", "1", root), "line 1: empty origin"),

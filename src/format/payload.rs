@@ -12,7 +12,9 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 use std::fmt;
 
+use crate::crypto::Fingerprint;
 use crate::error::{Error, Result};
+use crate::format::entry::LedgerId;
 
 /// Largest integer magnitude allowed in a payload (2^53 − 1).
 pub const MAX_SAFE_INT: i64 = (1 << 53) - 1;
@@ -338,7 +340,7 @@ impl Checked for CheckpointPayload {
 
 /// Payload of `key-rotation` entries (`FORMAT.md` §4, §14): the signer's party replaces the
 /// signing key with `public_key`, whose holder proves possession by signing the rotation
-/// statement ([`crate::ledger::keys::rotation_statement`]).
+/// statement ([`rotation_statement`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct KeyRotationPayload {
@@ -353,7 +355,7 @@ pub struct KeyRotationPayload {
 
 impl Checked for KeyRotationPayload {
     fn check(&self) -> Result<(), String> {
-        if crate::ledger::keys::decode_proof(&self.proof).is_none() {
+        if decode_proof(&self.proof).is_none() {
             return Err("payload proof is not the canonical base64 of a 64-byte signature".into());
         }
         Ok(())
@@ -510,6 +512,33 @@ pub fn decode<T: DeserializeOwned + Serialize + Checked>(bytes: &[u8]) -> Result
         .map_err(|e| format!("payload does not match its kind: {e}"))?;
     v.check()?;
     Ok(v)
+}
+
+// ---- Key rotation statement (FORMAT.md §14.2) ---------------------------------------------
+
+/// First line of the rotation statement: format, version and domain separator (no entry
+/// text or checkpoint starts with it, so a proof can never pass for another signature).
+pub const ROTATION_MAGIC: &str = "vouch/v1 key-rotation";
+
+/// The rotation statement (`FORMAT.md` §14.2) that the new key signs: five lines, each
+/// ending in one LF, binding the format version, the ledger, the party and both keys.
+pub fn rotation_statement(
+    ledger: &LedgerId,
+    party: &str,
+    old: &Fingerprint,
+    new: &Fingerprint,
+) -> String {
+    format!("{ROTATION_MAGIC}\nledger: {ledger}\nparty: {party}\nold: {old}\nnew: {new}\n")
+}
+
+/// The payload spelling of a proof: standard padded base64 of the 64-byte signature.
+pub fn encode_proof(signature: &[u8; 64]) -> String {
+    crate::crypto::base64_encode(signature)
+}
+
+/// Read a proof, accepting only the canonical spelling [`encode_proof`] writes.
+pub fn decode_proof(s: &str) -> Option<[u8; 64]> {
+    crate::crypto::base64_decode(s)?.try_into().ok()
 }
 
 #[cfg(test)]

@@ -18,7 +18,6 @@
 //! checkpoint against it first, and the proof is verified before it is handed out. The module
 //! never prints, panics or exits.
 
-use base64::Engine as _;
 use std::fmt;
 
 use crate::crypto::{Fingerprint, PublicKey};
@@ -47,14 +46,6 @@ pub const MAX_PROOF_BYTES: usize = 2 * MAX_NOTE_BYTES + 65_536;
 
 /// Origin prefix of vouch checkpoints (§13.1): the ledger id follows.
 const ORIGIN_PREFIX: &str = "vouch.ledger/";
-
-const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
-
-/// Standard padded base64, accepted only in its one canonical spelling.
-fn decode_b64(s: &str) -> Option<Vec<u8>> {
-    let bytes = B64.decode(s).ok()?;
-    (B64.encode(&bytes) == s).then_some(bytes)
-}
 
 fn at(line: usize, message: impl fmt::Display) -> Error {
     Error::new(format!("line {line}: {message}"))
@@ -287,7 +278,7 @@ impl<'a> Lines<'a> {
             if out.len() == MAX_HASHES {
                 return Err(at(j + 1, format!("more than {MAX_HASHES} hash lines")));
             }
-            let hash = match decode_b64(line).map(<[u8; 32]>::try_from) {
+            let hash = match crate::crypto::base64_decode(line).map(<[u8; 32]>::try_from) {
                 Some(Ok(h)) => h,
                 Some(Err(v)) => {
                     return Err(at(
@@ -428,7 +419,7 @@ impl InclusionProof {
                 )
             });
         };
-        let Some(extra) = decode_b64(b64) else {
+        let Some(extra) = crate::crypto::base64_decode(b64) else {
             return Err(at(
                 2,
                 "extra data is not canonical standard base64 (RFC 4648 §4, padded)",
@@ -552,10 +543,10 @@ impl fmt::Display for InclusionProof {
         extra.extend_from_slice(&self.entry);
         extra.extend_from_slice(&self.signature);
         writeln!(f, "{INCLUSION_HEADER}")?;
-        writeln!(f, "extra {}", B64.encode(extra))?;
+        writeln!(f, "extra {}", crate::crypto::base64_encode(&extra))?;
         writeln!(f, "index {}", self.index)?;
         for h in &self.hashes {
-            writeln!(f, "{}", B64.encode(h))?;
+            writeln!(f, "{}", crate::crypto::base64_encode(h.as_slice()))?;
         }
         writeln!(f)?;
         write!(f, "{}", self.checkpoint.note)
@@ -673,7 +664,7 @@ impl fmt::Display for ConsistencyProof {
         writeln!(f, "{}", self.old.note)?;
         writeln!(f, "old {}", self.old.checkpoint.size)?;
         for h in &self.hashes {
-            writeln!(f, "{}", B64.encode(h))?;
+            writeln!(f, "{}", crate::crypto::base64_encode(h.as_slice()))?;
         }
         writeln!(f)?;
         write!(f, "{}", self.new.note)

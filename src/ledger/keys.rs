@@ -10,7 +10,6 @@
 //! entry, and the list of keys with their state. `verify` re-checks the same rules from the
 //! signed bytes, with the same [`check_rotation`] and [`check_revocation`].
 
-use base64::Engine as _;
 use chrono::{DateTime, Utc};
 
 use super::store::{KeyEventRow, KeyRow, Txn};
@@ -18,11 +17,9 @@ use super::{Appended, Draft, Ledger, NoProgress, check_text};
 use crate::crypto::{Fingerprint, PublicKey, SecretKey};
 use crate::error::{Error, Result};
 use crate::format::entry::{Kind, LedgerId, format_time, parse_time};
-use crate::format::payload::{self, KeyRevocationPayload, KeyRotationPayload};
-
-/// First line of the rotation statement: format, version and domain separator (no entry
-/// text or checkpoint starts with it, so a proof can never pass for another signature).
-pub const ROTATION_MAGIC: &str = "vouch/v1 key-rotation";
+use crate::format::payload::{
+    self, KeyRevocationPayload, KeyRotationPayload, decode_proof, encode_proof, rotation_statement,
+};
 
 /// `key_events.event` of a key a rotation replaced.
 pub const RETIRED: &str = "retired";
@@ -31,31 +28,6 @@ pub const REVOKED: &str = "revoked";
 
 /// Longest revocation reason accepted at write time.
 const MAX_REASON: usize = 4096;
-
-const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
-
-/// The rotation statement (`FORMAT.md` §14.2) that the new key signs: five lines, each
-/// ending in one LF, binding the format version, the ledger, the party and both keys.
-pub fn rotation_statement(
-    ledger: &LedgerId,
-    party: &str,
-    old: &Fingerprint,
-    new: &Fingerprint,
-) -> String {
-    format!("{ROTATION_MAGIC}\nledger: {ledger}\nparty: {party}\nold: {old}\nnew: {new}\n")
-}
-
-/// The payload spelling of a proof: standard padded base64 of the 64-byte signature.
-pub fn encode_proof(signature: &[u8; 64]) -> String {
-    B64.encode(signature)
-}
-
-/// Read a proof, accepting only the canonical spelling [`encode_proof`] writes.
-pub fn decode_proof(s: &str) -> Option<[u8; 64]> {
-    let bytes = B64.decode(s).ok()?;
-    let sig: [u8; 64] = bytes.try_into().ok()?;
-    (B64.encode(sig) == s).then_some(sig)
-}
 
 /// The rules of a `key-rotation` entry signed by `signer`, a valid key of `party`
 /// (`FORMAT.md` §4): the payload names that party, the new key is a well-formed key other
