@@ -1,0 +1,95 @@
+//! The evidence appendix: each evidence entry counted for a duty, with its outcome,
+//! co-signatures, signer, fields and artefacts.
+
+use super::labels::{dash, key_id, short};
+use super::layout::Layout;
+use super::style::{BLACK, GREY_TEXT, NOTE, PLAIN, STAMP, Style, WARN};
+use super::table::{Cell, Table};
+use crate::attestation::report::Report;
+
+/// A JSON field value as the appendix shows it: strings without quotes.
+fn field_value(v: &serde_json::Value) -> String {
+    v.as_str().map_or_else(|| v.to_string(), str::to_string)
+}
+
+pub(super) fn appendix(l: &mut Layout, r: &Report) {
+    l.heading("Evidence appendix", 16.0);
+    l.para(
+        "Each evidence entry counted for a duty: its outcome and the entries that co-sign it, who signed it (party and key id: the first 16 hex digits of the key fingerprint), its fields, and its artefacts (name and the start of their SHA-256).",
+        8.5,
+        false,
+        GREY_TEXT,
+    );
+    l.gap(3.0);
+    if let Some(n) = &r.appendix_note {
+        l.para(n, 8.5, false, GREY_TEXT);
+        l.gap(4.0);
+    }
+    if r.appendix.is_empty() {
+        l.para("No evidence entries listed.", 9.0, false, BLACK);
+        return;
+    }
+    l.table(&appendix_table(), &appendix_rows(r));
+}
+
+pub(super) fn appendix_table() -> Table<'static> {
+    Table {
+        header: Some(&[
+            "seq",
+            "item / kind / outcome / co-signatures",
+            "performed / recorded",
+            "party / key",
+            "fields",
+            "artefacts / SHA-256",
+        ]),
+        widths: &[0.05, 0.18, 0.185, 0.135, 0.285, 0.165],
+        size: 7.0,
+        caption: Some("Evidence appendix"),
+        grow: 1.15,
+        ..Table::default()
+    }
+}
+
+/// One row per evidence entry; one field per line, as `key = value`.
+pub(super) fn appendix_rows(r: &Report) -> Vec<Vec<Cell>> {
+    r.appendix
+        .iter()
+        .map(|e| {
+            let outcome = match e.outcome.as_str() {
+                "fail" => STAMP,
+                "partial" => WARN,
+                _ => BLACK,
+            };
+            let mut item = Cell::from(e.item.as_str())
+                .line(e.kind.as_str(), PLAIN)
+                .line(e.outcome.as_str(), Style::coloured(outcome));
+            // Co-signatures go with the outcome they accept or dispute.
+            if !e.cosignatures.is_empty() {
+                item = item.line("co-signed", NOTE);
+            }
+            for (seq, party, verdict) in &e.cosignatures {
+                let colour = if verdict == "dispute" { STAMP } else { BLACK };
+                item = item
+                    .line(format!("#{seq} {}", dash(party)), PLAIN)
+                    .after(verdict.as_str(), Style::coloured(colour));
+            }
+            let when = Cell::from(e.performed_at.as_str()).line(e.recorded_at.as_str(), NOTE);
+            let who = Cell::from(dash(&e.party)).line(key_id(&e.signer), NOTE);
+            let mut fields = Cell::default();
+            for (k, v) in &e.fields {
+                fields = fields.hanging(format!("{k} = {}", field_value(v)), PLAIN);
+            }
+            if fields.spans.is_empty() {
+                fields = Cell::from("-");
+            }
+            let mut arts = Cell::default();
+            for (name, sha) in &e.artifacts {
+                arts = arts.line(name.as_str(), PLAIN).line(short(sha, 16), NOTE);
+            }
+            if arts.spans.is_empty() {
+                arts = Cell::from("-");
+            }
+            vec![format!("#{}", e.seq).into(), item, when, who, fields, arts]
+        })
+        .collect()
+}

@@ -1,0 +1,127 @@
+//! The cover page: title, period, the verification result, the facts of the matrix and the
+//! ledger, the statement, and the parties with their key fingerprints.
+
+use super::labels::period_label;
+use super::layout::Layout;
+use super::style::{BLACK, GREY_TEXT, MARGIN_X, NOTE, NOTE_FILL, STAMP, Style, WIDTH};
+use super::table::{Cell, PAD, Table};
+use super::text::hex_lines;
+use crate::attestation::report::Report;
+
+pub(super) fn cover(l: &mut Layout, r: &Report) {
+    l.gap(10.0);
+    l.para(r.title, 22.0, true, BLACK);
+    l.gap(4.0);
+    let get = |k: &str| r.matrix.get(k).map_or("-", String::as_str);
+    l.para(get("title"), 14.0, false, GREY_TEXT);
+    l.gap(2.0);
+    l.para(
+        &format!("Period {}", period_label(r)),
+        11.0,
+        false,
+        GREY_TEXT,
+    );
+    l.gap(10.0);
+    if !r.verified {
+        l.para(
+            &format!(
+                "UNVERIFIED LEDGER — verification found problems: {}",
+                if r.findings.is_empty() {
+                    "(none listed)".to_string()
+                } else {
+                    r.findings.join("; ")
+                }
+            ),
+            10.0,
+            true,
+            STAMP,
+        );
+        l.gap(6.0);
+    }
+    let verification = r.verification_summary();
+    let facts: Vec<Vec<Cell>> = vec![
+        vec![
+            "Matrix".into(),
+            Cell::from(get("title")).after(format!("({})", get("id")), NOTE),
+        ],
+        vec!["Version".into(), get("version").into()],
+        vec!["Matrix SHA-256".into(), get("sha256").into()],
+        vec!["Adopted in entry".into(), get("adopted_in").into()],
+        vec!["Period".into(), period_label(r).into()],
+        vec!["Statuses as of".into(), r.as_of.as_str().into()],
+        vec![
+            "Ledger head".into(),
+            format!("entry {}, hash {}", r.head.0, r.head.1).into(),
+        ],
+        vec![
+            "Verification".into(),
+            Cell::styled(
+                verification,
+                Style::coloured(if r.verified { BLACK } else { STAMP }),
+            ),
+        ],
+        vec!["Attestation digest".into(), r.digest.as_str().into()],
+    ];
+    l.table(
+        &Table {
+            widths: &[0.22, 0.78],
+            size: 9.0,
+            ..Table::default()
+        },
+        &facts,
+    );
+    l.gap(4.0);
+    // The statement, boxed.
+    let lines = l.m.wrap(r.statement, 10.0, WIDTH - 16.0);
+    let h = lines.len() as f32 * 13.0 + 12.0;
+    l.ensure(h);
+    l.rect(MARGIN_X, l.y - h, WIDTH, h, Some(NOTE_FILL), true);
+    l.gap(6.0);
+    for line in lines {
+        l.y -= 13.0;
+        l.text_at(MARGIN_X + 8.0, l.y + 2.5, 10.0, false, BLACK, &line);
+    }
+    l.gap(12.0);
+
+    l.heading("Parties", 13.0);
+    let rows: Vec<Vec<Cell>> = r
+        .parties
+        .iter()
+        .map(|p| {
+            vec![
+                p.id.as_str().into(),
+                p.name.as_str().into(),
+                p.role.as_str().into(),
+                p.bound_as.as_deref().unwrap_or("-").into(),
+                if p.fingerprints.is_empty() {
+                    "-".into()
+                } else {
+                    let fp_w = 0.40 * WIDTH - 2.0 * PAD;
+                    let lines: Vec<String> = p
+                        .fingerprints
+                        .iter()
+                        .flat_map(|f| hex_lines(&l.m, f, 8.5, fp_w))
+                        .collect();
+                    lines.join("\n").into()
+                },
+            ]
+        })
+        .collect();
+    l.table(
+        &Table {
+            header: Some(&[
+                "party",
+                "display name",
+                "role",
+                "bound as",
+                "key fingerprints",
+            ]),
+            widths: &[0.14, 0.22, 0.12, 0.12, 0.40],
+            size: 8.5,
+            caption: Some("Parties"),
+            grow: 1.4,
+            ..Table::default()
+        },
+        &rows,
+    );
+}
