@@ -906,7 +906,7 @@ mod tests {
             format!(
                 "PeterNeumann+{}+{}",
                 hex::encode(&h[..4]),
-                crate::crypto::base64_encode(&raw)
+                crate::crypto::base64_encode(raw)
             )
         };
         let e = err_of(Verifier::parse(&name_key(&long)));
