@@ -11,6 +11,7 @@ use crate::attestation::status::{Duty, Period, Status};
 use crate::error::{Error, Result};
 use crate::format::entry::{Kind, format_time};
 use crate::format::payload::{self, CosignPayload, EvidencePayload};
+pub use crate::format::stamp::{ReportOptions, STAMP_FORMAT, Stamp};
 use crate::ledger::Ledger;
 use crate::ledger::verify::Report as Verification;
 
@@ -240,37 +241,6 @@ pub struct Report {
     /// The options the report was made with (to make it again: `vouch verify --report`).
     pub options: ReportOptions,
 }
-
-/// The options a report was made with.
-#[derive(Debug, Clone, Default, Serialize, serde::Deserialize, PartialEq, Eq)]
-pub struct ReportOptions {
-    /// `all`, `exceptions` or `none`.
-    pub appendix: String,
-    /// Pinned key fingerprints (hex), sorted.
-    pub trust: Vec<String>,
-}
-
-/// What a rendered report carries about itself, machine-readable (in the PDF's document
-/// information, key `VouchReport`), so `vouch verify --report` can make it again.
-#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq, Eq)]
-#[serde(deny_unknown_fields)]
-pub struct Stamp {
-    /// `vouch/v1 report`.
-    pub format: String,
-    /// The period, as `Period::parse` reads it.
-    pub period: String,
-    /// The attestation digest.
-    pub digest: String,
-    /// The attestation head: seq and entry hash.
-    pub head: (u64, String),
-    /// The checkpoint text of the ledger as read.
-    pub checkpoint: Option<String>,
-    /// The options.
-    pub options: ReportOptions,
-}
-
-/// The stamp format name.
-pub const STAMP_FORMAT: &str = "vouch/v1 report";
 
 impl Report {
     /// The verification result in words: `intact (104 entries, keys pinned)`.

@@ -1,5 +1,6 @@
-//! Signed checkpoints in the C2SP formats, so that tooling nobody here wrote (Go's
-//! `golang.org/x/mod/sumdb/note`, transparency-dev witnesses, litewitness) reads them.
+//! Signed checkpoints (`schema/FORMAT.md` §13) in the C2SP formats, so that tooling nobody
+//! here wrote (Go's `golang.org/x/mod/sumdb/note`, transparency-dev witnesses, litewitness)
+//! reads them.
 //!
 //! Two layers, each written from its spec and strict about spelling:
 //!

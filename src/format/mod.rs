@@ -2,10 +2,11 @@
 //!
 //! Each module owns one format of `schema/FORMAT.md` and quotes its section: the entry
 //! text (§2–3), payloads (§1, §4), the Merkle tree (§12), signed notes and checkpoints
-//! (§13). Everything that stores or reads entries builds on these; nothing here reaches up.
+//! (§13), proof files (§15) and the report stamp (§17). Everything that stores or reads entries builds on these; nothing here reaches up.
 
 pub mod checkpoint;
 pub mod entry;
 pub mod merkle;
 pub mod payload;
 pub mod proof;
+pub mod stamp;

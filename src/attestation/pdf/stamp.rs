@@ -1,13 +1,11 @@
-//! The machine-readable stamp of a rendered report: the report's
-//! [`crate::attestation::report::Stamp`] as JSON in the PDF's document information, key
-//! [`STAMP_KEY`], written when the PDF is saved and read back by `vouch verify --report`, which
-//! makes the report again from it.
+//! Where a PDF report carries its stamp: the document information, key [`STAMP_KEY`]. The
+//! stamp's bytes are [`crate::format::stamp`]'s (`schema/FORMAT.md` §17); this module only
+//! puts them into the PDF when it is saved and takes them out for `vouch verify --report`.
 
 use crate::attestation::report::Report;
 use crate::error::{Error, Result};
-
-/// The document-information key of the report's [`crate::attestation::report::Stamp`].
-pub const STAMP_KEY: &str = "VouchReport";
+pub use crate::format::stamp::STAMP_KEY;
+use crate::format::stamp::Stamp;
 
 /// Set the document information of a rendered report: drop what printpdf leaves there that
 /// does not belong (an empty /GTS_PDFXVersion, /Identifier) and add the report's stamp.
@@ -22,8 +20,7 @@ pub(super) fn write_info(lo: &mut lopdf::Document, report: &Report) -> Result<()
     {
         dict.remove(b"GTS_PDFXVersion");
         dict.remove(b"Identifier");
-        let stamp = serde_json::to_vec(&report.stamp())
-            .map_err(|e| Error::new(format!("cannot write the report stamp: {e}")))?;
+        let stamp = report.stamp().encode()?;
         dict.set(
             STAMP_KEY,
             lopdf::Object::String(stamp, lopdf::StringFormat::Hexadecimal),
@@ -32,12 +29,12 @@ pub(super) fn write_info(lo: &mut lopdf::Document, report: &Report) -> Result<()
     Ok(())
 }
 
-/// Read the [`crate::attestation::report::Stamp`] a rendered report carries.
+/// Read the [`Stamp`] a rendered report carries.
 ///
 /// # Errors
 ///
 /// When the bytes are not a PDF, or not a PDF vouch wrote.
-pub fn read_stamp(pdf: &[u8]) -> Result<crate::attestation::report::Stamp> {
+pub fn read_stamp(pdf: &[u8]) -> Result<Stamp> {
     let doc = lopdf::Document::load_mem(pdf)
         .map_err(|e| Error::new(format!("not a readable PDF: {e}")))?;
     let bytes = doc
@@ -52,14 +49,5 @@ pub fn read_stamp(pdf: &[u8]) -> Result<crate::attestation::report::Stamp> {
             Error::new("the PDF has no vouch report stamp")
                 .hint("only PDFs written by `vouch report` (or `vouch demo`) can be checked")
         })?;
-    let stamp: crate::attestation::report::Stamp = serde_json::from_slice(bytes)
-        .map_err(|e| Error::new(format!("the PDF's vouch report stamp is malformed: {e}")))?;
-    if stamp.format != crate::attestation::report::STAMP_FORMAT {
-        return Err(Error::new(format!(
-            "the PDF's report stamp is of format {:?}, not {:?}",
-            stamp.format,
-            crate::attestation::report::STAMP_FORMAT
-        )));
-    }
-    Ok(stamp)
+    Stamp::decode(bytes)
 }
