@@ -1,0 +1,167 @@
+//! Pre-check of one stored entry row, on its own (`schema/FORMAT.md` §7): hash the entry
+//! text, parse its header and payload, and compare the derived columns (hash, time, kind,
+//! signer, item) with the signed bytes. Rows need nothing from each other here, so a chunk
+//! is pre-checked in parallel before the in-order walk.
+
+use super::{Check, Finding};
+use crate::crypto::{self, PublicKey};
+use crate::format::entry::{EntryHeader, Kind, raw_value};
+use crate::format::merkle;
+use crate::format::payload::{
+    self, AdoptionPayload, CheckpointPayload, CosignPayload, DelegationPayload, EvidencePayload,
+    KeyRevocationPayload, KeyRotationPayload, PartyPayload, RetractionPayload, SignoffPayload,
+    WaiverPayload,
+};
+use crate::ledger::check_party_id;
+use crate::ledger::store::EntryRow;
+
+/// An entry's payload, parsed by kind.
+pub(super) enum Parsed {
+    Party(PartyPayload, Option<PublicKey>),
+    Evidence(EvidencePayload),
+    Adoption(AdoptionPayload),
+    Cosign(CosignPayload),
+    Retraction(RetractionPayload),
+    Waiver(WaiverPayload),
+    Delegation(DelegationPayload),
+    Signoff(SignoffPayload),
+    Checkpoint(CheckpointPayload),
+    KeyRotation(KeyRotationPayload),
+    KeyRevocation(KeyRevocationPayload),
+}
+
+impl Parsed {
+    /// The item an entry is about (the derived `item` column).
+    fn item(&self) -> Option<&str> {
+        match self {
+            Parsed::Evidence(e) => Some(&e.item),
+            Parsed::Waiver(w) => Some(&w.item),
+            Parsed::Delegation(d) => Some(&d.item),
+            _ => None,
+        }
+    }
+}
+
+fn decode_as<T: serde::de::DeserializeOwned + serde::Serialize + payload::Checked>(
+    bytes: &[u8],
+    wrap: fn(T) -> Parsed,
+) -> Result<Parsed, String> {
+    payload::decode::<T>(bytes).map(wrap)
+}
+
+/// A stored row after its pre-check.
+pub(super) struct Pre {
+    pub(super) row: EntryRow,
+    pub(super) header: std::result::Result<EntryHeader, String>,
+    pub(super) hash: [u8; 32],
+    /// Merkle leaf hash of the entry text.
+    pub(super) leaf: [u8; 32],
+    pub(super) parsed: Option<Parsed>,
+    pub(super) findings: Vec<Finding>,
+}
+
+/// Pre-check one row.
+pub(super) fn pre_check(row: EntryRow) -> Pre {
+    let seq = u64::try_from(row.seq).unwrap_or(0);
+    let hash = crypto::sha256(&row.body);
+    let leaf = merkle::leaf_hash(&row.body);
+    let mut findings = Vec::new();
+    let mut f = |check, what: String| findings.push(Finding { seq, check, what });
+    let header = EntryHeader::parse(&row.body).map_err(|e| e.to_string());
+    let mut parsed = None;
+    if row.hash != hash {
+        f(
+            Check::Derived,
+            "stored hash column does not match SHA-256 of the entry text".into(),
+        );
+    }
+    if let Ok(h) = &header {
+        if crypto::sha256(&row.payload) != h.payload {
+            f(
+                Check::Payload,
+                "payload bytes do not match the payload hash in the signed entry".into(),
+            );
+        } else {
+            parsed = match h.kind {
+                Kind::Genesis | Kind::Party => {
+                    match payload::decode::<PartyPayload>(&row.payload) {
+                        Ok(p) => {
+                            let key = PublicKey::from_spki_base64(&p.public_key);
+                            if let Err(e) = &key {
+                                f(Check::Payload, format!("party {:?}: {e}", p.id));
+                            }
+                            if let Err(e) = check_party_id(&p.id) {
+                                f(Check::Payload, e.to_string());
+                            }
+                            Some(Parsed::Party(p, key.ok()))
+                        }
+                        Err(e) => {
+                            f(Check::Payload, e);
+                            None
+                        }
+                    }
+                }
+                kind => {
+                    let decoded = match kind {
+                        Kind::Evidence => decode_as(&row.payload, Parsed::Evidence),
+                        Kind::Adoption => decode_as(&row.payload, Parsed::Adoption),
+                        Kind::Cosign => decode_as(&row.payload, Parsed::Cosign),
+                        Kind::Retraction => decode_as(&row.payload, Parsed::Retraction),
+                        Kind::Waiver => decode_as(&row.payload, Parsed::Waiver),
+                        Kind::Signoff => decode_as(&row.payload, Parsed::Signoff),
+                        Kind::Checkpoint => decode_as(&row.payload, Parsed::Checkpoint),
+                        Kind::KeyRotation => decode_as(&row.payload, Parsed::KeyRotation),
+                        Kind::KeyRevocation => decode_as(&row.payload, Parsed::KeyRevocation),
+                        _ => decode_as(&row.payload, Parsed::Delegation),
+                    };
+                    match decoded {
+                        Ok(p) => Some(p),
+                        Err(e) => {
+                            f(Check::Payload, e);
+                            None
+                        }
+                    }
+                }
+            };
+        }
+        if row.time.as_bytes() != raw_value(&row.body, 5) {
+            f(
+                Check::Derived,
+                format!(
+                    "stored time column {:?} differs from the signed time",
+                    row.time
+                ),
+            );
+        }
+        if row.kind.as_bytes() != raw_value(&row.body, 6) {
+            f(
+                Check::Derived,
+                format!(
+                    "stored kind column {:?} differs from the signed kind",
+                    row.kind
+                ),
+            );
+        }
+        if row.signer.as_bytes() != raw_value(&row.body, 7) {
+            f(
+                Check::Derived,
+                "stored signer column differs from the signed signer".into(),
+            );
+        }
+        let item = parsed.as_ref().and_then(Parsed::item);
+        if parsed.is_some() && row.item.as_deref() != item {
+            f(
+                Check::Derived,
+                "stored item column differs from the signed payload".into(),
+            );
+        }
+    }
+    Pre {
+        row,
+        header,
+        hash,
+        leaf,
+        parsed,
+        findings,
+    }
+}
