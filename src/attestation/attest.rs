@@ -194,7 +194,6 @@ pub fn sign(
     let draft = Draft {
         kind: Kind::Signoff,
         payload: payload::encode(&body)?,
-        item: None,
         party: None,
         store_artifacts: Vec::new(),
     };

@@ -2,11 +2,10 @@
 //! temporary ledger, which the same [`crate::ledger::verify`] as `vouch verify` checks, so no
 //! check is written twice; its findings are then reported against the bundle's lines.
 //!
-//! The temporary ledger is made with the storage layer (`crate::ledger::store`): every use
-//! a bundle verification makes of it is in this file.
+//! The temporary ledger is made with the ledger's import API ([`crate::ledger::import`]),
+//! which stores the signed bytes verbatim and derives every column as the writer does.
 
 use rayon::prelude::*;
-use serde::Deserialize;
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::sync::mpsc;
@@ -20,19 +19,20 @@ use super::lines::stream_lines;
 use super::seen::Seen;
 use crate::crypto::{self, Fingerprint, PublicKey};
 use crate::error::{Error, Result};
-use crate::format::entry::{EntryHeader, Kind, raw_value};
-use crate::format::merkle::{self, Hash};
+use crate::format::entry::{EntryHeader, Kind};
+use crate::format::merkle::Hash;
 use crate::format::payload::{self, AdoptionPayload, EvidencePayload, PartyPayload};
-use crate::ledger::Progress;
-use crate::ledger::store::{self, Engine as Store, EntryRow, KeyRow, PartyRow};
+use crate::ledger::import::Import;
 use crate::ledger::verify::{self, Check, Options};
+use crate::ledger::{Ledger, Progress};
 
 /// One line of a full bundle, ready to be stored.
 struct Loaded {
     no: u64,
-    row: EntryRow,
     seq: u64,
-    leaf: Hash,
+    body: Vec<u8>,
+    signature: Vec<u8>,
+    payload: Vec<u8>,
     has_proof: bool,
     party: Option<(PartyPayload, PublicKey)>,
     /// A key rotation: its signer and the new key.
@@ -45,14 +45,8 @@ struct Loaded {
 /// read (its line number and the problem).
 type ParsedChunk = (u64, Vec<Result<Loaded, (u64, String)>>);
 
-#[derive(Deserialize)]
-struct ItemOnly {
-    item: Option<String>,
-}
-
-/// Decode a line and derive the columns a ledger row has, as a writer would. Derived
-/// columns are derived here from the signed bytes only, so `verify`'s comparison of them
-/// cannot fail on this bundle's account; the registry mirrors what `verify` registers.
+/// Decode a line and learn what the bundle needs of it; the registry mirrors what `verify`
+/// registers. The ledger's import derives the stored columns.
 fn load_line(no: u64, bytes: &[u8]) -> Result<Loaded, (u64, String)> {
     let e = decode_line(bytes).map_err(|w| (no, w))?;
     let header = EntryHeader::parse(&e.body).ok();
@@ -60,14 +54,6 @@ fn load_line(no: u64, bytes: &[u8]) -> Result<Loaded, (u64, String)> {
         .as_ref()
         .is_some_and(|h| crypto::sha256(&e.payload) == h.payload);
     let kind = header.as_ref().filter(|_| payload_ok).map(|h| h.kind);
-    let item = match kind {
-        Some(Kind::Evidence | Kind::Waiver | Kind::Delegation) => {
-            serde_json::from_slice::<ItemOnly>(&e.payload)
-                .ok()
-                .and_then(|i| i.item)
-        }
-        _ => None,
-    };
     let party = match kind {
         Some(Kind::Genesis | Kind::Party) => payload::decode::<PartyPayload>(&e.payload)
             .ok()
@@ -102,25 +88,12 @@ fn load_line(no: u64, bytes: &[u8]) -> Result<Loaded, (u64, String)> {
         }
         _ => Vec::new(),
     };
-    let lossy = |l: usize| String::from_utf8_lossy(raw_value(&e.body, l)).into_owned();
-    let (time, kind, signer) = (lossy(5), lossy(6), lossy(7));
-    let leaf = merkle::leaf_hash(&e.body);
-    let row = EntryRow {
-        seq: i64::try_from(e.seq).map_err(|_| (no, "seq out of range".to_string()))?,
-        hash: crypto::sha256(&e.body).to_vec(),
-        time,
-        kind,
-        signer,
-        item,
-        body: e.body,
-        signature: e.signature,
-        payload: e.payload,
-    };
     Ok(Loaded {
         no,
         seq: e.seq,
-        row,
-        leaf,
+        body: e.body,
+        signature: e.signature,
+        payload: e.payload,
         has_proof: e.proof.is_some(),
         party,
         rotation,
@@ -143,10 +116,6 @@ pub(super) fn full_pass(
         .tempdir()
         .map_err(|e| Error::io(&std::env::temp_dir(), &e).context("temporary ledger"))?;
     let db = tmp.path().join("ledger.db");
-    let mut store = store::create(
-        &db,
-        &[("ledger_id", info.ledger.as_str()), ("format", "vouch/v1")],
-    )?;
     let mut seen = Seen::default();
     progress.start(info.entries, "loading");
     let ((), hash, lines) = stream_lines(path, out, |rx, out| {
@@ -166,11 +135,12 @@ pub(super) fn full_pass(
                     }
                 }
             });
-            insert_loaded(&mut *store, prx, info, files, &mut seen, progress, out)
+            Ledger::import(&db, &info.ledger, |import| {
+                insert_loaded(import, prx, info, files, &mut seen, progress, out)
+            })
         })
     })?;
     progress.finish();
-    drop(store);
     seen.hash = Some(hash);
     seen.lines = lines;
     // Every problem is collected (`all`): some of verify's findings are reported against a
@@ -188,10 +158,9 @@ pub(super) fn full_pass(
     Ok((seen, report))
 }
 
-/// Insert parsed lines into the temporary ledger, in one transaction, deriving its columns
-/// and tables from the signed bytes (as a writer would), and learn what the bundle holds.
+/// Import parsed lines into the temporary ledger, and learn what the bundle holds.
 fn insert_loaded(
-    store: &mut dyn Store,
+    import: &mut Import<'_>,
     prx: mpsc::Receiver<ParsedChunk>,
     info: &Info,
     files: &Files,
@@ -199,84 +168,65 @@ fn insert_loaded(
     progress: &dyn Progress,
     out: &mut Findings,
 ) -> Result<()> {
-    store.write(|w| {
-            let mut tree = merkle::Builder::new();
-            let mut last = 0u64;
-            for (n, loaded) in prx {
-                let mut rows = Vec::with_capacity(loaded.len());
-                for l in loaded {
-                    let l = match l {
-                        Ok(l) => l,
-                        Err((no, what)) => {
-                            out.file(ENTRIES, Some(no), "format", what);
-                            continue;
-                        }
-                    };
-                    if l.has_proof {
-                        out.entry(Some(l.no), l.seq, "format", "has an inclusion proof: a full bundle's lines have none");
-                    }
-                    if l.seq <= last {
-                        out.entry(
-                            Some(l.no),
-                            l.seq,
-                            "format",
-                            format!("comes after entry {last}: lines are in increasing seq order, each entry once"),
-                        );
-                        continue;
-                    }
-                    last = l.seq;
-                    seen.line_of.push((l.seq, l.no));
-                    if l.seq == tree.size() + 1 {
-                        tree.push(l.leaf);
-                    }
-                    if let Some((signer, k)) = l.rotation {
-                        let _ = seen.book.rotate(&signer, k, l.seq);
-                    }
-                    if let Some((p, k)) = &l.party {
-                        let fpr = k.fingerprint();
-                        if seen.book.register(p, *k, l.seq).is_ok() {
-                            w.insert_party(
-                                &PartyRow {
-                                    id: p.id.clone(),
-                                    name: p.name.clone(),
-                                    role: p.role.as_str().to_string(),
-                                    seq: l.row.seq,
-                                },
-                                &KeyRow {
-                                    fingerprint: fpr.to_string(),
-                                    party: p.id.clone(),
-                                    public_key: p.public_key.clone(),
-                                    seq: l.row.seq,
-                                },
-                            )?;
-                        }
-                    }
-                    if let Some(a) = l.adoption {
-                        seen.adoptions.push((l.seq, a));
-                    }
-                    for (sha, name, size) in l.stored {
-                        seen.stored.entry(sha).or_insert((l.seq, l.no, name, size));
-                    }
-                    rows.push(l.row);
+    let mut last = 0u64;
+    for (n, loaded) in prx {
+        for l in loaded {
+            let l = match l {
+                Ok(l) => l,
+                Err((no, what)) => {
+                    out.file(ENTRIES, Some(no), "format", what);
+                    continue;
                 }
-                w.insert_entries(&rows)?;
-                // Only complete subtrees of entries 1 … k form stored nodes; after a gap
-                // verify stops following the tree, as it does for a ledger.
-                w.insert_merkle_nodes(&tree.take_completed())?;
-                progress.advance(n);
+            };
+            if l.has_proof {
+                out.entry(
+                    Some(l.no),
+                    l.seq,
+                    "format",
+                    "has an inclusion proof: a full bundle's lines have none",
+                );
             }
-            // The matrices the adoptions need, under the SHA-256 of their actual bytes.
-            for m in &info.matrices {
-                if let Some(b) = files.small.get(&m.file) {
-                    let sha = hex::encode(crypto::sha256(b));
-                    if !w.has_artifact(&sha)? {
-                        let mut src = std::io::Cursor::new(b.as_slice());
-                        w.insert_artifact(&sha, b.len() as u64, &mut src, &mut |_| {})?;
-                    }
-                }
+            if l.seq <= last {
+                out.entry(
+                    Some(l.no),
+                    l.seq,
+                    "format",
+                    format!(
+                        "comes after entry {last}: lines are in increasing seq order, each entry once"
+                    ),
+                );
+                continue;
             }
-            Ok(())
-        })
+            last = l.seq;
+            seen.line_of.push((l.seq, l.no));
+            if let Some((signer, k)) = l.rotation {
+                let _ = seen.book.rotate(&signer, k, l.seq);
+            }
+            if let Some((p, k)) = &l.party
+                && seen.book.register(p, *k, l.seq).is_ok()
+            {
+                import.register(l.seq, p, k)?;
+            }
+            if let Some(a) = l.adoption {
+                seen.adoptions.push((l.seq, a));
+            }
+            for (sha, name, size) in l.stored {
+                seen.stored.entry(sha).or_insert((l.seq, l.no, name, size));
+            }
+            import.entry(l.seq, l.body, l.signature, l.payload)?;
+        }
+        // Only complete subtrees of entries 1 … k form stored nodes; after a gap verify
+        // stops following the tree, as it does for a ledger.
+        import.flush()?;
+        progress.advance(n);
+    }
+    // The matrices the adoptions need, under the SHA-256 of their actual bytes.
+    for m in &info.matrices {
+        if let Some(b) = files.small.get(&m.file) {
+            import.document(b)?;
+        }
+    }
+    Ok(())
 }
 
 /// Report the temporary ledger's findings against the bundle's lines, leaving out those

@@ -36,7 +36,7 @@ pub(super) fn record(path: &Path, args: &RecordArgs, fmt: Format) -> Result<Outc
                     &ledger,
                     adopted,
                     &party.id,
-                    d.item.as_deref().unwrap_or(""),
+                    d.item().as_deref().unwrap_or(""),
                     supporting,
                     &at,
                 )?;

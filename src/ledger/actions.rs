@@ -25,11 +25,10 @@ struct Target {
 }
 
 /// A draft with no party rows and no stored artefacts.
-fn plain(kind: Kind, body: &impl serde::Serialize, item: Option<String>) -> Result<Draft> {
+fn plain(kind: Kind, body: &impl serde::Serialize) -> Result<Draft> {
     Ok(Draft {
         kind,
         payload: payload::encode(body)?,
-        item,
         party: None,
         store_artifacts: Vec::new(),
     })
@@ -126,7 +125,6 @@ impl Ledger {
         let draft = Draft {
             kind: Kind::Adoption,
             payload: payload::encode(&body)?,
-            item: None,
             party: None,
             store_artifacts: vec![source],
         };
@@ -165,7 +163,7 @@ impl Ledger {
             reason,
             verdict,
         };
-        let draft = plain(Kind::Cosign, &body, None)?;
+        let draft = plain(Kind::Cosign, &body)?;
         self.append_one(key, draft, now)
     }
 
@@ -195,7 +193,7 @@ impl Ledger {
             entry_sha256: t.hash,
             reason,
         };
-        let draft = plain(Kind::Retraction, &body, None)?;
+        let draft = plain(Kind::Retraction, &body)?;
         self.append_one(key, draft, now)
     }
 
@@ -214,7 +212,7 @@ impl Ledger {
             item: item.to_string(),
             reason,
         };
-        let draft = plain(Kind::Waiver, &body, Some(item.to_string()))?;
+        let draft = plain(Kind::Waiver, &body)?;
         self.append_one(key, draft, now)
     }
 
@@ -247,7 +245,7 @@ impl Ledger {
             note,
             to: to.to_string(),
         };
-        let draft = plain(Kind::Delegation, &body, Some(item.to_string()))?;
+        let draft = plain(Kind::Delegation, &body)?;
         self.append_one(key, draft, now)
     }
 
@@ -302,7 +300,7 @@ impl Ledger {
             root: hex::encode(root),
             size,
         };
-        let draft = plain(Kind::Checkpoint, &body, None)?;
+        let draft = plain(Kind::Checkpoint, &body)?;
         let appended = self.append(key, vec![draft], now, &NoProgress)?;
         let a = appended
             .into_iter()

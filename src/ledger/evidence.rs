@@ -250,7 +250,6 @@ pub fn draft(input: &EvidenceInput, now: DateTime<Utc>, store_artifacts: bool) -
     Ok(Draft {
         kind: Kind::Evidence,
         payload: payload::encode(&body)?,
-        item: Some(input.item.clone()),
         party: None,
         store_artifacts: sources,
     })

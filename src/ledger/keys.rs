@@ -383,7 +383,6 @@ impl Ledger {
         let draft = Draft {
             kind,
             payload,
-            item: None,
             party: None,
             store_artifacts: Vec::new(),
         };

@@ -8,6 +8,7 @@
 pub mod actions;
 pub mod checkpoints;
 pub mod evidence;
+pub mod import;
 pub mod keys;
 pub mod prove;
 pub mod read;
@@ -24,10 +25,10 @@ use std::path::Path;
 
 use crate::crypto::{self, Fingerprint, PublicKey, SecretKey};
 use crate::error::{Error, Result};
-use crate::format::entry::{self, EntryHeader, Kind, LedgerId, ZERO_HASH};
+use crate::format::entry::{EntryHeader, Kind, LedgerId, ZERO_HASH};
 use crate::format::merkle;
 use crate::format::payload::{self, PartyPayload, Role};
-use store::{Engine, EntryRow, KeyRow, PartyRow};
+use store::{Engine, EntryRow, KeyRow, PartyRow, Txn};
 
 /// Below this many entries, signing stays on the calling thread (no pool start-up).
 const PARALLEL_SIGN_MIN: usize = 64;
@@ -66,18 +67,55 @@ pub struct Draft {
     pub kind: Kind,
     /// Canonical payload bytes.
     pub payload: Vec<u8>,
-    /// Derived `item` column (evidence).
-    pub item: Option<String>,
     /// Derived party and key rows (genesis and party entries).
     pub party: Option<Registration>,
     /// Artefacts whose content goes into the ledger with this entry.
     pub store_artifacts: Vec<evidence::ArtifactSource>,
 }
 
+impl Draft {
+    /// The matrix item the draft concerns (evidence, waiver, delegation), as stored in the
+    /// `item` column (§6).
+    pub fn item(&self) -> Option<String> {
+        store::item_of(self.kind, &self.payload)
+    }
+}
+
 /// The party and key rows a `genesis` or `party` entry adds (`FORMAT.md` §6), derived by
 /// the ledger from the payload; opaque outside it.
 #[derive(Debug, Clone)]
 pub struct Registration(PartyRow, KeyRow);
+
+impl Registration {
+    /// The rows a `genesis` or `party` entry with this payload adds (§6): the one place they
+    /// are derived, for the writer and the importer alike. Their `seq` is set when the entry
+    /// is stored.
+    pub(crate) fn of(p: &PartyPayload, key: &PublicKey) -> Self {
+        Self(
+            PartyRow {
+                id: p.id.clone(),
+                name: p.name.clone(),
+                role: p.role.as_str().to_string(),
+                seq: 0,
+            },
+            KeyRow {
+                fingerprint: key.fingerprint().to_string(),
+                party: p.id.clone(),
+                public_key: p.public_key.clone(),
+                seq: 0,
+            },
+        )
+    }
+
+    /// Store the rows for entry `seq`.
+    pub(crate) fn insert(&self, w: &dyn Txn, seq: u64) -> Result<()> {
+        let seq = read::stored_seq(seq);
+        let (mut p, mut k) = (self.0.clone(), self.1.clone());
+        p.seq = seq;
+        k.seq = seq;
+        w.insert_party(&p, &k)
+    }
+}
 
 /// What was appended.
 #[derive(Debug, Clone)]
@@ -132,21 +170,7 @@ fn party_draft(kind: Kind, party: &NewParty, key: &PublicKey) -> Result<Draft> {
     Ok(Draft {
         kind,
         payload: payload::encode(&payload)?,
-        item: None,
-        party: Some(Registration(
-            PartyRow {
-                id: party.id.clone(),
-                name: party.name.clone(),
-                role: party.role.as_str().to_string(),
-                seq: 0,
-            },
-            KeyRow {
-                fingerprint: key.fingerprint().to_string(),
-                party: party.id.clone(),
-                public_key: key.spki_base64(),
-                seq: 0,
-            },
-        )),
+        party: Some(Registration::of(&payload, key)),
         store_artifacts: Vec::new(),
     })
 }
@@ -340,8 +364,6 @@ impl Ledger {
                 progress.advance(chunk.len() as u64);
                 sigs
             };
-            let time_s = entry::format_time(&time);
-            let signer_s = signer.to_string();
             let mut next = seq + 1 - drafts.len() as u64;
             let mut out = Vec::with_capacity(drafts.len());
             let mut drafts = drafts.into_iter();
@@ -365,29 +387,20 @@ impl Ledger {
                     let mut rows = Vec::with_capacity(chunk.len());
                     for ((text, hash), sig) in chunk.into_iter().zip(sigs) {
                         let Some(d) = drafts.next() else { break };
-                        let s_i = i64::try_from(next).map_err(|_| Error::new("ledger is full"))?;
-                        if let Some(Registration(p, k)) = &d.party {
-                            let mut p = p.clone();
-                            let mut k = k.clone();
-                            p.seq = s_i;
-                            k.seq = s_i;
-                            w.insert_party(&p, &k)?;
+                        if let Some(r) = &d.party {
+                            r.insert(w, next)?;
                         }
                         for a in &d.store_artifacts {
                             evidence::store_artifact(w, a)?;
                         }
                         out.push(Appended { seq: next, hash, kind: d.kind });
-                        rows.push(EntryRow {
-                            seq: s_i,
-                            body: text,
-                            signature: sig.to_vec(),
-                            payload: d.payload,
-                            hash: hash.to_vec(),
-                            time: time_s.clone(),
-                            kind: d.kind.as_str().to_string(),
-                            signer: signer_s.clone(),
-                            item: d.item,
-                        });
+                        rows.push(EntryRow::derive(
+                            next,
+                            hash,
+                            text,
+                            sig.to_vec(),
+                            d.payload,
+                        )?);
                         next += 1;
                     }
                     w.insert_entries(&rows)?;
@@ -414,7 +427,7 @@ pub(crate) fn restore_drafts(n: usize, at: DateTime<Utc>) -> Vec<Draft> {
                 item: "backup.restore-tests".into(),
                 kind: "restore-test".into(),
                 outcome: "pass".into(),
-                performed_at: entry::format_time(&at),
+                performed_at: crate::format::entry::format_time(&at),
                 fields: [
                     (
                         "backup_id".to_string(),

@@ -267,7 +267,6 @@ fn forge_checkpoint(env: &Env, signer: &str, note_key: &str, root: Option<[u8; 3
         vec![vouch::ledger::Draft {
             kind: Kind::Checkpoint,
             payload,
-            item: None,
             party: None,
             store_artifacts: vec![],
         }],

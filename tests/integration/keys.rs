@@ -331,7 +331,6 @@ fn a_rotation_must_be_proved_by_the_new_key() {
         let d = Draft {
             kind: Kind::KeyRotation,
             payload,
-            item: None,
             party: None,
             store_artifacts: vec![],
         };

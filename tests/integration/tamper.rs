@@ -340,7 +340,6 @@ fn forge(env: &Env, key: &str, kind: vouch::format::entry::Kind, payload: Vec<u8
     let d = vouch::ledger::Draft {
         kind,
         payload,
-        item: None,
         party: None,
         store_artifacts: vec![],
     };

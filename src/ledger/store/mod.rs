@@ -17,6 +17,7 @@ use std::io::Read;
 use std::path::Path;
 
 use crate::error::{Error, Result};
+use crate::format::entry::{Kind, raw_value};
 use crate::format::merkle::{self, Hash};
 
 /// Read-only or read-write.
@@ -105,7 +106,51 @@ pub(crate) struct NodeRow {
     pub hash: Vec<u8>,
 }
 
+/// The `item` column (§6): the payload's `item` member for `evidence`, `waiver` and
+/// `delegation` entries, nothing for other kinds.
+pub(crate) fn item_of(kind: Kind, payload: &[u8]) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct ItemOnly {
+        item: Option<String>,
+    }
+    match kind {
+        Kind::Evidence | Kind::Waiver | Kind::Delegation => {
+            serde_json::from_slice::<ItemOnly>(payload).ok()?.item
+        }
+        _ => None,
+    }
+}
+
 impl EntryRow {
+    /// The row that stores one entry (§6): the signed bytes verbatim beside the columns
+    /// derived from them — `hash` (given: the caller has it), `time`, `kind` and `signer` (the
+    /// values of lines 5–7 of the text) and `item` ([`item_of`]). The one place a row is
+    /// made, for the writer and the importer alike.
+    pub(crate) fn derive(
+        seq: u64,
+        hash: [u8; 32],
+        body: Vec<u8>,
+        signature: Vec<u8>,
+        payload: Vec<u8>,
+    ) -> Result<Self> {
+        let seq = i64::try_from(seq)
+            .map_err(|_| Error::new(format!("entry {seq}: sequence number out of range")))?;
+        let line = |l: usize| String::from_utf8_lossy(raw_value(&body, l)).into_owned();
+        let (time, kind, signer) = (line(5), line(6), line(7));
+        let item = Kind::parse(&kind).and_then(|k| item_of(k, &payload));
+        Ok(Self {
+            seq,
+            hash: hash.to_vec(),
+            time,
+            kind,
+            signer,
+            item,
+            body,
+            signature,
+            payload,
+        })
+    }
+
     /// A row of the signed bytes alone (derived columns empty), as
     /// [`Engine::evidence_after`] reads them.
     pub(crate) fn signed(seq: i64, body: Vec<u8>, payload: Vec<u8>) -> Self {
