@@ -301,12 +301,6 @@ pub(super) fn key_file(party: &str, rotation: Option<u64>) -> String {
     }
 }
 
-/// The spelling of the kind of key rotations (`FORMAT.md` key history). Compared as text so
-/// that a bundle of a ledger with key history is read even where this module does not
-/// decode the rotation member by member.
-pub(super) const KEY_ROTATION: &str = "key-rotation";
-pub(super) const KEY_REVOCATION: &str = "key-revocation";
-
 #[derive(Deserialize)]
 struct RotationKey {
     public_key: String,

@@ -2,9 +2,8 @@
 //! exporter's party and the entries the bundle covers, the sample's entries, the lines of
 //! `entries.jsonl`, the keys, and the stored matrix and artefact files.
 //!
-//! Every use an export makes of the storage layer (`crate::ledger::store`: the `Store` and
-//! its `EntryRow`, `KeyRow` and `PartyRow`) is in this file, so the export crosses that seam
-//! in one place.
+//! It reads only through the ledger's reader ([`crate::ledger::read`]): typed entries whose
+//! text, seq and payload hash are checked as they are read.
 
 use rayon::prelude::*;
 use serde::Deserialize;
@@ -12,17 +11,16 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::{BufWriter, Write as _};
 use std::path::Path;
 
-use super::format::{ENTRIES, KEY_REVOCATION, KEY_ROTATION, MatrixFile, encode_line, memfind};
+use super::format::{ENTRIES, MatrixFile, encode_line, memfind};
 use super::partial::Partial;
 use super::{BundleParty, CHUNK, ExportOptions, Selection};
 use crate::crypto::{self, Fingerprint, Hasher, PublicKey};
 use crate::error::{Error, Result};
-use crate::format::entry::{EntryHeader, Kind, parse_time};
+use crate::format::entry::{Kind, parse_time};
 use crate::format::merkle::{self, Hash, MemoryTree};
 use crate::format::payload::{self, AdoptionPayload, EvidencePayload};
-use crate::ledger::store::{Engine as Store, EntryRow};
 use crate::ledger::verify;
-use crate::ledger::{Ledger, NoProgress, Progress};
+use crate::ledger::{Entry, Ledger, NoProgress, Progress};
 
 /// Below this share of the ledger, a sample reads its entries one by one instead of
 /// scanning the ledger.
@@ -47,22 +45,18 @@ pub(super) fn begin(
         .id;
     // A retired key signs nothing after its rotation (key history): not a bundle either.
     if let Some(r) = ledger
-        .store()
-        .entries_of_kind(KEY_ROTATION)?
+        .entries_of_kind(Kind::KeyRotation, None)?
         .iter()
-        .find(|r| r.signer == fpr.to_string())
+        .find(|r| r.header.signer == *fpr)
     {
         return Err(Error::new(format!(
             "key {fpr} of {party} was retired by entry {}",
-            r.seq
+            r.seq()
         ))
         .hint(format!("sign with {party}'s current key")));
     }
-    let store = ledger.store();
-    store.begin_read()?;
-    let (_, max) = store.count()?;
-    let size = u64::try_from(max)
-        .ok()
+    ledger.snapshot()?;
+    let size = Some(ledger.size()?)
         .filter(|s| *s > 0)
         .ok_or_else(|| Error::new("the ledger has no entries"))?;
     Ok((party, size))
@@ -91,7 +85,7 @@ pub(super) fn check_root(
     let verified = report.head.map_or(0, |(s, _)| s);
     let root = match verified.cmp(&size) {
         std::cmp::Ordering::Equal => report.merkle_root,
-        std::cmp::Ordering::Greater => Some(ledger.store().merkle_root(size)?),
+        std::cmp::Ordering::Greater => Some(ledger.merkle_root(size)?),
         std::cmp::Ordering::Less => None,
     };
     if root != Some(written) {
@@ -124,13 +118,8 @@ struct Out {
     stored: Vec<(String, u64)>,
 }
 
-fn prepare_out(
-    row: &EntryRow,
-    tree: Option<&MemoryTree>,
-    size: u64,
-    artifacts: bool,
-) -> Result<Out> {
-    let seq = u64::try_from(row.seq).map_err(|_| Error::new("entry with a negative seq"))?;
+fn prepare_out(row: &Entry, tree: Option<&MemoryTree>, size: u64, artifacts: bool) -> Result<Out> {
+    let seq = row.seq();
     let proof = match tree {
         Some(t) => Some(merkle::inclusion_proof(t, seq - 1, size)?),
         None => None,
@@ -142,8 +131,7 @@ fn prepare_out(
         &row.payload,
         proof.as_deref(),
     )?;
-    let header = EntryHeader::parse(&row.body).ok();
-    let kind = header.as_ref().map(|h| h.kind);
+    let kind = Some(row.header.kind);
     let err = |e: String| Error::new(format!("entry {seq}: {e}"));
     let adoption = match kind {
         Some(Kind::Adoption) => {
@@ -165,7 +153,7 @@ fn prepare_out(
         line,
         leaf: merkle::leaf_hash(&row.body),
         seq,
-        signer: header.map(|h| h.signer),
+        signer: Some(row.header.signer),
         adoption,
         stored,
     })
@@ -192,12 +180,7 @@ struct PerformedOnly {
 /// Choose the entries of a sample (FORMAT.md, "Export bundles"): the selection, every party
 /// registration and key-history entry (the keys signatures are checked with), every
 /// adoption, and the co-signatures and retractions of any of those.
-fn select(
-    store: &dyn Store,
-    size: u64,
-    sel: &Selection,
-    progress: &dyn Progress,
-) -> Result<Sampled> {
+fn select(ledger: &Ledger, size: u64, sel: &Selection, progress: &dyn Progress) -> Result<Sampled> {
     for &s in &sel.seqs {
         if s == 0 || s > size {
             return Err(Error::new(format!(
@@ -214,29 +197,34 @@ fn select(
     let mut chosen = 0u64;
     let mut tree = MemoryTree::new();
     progress.start(size, "selecting");
-    let mut after = 0i64;
+    let mut after = 0u64;
     loop {
-        let mut rows = store.entries_after(after, CHUNK)?;
-        rows.retain(|r| u64::try_from(r.seq).is_ok_and(|s| s <= size));
+        let mut rows = ledger.entries_after(after, CHUNK)?;
+        rows.retain(|r| r.seq() <= size);
         let Some(last) = rows.last() else { break };
-        after = last.seq;
+        after = last.seq();
         // 0: not chosen, 1: chosen, 2: context, 3: a reference to the target.
         let class: Vec<(u8, u64)> = rows
             .par_iter()
             .map(|r| {
-                let seq = u64::try_from(r.seq).unwrap_or(0);
-                if seqs.contains(&seq) {
+                if seqs.contains(&r.seq()) {
                     return (1, 0);
                 }
-                match r.kind.as_str() {
-                    "genesis" | "party" | "adoption" | KEY_ROTATION | KEY_REVOCATION => (2, 0),
-                    "cosign" | "retraction" => serde_json::from_slice::<TargetOnly>(&r.payload)
-                        .map_or((0, 0), |t| (3, t.entry)),
-                    "evidence" | "waiver" | "delegation" if filter => {
+                match r.header.kind {
+                    Kind::Genesis
+                    | Kind::Party
+                    | Kind::Adoption
+                    | Kind::KeyRotation
+                    | Kind::KeyRevocation => (2, 0),
+                    Kind::Cosign | Kind::Retraction => {
+                        serde_json::from_slice::<TargetOnly>(&r.payload)
+                            .map_or((0, 0), |t| (3, t.entry))
+                    }
+                    Kind::Evidence | Kind::Waiver | Kind::Delegation if filter => {
                         let item_ok = items.is_empty()
-                            || r.item.as_deref().is_some_and(|i| items.contains(i));
-                        let period_ok = match (&sel.period, r.kind.as_str()) {
-                            (Some(p), "evidence") => {
+                            || r.item().is_some_and(|i| items.contains(i.as_str()));
+                        let period_ok = match (&sel.period, r.header.kind) {
+                            (Some(p), Kind::Evidence) => {
                                 serde_json::from_slice::<PerformedOnly>(&r.payload)
                                     .ok()
                                     .and_then(|x| parse_time(&x.performed_at))
@@ -253,7 +241,7 @@ fn select(
             .collect();
         for (r, (c, target)) in rows.iter().zip(class) {
             tree.push(&r.body);
-            let seq = u64::try_from(r.seq).unwrap_or(0);
+            let seq = r.seq();
             let i = usize::try_from(seq).unwrap_or(0);
             match c {
                 1 => {
@@ -271,7 +259,7 @@ fn select(
     if tree.size() != size {
         return Err(Error::new(format!(
             "{}: entries 1–{size} are not all there",
-            store.path().display()
+            ledger.path().display()
         ))
         .hint("run `vouch verify`"));
     }
@@ -304,19 +292,18 @@ fn select(
 /// Every key of a (verified) ledger, from its key table: registered with its party, or by a
 /// rotation (then the key it replaced is retired by that entry).
 pub(super) fn ledger_keys(ledger: &Ledger) -> Result<Vec<BundleParty>> {
-    let store = ledger.store();
-    let parties: HashMap<String, (String, i64)> = store
+    let parties: HashMap<String, (String, u64)> = ledger
         .parties()?
         .into_iter()
         .map(|p| (p.id, (p.role, p.seq)))
         .collect();
     let mut out: Vec<BundleParty> = Vec::new();
-    for k in store.keys()? {
+    for k in ledger.keys()? {
         let Some((role, first)) = parties.get(&k.party) else {
             return Err(Error::new(format!("key {} has no party", k.fingerprint))
                 .hint("run `vouch verify`"));
         };
-        let seq = u64::try_from(k.seq).unwrap_or(0);
+        let seq = k.seq;
         let rotated = k.seq != *first;
         if rotated
             && let Some(prev) = out
@@ -347,10 +334,9 @@ pub(super) fn write_stored(
     matrices: &[MatrixFile],
     artifacts: &BTreeMap<String, u64>,
 ) -> Result<()> {
-    let store = ledger.store();
     // Matrices, byte for byte.
     for m in matrices {
-        let bytes = store.artifact_bytes(&m.sha256)?.ok_or_else(|| {
+        let bytes = ledger.artifact_bytes(&m.sha256)?.ok_or_else(|| {
             Error::new(format!("matrix {} is not stored in the ledger", m.sha256))
                 .hint("run `vouch verify`")
         })?;
@@ -366,7 +352,7 @@ pub(super) fn write_stored(
         let mut w = BufWriter::new(f);
         let mut h = Hasher::default();
         let mut io_err = None;
-        let got = store.read_artifact(sha, &mut |c| {
+        let got = ledger.read_artifact(sha, |c| {
             h.update(c);
             if io_err.is_none()
                 && let Err(e) = w.write_all(c)
@@ -403,13 +389,12 @@ pub(super) fn write_selected(
     sel: &Selection,
     opts: &ExportOptions,
 ) -> Result<(Written, Option<Sampled>)> {
-    let store = ledger.store();
     let sample = if sel.is_full() {
         None
     } else {
-        Some(select(store, size, sel, &NoProgress)?)
+        Some(select(ledger, size, sel, &NoProgress)?)
     };
-    let written = write_entries(out, store, size, sample.as_ref(), opts, &NoProgress)?;
+    let written = write_entries(out, ledger, size, sample.as_ref(), opts, &NoProgress)?;
     Ok((written, sample))
 }
 
@@ -418,7 +403,7 @@ pub(super) fn write_selected(
 /// the texts written (full), or from the sample's tree of every text.
 fn write_entries(
     out: &mut Partial,
-    store: &dyn Store,
+    ledger: &Ledger,
     size: u64,
     sample: Option<&Sampled>,
     opts: &ExportOptions,
@@ -442,39 +427,38 @@ fn write_entries(
             .collect()
     });
     progress.start(sample.map_or(size, |s| s.count), "exporting");
-    let mut after = 0i64;
+    let mut after = 0u64;
     let mut next_point = 0usize;
     loop {
-        let rows: Vec<EntryRow> = match &pointwise {
+        let rows: Vec<Entry> = match &pointwise {
             Some(list) => {
                 let mut rows = Vec::new();
                 while rows.len() < CHUNK && next_point < list.len() {
-                    let s = i64::try_from(list[next_point]).unwrap_or(i64::MAX);
+                    let s = list[next_point];
                     next_point += 1;
-                    rows.push(store.entry(s)?.ok_or_else(|| {
+                    rows.push(ledger.entry(s)?.ok_or_else(|| {
                         Error::new(format!("entry {s} changed during the export"))
                     })?);
                 }
                 rows
             }
             None => {
-                if u64::try_from(after).is_ok_and(|a| a >= size) {
+                if after >= size {
                     break;
                 }
-                let mut rows = store.entries_after(after, CHUNK)?;
+                let mut rows = ledger.entries_after(after, CHUNK)?;
                 let Some(l) = rows.last() else { break };
-                after = l.seq;
+                after = l.seq();
                 rows.retain(|r| {
-                    u64::try_from(r.seq).is_ok_and(|s| {
-                        s <= size
-                            && sample.is_none_or(|x| {
-                                usize::try_from(s)
-                                    .ok()
-                                    .and_then(|i| x.include.get(i))
-                                    .copied()
-                                    .unwrap_or(false)
-                            })
-                    })
+                    let s = r.seq();
+                    s <= size
+                        && sample.is_none_or(|x| {
+                            usize::try_from(s)
+                                .ok()
+                                .and_then(|i| x.include.get(i))
+                                .copied()
+                                .unwrap_or(false)
+                        })
                 });
                 if rows.is_empty() {
                     continue;

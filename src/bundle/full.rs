@@ -14,7 +14,7 @@ use super::BundleFinding;
 use super::VerifyOptions;
 use super::files::Files;
 use super::findings::{Findings, check_name};
-use super::format::{ENTRIES, Info, KEY_ROTATION, decode_line, memfind, rotation_key};
+use super::format::{ENTRIES, Info, decode_line, memfind, rotation_key};
 use super::lines::stream_lines;
 use super::seen::Seen;
 use crate::crypto::{self, Fingerprint, PublicKey};
@@ -69,9 +69,7 @@ fn load_line(no: u64, bytes: &[u8]) -> Result<Loaded, (u64, String)> {
         _ => None,
     };
     let rotation = match (&header, kind) {
-        (Some(h), Some(k)) if k.as_str() == KEY_ROTATION => {
-            rotation_key(&e.payload).map(|key| (h.signer, key))
-        }
+        (Some(h), Some(Kind::KeyRotation)) => rotation_key(&e.payload).map(|key| (h.signer, key)),
         _ => None,
     };
     let stored = match kind {

@@ -9,7 +9,7 @@ use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
 use super::findings::{Findings, rank};
-use super::format::{BundleEntry, ENTRIES, KEY_ROTATION, decode_line, rotation_key};
+use super::format::{BundleEntry, ENTRIES, decode_line, rotation_key};
 use super::lines::{RawChunk, stream_lines};
 use super::seen::Seen;
 use crate::crypto::{self, Fingerprint, PublicKey};
@@ -72,7 +72,7 @@ fn decode_payload(kind: Kind, bytes: &[u8]) -> Result<Parsed, String> {
             if !v.is_object() || payload::encode(&v).ok().as_deref() != Some(bytes) {
                 return Err("payload is not a canonical JSON object (RFC 8785)".into());
             }
-            if kind.as_str() == KEY_ROTATION {
+            if kind == Kind::KeyRotation {
                 Parsed::Rotation(rotation_key(bytes))
             } else {
                 Parsed::Other

@@ -12,8 +12,7 @@ pub mod import;
 pub mod keys;
 pub mod prove;
 pub mod read;
-// Transitional: `bundle` still reads rows; it moves onto the reader next.
-pub(crate) mod store;
+mod store;
 pub mod verify;
 
 pub use read::{Entry, Key, Party};

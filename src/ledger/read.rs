@@ -41,6 +41,11 @@ impl Entry {
         self.header.seq
     }
 
+    /// The matrix item the entry concerns (`evidence`, `waiver`, `delegation`).
+    pub fn item(&self) -> Option<String> {
+        super::store::item_of(self.header.kind, &self.payload)
+    }
+
     /// The entry hash: SHA-256 of the entry text.
     pub fn hash(&self) -> [u8; 32] {
         crypto::sha256(&self.body)
@@ -133,11 +138,6 @@ impl From<KeyRow> for Key {
 }
 
 impl Ledger {
-    /// Transitional, for `bundle` only (it moves onto the reader next).
-    pub(crate) fn store(&self) -> &dyn Engine {
-        &*self.store
-    }
-
     pub(super) fn engine(&self) -> &dyn Engine {
         &*self.store
     }
