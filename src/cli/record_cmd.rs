@@ -13,6 +13,7 @@ use vouch::format::payload::Verdict;
 use vouch::ledger::Access;
 use vouch::ledger::Ledger;
 use vouch::ledger::evidence::{self, EvidenceInput};
+use vouch::matrix::fields::parse_field;
 use vouch::{Error, Result, clock};
 
 pub(super) fn record(path: &Path, args: &RecordArgs, fmt: Format) -> Result<Outcome> {
@@ -46,7 +47,7 @@ pub(super) fn record(path: &Path, args: &RecordArgs, fmt: Format) -> Result<Outc
     } else {
         let mut fields = std::collections::BTreeMap::new();
         for f in &args.fields {
-            let (k, v) = evidence::parse_field(f)?;
+            let (k, v) = parse_field(f)?;
             if fields.insert(k.clone(), v).is_some() {
                 return Err(Error::new(format!("--field {k} is given twice")));
             }

@@ -18,6 +18,7 @@ use crate::crypto::{self, Hasher};
 use crate::error::{Error, Result};
 use crate::format::entry::{Kind, format_time};
 use crate::format::payload::{self, ArtifactRef, EvidencePayload, Outcome};
+use crate::matrix::fields::check_field_key;
 
 /// How far in the future a claimed `performed_at` may lie (clock skew allowance).
 pub const MAX_FUTURE: Duration = Duration::minutes(5);
@@ -84,30 +85,6 @@ pub fn parse_performed_at(s: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>> 
         .hint("evidence records work already done; check the date and the machine's clock"));
     }
     Ok(t)
-}
-
-/// Parse one `--field key=value` (the value is kept as a string).
-pub fn parse_field(s: &str) -> Result<(String, Value)> {
-    let Some((k, v)) = s.split_once('=') else {
-        return Err(Error::new(format!("--field {s:?} has no '='"))
-            .hint("write fields as key=value, e.g. --field backup_id=bk-2026-07-01"));
-    };
-    check_field_key(k)?;
-    Ok((k.to_string(), Value::String(v.to_string())))
-}
-
-fn check_field_key(k: &str) -> Result<()> {
-    let ok = !k.is_empty()
-        && k.len() <= 64
-        && k.bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
-        && !k.as_bytes()[0].is_ascii_digit();
-    if ok {
-        Ok(())
-    } else {
-        Err(Error::new(format!("invalid field name {k:?}"))
-            .hint("field names use lowercase letters, digits and '_' (e.g. rto_minutes)"))
-    }
 }
 
 fn check_field_value(k: &str, v: &Value) -> Result<()> {
@@ -367,15 +344,5 @@ mod tests {
         assert!(parse_performed_at("2026-10-05T10:04:59Z", n).is_ok());
         assert!(parse_performed_at("2026-10-05T10:06:00Z", n).is_err());
         assert!(parse_performed_at("yesterday", n).is_err());
-    }
-
-    #[test]
-    fn fields() {
-        assert_eq!(
-            parse_field("a_b=c=d").unwrap().1,
-            Value::String("c=d".into())
-        );
-        assert!(parse_field("Bad=1").is_err());
-        assert!(parse_field("nokey").is_err());
     }
 }

@@ -307,7 +307,7 @@ pub(super) fn build_items(raws: Vec<RawItem>, decls: &Decls<'_>, errs: &mut Errs
     items
 }
 
-#[allow(clippy::too_many_lines)] // one rule after the other, in MATRIX.md's order
+/// Check one raw item, one rule after the other in MATRIX.md's order.
 fn build_item(
     raw: RawItem,
     decls: &Decls<'_>,
@@ -318,29 +318,8 @@ fn build_item(
 ) -> Option<Item> {
     // Required keys: their absence was reported by the reader.
     let (id, section, activity) = (raw.id?, raw.section?, raw.activity?);
-    if !is_item_id(&id.v) {
-        errs.push(&id.at, format!("invalid item id {:?}", id.v), ITEM_ID_HINT);
-    }
-    if let Some(first) = seen.get(&id.v) {
-        errs.push(
-            &id.at,
-            format!("duplicate item id {:?} (first at line {first})", id.v),
-            "item ids are unique within a matrix; rename one of them",
-        );
-    } else {
-        seen.insert(id.v.clone(), id.at.line);
-    }
-    let sec = decls.sections.iter().find(|s| s.id == section.v);
-    if sec.is_none() {
-        check_ref(&section, "section", "sections", section_ids, errs);
-    }
-    let service = match &raw.service {
-        Some(s) => {
-            check_ref(s, "service", "services", &decls.services, errs);
-            Some(s.v.clone())
-        }
-        None => sec.and_then(|s| s.service.clone()),
-    };
+    check_item_id(&id, seen, errs);
+    let service = item_service(&section, raw.service.as_ref(), decls, section_ids, errs);
     if activity.v.trim().is_empty() {
         errs.push(
             &activity.at,
@@ -349,48 +328,8 @@ fn build_item(
         );
     }
 
-    let mut raci = BTreeMap::new();
-    let mut accountable: Option<RoleId> = None;
-    for (role, letters) in &raw.raci {
-        check_role(role, decls, errs);
-        match parse_letters(&letters.v) {
-            Err(what) => errs.push(
-                &letters.at,
-                format!("raci {}: {what}", role.v),
-                LETTERS_HINT,
-            ),
-            Ok(l) if l.is_empty() => {}
-            Ok(l) => {
-                if l.a {
-                    if let Some(first) = accountable {
-                        errs.push(
-                            &letters.at,
-                            format!(
-                                "item {:?} has two accountable roles: {first} and {}",
-                                id.v, role.v
-                            ),
-                            "at most one role holds A; keep the A of the role that approves",
-                        );
-                    } else {
-                        accountable = Some(role.v);
-                    }
-                }
-                raci.insert(role.v, l);
-            }
-        }
-    }
-    let mut statements = BTreeMap::new();
-    for (role, text) in &raw.statements {
-        check_role(role, decls, errs);
-        if text.v.trim().is_empty() {
-            errs.push(
-                &text.at,
-                format!("empty statement for role {}", role.v),
-                "omit the role instead (also when the source says N/A)",
-            );
-        }
-        statements.insert(role.v, text.v.clone());
-    }
+    let raci = check_raci(&raw.raci, &id.v, decls, errs);
+    let statements = check_statements(&raw.statements, decls, errs);
     if raci.is_empty() && statements.is_empty() {
         errs.push(
             &raw.at,
@@ -399,73 +338,22 @@ fn build_item(
         );
     }
 
-    let ownership = match &raw.ownership {
-        None => None,
-        Some(o) => {
-            let parsed = Ownership::parse(&o.v);
-            if parsed.is_none() {
-                errs.push(
-                    &o.at,
-                    format!("unknown ownership {:?}", o.v),
-                    "ownership is provider, customer, shared, third-party or not-applicable (derived when absent)",
-                );
-            }
-            parsed
-        }
-    };
-    let cadence = match &raw.cadence {
-        None => None,
-        Some(c) => {
-            let parsed = Cadence::parse(&c.v);
-            if parsed.is_none() {
-                errs.push(&c.at, format!("bad cadence {:?}", c.v), CADENCE_HINT);
-            }
-            parsed
-        }
-    };
-    let grace_days = match &raw.grace_days {
-        None => 0,
-        Some(g) => match u32::try_from(g.v) {
-            Ok(d) if d <= 366 => d,
-            _ => {
-                errs.push(
-                    &g.at,
-                    format!("grace_days {} is out of range", g.v),
-                    "grace_days is a whole number of days from 0 to 366",
-                );
-                0
-            }
-        },
-    };
+    let ownership = check_ownership(raw.ownership.as_ref(), errs);
+    let cadence = check_cadence(raw.cadence.as_ref(), errs);
+    let grace_days = check_grace_days(raw.grace_days.as_ref(), errs);
     if let Some(registry) = registry {
-        for k in &raw.evidence_kinds {
-            if !known_kind(registry, &k.v) {
-                errs.push(
-                    &k.at,
-                    format!("unknown evidence kind {:?}", k.v),
-                    format!("known kinds are {}", list(&registry.names())),
-                );
-            }
-        }
+        check_evidence_kinds(&raw.evidence_kinds, registry, errs);
     }
     let evidence_kinds = raw.evidence_kinds.iter().map(|k| k.v.clone()).collect();
     let refs = non_empty_strings(&raw.refs, "refs", errs);
     let notes = non_empty_strings(&raw.notes, "notes", errs);
-    for v in [&raw.variant, &raw.unless_variant].into_iter().flatten() {
-        check_ref(v, "variant", "variants", &decls.variants, errs);
-    }
-    if let (Some(v), Some(u)) = (&raw.variant, &raw.unless_variant)
-        && v.v == u.v
-    {
-        errs.push(
-            &u.at,
-            format!(
-                "item {:?} has variant and unless_variant both {:?}",
-                id.v, v.v
-            ),
-            "such an item never applies; keep one of the two keys",
-        );
-    }
+    check_variants(
+        raw.variant.as_ref(),
+        raw.unless_variant.as_ref(),
+        &id.v,
+        decls,
+        errs,
+    );
 
     let mut item = Item {
         id: id.v,
@@ -485,6 +373,189 @@ fn build_item(
     };
     item.ownership = ownership.unwrap_or_else(|| item.derived_ownership());
     Some(item)
+}
+
+/// The item id: its pattern, and unique within the matrix (`seen` maps ids to lines).
+fn check_item_id(id: &At<String>, seen: &mut HashMap<String, usize>, errs: &mut Errs) {
+    if !is_item_id(&id.v) {
+        errs.push(&id.at, format!("invalid item id {:?}", id.v), ITEM_ID_HINT);
+    }
+    if let Some(first) = seen.get(&id.v) {
+        errs.push(
+            &id.at,
+            format!("duplicate item id {:?} (first at line {first})", id.v),
+            "item ids are unique within a matrix; rename one of them",
+        );
+    } else {
+        seen.insert(id.v.clone(), id.at.line);
+    }
+}
+
+/// Check the item's section is declared; its service is its own or else its section's.
+fn item_service(
+    section: &At<String>,
+    service: Option<&At<String>>,
+    decls: &Decls<'_>,
+    section_ids: &[&str],
+    errs: &mut Errs,
+) -> Option<String> {
+    let sec = decls.sections.iter().find(|s| s.id == section.v);
+    if sec.is_none() {
+        check_ref(section, "section", "sections", section_ids, errs);
+    }
+    match service {
+        Some(s) => {
+            check_ref(s, "service", "services", &decls.services, errs);
+            Some(s.v.clone())
+        }
+        None => sec.and_then(|s| s.service.clone()),
+    }
+}
+
+/// The roles' RACI letters: declared roles, valid letters, at most one A.
+fn check_raci(
+    raw: &[(At<RoleId>, At<String>)],
+    id: &str,
+    decls: &Decls<'_>,
+    errs: &mut Errs,
+) -> BTreeMap<RoleId, Letters> {
+    let mut raci = BTreeMap::new();
+    let mut accountable: Option<RoleId> = None;
+    for (role, letters) in raw {
+        check_role(role, decls, errs);
+        match parse_letters(&letters.v) {
+            Err(what) => errs.push(
+                &letters.at,
+                format!("raci {}: {what}", role.v),
+                LETTERS_HINT,
+            ),
+            Ok(l) if l.is_empty() => {}
+            Ok(l) => {
+                if l.a {
+                    if let Some(first) = accountable {
+                        errs.push(
+                            &letters.at,
+                            format!(
+                                "item {id:?} has two accountable roles: {first} and {}",
+                                role.v
+                            ),
+                            "at most one role holds A; keep the A of the role that approves",
+                        );
+                    } else {
+                        accountable = Some(role.v);
+                    }
+                }
+                raci.insert(role.v, l);
+            }
+        }
+    }
+    raci
+}
+
+/// The roles' statements: declared roles, no blank statement.
+fn check_statements(
+    raw: &[(At<RoleId>, At<String>)],
+    decls: &Decls<'_>,
+    errs: &mut Errs,
+) -> BTreeMap<RoleId, String> {
+    let mut statements = BTreeMap::new();
+    for (role, text) in raw {
+        check_role(role, decls, errs);
+        if text.v.trim().is_empty() {
+            errs.push(
+                &text.at,
+                format!("empty statement for role {}", role.v),
+                "omit the role instead (also when the source says N/A)",
+            );
+        }
+        statements.insert(role.v, text.v.clone());
+    }
+    statements
+}
+
+/// The declared ownership, if given (derived later when absent).
+fn check_ownership(ownership: Option<&At<String>>, errs: &mut Errs) -> Option<Ownership> {
+    match ownership {
+        None => None,
+        Some(o) => {
+            let parsed = Ownership::parse(&o.v);
+            if parsed.is_none() {
+                errs.push(
+                    &o.at,
+                    format!("unknown ownership {:?}", o.v),
+                    "ownership is provider, customer, shared, third-party or not-applicable (derived when absent)",
+                );
+            }
+            parsed
+        }
+    }
+}
+
+/// The cadence, if given.
+fn check_cadence(cadence: Option<&At<String>>, errs: &mut Errs) -> Option<Cadence> {
+    match cadence {
+        None => None,
+        Some(c) => {
+            let parsed = Cadence::parse(&c.v);
+            if parsed.is_none() {
+                errs.push(&c.at, format!("bad cadence {:?}", c.v), CADENCE_HINT);
+            }
+            parsed
+        }
+    }
+}
+
+/// Grace days, 0 to 366; 0 when absent.
+fn check_grace_days(grace_days: Option<&At<i64>>, errs: &mut Errs) -> u32 {
+    match grace_days {
+        None => 0,
+        Some(g) => match u32::try_from(g.v) {
+            Ok(d) if d <= 366 => d,
+            _ => {
+                errs.push(
+                    &g.at,
+                    format!("grace_days {} is out of range", g.v),
+                    "grace_days is a whole number of days from 0 to 366",
+                );
+                0
+            }
+        },
+    }
+}
+
+/// Every evidence kind is declared in the registry.
+fn check_evidence_kinds(kinds: &[At<String>], registry: &Registry, errs: &mut Errs) {
+    for k in kinds {
+        if !known_kind(registry, &k.v) {
+            errs.push(
+                &k.at,
+                format!("unknown evidence kind {:?}", k.v),
+                format!("known kinds are {}", list(&registry.names())),
+            );
+        }
+    }
+}
+
+/// `variant` and `unless_variant` name declared variants, and not the same one.
+fn check_variants(
+    variant: Option<&At<String>>,
+    unless_variant: Option<&At<String>>,
+    id: &str,
+    decls: &Decls<'_>,
+    errs: &mut Errs,
+) {
+    for v in [variant, unless_variant].into_iter().flatten() {
+        check_ref(v, "variant", "variants", &decls.variants, errs);
+    }
+    if let (Some(v), Some(u)) = (variant, unless_variant)
+        && v.v == u.v
+    {
+        errs.push(
+            &u.at,
+            format!("item {id:?} has variant and unless_variant both {:?}", v.v),
+            "such an item never applies; keep one of the two keys",
+        );
+    }
 }
 
 /// Check declared ids of one kind (services, variants or sections): pattern and

@@ -259,7 +259,7 @@ struct SectionDraft {
     title: Option<(String, usize)>,
 }
 
-#[allow(clippy::too_many_lines)] // columns, rows, then the declarations they imply
+/// Read a matrix from CSV: the columns, the rows, then the declarations they imply.
 pub(super) fn from_csv(text: &str, origin: &str, header: Option<(&str, &str)>) -> Result<Matrix> {
     let head = match header {
         Some((h, horigin)) => Some(toml_in::parse_head(h, horigin, 0)?),
@@ -281,6 +281,46 @@ pub(super) fn from_csv(text: &str, origin: &str, header: Option<(&str, &str)>) -
     let header_line = lines.line(names.position());
 
     let mut errs = Errs::default();
+    let columns = read_columns(&names, origin, header_line, &mut errs);
+    if !errs.is_empty() {
+        return Err(errs.fail(|| Error::new(format!("{origin}: bad header row"))));
+    }
+
+    let rows = read_rows(&mut rdr, &columns, origin, &mut lines, &mut errs);
+
+    let (header, roles, services, variants, head_sections) = match head {
+        Some(h) => (h.header, h.roles, h.services, h.variants, h.sections),
+        None => {
+            let (header, roles, services, variants) = made_up_head(origin, &rows, &mut errs);
+            (header, roles, services, variants, Vec::new())
+        }
+    };
+    let sections = gathered_sections(rows.drafts, &head_sections);
+    let decls = Decls {
+        roles: roles.iter().map(|r| r.id).collect(),
+        sections: &sections,
+        services: services.iter().map(|s: &Service| s.id.as_str()).collect(),
+        variants: variants.iter().map(|v: &Variant| v.id.as_str()).collect(),
+    };
+    let items = check::build_items(rows.raws, &decls, &mut errs);
+    errs.finish(Matrix {
+        header,
+        roles,
+        services,
+        variants,
+        sections,
+        items,
+    })
+}
+
+/// The header row: each column's index by name; unknown, repeated and missing required
+/// columns are recorded in `errs`.
+fn read_columns(
+    names: &csv::StringRecord,
+    origin: &str,
+    header_line: usize,
+    errs: &mut Errs,
+) -> HashMap<&'static str, usize> {
     let mut columns: HashMap<&'static str, usize> = HashMap::new();
     for (idx, name) in names.iter().enumerate() {
         let at = header_loc(origin, header_line, idx + 1);
@@ -310,15 +350,28 @@ pub(super) fn from_csv(text: &str, origin: &str, header: Option<(&str, &str)>) -
             );
         }
     }
-    if !errs.is_empty() {
-        return Err(errs.fail(|| Error::new(format!("{origin}: bad header row"))));
-    }
+    columns
+}
 
-    let mut raws = Vec::new();
-    let mut drafts: Vec<SectionDraft> = Vec::new();
-    let mut service_refs: Vec<At<String>> = Vec::new();
-    let mut variant_refs: Vec<At<String>> = Vec::new();
-    let mut uses_third_party = false;
+/// What the rows give: the raw items, and the sections, services and variants they name.
+#[derive(Default)]
+struct Rows {
+    raws: Vec<RawItem>,
+    drafts: Vec<SectionDraft>,
+    service_refs: Vec<At<String>>,
+    variant_refs: Vec<At<String>>,
+    uses_third_party: bool,
+}
+
+/// Read every record after the header row; a record the reader refuses ends the rows.
+fn read_rows(
+    rdr: &mut csv::Reader<&[u8]>,
+    columns: &HashMap<&'static str, usize>,
+    origin: &str,
+    lines: &mut Lines<'_>,
+    errs: &mut Errs,
+) -> Rows {
+    let mut rows = Rows::default();
     for result in rdr.records() {
         let record = match result {
             Ok(r) => r,
@@ -332,107 +385,133 @@ pub(super) fn from_csv(text: &str, origin: &str, header: Option<(&str, &str)>) -
         let line = lines.line(record.position());
         let row = Row {
             record: &record,
-            columns: &columns,
+            columns,
             origin,
             line,
         };
-        let mut raw = RawItem::new(row.row_loc());
-        raw.id = row.required("id", &mut errs);
-        raw.section = row.required("section", &mut errs);
-        raw.activity = row.required("activity", &mut errs);
-        raw.service = row.cell("service");
-        for role in RoleId::ALL {
-            if let Some(l) = row.cell(raci_column(role)) {
-                uses_third_party |= role == RoleId::ThirdParty;
-                raw.raci.push((At::new(role, l.at.clone()), l));
-            }
-            if let Some(s) = row.cell(statement_column(role)) {
-                uses_third_party |= role == RoleId::ThirdParty;
-                raw.statements.push((At::new(role, s.at.clone()), s));
-            }
-        }
-        raw.ownership = row.cell("ownership");
-        raw.cadence = row.cell("cadence");
-        raw.grace_days = row
-            .cell("grace_days")
-            .and_then(|g| match g.v.parse::<i64>() {
-                Ok(n) => Some(At::new(n, g.at)),
-                Err(_) => {
-                    errs.push(
-                        &g.at,
-                        format!("grace_days {:?} is not a whole number", g.v),
-                        "grace_days is a whole number of days from 0 to 366",
-                    );
-                    None
-                }
-            });
-        raw.evidence_kinds = row.list("evidence_kinds");
-        raw.refs = row.list("refs");
-        raw.notes = row.list("notes");
-        raw.variant = row.cell("variant");
-        raw.unless_variant = row.cell("unless_variant");
-
+        let raw = read_item(&row, errs, &mut rows.uses_third_party);
         if let Some(sec) = &raw.section {
-            let title = row.cell("section_title");
-            match drafts.iter_mut().find(|d| d.id == sec.v) {
-                None => {
-                    if !check::is_ident(&sec.v) {
-                        errs.push(
-                            &sec.at,
-                            format!("invalid section id {:?}", sec.v),
-                            check::IDENT_HINT,
-                        );
-                    }
-                    drafts.push(SectionDraft {
-                        id: sec.v.clone(),
-                        title: title.map(|t| (t.v, line)),
-                    });
-                }
-                Some(d) => match (&d.title, title) {
-                    (Some((first, first_line)), Some(t)) if *first != t.v => errs.push(
-                        &t.at,
-                        format!(
-                            "section {:?} is titled {:?} here but {first:?} at line {first_line}",
-                            sec.v, t.v
-                        ),
-                        "give a section the same title on every row, or leave section_title empty",
-                    ),
-                    (None, Some(t)) => d.title = Some((t.v, line)),
-                    _ => {}
-                },
-            }
+            gather_section(&mut rows.drafts, sec, &row, errs);
         }
-        service_refs.extend(raw.service.clone());
-        variant_refs.extend(raw.variant.clone());
-        variant_refs.extend(raw.unless_variant.clone());
-        raws.push(raw);
+        rows.service_refs.extend(raw.service.clone());
+        rows.variant_refs.extend(raw.variant.clone());
+        rows.variant_refs.extend(raw.unless_variant.clone());
+        rows.raws.push(raw);
     }
+    rows
+}
 
-    let (header, roles, services, variants, head_sections) = match head {
-        Some(h) => (h.header, h.roles, h.services, h.variants, h.sections),
-        None => {
-            let skeleton = skeleton(origin, uses_third_party);
-            // Services and variants are whatever the rows name, in order of appearance.
-            let services = distinct(&service_refs, &mut errs, "service")
-                .into_iter()
-                .map(|id| Service {
-                    name: id.clone(),
-                    id,
-                    description: None,
-                })
-                .collect();
-            let variants = distinct(&variant_refs, &mut errs, "variant")
-                .into_iter()
-                .map(|id| Variant {
-                    title: id.clone(),
-                    id,
-                    description: None,
-                })
-                .collect();
-            (skeleton.0, skeleton.1, services, variants, Vec::new())
+/// One row's cells as a raw item; notes whether the row names the third party.
+fn read_item(row: &Row<'_>, errs: &mut Errs, uses_third_party: &mut bool) -> RawItem {
+    let mut raw = RawItem::new(row.row_loc());
+    raw.id = row.required("id", errs);
+    raw.section = row.required("section", errs);
+    raw.activity = row.required("activity", errs);
+    raw.service = row.cell("service");
+    for role in RoleId::ALL {
+        if let Some(l) = row.cell(raci_column(role)) {
+            *uses_third_party |= role == RoleId::ThirdParty;
+            raw.raci.push((At::new(role, l.at.clone()), l));
         }
-    };
-    let sections: Vec<Section> = drafts
+        if let Some(s) = row.cell(statement_column(role)) {
+            *uses_third_party |= role == RoleId::ThirdParty;
+            raw.statements.push((At::new(role, s.at.clone()), s));
+        }
+    }
+    raw.ownership = row.cell("ownership");
+    raw.cadence = row.cell("cadence");
+    raw.grace_days = row
+        .cell("grace_days")
+        .and_then(|g| match g.v.parse::<i64>() {
+            Ok(n) => Some(At::new(n, g.at)),
+            Err(_) => {
+                errs.push(
+                    &g.at,
+                    format!("grace_days {:?} is not a whole number", g.v),
+                    "grace_days is a whole number of days from 0 to 366",
+                );
+                None
+            }
+        });
+    raw.evidence_kinds = row.list("evidence_kinds");
+    raw.refs = row.list("refs");
+    raw.notes = row.list("notes");
+    raw.variant = row.cell("variant");
+    raw.unless_variant = row.cell("unless_variant");
+    raw
+}
+
+/// Add the row's section to `drafts` on first sight (checking its id); its title is the
+/// first non-blank `section_title`, and a different one on a later row is an error.
+fn gather_section(
+    drafts: &mut Vec<SectionDraft>,
+    sec: &At<String>,
+    row: &Row<'_>,
+    errs: &mut Errs,
+) {
+    let line = row.line;
+    let title = row.cell("section_title");
+    match drafts.iter_mut().find(|d| d.id == sec.v) {
+        None => {
+            if !check::is_ident(&sec.v) {
+                errs.push(
+                    &sec.at,
+                    format!("invalid section id {:?}", sec.v),
+                    check::IDENT_HINT,
+                );
+            }
+            drafts.push(SectionDraft {
+                id: sec.v.clone(),
+                title: title.map(|t| (t.v, line)),
+            });
+        }
+        Some(d) => match (&d.title, title) {
+            (Some((first, first_line)), Some(t)) if *first != t.v => errs.push(
+                &t.at,
+                format!(
+                    "section {:?} is titled {:?} here but {first:?} at line {first_line}",
+                    sec.v, t.v
+                ),
+                "give a section the same title on every row, or leave section_title empty",
+            ),
+            (None, Some(t)) => d.title = Some((t.v, line)),
+            _ => {}
+        },
+    }
+}
+
+/// Without `--header`: a skeleton header and roles, and the services and variants the
+/// rows name, in order of appearance.
+fn made_up_head(
+    origin: &str,
+    rows: &Rows,
+    errs: &mut Errs,
+) -> (Header, Vec<Role>, Vec<Service>, Vec<Variant>) {
+    let skeleton = skeleton(origin, rows.uses_third_party);
+    // Services and variants are whatever the rows name, in order of appearance.
+    let services = distinct(&rows.service_refs, errs, "service")
+        .into_iter()
+        .map(|id| Service {
+            name: id.clone(),
+            id,
+            description: None,
+        })
+        .collect();
+    let variants = distinct(&rows.variant_refs, errs, "variant")
+        .into_iter()
+        .map(|id| Variant {
+            title: id.clone(),
+            id,
+            description: None,
+        })
+        .collect();
+    (skeleton.0, skeleton.1, services, variants)
+}
+
+/// The sections in order of first appearance; a title from the rows wins over the
+/// header's, then the id. Service and description come from the header.
+fn gathered_sections(drafts: Vec<SectionDraft>, head_sections: &[Section]) -> Vec<Section> {
+    drafts
         .into_iter()
         .map(|d| {
             let from_head = head_sections.iter().find(|s| s.id == d.id);
@@ -447,22 +526,7 @@ pub(super) fn from_csv(text: &str, origin: &str, header: Option<(&str, &str)>) -
                 id: d.id,
             }
         })
-        .collect();
-    let decls = Decls {
-        roles: roles.iter().map(|r| r.id).collect(),
-        sections: &sections,
-        services: services.iter().map(|s: &Service| s.id.as_str()).collect(),
-        variants: variants.iter().map(|v: &Variant| v.id.as_str()).collect(),
-    };
-    let items = check::build_items(raws, &decls, &mut errs);
-    errs.finish(Matrix {
-        header,
-        roles,
-        services,
-        variants,
-        sections,
-        items,
-    })
+        .collect()
 }
 
 /// Distinct ids in order of appearance, each checked against the identifier pattern.
