@@ -4,7 +4,7 @@
 //!
 //! Unlike [`Ledger::append`], an import signs nothing and judges nothing: it stores each
 //! entry's signed bytes verbatim, with the derived columns and tables of §6 computed by the
-//! same functions the writer uses ([`EntryRow::derive`], [`Registration`]), and the Merkle
+//! same functions the writer uses (`EntryRow::derive`, [`Registration`]), and the Merkle
 //! nodes of §12 while the entries run on from 1 without a gap. Whether the result is a valid
 //! ledger is for [`super::verify`] to say afterwards.
 

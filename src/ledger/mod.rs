@@ -1,11 +1,15 @@
-//! The ledger: append-only, hash-chained, signed entries in one SQLite file.
+//! The ledger: append-only, hash-chained, signed entries, and the only way to them.
 //!
-//! This module owns the rules of appending (`schema/FORMAT.md` §5): who may sign, how seq,
-//! prev and time are chosen, and that a batch lands whole or not at all. The byte layout is
-//! [`entry`]'s, the payload encoding [`payload`]'s, storage [`store`]'s and checking
-//! [`verify`]'s.
+//! Everything above this module reaches stored entries through [`Ledger`]: one writer
+//! (`append.rs`, the rules of appending of `schema/FORMAT.md` §5, and [`import`] for entries
+//! signed elsewhere), one reader ([`read`]: typed, hash-checked entries), proofs built from
+//! it ([`prove`]) and the verifier ([`verify`]). Storage sits behind a private seam
+//! (`store/`: the `Engine` trait and its SQLite engine), so nothing outside
+//! `ledger/` names an engine, a row, SQL or a stored integer. Byte layouts are
+//! [`crate::format`]'s.
 
 pub mod actions;
+mod append;
 pub mod checkpoints;
 pub mod evidence;
 pub mod import;
@@ -19,20 +23,13 @@ pub use read::{Entry, Key, Party};
 pub use store::Access;
 
 use chrono::{DateTime, Utc};
-use rayon::prelude::*;
 use std::path::Path;
 
-use crate::crypto::{self, Fingerprint, PublicKey, SecretKey};
+use crate::crypto::{Fingerprint, PublicKey, SecretKey};
 use crate::error::{Error, Result};
-use crate::format::entry::{EntryHeader, Kind, LedgerId, ZERO_HASH};
-use crate::format::merkle;
+use crate::format::entry::{Kind, LedgerId};
 use crate::format::payload::{self, PartyPayload, Role};
-use store::{Engine, EntryRow, KeyRow, PartyRow, Txn};
-
-/// Below this many entries, signing stays on the calling thread (no pool start-up).
-const PARALLEL_SIGN_MIN: usize = 64;
-/// Entries signed per step of a large append (signing overlaps inserting).
-const SIGN_CHUNK: usize = 4096;
+use store::{Engine, KeyRow, PartyRow, Txn};
 
 /// Reports progress of long operations; the CLI draws a bar, the library never prints.
 pub trait Progress: Sync {
@@ -104,6 +101,25 @@ impl Registration {
                 seq: 0,
             },
         )
+    }
+
+    /// Refuse a party id or key that is registered already.
+    pub(crate) fn check_new(&self, w: &dyn Txn, path: &Path) -> Result<()> {
+        let (p, k) = (&self.0, &self.1);
+        if w.party(&p.id)?.is_some() {
+            return Err(Error::new(format!(
+                "party {:?} is already registered in {}",
+                p.id,
+                path.display()
+            )));
+        }
+        if w.key(&k.fingerprint)?.is_some() {
+            return Err(Error::new(format!(
+                "key {} is already registered to a party",
+                k.fingerprint
+            )));
+        }
+        Ok(())
     }
 
     /// Store the rows for entry `seq`.
@@ -245,174 +261,6 @@ impl Ledger {
             return Ok(None);
         };
         Ok(self.parties()?.into_iter().find(|p| p.id == k.party))
-    }
-
-    /// Append drafts signed by `key`, all in one transaction: all land or none.
-    pub fn append(
-        &mut self,
-        key: &SecretKey,
-        drafts: Vec<Draft>,
-        now: DateTime<Utc>,
-        progress: &dyn Progress,
-    ) -> Result<Vec<Appended>> {
-        if drafts.is_empty() {
-            return Ok(Vec::new());
-        }
-        let signer = key.public().fingerprint();
-        let path = self.store.path().to_path_buf();
-        self.store.write(|w| {
-            let id = w
-                .meta("ledger_id")?
-                .and_then(|s| LedgerId::parse(&s))
-                .ok_or_else(|| Error::new(format!("{}: ledger id missing", path.display())))?;
-            let tip = w.tip()?;
-            let (mut seq, mut prev, mut time) = match &tip {
-                None => (0u64, ZERO_HASH, now),
-                Some(row) => {
-                    let h = EntryHeader::parse(&row.body).map_err(|e| {
-                        Error::new(format!("newest entry {}: {e}", row.seq))
-                            .hint("run `vouch verify`: the ledger looks damaged")
-                    })?;
-                    (h.seq, crypto::sha256(&row.body), now.max(h.time))
-                }
-            };
-            time = time.max(now);
-            // Who signs: the founding key for genesis, otherwise a registered key.
-            let genesis = drafts[0].kind == Kind::Genesis;
-            if genesis {
-                if tip.is_some() || drafts.len() != 1 {
-                    return Err(Error::new("a genesis entry can only be the first entry"));
-                }
-            } else if tip.is_none() {
-                return Err(Error::new("the ledger has no genesis entry"));
-            }
-            // Key history (FORMAT.md §14): the signer must be registered and still valid,
-            // and a rotation or revocation must follow its rules.
-            let mut key_change = None;
-            if !genesis {
-                let Some(row) = w.key(&signer.to_string())? else {
-                    return Err(Error::new(format!(
-                        "key {signer} is not registered in {}",
-                        path.display()
-                    ))
-                    .hint("a registered party must add it first: vouch party add ID --pubkey FILE.pub --key THEIR.key"));
-                };
-                keys::check_signer(w, &row)?;
-                key_change = keys::check_drafts(w, &id, &row, &drafts, seq + 1, time)?;
-            }
-            for d in &drafts {
-                if let Some(Registration(p, k)) = &d.party {
-                    if w.party(&p.id)?.is_some() {
-                        return Err(Error::new(format!(
-                            "party {:?} is already registered in {}",
-                            p.id,
-                            path.display()
-                        )));
-                    }
-                    if w.key(&k.fingerprint)?.is_some() {
-                        return Err(Error::new(format!(
-                            "key {} is already registered to a party",
-                            k.fingerprint
-                        )));
-                    }
-                }
-            }
-            // The chain is sequential and cheap; signatures are independent of each other.
-            progress.start(drafts.len() as u64, "signing");
-            // The Merkle tree (FORMAT.md §12) continues from the tip; the stored nodes this
-            // batch completes are inserted with its entries.
-            let mut tree = merkle::Builder::resume(&*w, seq)?;
-            let mut texts = Vec::with_capacity(drafts.len());
-            for d in &drafts {
-                seq += 1;
-                // A checkpoint covers every entry before it: refuse one made before another
-                // writer appended (nothing is written; making it again is cheap).
-                if d.kind == Kind::Checkpoint {
-                    let c: payload::CheckpointPayload = payload::decode(&d.payload)
-                        .map_err(|e| Error::new(format!("checkpoint payload: {e}")))?;
-                    if c.size + 1 != seq {
-                        return Err(Error::new(format!(
-                            "the ledger has {} entries, not the {} the checkpoint covers: it changed while the checkpoint was made",
-                            seq - 1,
-                            c.size
-                        ))
-                        .hint("run vouch checkpoint again"));
-                    }
-                }
-                let header = EntryHeader {
-                    ledger: id,
-                    seq,
-                    prev,
-                    time,
-                    kind: d.kind,
-                    signer,
-                    payload: crypto::sha256(&d.payload),
-                };
-                let text = header.encode().into_bytes();
-                prev = crypto::sha256(&text);
-                tree.push(merkle::leaf_hash(&text));
-                texts.push((text, prev));
-            }
-            let sign_chunk = |chunk: &[(Vec<u8>, [u8; 32])]| -> Vec<[u8; 64]> {
-                let sign = |(t, _): &(Vec<u8>, [u8; 32])| key.sign(t);
-                let sigs = if chunk.len() >= PARALLEL_SIGN_MIN {
-                    chunk.par_iter().map(sign).collect()
-                } else {
-                    chunk.iter().map(sign).collect()
-                };
-                progress.advance(chunk.len() as u64);
-                sigs
-            };
-            let mut next = seq + 1 - drafts.len() as u64;
-            let mut out = Vec::with_capacity(drafts.len());
-            let mut drafts = drafts.into_iter();
-            let mut chunks = Vec::new();
-            let mut texts = texts.into_iter().peekable();
-            while texts.peek().is_some() {
-                chunks.push(texts.by_ref().take(SIGN_CHUNK).collect::<Vec<_>>());
-            }
-            // Chunk k+1 is signed on every core while chunk k is inserted.
-            std::thread::scope(|scope| -> Result<()> {
-                let (tx, rx) = std::sync::mpsc::sync_channel(1);
-                scope.spawn(move || {
-                    for c in chunks {
-                        let sigs = sign_chunk(&c);
-                        if tx.send((c, sigs)).is_err() {
-                            break;
-                        }
-                    }
-                });
-                for (chunk, sigs) in rx {
-                    let mut rows = Vec::with_capacity(chunk.len());
-                    for ((text, hash), sig) in chunk.into_iter().zip(sigs) {
-                        let Some(d) = drafts.next() else { break };
-                        if let Some(r) = &d.party {
-                            r.insert(w, next)?;
-                        }
-                        for a in &d.store_artifacts {
-                            evidence::store_artifact(w, a)?;
-                        }
-                        out.push(Appended { seq: next, hash, kind: d.kind });
-                        rows.push(EntryRow::derive(
-                            next,
-                            hash,
-                            text,
-                            sig.to_vec(),
-                            d.payload,
-                        )?);
-                        next += 1;
-                    }
-                    w.insert_entries(&rows)?;
-                }
-                Ok(())
-            })?;
-            if let Some(c) = &key_change {
-                keys::apply(w, c)?;
-            }
-            w.insert_merkle_nodes(&tree.take_completed())?;
-            progress.finish();
-            Ok(out)
-        })
     }
 }
 

@@ -7,7 +7,7 @@
 //! header's `payload` line (§3). Signatures and the chain are `verify`'s job
 //! ([`super::verify`]); a reader that finds damage says "run vouch verify".
 //!
-//! Sequence numbers are `u64` here; the stored integer type stays inside [`super::store`].
+//! Sequence numbers are `u64` here; the stored integer type stays inside the private `store` module.
 
 use chrono::{DateTime, Utc};
 use rayon::prelude::*;
