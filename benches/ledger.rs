@@ -353,7 +353,7 @@ fn main() {
         ],
     );
     let pdf_bytes = std::fs::metadata(dir.join("big.pdf")).unwrap().len();
-    let year = vouch::attestation::status::Period::parse("2026").unwrap();
+    let year = vouch::period::Period::parse("2026").unwrap();
     let big_ledger = Ledger::open(&big, vouch::ledger::Access::ReadOnly).unwrap();
     let (model, model_s) = time(|| {
         vouch::attestation::report::build(

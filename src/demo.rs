@@ -609,7 +609,7 @@ pub fn run(dir: &Path) -> Result<Summary> {
         )?;
     }
     // Both parties sign the quarter's attestation.
-    let period = crate::attestation::status::Period::parse(PERIOD)
+    let period = crate::period::Period::parse(PERIOD)
         .ok_or_else(|| Error::new("internal: bad demo period"))?;
     crate::attestation::attest::sign(&mut ledger, &provider, &period, t("2026-10-15T09:00:00Z")?)?;
     crate::attestation::attest::sign(
@@ -633,7 +633,7 @@ pub fn run(dir: &Path) -> Result<Summary> {
         .unwrap_or_default();
     let ledger = Ledger::open(&ledger_path, crate::ledger::Access::ReadOnly)?;
     let (status, _, _) =
-        crate::attestation::status::from_ledger(&ledger, &period, t(AS_OF)?, None)?;
+        crate::attestation::status_ledger::from_ledger(&ledger, &period, t(AS_OF)?, None)?;
     let attestation = crate::attestation::attest::build(&ledger, &period)?;
     Ok(Summary {
         dir: dir.to_path_buf(),

@@ -28,5 +28,6 @@ pub mod error;
 pub mod format;
 pub mod ledger;
 pub mod matrix;
+pub mod period;
 
 pub use error::{Error, Result};

@@ -10,13 +10,15 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::json;
 
-use crate::attestation::status::{self, Adoption, Period, StatusReport};
+use crate::attestation::status::{Adoption, StatusReport};
+use crate::attestation::status_ledger;
 use crate::crypto::{self, SecretKey};
 use crate::error::{Error, Result};
 use crate::format::entry::{Kind, format_time};
 use crate::format::payload::{self, PeriodRef, SignoffPayload};
 use crate::ledger::{Appended, Draft, Ledger, NoProgress};
 use crate::matrix::Matrix;
+use crate::period::Period;
 
 /// The format name inside the canonical attestation.
 pub const FORMAT: &str = "vouch/v1 attestation";
@@ -113,7 +115,8 @@ pub fn canonical(
 /// Compute the attestation of a period at the current head, with its sign-offs.
 pub fn build(ledger: &Ledger, period: &Period) -> Result<Attestation> {
     let head = head(ledger)?;
-    let (report, matrix, adoption) = status::from_ledger(ledger, period, head.2, Some(head.0))?;
+    let (report, matrix, adoption) =
+        status_ledger::from_ledger(ledger, period, head.2, Some(head.0))?;
     let sha = ledger
         .adoptions()?
         .into_iter()

@@ -1,19 +1,20 @@
 //! The attestation report of a period: everything a contract reviewer or auditor reads,
-//! computed only from a verified ledger, as one data model rendered as JSON, Markdown or
-//! CSV; [`crate::attestation::pdf`] renders the same model.
+//! computed only from a verified ledger, as one data model rendered as JSON (its serde
+//! form), Markdown or CSV ([`crate::attestation::report_text`]) and PDF
+//! ([`crate::attestation::pdf`]).
 
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
-use std::fmt::Write as _;
 
 use crate::attestation::attest::{self, Signoff};
-use crate::attestation::status::{Duty, Period, Status};
+use crate::attestation::status::{Duty, Status};
 use crate::error::{Error, Result};
 use crate::format::entry::{Kind, format_time};
 use crate::format::payload::{self, CosignPayload, EvidencePayload};
 pub use crate::format::stamp::{ReportOptions, STAMP_FORMAT, Stamp};
 use crate::ledger::Ledger;
 use crate::ledger::verify::Report as Verification;
+use crate::period::Period;
 
 /// The report's title.
 pub const TITLE: &str = "Shared responsibility attestation";
@@ -272,14 +273,12 @@ impl Report {
 
 /// A co-signature as the report shows it: (cosign entry, party, verdict).
 type CosignRow = (u64, String, String);
+/// Co-signature rows by the entry they refer to.
+type CosignsByEntry = HashMap<u64, Vec<CosignRow>>;
 
 /// The exception detail of a duty, in words: its evidence, the windows that are not in
 /// order and why, who disputed what, and its flags.
-fn detail(
-    d: &Duty,
-    cosigns: &HashMap<u64, Vec<CosignRow>>,
-    reasons: &HashMap<u64, String>,
-) -> String {
+fn detail(d: &Duty, cosigns: &CosignsByEntry, reasons: &HashMap<u64, String>) -> String {
     let mut parts = Vec::new();
     if !d.evidence.is_empty() {
         let ev: Vec<String> = d.evidence.iter().map(|s| format!("#{s}")).collect();
@@ -339,8 +338,70 @@ pub fn build(
 ) -> Result<Report> {
     let att = attest::build(ledger, period)?;
     let ledger_id = ledger.id()?;
-    let m = &att.matrix;
     let keys = ledger.keys()?;
+    let parties = party_rows(ledger, &keys, &att)?;
+    let matrix = matrix_facts(ledger, &att)?;
+    // Co-signatures, by the entry they refer to.
+    let party_of: HashMap<String, String> = keys
+        .iter()
+        .map(|k| (k.fingerprint.clone(), k.party.clone()))
+        .collect();
+    let (cosigns, reasons) = cosign_rows(ledger, &party_of, att.head.0)?;
+    let MatrixRows {
+        sections,
+        exceptions,
+        cuecs,
+        wanted,
+    } = matrix_rows(&att, appendix, &cosigns, &reasons);
+    let (rows, appendix_note) = evidence_rows(ledger, wanted, &party_of, &cosigns)?;
+    let digest = hex::encode(att.digest);
+    let head = (att.head.0, hex::encode(att.head.1));
+    let how_to_verify = how_to_verify(&parties, period);
+    let checkpoint = verification.merkle_root.map(|root| {
+        crate::format::checkpoint::vouch_checkpoint(&ledger_id, verification.entries, root)
+            .to_string()
+    });
+    let signed_checkpoint = signed_checkpoint(ledger, verification)?;
+    Ok(Report {
+        checkpoint,
+        signed_checkpoint,
+        options: ReportOptions {
+            appendix: appendix.as_str().to_string(),
+            trust: Vec::new(),
+        },
+        title: TITLE,
+        statement: STATEMENT,
+        matrix,
+        period: *period,
+        parties,
+        head,
+        as_of: att.report.as_of.clone(),
+        verified: verification.ok(),
+        entries: verification.entries,
+        findings: verification
+            .findings
+            .iter()
+            .map(|f| format!("entry {}: {}", f.seq, f.what))
+            .collect(),
+        keys_pinned: verification.pinned,
+        summary: att.report.summary.clone(),
+        sections,
+        exceptions,
+        cuecs,
+        appendix: rows,
+        appendix_note,
+        digest,
+        signoffs: att.signoffs.clone(),
+        how_to_verify,
+    })
+}
+
+/// The ledger's parties, with their keys and the matrix role each is bound to.
+fn party_rows(
+    ledger: &Ledger,
+    keys: &[crate::ledger::Key],
+    att: &attest::Attestation,
+) -> Result<Vec<PartyRow>> {
     let bound: HashMap<&str, &str> = att
         .adoption
         .bindings
@@ -362,6 +423,15 @@ pub fn build(
             role: p.role,
         })
         .collect();
+    Ok(parties)
+}
+
+/// The matrix the report is on: id, title, version, SHA-256 and adopting entry.
+fn matrix_facts(
+    ledger: &Ledger,
+    att: &attest::Attestation,
+) -> Result<BTreeMap<&'static str, String>> {
+    let m = &att.matrix;
     let sha = ledger
         .adoptions()?
         .into_iter()
@@ -374,15 +444,19 @@ pub fn build(
     matrix.insert("version", m.header.version.clone());
     matrix.insert("sha256", sha);
     matrix.insert("adopted_in", att.adoption.seq.to_string());
+    Ok(matrix)
+}
 
-    // Co-signatures, by the entry they refer to.
-    let party_of: HashMap<String, String> = keys
-        .iter()
-        .map(|k| (k.fingerprint.clone(), k.party.clone()))
-        .collect();
-    let mut cosigns: HashMap<u64, Vec<CosignRow>> = HashMap::new();
+/// Co-signature rows by the entry they refer to, up to entry `upto`, and the reason each
+/// co-signature gives.
+fn cosign_rows(
+    ledger: &Ledger,
+    party_of: &HashMap<String, String>,
+    upto: u64,
+) -> Result<(CosignsByEntry, HashMap<u64, String>)> {
+    let mut cosigns: CosignsByEntry = HashMap::new();
     let mut reasons: HashMap<u64, String> = HashMap::new();
-    for e in ledger.entries_of_kind(Kind::Cosign, Some(att.head.0))? {
+    for e in ledger.entries_of_kind(Kind::Cosign, Some(upto))? {
         let (seq, h) = (e.seq(), &e.header);
         let c: CosignPayload =
             payload::decode(&e.payload).map_err(|m| Error::new(format!("entry {seq}: {m}")))?;
@@ -398,6 +472,27 @@ pub fn build(
             .or_default()
             .push((seq, who, c.verdict.as_str().to_string()));
     }
+    Ok((cosigns, reasons))
+}
+
+/// The matrix as the report shows it, and what follows from each duty.
+struct MatrixRows {
+    sections: Vec<SectionRows>,
+    exceptions: Vec<Exception>,
+    cuecs: Vec<Cuec>,
+    /// The evidence the appendix lists (unsorted, with repeats).
+    wanted: Vec<u64>,
+}
+
+/// The matrix section by section, its exceptions and CUECs, and the evidence the appendix
+/// lists.
+fn matrix_rows(
+    att: &attest::Attestation,
+    appendix: Appendix,
+    cosigns: &CosignsByEntry,
+    reasons: &HashMap<u64, String>,
+) -> MatrixRows {
+    let m = &att.matrix;
     let mut sections: Vec<SectionRows> = Vec::new();
     let mut exceptions = Vec::new();
     let mut cuecs = Vec::new();
@@ -432,7 +527,7 @@ pub fn build(
                     party: d.party.clone(),
                     role: d.role.to_string(),
                     status: d.status,
-                    detail: detail(d, &cosigns, &reasons),
+                    detail: detail(d, cosigns, reasons),
                 });
             }
             if appendix == Appendix::All || (appendix == Appendix::Exceptions && is_exception) {
@@ -460,6 +555,22 @@ pub fn build(
             });
         }
     }
+    MatrixRows {
+        sections,
+        exceptions,
+        cuecs,
+        wanted,
+    }
+}
+
+/// The evidence appendix: the wanted entries, in ledger order, at most
+/// [`APPENDIX_LIMIT`]; and why it is limited, if it is.
+fn evidence_rows(
+    ledger: &Ledger,
+    mut wanted: Vec<u64>,
+    party_of: &HashMap<String, String>,
+    cosigns: &CosignsByEntry,
+) -> Result<(Vec<EvidenceRow>, Option<String>)> {
     wanted.sort_unstable();
     wanted.dedup();
     let mut appendix_note = None;
@@ -496,14 +607,17 @@ pub fn build(
             cosignatures: cosigns.get(&seq).cloned().unwrap_or_default(),
         });
     }
-    let digest = hex::encode(att.digest);
-    let head = (att.head.0, hex::encode(att.head.1));
+    Ok((rows, appendix_note))
+}
+
+/// How to verify the report: the commands, with every party's key pinned.
+fn how_to_verify(parties: &[PartyRow], period: &Period) -> Vec<String> {
     let p = period.name();
     let trust: Vec<String> = parties
         .iter()
         .flat_map(|x| x.fingerprints.iter().map(|f| format!("--trust {f}")))
         .collect();
-    let how_to_verify = vec![
+    vec![
         format!(
             "vouch --ledger LEDGER verify --artifacts {}    (every hash, signature and chain link, against every party's pinned key)",
             trust.join(" ")
@@ -515,307 +629,19 @@ pub fn build(
             "vouch --ledger LEDGER report --period {p} --out check.pdf    (with the same options, the same ledger gives a byte-identical PDF)"
         ),
         "Without vouch: schema/FORMAT.md section 10 checks any entry with sqlite3, sha256sum and openssl; section 11 defines the attestation encoding.".to_string(),
-    ];
-    let checkpoint = verification.merkle_root.map(|root| {
-        crate::format::checkpoint::vouch_checkpoint(&ledger_id, verification.entries, root)
-            .to_string()
-    });
+    ]
+}
+
+/// The newest signed checkpoint among the verified entries: its entry and note.
+fn signed_checkpoint(
+    ledger: &Ledger,
+    verification: &Verification,
+) -> Result<Option<(u64, String)>> {
     let mut signed_checkpoint = None;
     for e in ledger.entries_of_kind(Kind::Checkpoint, Some(verification.entries))? {
         if let Ok(c) = payload::decode::<payload::CheckpointPayload>(&e.payload) {
             signed_checkpoint = Some((e.seq(), c.note));
         }
     }
-    Ok(Report {
-        checkpoint,
-        signed_checkpoint,
-        options: ReportOptions {
-            appendix: appendix.as_str().to_string(),
-            trust: Vec::new(),
-        },
-        title: TITLE,
-        statement: STATEMENT,
-        matrix,
-        period: *period,
-        parties,
-        head,
-        as_of: att.report.as_of.clone(),
-        verified: verification.ok(),
-        entries: verification.entries,
-        findings: verification
-            .findings
-            .iter()
-            .map(|f| format!("entry {}: {}", f.seq, f.what))
-            .collect(),
-        keys_pinned: verification.pinned,
-        summary: att.report.summary.clone(),
-        sections,
-        exceptions,
-        cuecs,
-        appendix: rows,
-        appendix_note,
-        digest,
-        signoffs: att.signoffs.clone(),
-        how_to_verify,
-    })
-}
-
-fn md_escape(s: &str) -> String {
-    s.replace('|', "\\|").replace('\n', " ")
-}
-
-/// Markdown rendering.
-pub fn to_markdown(r: &Report) -> String {
-    let mut o = String::new();
-    let _ = writeln!(o, "# {}\n", r.title);
-    if !r.verified {
-        let _ = writeln!(
-            o,
-            "> **UNVERIFIED LEDGER** — verification found problems: {}\n",
-            r.findings.join("; ")
-        );
-    }
-    let _ = writeln!(o, "{}\n", r.statement);
-    let _ = writeln!(
-        o,
-        "- Matrix: {} (`{}`), version {}, SHA-256 `{}`, adopted in entry {}",
-        r.matrix["title"],
-        r.matrix["id"],
-        r.matrix["version"],
-        r.matrix["sha256"],
-        r.matrix["adopted_in"]
-    );
-    let _ = writeln!(
-        o,
-        "- Period: {} to {}; statuses as of {}",
-        r.period.from, r.period.to, r.as_of
-    );
-    let _ = writeln!(o, "- Ledger head: entry {} `{}`", r.head.0, r.head.1);
-    let _ = writeln!(o, "- Verification: {}", r.verification_summary());
-    let _ = writeln!(o, "- Attestation digest: `{}`\n", r.digest);
-    let _ = writeln!(
-        o,
-        "## Parties\n\n| party | name | role | bound as | key fingerprint |\n|---|---|---|---|---|"
-    );
-    for p in &r.parties {
-        let _ = writeln!(
-            o,
-            "| {} | {} | {} | {} | `{}` |",
-            p.id,
-            md_escape(&p.name),
-            p.role,
-            p.bound_as.as_deref().unwrap_or("-"),
-            p.fingerprints.join(" ")
-        );
-    }
-    let _ = writeln!(
-        o,
-        "\n## Summary\n\n| party | {} |\n|---|{}",
-        Status::ALL.map(Status::as_str).join(" | "),
-        "---|".repeat(Status::ALL.len())
-    );
-    for (party, counts) in &r.summary {
-        let cells: Vec<String> = Status::ALL
-            .iter()
-            .map(|s| counts.get(s.as_str()).copied().unwrap_or(0).to_string())
-            .collect();
-        let _ = writeln!(o, "| {party} | {} |", cells.join(" | "));
-    }
-    let _ = writeln!(o, "\n## The matrix");
-    for s in &r.sections {
-        let _ = writeln!(
-            o,
-            "\n### {}\n\n| item | activity | RACI | party | status | evidence | last performed |\n|---|---|---|---|---|---|---|",
-            md_escape(&s.title)
-        );
-        for it in &s.items {
-            let raci: Vec<String> = it.raci.iter().map(|(r, l)| format!("{r} {l}")).collect();
-            for d in &it.duties {
-                let ev: Vec<String> = d.evidence.iter().map(|s| format!("#{s}")).collect();
-                let _ = writeln!(
-                    o,
-                    "| {} | {} | {} | {} | {} | {} | {} |",
-                    it.id,
-                    md_escape(&it.activity),
-                    raci.join(", "),
-                    if d.party.is_empty() { "-" } else { &d.party },
-                    d.status.as_str(),
-                    ev.join(" "),
-                    d.last_performed.as_deref().unwrap_or("-")
-                );
-            }
-        }
-    }
-    let _ = writeln!(
-        o,
-        "\n## Exceptions\n\n| item | party | status | detail |\n|---|---|---|---|"
-    );
-    for e in &r.exceptions {
-        let _ = writeln!(
-            o,
-            "| {} | {} | {} | {} |",
-            e.item,
-            e.party,
-            e.status.as_str(),
-            md_escape(&e.detail)
-        );
-    }
-    let _ = writeln!(
-        o,
-        "\n### Complementary user entity controls (customer duties)\n\n| item | duty | status |\n|---|---|---|"
-    );
-    for c in &r.cuecs {
-        let _ = writeln!(
-            o,
-            "| {} | {} | {} |",
-            c.item,
-            md_escape(&c.duty),
-            c.status.as_str()
-        );
-    }
-    let _ = writeln!(o, "\n## Evidence appendix\n");
-    if let Some(n) = &r.appendix_note {
-        let _ = writeln!(o, "{n}\n");
-    }
-    let _ = writeln!(
-        o,
-        "| seq | item | performed | recorded | party | kind | outcome | fields | artefacts | co-signatures |\n|---|---|---|---|---|---|---|---|---|---|"
-    );
-    for e in &r.appendix {
-        let fields: Vec<String> = e
-            .fields
-            .iter()
-            .map(|(k, v)| format!("{k}={}", v.as_str().map_or(v.to_string(), str::to_string)))
-            .collect();
-        let arts: Vec<String> = e
-            .artifacts
-            .iter()
-            .map(|(n, s)| format!("{n} `{}`", &s[..16.min(s.len())]))
-            .collect();
-        let cos: Vec<String> = e
-            .cosignatures
-            .iter()
-            .map(|(s, p, v)| format!("#{s} {p} {v}"))
-            .collect();
-        let _ = writeln!(
-            o,
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
-            e.seq,
-            e.item,
-            e.performed_at,
-            e.recorded_at,
-            e.party,
-            e.kind,
-            e.outcome,
-            md_escape(&fields.join(", ")),
-            arts.join(", "),
-            cos.join(", ")
-        );
-    }
-    let _ = writeln!(o, "\n## Sign-off\n");
-    let _ = writeln!(
-        o,
-        "| party | role | sign-off entry | time | key | digest signed | computed at head | state |\n|---|---|---|---|---|---|---|---|"
-    );
-    for p in r.parties.iter().filter(|p| p.bound_as.is_some()) {
-        if !r.signoffs.iter().any(|s| s.party == p.id) {
-            let _ = writeln!(
-                o,
-                "| {} | {} | | | | | | not signed |",
-                p.id,
-                p.bound_as.as_deref().unwrap_or_default()
-            );
-        }
-    }
-    for s in &r.signoffs {
-        let role = r
-            .parties
-            .iter()
-            .find(|p| p.id == s.party)
-            .map_or("", |p| p.bound_as.as_deref().unwrap_or(p.role.as_str()));
-        let _ = writeln!(
-            o,
-            "| {} | {role} | {} | {} | {} | {} | {} | {} |",
-            s.party,
-            s.seq,
-            s.time,
-            s.fingerprint,
-            s.digest,
-            s.head,
-            if s.matches {
-                "matches this attestation".to_string()
-            } else {
-                format!("does NOT match (signed at head {})", s.head)
-            }
-        );
-    }
-    for s in &r.signoffs {
-        let _ = writeln!(
-            o,
-            "\nSignature of entry {} by {} (Ed25519, hex): `{}`",
-            s.seq, s.party, s.signature
-        );
-    }
-    let _ = writeln!(o, "\n## How to verify\n\n```");
-    for l in &r.how_to_verify {
-        let _ = writeln!(o, "{l}");
-    }
-    let _ = writeln!(o, "```");
-    let _ = writeln!(
-        o,
-        "\nAttestation digest: `{}`  \nLedger head: entry {}, hash `{}`",
-        r.digest, r.head.0, r.head.1
-    );
-    o
-}
-
-/// CSV rendering: one row per duty.
-pub fn to_csv(r: &Report) -> Result<String> {
-    let mut w = csv::Writer::from_writer(Vec::new());
-    let err = |e: csv::Error| Error::new(format!("cannot write CSV: {e}"));
-    w.write_record([
-        "period_from",
-        "period_to",
-        "section",
-        "item",
-        "activity",
-        "role",
-        "party",
-        "raci",
-        "status",
-        "evidence",
-        "last_performed",
-        "flags",
-        "digest",
-        "head",
-    ])
-    .map_err(err)?;
-    for s in &r.sections {
-        for it in &s.items {
-            for d in &it.duties {
-                let ev: Vec<String> = d.evidence.iter().map(ToString::to_string).collect();
-                w.write_record([
-                    r.period.from.to_string(),
-                    r.period.to.to_string(),
-                    s.title.clone(),
-                    it.id.clone(),
-                    it.activity.clone(),
-                    d.role.to_string(),
-                    d.party.clone(),
-                    d.raci.clone(),
-                    d.status.as_str().to_string(),
-                    ev.join(" "),
-                    d.last_performed.clone().unwrap_or_default(),
-                    d.flags.join(" "),
-                    r.digest.clone(),
-                    r.head.0.to_string(),
-                ])
-                .map_err(err)?;
-            }
-        }
-    }
-    let bytes = w
-        .into_inner()
-        .map_err(|e| Error::new(format!("cannot write CSV: {e}")))?;
-    String::from_utf8(bytes).map_err(|_| Error::new("CSV is not UTF-8"))
+    Ok(signed_checkpoint)
 }

@@ -3,7 +3,7 @@
 //!
 //! [`compute`] is a pure function of (entries, matrix, adoption, period, as-of time): no
 //! clock, no I/O, so every status and edge is unit-tested. [`Facts`] gathers the entries in
-//! one pass; the caller feeds it from the ledger (see `status_from_ledger`). Rules, from
+//! one pass; the caller feeds it from the ledger (see `status_ledger::from_ledger`). Rules, from
 //! DESIGN.md and `schema/MATRIX.md` ("Cadence windows"):
 //!
 //! - a cadence cuts the period into windows starting at the period start; evidence counts
@@ -22,6 +22,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use crate::format::payload::{Outcome, Verdict};
 use crate::matrix::{Item, Matrix, RoleId};
+use crate::period::Period;
 
 /// Evidence recorded more than this long after it was performed is flagged late-recorded.
 pub const LATE_AFTER_DAYS: i64 = 7;
@@ -69,92 +70,6 @@ impl Status {
             Status::NotApplicable => "not-applicable",
             Status::Informational => "informational",
         }
-    }
-}
-
-/// A reporting period: `[from, to]`, whole UTC days.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct Period {
-    /// First day.
-    pub from: NaiveDate,
-    /// Last day (inclusive).
-    pub to: NaiveDate,
-}
-
-impl Period {
-    /// Parse `2026-Q3`, `2026-07` (a month), `2026` (a year), or `YYYY-MM-DD..YYYY-MM-DD`.
-    pub fn parse(s: &str) -> Option<Period> {
-        let date = |y: i32, m: u32| NaiveDate::from_ymd_opt(y, m, 1);
-        let last_before = |d: NaiveDate| d.pred_opt();
-        if let Some((a, b)) = s.split_once("..") {
-            let from = NaiveDate::parse_from_str(a, "%Y-%m-%d").ok()?;
-            let to = NaiveDate::parse_from_str(b, "%Y-%m-%d").ok()?;
-            return (from <= to).then_some(Period { from, to });
-        }
-        if let Some((y, q)) = s.split_once("-Q") {
-            let y: i32 = y.parse().ok()?;
-            let q: u32 = q.parse().ok()?;
-            if !(1..=4).contains(&q) || y < 1 {
-                return None;
-            }
-            let from = date(y, 3 * q - 2)?;
-            let to = last_before(from.checked_add_months(Months::new(3))?)?;
-            return Some(Period { from, to });
-        }
-        if s.len() == 7 {
-            let from = NaiveDate::parse_from_str(&format!("{s}-01"), "%Y-%m-%d").ok()?;
-            let to = last_before(from.checked_add_months(Months::new(1))?)?;
-            return Some(Period { from, to });
-        }
-        if s.len() == 4 {
-            let y: i32 = s.parse().ok()?;
-            let from = date(y, 1)?;
-            return Some(Period {
-                from,
-                to: date(y, 12)?
-                    .checked_add_months(Months::new(1))?
-                    .pred_opt()?,
-            });
-        }
-        None
-    }
-
-    /// Start instant.
-    pub fn start(&self) -> DateTime<Utc> {
-        self.from
-            .and_hms_opt(0, 0, 0)
-            .map(|d| d.and_utc())
-            .unwrap_or_default()
-    }
-
-    /// End instant (exclusive): midnight after the last day.
-    pub fn end(&self) -> DateTime<Utc> {
-        self.to
-            .succ_opt()
-            .and_then(|d| d.and_hms_opt(0, 0, 0))
-            .map(|d| d.and_utc())
-            .unwrap_or_default()
-    }
-
-    /// The shortest spelling [`Period::parse`] reads back: `2026-Q3`, `2026-07`, `2026`, or
-    /// `2026-07-01..2026-08-15`.
-    pub fn name(&self) -> String {
-        use chrono::Datelike as _;
-        let (y, m) = (self.from.year(), self.from.month());
-        let candidates = [
-            format!("{y:04}"),
-            format!("{y:04}-Q{}", m.div_ceil(3)),
-            format!("{y:04}-{m:02}"),
-        ];
-        candidates
-            .into_iter()
-            .find(|c| Period::parse(c).as_ref() == Some(self))
-            .unwrap_or_else(|| format!("{}..{}", self.from, self.to))
-    }
-
-    /// A name for file names: [`Period::name`] with `..` written `_`.
-    pub fn label(&self) -> String {
-        self.name().replace("..", "_")
     }
 }
 
@@ -648,116 +563,155 @@ impl<'a> Engine<'a> {
                 });
                 continue;
             }
-            let delegates: Vec<&str> = self
-                .facts
-                .delegations
-                .iter()
-                .filter(|(from, it, _)| from == &party && it == &item.id)
-                .map(|(_, _, to)| to.as_str())
-                .collect();
-            let mut acc = DutyAcc {
-                own: vec![WinAcc::default(); wins.len()],
-                grace: vec![WinAcc::default(); wins.len()],
-                ..DutyAcc::default()
-            };
-            let mut others = false;
-            for (p, a) in self.acc.get(item.id.as_str()).into_iter().flatten() {
-                if p == &party || delegates.contains(&p.as_str()) {
-                    for (x, y) in acc.own.iter_mut().zip(&a.own) {
-                        x.merge(y);
-                    }
-                    for (x, y) in acc.grace.iter_mut().zip(&a.grace) {
-                        x.merge(y);
-                    }
-                    acc.total += a.total;
-                    acc.late.extend(&a.late);
-                    acc.before_adoption.extend(&a.before_adoption);
-                    acc.retracted.extend(&a.retracted);
-                    acc.resolved.extend(&a.resolved);
-                    acc.revoked.extend(&a.revoked);
-                    if let Some(l) = a.last_performed
-                        && acc.last_performed.is_none_or(|m| l > m)
-                    {
-                        acc.last_performed = Some(l);
-                    }
-                } else if a.total > 0 {
-                    others = true;
-                }
-            }
-            for d in &delegates {
-                flags.push(format!("delegated-to:{d}"));
-            }
-            let mut windows_out = Vec::new();
-            let mut evidence: BTreeSet<u64> = BTreeSet::new();
-            let (mut failed, mut disputed, mut overdue) = (false, false, false);
-            for (k, (ws, we)) in wins.iter().enumerate() {
-                let w = if acc.own[k].n > 0 {
-                    &acc.own[k]
-                } else {
-                    &acc.grace[k]
-                };
-                let due = *we + grace <= self.as_of;
-                let state = match w.latest {
-                    None if due => {
-                        overdue = true;
-                        "empty"
-                    }
-                    None => "pending",
-                    Some((_, _, o)) if o != Outcome::Pass => {
-                        failed = true;
-                        "failed"
-                    }
-                    Some(_) if w.undisputed_pass => "ok",
-                    Some(_) => {
-                        disputed = true;
-                        "disputed"
-                    }
-                };
-                evidence.extend(&w.seqs);
-                windows_out.push(Window {
-                    from: day(*ws),
-                    to: day(*we - chrono::Duration::seconds(1)),
-                    due,
-                    state,
-                    evidence: w.seqs.clone(),
-                });
-            }
-            let status = if acc.total == 0 {
-                Status::Missing
-            } else if failed {
-                Status::Failed
-            } else if disputed {
-                Status::Disputed
-            } else if overdue {
-                Status::Overdue
-            } else {
-                Status::Fulfilled
-            };
-            let list = |name: &str, v: &mut Vec<u64>, flags: &mut Vec<String>| {
-                v.sort_unstable();
-                v.dedup();
-                flags.extend(v.iter().take(LIST_CAP).map(|s| format!("{name}:{s}")));
-            };
-            list("late-recorded", &mut acc.late, &mut flags);
-            list("before-adoption", &mut acc.before_adoption, &mut flags);
-            list("retracted", &mut acc.retracted, &mut flags);
-            list("dispute-resolved", &mut acc.resolved, &mut flags);
-            list("signed-by-revoked-key", &mut acc.revoked, &mut flags);
-            if acc.total == 0 && others {
-                flags.push("supporting-only".into());
-            }
-            out.push(Duty {
-                role: role.as_str(),
-                party,
-                raci,
-                status,
-                windows: windows_out,
-                evidence: evidence.into_iter().take(LIST_CAP).collect(),
-                last_performed: acc.last_performed.map(|t| t.date_naive().to_string()),
-                flags,
-            });
+            out.push(self.role_duty(item, role, party, raci, &wins, grace));
         }
         out
+    }
+
+    /// The duty of one bound role that is not waived: its party's (and delegates') evidence
+    /// judged window by window, and its flags.
+    fn role_duty(
+        &self,
+        item: &Item,
+        role: RoleId,
+        party: String,
+        raci: String,
+        wins: &[Span],
+        grace: chrono::Duration,
+    ) -> Duty {
+        let mut flags = Vec::new();
+        let delegates: Vec<&str> = self
+            .facts
+            .delegations
+            .iter()
+            .filter(|(from, it, _)| from == &party && it == &item.id)
+            .map(|(_, _, to)| to.as_str())
+            .collect();
+        let (mut acc, others) = self.merged_acc(item, &party, &delegates, wins.len());
+        for d in &delegates {
+            flags.push(format!("delegated-to:{d}"));
+        }
+        let (windows_out, evidence, status) = self.judge_windows(&acc, wins, grace);
+        let list = |name: &str, v: &mut Vec<u64>, flags: &mut Vec<String>| {
+            v.sort_unstable();
+            v.dedup();
+            flags.extend(v.iter().take(LIST_CAP).map(|s| format!("{name}:{s}")));
+        };
+        list("late-recorded", &mut acc.late, &mut flags);
+        list("before-adoption", &mut acc.before_adoption, &mut flags);
+        list("retracted", &mut acc.retracted, &mut flags);
+        list("dispute-resolved", &mut acc.resolved, &mut flags);
+        list("signed-by-revoked-key", &mut acc.revoked, &mut flags);
+        if acc.total == 0 && others {
+            flags.push("supporting-only".into());
+        }
+        Duty {
+            role: role.as_str(),
+            party,
+            raci,
+            status,
+            windows: windows_out,
+            evidence: evidence.into_iter().take(LIST_CAP).collect(),
+            last_performed: acc.last_performed.map(|t| t.date_naive().to_string()),
+            flags,
+        }
+    }
+
+    /// The evidence of a party and its delegates for an item, merged window by window; and
+    /// whether any other party recorded evidence for it.
+    fn merged_acc(
+        &self,
+        item: &Item,
+        party: &str,
+        delegates: &[&str],
+        n: usize,
+    ) -> (DutyAcc, bool) {
+        let mut acc = DutyAcc {
+            own: vec![WinAcc::default(); n],
+            grace: vec![WinAcc::default(); n],
+            ..DutyAcc::default()
+        };
+        let mut others = false;
+        for (p, a) in self.acc.get(item.id.as_str()).into_iter().flatten() {
+            if p == party || delegates.contains(&p.as_str()) {
+                for (x, y) in acc.own.iter_mut().zip(&a.own) {
+                    x.merge(y);
+                }
+                for (x, y) in acc.grace.iter_mut().zip(&a.grace) {
+                    x.merge(y);
+                }
+                acc.total += a.total;
+                acc.late.extend(&a.late);
+                acc.before_adoption.extend(&a.before_adoption);
+                acc.retracted.extend(&a.retracted);
+                acc.resolved.extend(&a.resolved);
+                acc.revoked.extend(&a.revoked);
+                if let Some(l) = a.last_performed
+                    && acc.last_performed.is_none_or(|m| l > m)
+                {
+                    acc.last_performed = Some(l);
+                }
+            } else if a.total > 0 {
+                others = true;
+            }
+        }
+        (acc, others)
+    }
+
+    /// Each window's state at the as-of time, the evidence counted, and the duty's status.
+    fn judge_windows(
+        &self,
+        acc: &DutyAcc,
+        wins: &[Span],
+        grace: chrono::Duration,
+    ) -> (Vec<Window>, BTreeSet<u64>, Status) {
+        let mut windows_out = Vec::new();
+        let mut evidence: BTreeSet<u64> = BTreeSet::new();
+        let (mut failed, mut disputed, mut overdue) = (false, false, false);
+        for (k, (ws, we)) in wins.iter().enumerate() {
+            let w = if acc.own[k].n > 0 {
+                &acc.own[k]
+            } else {
+                &acc.grace[k]
+            };
+            let due = *we + grace <= self.as_of;
+            let state = match w.latest {
+                None if due => {
+                    overdue = true;
+                    "empty"
+                }
+                None => "pending",
+                Some((_, _, o)) if o != Outcome::Pass => {
+                    failed = true;
+                    "failed"
+                }
+                Some(_) if w.undisputed_pass => "ok",
+                Some(_) => {
+                    disputed = true;
+                    "disputed"
+                }
+            };
+            evidence.extend(&w.seqs);
+            windows_out.push(Window {
+                from: day(*ws),
+                to: day(*we - chrono::Duration::seconds(1)),
+                due,
+                state,
+                evidence: w.seqs.clone(),
+            });
+        }
+        let status = if acc.total == 0 {
+            Status::Missing
+        } else if failed {
+            Status::Failed
+        } else if disputed {
+            Status::Disputed
+        } else if overdue {
+            Status::Overdue
+        } else {
+            Status::Fulfilled
+        };
+        (windows_out, evidence, status)
     }
 }
 
@@ -775,188 +729,6 @@ pub fn compute(
         engine.add(e);
     }
     engine.finish()
-}
-
-/// The members of an evidence payload that status reads.
-#[derive(serde::Deserialize)]
-struct LiteEvidence<'a> {
-    #[serde(borrow)]
-    item: std::borrow::Cow<'a, str>,
-    outcome: Outcome,
-    performed_at: &'a str,
-    #[serde(default)]
-    supporting: bool,
-}
-
-/// The adoption in force for a period (the newest whose matrix is effective by the end of
-/// the period, else the newest at all), up to entry `upto`, with its parsed matrix.
-fn adoption_in_force(
-    ledger: &crate::ledger::Ledger,
-    period: &Period,
-    upto: Option<u64>,
-) -> crate::Result<(Matrix, Adoption)> {
-    use crate::Error;
-    let mut adoptions = ledger.adoptions()?;
-    adoptions.retain(|(seq, _, _)| *seq <= upto.unwrap_or(u64::MAX));
-    let Some((seq, a, bytes)) = adoptions
-        .iter()
-        .rev()
-        .find(|(_, a, _)| a.matrix.effective.as_str() <= period.to.to_string().as_str())
-        .or(adoptions.last())
-    else {
-        return Err(Error::new("no matrix has been adopted in this ledger")
-            .hint("adopt one first: vouch matrix adopt schema/matrices/NAME.toml --bind provider=P --bind customer=C --key K"));
-    };
-    let text = std::str::from_utf8(bytes)
-        .map_err(|_| Error::new(format!("entry {seq}: the adopted matrix is not UTF-8")))?;
-    let matrix = Matrix::parse(
-        text,
-        &format!("{}.toml (adopted in entry {seq})", a.matrix.id),
-    )?;
-    let adoption_entry = ledger
-        .entry(*seq)?
-        .ok_or_else(|| Error::new(format!("entry {seq} is missing")))?;
-    let mut bindings = BTreeMap::new();
-    for (role, party) in &a.bindings {
-        if let Some(r) = RoleId::parse(role) {
-            bindings.insert(r, party.clone());
-        }
-    }
-    let adoption = Adoption {
-        seq: *seq,
-        time: adoption_entry.header.time,
-        bindings,
-        variants: a.variants.clone(),
-    };
-    Ok((matrix, adoption))
-}
-
-/// The matrix and adoption in force for a period, and the facts of the ledger, read in one
-/// pass over the entries that can concern the period.
-///
-/// This reads the signed bytes (entry text and payloads, each payload checked against its
-/// signed hash, and the adopted matrix against its signed hash) but does not check
-/// signatures or the chain: run `vouch verify` for that. Status is a view; reports verify.
-pub fn from_ledger(
-    ledger: &crate::ledger::Ledger,
-    period: &Period,
-    as_of: DateTime<Utc>,
-    upto: Option<u64>,
-) -> crate::Result<(StatusReport, Matrix, Adoption)> {
-    use crate::format::entry::{EntryHeader, Kind};
-    use crate::format::payload::{
-        self, CosignPayload, DelegationPayload, RetractionPayload, WaiverPayload,
-    };
-    use crate::{Error, crypto};
-    use rayon::prelude::*;
-
-    let parties: HashMap<crypto::Fingerprint, String> = ledger
-        .keys()?
-        .into_iter()
-        .filter_map(|k| crypto::Fingerprint::parse(&k.fingerprint).map(|f| (f, k.party)))
-        .collect();
-    let party_of = |h: &EntryHeader| parties.get(&h.signer).map_or("", String::as_str);
-    let bad =
-        |seq: u64, e: String| Error::new(format!("entry {seq}: {e}")).hint("run vouch verify");
-
-    // Revoked keys (FORMAT.md §14): what a key signed at or after its revocation's `since`
-    // does not count. Only a party's revocation of its own key counts (verify checks the
-    // rest); one hash lookup per entry, none at all in a ledger without revocations.
-    let mut revoked: HashMap<crypto::Fingerprint, DateTime<Utc>> = HashMap::new();
-    for e in ledger.entries_of_kind(Kind::KeyRevocation, upto)? {
-        let r: payload::KeyRevocationPayload =
-            payload::decode(&e.payload).map_err(|m| bad(e.seq(), m))?;
-        let (Some(key), Some(since)) = (
-            crypto::Fingerprint::parse(&r.key),
-            crate::format::entry::parse_time(&r.since),
-        ) else {
-            continue;
-        };
-        if parties.get(&key).is_some_and(|p| p == party_of(&e.header)) {
-            let t = revoked.entry(key).or_insert(since);
-            *t = (*t).min(since);
-        }
-    }
-    let by_revoked_key = |h: &EntryHeader| {
-        !revoked.is_empty() && revoked.get(&h.signer).is_some_and(|since| h.time >= *since)
-    };
-
-    let (matrix, adoption) = adoption_in_force(ledger, period, upto)?;
-
-    let mut facts = Facts::default();
-    for e in ledger.entries_of_kind(Kind::Cosign, upto)? {
-        if by_revoked_key(&e.header) {
-            continue;
-        }
-        let c: CosignPayload = payload::decode(&e.payload).map_err(|m| bad(e.seq(), m))?;
-        facts.cosigns.push(Cosign {
-            seq: e.seq(),
-            party: party_of(&e.header).to_string(),
-            target: c.entry,
-            verdict: c.verdict,
-        });
-    }
-    for e in ledger.entries_of_kind(Kind::Retraction, upto)? {
-        if by_revoked_key(&e.header) {
-            continue;
-        }
-        let r: RetractionPayload = payload::decode(&e.payload).map_err(|m| bad(e.seq(), m))?;
-        facts.retracted.insert(r.entry);
-    }
-    for e in ledger.entries_of_kind(Kind::Waiver, upto)? {
-        if by_revoked_key(&e.header) {
-            continue;
-        }
-        let w: WaiverPayload = payload::decode(&e.payload).map_err(|m| bad(e.seq(), m))?;
-        facts
-            .waivers
-            .push((e.seq(), party_of(&e.header).to_string(), w.item));
-    }
-    for e in ledger.entries_of_kind(Kind::Delegation, upto)? {
-        if by_revoked_key(&e.header) {
-            continue;
-        }
-        let d: DelegationPayload = payload::decode(&e.payload).map_err(|m| bad(e.seq(), m))?;
-        facts
-            .delegations
-            .push((party_of(&e.header).to_string(), d.item, d.to));
-    }
-
-    // Evidence: never recorded before it was performed (less a 5-minute clock allowance),
-    // so entries recorded before the period cannot concern it. The reader streams them in
-    // chunks; each chunk's payloads are parsed on every core, then fed to the engine.
-    let since = period.start() - crate::ledger::evidence::MAX_FUTURE;
-    let mut engine = Engine::new(&matrix, &adoption, &facts, *period, as_of);
-    ledger.evidence_since(since, upto, |entries| {
-        let parsed: Vec<crate::Result<Evidence<std::borrow::Cow<'_, str>>>> = entries
-            .par_iter()
-            .map(|entry| {
-                let seq = entry.seq();
-                let h = &entry.header;
-                // Only the members status needs, borrowed (verify checks the rest).
-                let e: LiteEvidence<'_> = serde_json::from_slice(&entry.payload)
-                    .map_err(|e| bad(seq, format!("payload: {e}")))?;
-                let performed = crate::format::entry::parse_time(e.performed_at)
-                    .ok_or_else(|| bad(seq, "performed_at is malformed".into()))?;
-                Ok(Evidence {
-                    seq,
-                    party: std::borrow::Cow::Borrowed(party_of(h)),
-                    item: e.item,
-                    outcome: e.outcome,
-                    performed_at: performed,
-                    recorded_at: h.time,
-                    supporting: e.supporting,
-                    signed_by_revoked_key: by_revoked_key(h),
-                })
-            })
-            .collect();
-        for p in parsed {
-            engine.add(&p?);
-        }
-        Ok(())
-    })?;
-    let report = engine.finish();
-    Ok((report, matrix, adoption))
 }
 
 #[cfg(test)]
@@ -1062,24 +834,6 @@ evidence_kinds = ["attestation"]
     }
 
     const AFTER: &str = "2026-10-31T00:00:00Z";
-
-    #[test]
-    fn periods() {
-        assert_eq!(q3().from.to_string(), "2026-07-01");
-        assert_eq!(q3().to.to_string(), "2026-09-30");
-        assert_eq!(
-            Period::parse("2026-02").unwrap().to.to_string(),
-            "2026-02-28"
-        );
-        assert_eq!(Period::parse("2026").unwrap().to.to_string(), "2026-12-31");
-        assert_eq!(
-            Period::parse("2026-01-05..2026-01-06").unwrap().end(),
-            t("2026-01-07T00:00:00Z")
-        );
-        for bad in ["2026-Q5", "2026-13", "x", "2026-09-01..2026-08-01"] {
-            assert!(Period::parse(bad).is_none(), "{bad}");
-        }
-    }
 
     #[test]
     fn fulfilled_missing_informational() {

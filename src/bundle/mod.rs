@@ -57,9 +57,9 @@ use chrono::{DateTime, Utc};
 use std::fmt;
 use std::path::PathBuf;
 
-use crate::attestation::status::Period;
 use crate::crypto::{Fingerprint, PublicKey};
 use crate::format::merkle::Hash;
+use crate::period::Period;
 
 /// Lines read, checked and written per step (memory stays flat in ledger size).
 const CHUNK: usize = 8192;

@@ -9,8 +9,8 @@ use super::args::{ExportArgs, Format, VerifyArgs};
 use super::input::{load_key, parse_trust};
 use super::output::{Outcome, findings_json, print_findings, print_json};
 use super::{checkpoint_cmd, progress};
-use vouch::attestation::status::Period;
 use vouch::bundle::{self, BundleReport, Export, ExportOptions, Scope, Selection, VerifyOptions};
+use vouch::period::Period;
 use vouch::{Error, Result, clock};
 
 /// `vouch export --bundle DIR --key K [--period P] [--items …] [--seq …] [--artifacts]`.

@@ -7,8 +7,9 @@ use std::path::Path;
 
 use super::args::Format;
 use super::output::{Outcome, print_json, write_output};
-use vouch::attestation::status::{Period, Status};
+use vouch::attestation::status::Status;
 use vouch::crypto::Fingerprint;
+use vouch::period::Period;
 use vouch::{Error, Result};
 
 pub(super) fn demo(dir: &Path, pdf_path: &Path, fmt: Format) -> Result<Outcome> {

@@ -3,8 +3,8 @@
 use std::path::Path;
 
 use super::args::PeriodArgs;
-use vouch::attestation::status::Period;
 use vouch::crypto::{Fingerprint, PublicKey, SecretKey, keyfile};
+use vouch::period::Period;
 use vouch::{Error, Result};
 
 pub(super) fn load_key(arg: &str) -> Result<SecretKey> {

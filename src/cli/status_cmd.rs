@@ -8,10 +8,12 @@ use std::path::Path;
 use super::args::{Format, ReportArgs};
 use super::input::{load_key, parse_period, parse_trust};
 use super::output::{Outcome, print_findings, print_json, write_output};
-use vouch::attestation::status::{self, Period, Status};
+use vouch::attestation::status::Status;
+use vouch::attestation::status_ledger;
 use vouch::ledger::Access;
 use vouch::ledger::Ledger;
 use vouch::ledger::evidence;
+use vouch::period::Period;
 use vouch::{Error, Result, clock};
 
 pub(super) fn status(
@@ -27,7 +29,7 @@ pub(super) fn status(
         None => now,
     };
     let ledger = Ledger::open(path, Access::ReadOnly)?;
-    let (report, matrix, adoption) = status::from_ledger(&ledger, &period, as_of, None)?;
+    let (report, matrix, adoption) = status_ledger::from_ledger(&ledger, &period, as_of, None)?;
     if fmt == Format::Json {
         let mut v = serde_json::to_value(&report).map_err(|e| Error::new(e.to_string()))?;
         v["matrix"] = json!({"id": matrix.header.id, "version": matrix.header.version, "adoption": adoption.seq});
@@ -202,8 +204,8 @@ pub(super) fn report(path: &Path, args: ReportArgs, fmt: Format) -> Result<Outco
             (serde_json::to_string_pretty(&r).map_err(|e| Error::new(e.to_string()))? + "\n")
                 .into_bytes()
         }
-        Format::Csv => vouch::attestation::report::to_csv(&r)?.into_bytes(),
-        Format::Md => vouch::attestation::report::to_markdown(&r).into_bytes(),
+        Format::Csv => vouch::attestation::report_text::to_csv(&r)?.into_bytes(),
+        Format::Md => vouch::attestation::report_text::to_markdown(&r).into_bytes(),
         _ => vouch::attestation::pdf::render(&r)?,
     };
     let default_pdf;

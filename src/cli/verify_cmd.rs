@@ -9,12 +9,12 @@ use super::args::{Format, VerifyArgs};
 use super::input::parse_trust;
 use super::output::{Outcome, findings_json, print_findings, print_json};
 use super::{checkpoint_cmd, key_cmd, progress};
-use vouch::attestation::status::Period;
 use vouch::crypto::Fingerprint;
 use vouch::ledger::Access;
 use vouch::ledger::Ledger;
 use vouch::ledger::checkpoints::Relation;
 use vouch::ledger::verify::{self, Options};
+use vouch::period::Period;
 use vouch::{Error, Result};
 
 pub(super) fn verify(path: &Path, args: &VerifyArgs, fmt: Format) -> Result<Outcome> {

@@ -129,7 +129,7 @@ fn build(tmp: &Path) -> Vec<vouch::ledger::Entry> {
         t("2026-07-20T10:00:00Z"),
     )
     .unwrap();
-    let q3 = vouch::attestation::status::Period::parse("2026-Q3").unwrap();
+    let q3 = vouch::period::Period::parse("2026-Q3").unwrap();
     vouch::attestation::attest::sign(&mut l, &provider, &q3, t("2026-10-01T10:00:00Z")).unwrap();
     // Entries 11–13: the provider's checkpoint of entries 1–10; acme rotates to a new key,
     // then revokes its old one from 2026-07-20 (FORMAT.md §13.6, §14).

@@ -1,5 +1,5 @@
 //! The PDF rendering of the attestation [`Report`]: the same facts as
-//! [`crate::attestation::report::to_markdown`], laid out on A4 pages for a contract reviewer or auditor.
+//! [`crate::attestation::report_text::to_markdown`], laid out on A4 pages for a contract reviewer or auditor.
 //!
 //! Why it looks the way it does:
 //!

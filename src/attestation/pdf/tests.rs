@@ -16,7 +16,8 @@ use crate::attestation::attest::Signoff;
 use crate::attestation::report::{
     Cuec, EvidenceRow, Exception, ItemRow, PartyRow, Report, SectionRows,
 };
-use crate::attestation::status::{Duty, Period, Status, Window};
+use crate::attestation::status::{Duty, Status, Window};
+use crate::period::Period;
 use chrono::NaiveDate;
 use std::collections::BTreeMap;
 
