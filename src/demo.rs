@@ -455,8 +455,20 @@ fn routine_fields(
 /// Build the demo in `dir` (replacing an earlier demo there).
 pub fn run(dir: &Path) -> Result<Summary> {
     let ledger_path = dir.join("ledger.db");
-    let keys_dir = dir.join("keys");
     let art_dir = dir.join("artifacts");
+    prepare_dir(dir, &ledger_path, &art_dir)?;
+    let parties = write_keys(&dir.join("keys"))?;
+    let mut ledger = found(&ledger_path)?;
+    let matrix = adopt(&mut ledger)?;
+    let (count, approve) = record_quarter(&mut ledger, &matrix, &art_dir)?;
+    close_quarter(&mut ledger, approve)?;
+    drop(ledger);
+    summarise(dir, ledger_path, parties, count)
+}
+
+/// Refuse a directory that holds something other than a demo; clear an earlier demo's
+/// ledger; make the artefacts directory.
+fn prepare_dir(dir: &Path, ledger_path: &Path, art_dir: &Path) -> Result<()> {
     if dir.exists()
         && !ledger_path.exists()
         && fs::read_dir(dir)
@@ -471,11 +483,15 @@ pub fn run(dir: &Path) -> Result<Summary> {
     for p in ["ledger.db", "ledger.db-wal", "ledger.db-shm"] {
         let _ = fs::remove_file(dir.join(p));
     }
-    fs::create_dir_all(&art_dir).map_err(|e| Error::io(&art_dir, &e))?;
+    fs::create_dir_all(art_dir).map_err(|e| Error::io(art_dir, &e))
+}
+
+/// Write each party's key pair: (id, role, secret key file, fingerprint).
+fn write_keys(keys_dir: &Path) -> Result<Vec<(String, Role, PathBuf, String)>> {
     let mut parties = Vec::new();
     for (id, _, role) in PARTIES {
         let key = demo_key(id);
-        let files = keyfile::write_key_pair(&keys_dir, id, &key, true)?;
+        let files = keyfile::write_key_pair(keys_dir, id, &key, true)?;
         parties.push((
             id.to_string(),
             role,
@@ -483,12 +499,17 @@ pub fn run(dir: &Path) -> Result<Summary> {
             key.public().fingerprint().to_string(),
         ));
     }
+    Ok(parties)
+}
+
+/// Create the ledger (the provider founds it) and register the other parties.
+fn found(ledger_path: &Path) -> Result<Ledger> {
     let id_hash = crypto::sha256(b"vouch demo ledger");
     let mut id = [0u8; 16];
     id.copy_from_slice(&id_hash[..16]);
     let provider = demo_key("cloudtemple");
     let (mut ledger, _) = Ledger::init(
-        &ledger_path,
+        ledger_path,
         LedgerId(id),
         &NewParty {
             id: PARTIES[0].0.into(),
@@ -510,7 +531,12 @@ pub fn run(dir: &Path) -> Result<Summary> {
             t("2026-07-01T08:05:00Z")?,
         )?;
     }
-    // The provider adopts the Cloud Temple matrix; the customer acknowledges it.
+    Ok(ledger)
+}
+
+/// The provider adopts the Cloud Temple matrix; the customer acknowledges it.
+fn adopt(ledger: &mut Ledger) -> Result<crate::matrix::Matrix> {
+    let provider = demo_key("cloudtemple");
     let (matrix, bytes) = crate::matrix::Matrix::parse(MATRIX, "cloudtemple-vm-instances.toml")
         .map(|m| (m, MATRIX.as_bytes().to_vec()))?;
     let mref = crate::attestation::adopted::matrix_ref(&matrix, &bytes);
@@ -533,12 +559,22 @@ pub fn run(dir: &Path) -> Result<Summary> {
         None,
         t("2026-07-01T10:00:00Z")?,
     )?;
+    Ok(matrix)
+}
+
+/// Record the quarter's evidence in ledger order (a party's uploads at one moment go in as
+/// one batch), with the counterparties' reactions. Returns the evidence count and the
+/// restore test the auditor approves later.
+fn record_quarter(
+    ledger: &mut Ledger,
+    matrix: &crate::matrix::Matrix,
+    art_dir: &Path,
+) -> Result<(u64, Option<u64>)> {
     let mut events = EVIDENCE
         .iter()
         .map(Event::curated)
         .collect::<Result<Vec<_>>>()?;
-    events.extend(routine(&matrix)?);
-    // In ledger order; a party's uploads at the same moment go in as one batch.
+    events.extend(routine(matrix)?);
     events.sort_by(|a, b| (a.recorded, &a.by, &a.item).cmp(&(b.recorded, &b.by, &b.item)));
     let mut count = 0;
     let mut approve = None;
@@ -548,57 +584,74 @@ pub fn run(dir: &Path) -> Result<Summary> {
         let mut j = i;
         let mut drafts = Vec::new();
         while j < events.len() && events[j].by == by && events[j].recorded == now {
-            let e = &events[j];
-            let mut artifacts = Vec::new();
-            if let Some((name, content)) = &e.artifact {
-                let p = art_dir.join(name);
-                fs::write(&p, content).map_err(|err| Error::io(&p, &err))?;
-                artifacts.push(p);
-            }
-            let input = EvidenceInput {
-                item: e.item.clone(),
-                kind: e.kind.clone(),
-                outcome: e.outcome.into(),
-                performed_at: e.performed.clone(),
-                fields: e.fields.iter().cloned().collect::<BTreeMap<_, _>>(),
-                artifacts,
-                note: e.note.clone(),
-                supporting: false,
-            };
-            drafts.push(evidence::draft(&input, now, true)?);
+            drafts.push(draft(&events[j], art_dir, now)?);
             j += 1;
         }
         let appended = ledger.append(&demo_key(&by), drafts, now, &NoProgress)?;
         count += appended.len() as u64;
-        // The counterparties react: the provider acknowledges the passing restore test and
-        // disputes the late access review; the auditor approves the restore test later.
         for (e, a) in events[i..j].iter().zip(&appended) {
-            match (e.item.as_str(), e.outcome) {
-                ("backup.restore-tests", "pass") => {
-                    ledger.cosign(
-                        &provider,
-                        a.seq,
-                        Verdict::Ack,
-                        None,
-                        now + chrono::Duration::hours(2),
-                    )?;
-                    approve = Some(a.seq);
-                }
-                ("access.console-administration", _) => {
-                    ledger.cosign(
-                        &provider,
-                        a.seq,
-                        Verdict::Dispute,
-                        Some("the review omits the two break-glass accounts on the console".into()),
-                        now + chrono::Duration::hours(1),
-                    )?;
-                }
-                _ => {}
+            if let Some(seq) = react(ledger, e, a.seq, now)? {
+                approve = Some(seq);
             }
         }
         i = j;
     }
-    // At the quarter-close review the auditor samples and approves the restore test.
+    Ok((count, approve))
+}
+
+/// One event's evidence draft, its artefact written to `art_dir`.
+fn draft(e: &Event, art_dir: &Path, now: DateTime<Utc>) -> Result<crate::ledger::Draft> {
+    let mut artifacts = Vec::new();
+    if let Some((name, content)) = &e.artifact {
+        let p = art_dir.join(name);
+        fs::write(&p, content).map_err(|err| Error::io(&p, &err))?;
+        artifacts.push(p);
+    }
+    let input = EvidenceInput {
+        item: e.item.clone(),
+        kind: e.kind.clone(),
+        outcome: e.outcome.into(),
+        performed_at: e.performed.clone(),
+        fields: e.fields.iter().cloned().collect::<BTreeMap<_, _>>(),
+        artifacts,
+        note: e.note.clone(),
+        supporting: false,
+    };
+    evidence::draft(&input, now, true)
+}
+
+/// The counterparties react: the provider acknowledges the passing restore test (returned,
+/// for the auditor to approve later) and disputes the late access review.
+fn react(ledger: &mut Ledger, e: &Event, seq: u64, now: DateTime<Utc>) -> Result<Option<u64>> {
+    let provider = demo_key("cloudtemple");
+    match (e.item.as_str(), e.outcome) {
+        ("backup.restore-tests", "pass") => {
+            ledger.cosign(
+                &provider,
+                seq,
+                Verdict::Ack,
+                None,
+                now + chrono::Duration::hours(2),
+            )?;
+            Ok(Some(seq))
+        }
+        ("access.console-administration", _) => {
+            ledger.cosign(
+                &provider,
+                seq,
+                Verdict::Dispute,
+                Some("the review omits the two break-glass accounts on the console".into()),
+                now + chrono::Duration::hours(1),
+            )?;
+            Ok(None)
+        }
+        _ => Ok(None),
+    }
+}
+
+/// At the quarter-close review the auditor approves the restore test; both parties sign
+/// the quarter's attestation.
+fn close_quarter(ledger: &mut Ledger, approve: Option<u64>) -> Result<()> {
     if let Some(seq) = approve {
         ledger.cosign(
             &demo_key("auditor"),
@@ -608,17 +661,33 @@ pub fn run(dir: &Path) -> Result<Summary> {
             t("2026-10-14T09:00:00Z")?,
         )?;
     }
-    // Both parties sign the quarter's attestation.
-    let period = crate::period::Period::parse(PERIOD)
-        .ok_or_else(|| Error::new("internal: bad demo period"))?;
-    crate::attestation::attest::sign(&mut ledger, &provider, &period, t("2026-10-15T09:00:00Z")?)?;
+    let period = demo_period()?;
     crate::attestation::attest::sign(
-        &mut ledger,
+        ledger,
+        &demo_key("cloudtemple"),
+        &period,
+        t("2026-10-15T09:00:00Z")?,
+    )?;
+    crate::attestation::attest::sign(
+        ledger,
         &demo_key("acme"),
         &period,
         t("2026-10-15T10:00:00Z")?,
     )?;
-    drop(ledger);
+    Ok(())
+}
+
+fn demo_period() -> Result<crate::period::Period> {
+    crate::period::Period::parse(PERIOD).ok_or_else(|| Error::new("internal: bad demo period"))
+}
+
+/// Verify the finished demo and compute its status and attestation.
+fn summarise(
+    dir: &Path,
+    ledger_path: PathBuf,
+    parties: Vec<(String, Role, PathBuf, String)>,
+    count: u64,
+) -> Result<Summary> {
     let report = verify::verify(
         &ledger_path,
         &Options {
@@ -631,6 +700,7 @@ pub fn run(dir: &Path) -> Result<Summary> {
         .head
         .map(|(s, h)| (s, hex::encode(h)))
         .unwrap_or_default();
+    let period = demo_period()?;
     let ledger = Ledger::open(&ledger_path, crate::ledger::Access::ReadOnly)?;
     let (status, _, _) =
         crate::attestation::status_ledger::from_ledger(&ledger, &period, t(AS_OF)?, None)?;
