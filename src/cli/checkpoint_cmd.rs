@@ -32,7 +32,7 @@ pub fn run(ledger: &Path, args: CheckpointArgs, fmt: Format) -> Result<Outcome> 
 fn make(path: &Path, out: Option<PathBuf>, key: &str, fmt: Format) -> Result<Outcome> {
     let key = load_key(key)?;
     let mut ledger = Ledger::open(path, Access::ReadWrite)?;
-    let size = ledger.entries()?;
+    let size = ledger.size()?;
     let out = out.unwrap_or_else(|| PathBuf::from(format!("checkpoint-{size}.txt")));
     // Refuse a taken --out before anything is recorded.
     if out.exists() {

@@ -11,7 +11,7 @@ use super::evidence::ArtifactSource;
 use super::{Appended, Draft, Ledger, NoProgress, check_text};
 use crate::crypto::{self, SecretKey};
 use crate::error::{Error, Result};
-use crate::format::entry::{EntryHeader, Kind};
+use crate::format::entry::Kind;
 use crate::format::payload::{
     self, AdoptionPayload, CosignPayload, DelegationPayload, MatrixRef, RetractionPayload, Role,
     Verdict, WaiverPayload,
@@ -41,7 +41,7 @@ impl Ledger {
         let p = self.party_of_key(&fpr)?.ok_or_else(|| {
             Error::new(format!(
                 "key {fpr} is not registered in {}",
-                self.store.path().display()
+                self.path().display()
             ))
             .hint("a registered party must add it first: vouch party add ID --pubkey FILE.pub --key THEIR.key")
         })?;
@@ -50,9 +50,9 @@ impl Ledger {
     }
 
     fn target(&self, seq: u64) -> Result<Target> {
-        let e = self.entry(seq)?.ok_or_else(|| {
-            Error::new(format!("no entry {seq} in {}", self.store.path().display()))
-        })?;
+        let e = self
+            .entry(seq)?
+            .ok_or_else(|| Error::new(format!("no entry {seq} in {}", self.path().display())))?;
         let fpr = e.header.signer;
         let party = self.party_of_key(&fpr)?.map(|p| p.id).unwrap_or_default();
         Ok(Target {
@@ -83,7 +83,7 @@ impl Ledger {
         now: DateTime<Utc>,
     ) -> Result<Appended> {
         let (signer, _) = self.signer_party(key)?;
-        let parties = self.store.parties()?;
+        let parties = self.parties()?;
         for (role, party) in &bindings {
             let Some(p) = parties.iter().find(|p| &p.id == party) else {
                 return Err(Error::new(format!(
@@ -230,7 +230,7 @@ impl Ledger {
         if to == signer {
             return Err(Error::new("a party cannot delegate to itself"));
         }
-        if !self.store.parties()?.iter().any(|p| p.id == to) {
+        if !self.parties()?.iter().any(|p| p.id == to) {
             return Err(
                 Error::new(format!("--to {to}: no party {to:?} in this ledger")).hint(
                     "register the third party first: vouch party add ID --role third-party …",
@@ -252,27 +252,16 @@ impl Ledger {
     /// Every adoption in the ledger, oldest first, with its matrix bytes.
     pub fn adoptions(&self) -> Result<Vec<(u64, AdoptionPayload, Vec<u8>)>> {
         let mut out = Vec::new();
-        for row in self.store.entries_of_kind(Kind::Adoption.as_str())? {
-            let seq = u64::try_from(row.seq).unwrap_or(0);
-            let h = EntryHeader::parse(&row.body)
-                .map_err(|e| Error::new(format!("entry {seq}: {e}")))?;
-            if crypto::sha256(&row.payload) != h.payload {
-                return Err(
-                    Error::new(format!("entry {seq}: payload does not match its hash"))
-                        .hint("run vouch verify"),
-                );
-            }
+        for row in self.entries_of_kind(Kind::Adoption, None)? {
+            let seq = row.seq();
             let a: AdoptionPayload = payload::decode(&row.payload)
                 .map_err(|e| Error::new(format!("entry {seq}: {e}")))?;
-            let bytes = self
-                .store
-                .artifact_bytes(&a.matrix.sha256)?
-                .ok_or_else(|| {
-                    Error::new(format!(
-                        "entry {seq}: adopted matrix {} is not stored",
-                        a.matrix.id
-                    ))
-                })?;
+            let bytes = self.artifact_bytes(&a.matrix.sha256)?.ok_or_else(|| {
+                Error::new(format!(
+                    "entry {seq}: adopted matrix {} is not stored",
+                    a.matrix.id
+                ))
+            })?;
             if hex::encode(crypto::sha256(&bytes)) != a.matrix.sha256 {
                 return Err(Error::new(format!(
                     "entry {seq}: stored matrix does not match its hash"
@@ -292,8 +281,8 @@ impl Ledger {
         now: DateTime<Utc>,
     ) -> Result<(Appended, crate::format::checkpoint::Note)> {
         self.signer_party(key)?;
-        let size = self.entries()?;
-        let root = self.store.merkle_root(size)?;
+        let size = self.size()?;
+        let root = self.merkle_root(size)?;
         let note = crate::format::checkpoint::sign_vouch(&self.id()?, size, root, key)?;
         let body = payload::CheckpointPayload {
             note: note.to_string(),

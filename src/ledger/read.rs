@@ -110,9 +110,17 @@ pub(super) fn check(row: EntryRow) -> Result<Entry> {
     })
 }
 
-/// Check a chunk of stored entries on every core.
+/// Below this many entries, a chunk is checked on the calling thread (a one-off read in a
+/// short command must not pay for starting the thread pool).
+const PARALLEL_MIN: usize = 256;
+
+/// Check a chunk of stored entries, on every core when it is large.
 fn check_all(rows: Vec<EntryRow>) -> Result<Vec<Entry>> {
-    rows.into_par_iter().map(check).collect()
+    if rows.len() < PARALLEL_MIN {
+        rows.into_iter().map(check).collect()
+    } else {
+        rows.into_par_iter().map(check).collect()
+    }
 }
 
 impl From<PartyRow> for Party {
