@@ -32,6 +32,16 @@ use crate::error::{Error, Result};
 
 pub use diff::{Change, ChangeKind, diff};
 
+/// Whether a statement or cell says "no duty" (MATRIX.md, "Not applicable"): empty, or
+/// `N/A`, `n/a`, `NA`, `-`, `–` or `—` (surrounding white space ignored). Such a role is
+/// omitted, on import and in TOML alike: it never makes its role a duty holder.
+pub fn is_not_applicable(text: &str) -> bool {
+    matches!(
+        text.trim(),
+        "" | "N/A" | "n/a" | "N/a" | "NA" | "na" | "-" | "\u{2013}" | "\u{2014}"
+    )
+}
+
 /// A role of a matrix. Ordered provider, customer, third party.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum RoleId {
