@@ -62,6 +62,13 @@ impl Written {
 /// existing file with other contents is an error unless `replace`; one with the same
 /// bytes is left alone. Missing parent directories are created.
 /// `force_flag` says whether the command offers `--force`, for the hint.
+///
+/// Mode: the file gets the mode any new file would, `0666` less the process umask (0644
+/// under umask 022, 0600 under 077): the temporary file is opened with `0666` and the
+/// kernel applies the umask, so there is nothing to read and nothing to race. A replaced
+/// file gets that same mode, not the old file's (it is a new file under the old name); a
+/// file left unchanged keeps its mode. A symbolic link at `path` is replaced by the file,
+/// never written through.
 pub(super) fn write_output(
     path: &Path,
     bytes: &[u8],
@@ -90,10 +97,15 @@ pub(super) fn write_output(
         _ => Path::new("."),
     };
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, &e))?;
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".vouch-")
-        .tempfile_in(dir)
-        .map_err(|e| Error::io(dir, &e))?;
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".vouch-");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        // Masked by the umask when the file is created (tempfile's own default is 0600).
+        builder.permissions(std::fs::Permissions::from_mode(0o666));
+    }
+    let mut tmp = builder.tempfile_in(dir).map_err(|e| Error::io(dir, &e))?;
     tmp.write_all(bytes)
         .and_then(|()| tmp.as_file().sync_all())
         .map_err(|e| Error::io(path, &e))?;

@@ -1,9 +1,10 @@
-//! Key files on disk: `NAME.key` (PKCS#8 v1 PEM, mode 0600, created exclusively) and
-//! `NAME.pub` (SPKI PEM).
+//! Key files on disk: `NAME.key` (PKCS#8 v1 PEM, mode 0600) and `NAME.pub` (SPKI PEM, mode
+//! 0644: public keys are meant to be shared), whatever the umask, in a key directory made
+//! 0700. Both are written whole and renamed into place, never through a symbolic link.
 //!
 //! Like ssh, a private key that other users can read is refused.
 
-use std::fs::{self, OpenOptions};
+use std::fs;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -29,7 +30,13 @@ pub fn valid_key_name(name: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_' || b == b'-')
 }
 
-/// Write `dir/NAME.key` (0600, exclusive unless `force`) and `dir/NAME.pub`.
+/// Write `dir/NAME.key` (mode 0600) and `dir/NAME.pub` (mode 0644), whatever the umask.
+///
+/// A key directory vouch creates is made 0700 (an existing one is left as it is). Each file
+/// is written whole to a temporary file beside it and renamed into place: without `force`
+/// the rename refuses an existing file, and with it the old file is replaced in one step,
+/// never truncated in place. A symbolic link at either path is refused, `force` or not, so
+/// a key is never written through a link.
 pub fn write_key_pair(
     dir: &Path,
     name: &str,
@@ -40,55 +47,133 @@ pub fn write_key_pair(
         return Err(Error::new(format!("invalid key name {name:?}"))
             .hint("use letters, digits, '.', '_' and '-' (for example: acme-ops)"));
     }
-    fs::create_dir_all(dir).map_err(|e| Error::io(dir, &e))?;
     let secret = dir.join(format!("{name}.key"));
     let public = dir.join(format!("{name}.pub"));
-    if !force {
-        for p in [&secret, &public] {
-            if p.exists() {
-                return Err(Error::new(format!("{} already exists", p.display())).hint(
-                    "refusing to overwrite a key: choose another name, or pass --force if you \
-                     really mean to destroy the old key",
-                ));
-            }
-        }
+    for p in [&secret, &public] {
+        check_target(p, force)?;
     }
+    create_key_dir(dir)?;
     let pem = key.to_pem()?;
-    write_private(&secret, pem.as_bytes(), force)?;
-    fs::write(&public, key.public().to_pem()).map_err(|e| Error::io(&public, &e))?;
+    let key_tmp = staged(dir, &secret, pem.as_bytes(), 0o600)?;
+    let pub_tmp = staged(dir, &public, key.public().to_pem().as_bytes(), 0o644)?;
+    // Re-checked just before the renames: a link that appeared meanwhile is still refused
+    // (and rename itself replaces a link, it never follows it).
+    for p in [&secret, &public] {
+        check_target(p, force)?;
+    }
+    put(key_tmp, &secret, force)?;
+    if let Err(e) = put(pub_tmp, &public, force) {
+        if !force {
+            // Not half-written: the new private key goes with the public key that failed.
+            let _ = fs::remove_file(&secret);
+        }
+        return Err(e);
+    }
     Ok(KeyPairFiles { secret, public })
 }
 
-fn write_private(path: &Path, bytes: &[u8], force: bool) -> Result<()> {
-    let mut opts = OpenOptions::new();
-    opts.write(true);
-    if force {
-        opts.create(true).truncate(true);
-    } else {
-        opts.create_new(true);
+/// Refuse a symbolic link at `path`, and an existing file unless `force`.
+fn check_target(path: &Path, force: bool) -> Result<()> {
+    match fs::symlink_metadata(path) {
+        Ok(m) if m.file_type().is_symlink() => Err(Error::new(format!(
+            "{} is a symbolic link; vouch does not write keys through links",
+            path.display()
+        ))
+        .hint(format!(
+            "remove the link (rm {}) and run keygen again",
+            path.display()
+        ))),
+        Ok(_) if !force => Err(already_exists(path)),
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(Error::io(path, &e)),
     }
+}
+
+fn already_exists(path: &Path) -> Error {
+    Error::new(format!("{} already exists", path.display())).hint(
+        "refusing to overwrite a key: choose another name, or pass --force if you really \
+         mean to destroy the old key",
+    )
+}
+
+/// Create the key directory 0700 if it does not exist (its parents as ordinary directories).
+fn create_key_dir(dir: &Path) -> Result<()> {
+    if dir.as_os_str().is_empty() || dir.is_dir() {
+        return Ok(());
+    }
+    if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
+        fs::create_dir_all(parent).map_err(|e| Error::io(parent, &e))?;
+    }
+    let mut b = fs::DirBuilder::new();
     #[cfg(unix)]
     {
-        use std::os::unix::fs::OpenOptionsExt as _;
-        opts.mode(0o600);
+        use std::os::unix::fs::DirBuilderExt as _;
+        b.mode(0o700);
     }
-    let mut f = opts.open(path).map_err(|e| {
-        if e.kind() == std::io::ErrorKind::AlreadyExists {
-            Error::new(format!("{} already exists", path.display()))
-                .hint("refusing to overwrite a key; pass --force to replace it")
-        } else {
-            Error::io(path, &e)
-        }
-    })?;
-    #[cfg(unix)]
-    if force {
-        use std::os::unix::fs::PermissionsExt as _;
-        f.set_permissions(fs::Permissions::from_mode(0o600))
-            .map_err(|e| Error::io(path, &e))?;
+    match b.create(dir) {
+        Ok(()) => {}
+        // Made by someone else meanwhile: theirs, left as it is.
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && dir.is_dir() => return Ok(()),
+        Err(e) => return Err(Error::io(dir, &e)),
     }
-    f.write_all(bytes).map_err(|e| Error::io(path, &e))?;
-    f.sync_all().map_err(|e| Error::io(path, &e))?;
+    // Exactly 0700, whatever the umask took away.
+    set_mode(dir, 0o700)
+}
+
+#[cfg(unix)]
+fn set_mode(path: &Path, mode: u32) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt as _;
+    fs::set_permissions(path, fs::Permissions::from_mode(mode)).map_err(|e| Error::io(path, &e))
+}
+
+#[cfg(not(unix))]
+fn set_mode(_: &Path, _: u32) -> Result<()> {
     Ok(())
+}
+
+/// `bytes`, written and synced to a temporary file in `dir` with exactly `mode` (set on the
+/// open file, so the umask does not apply), to be renamed to `target`.
+fn staged(dir: &Path, target: &Path, bytes: &[u8], mode: u32) -> Result<tempfile::NamedTempFile> {
+    let mut b = tempfile::Builder::new();
+    b.prefix(".vouch-key-");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        // Created 0600 at most (never readable by others while written), then set exactly.
+        b.permissions(fs::Permissions::from_mode(0o600));
+    }
+    let mut tmp = b.tempfile_in(dir).map_err(|e| Error::io(dir, &e))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        tmp.as_file()
+            .set_permissions(fs::Permissions::from_mode(mode))
+            .map_err(|e| Error::io(target, &e))?;
+    }
+    #[cfg(not(unix))]
+    let _ = mode;
+    tmp.write_all(bytes)
+        .and_then(|()| tmp.as_file().sync_all())
+        .map_err(|e| Error::io(target, &e))?;
+    Ok(tmp)
+}
+
+/// Rename a staged file to `target`: over an existing file only if `force`.
+fn put(tmp: tempfile::NamedTempFile, target: &Path, force: bool) -> Result<()> {
+    if force {
+        tmp.persist(target)
+            .map(drop)
+            .map_err(|e| Error::io(target, &e.error))
+    } else {
+        tmp.persist_noclobber(target).map(drop).map_err(|e| {
+            if e.error.kind() == std::io::ErrorKind::AlreadyExists {
+                already_exists(target)
+            } else {
+                Error::io(target, &e.error)
+            }
+        })
+    }
 }
 
 /// Find the key file a `--key` argument names: a path, or a bare name looked up as

@@ -8,6 +8,7 @@ mod checkpoint;
 mod keys;
 mod ledger;
 mod matrix;
+mod modes;
 mod pdf;
 mod proof;
 mod status;
