@@ -3,25 +3,30 @@
 //!
 //! [`compute`] is a pure function of (entries, matrix, adoption, period, as-of time): no
 //! clock, no I/O, so every status and edge is unit-tested. [`Facts`] gathers the entries in
-//! one pass; the caller feeds it from the ledger (see `status_ledger::from_ledger`). Rules, from
-//! DESIGN.md and `schema/MATRIX.md` ("Cadence windows"):
+//! one pass; the caller feeds it from the ledger (see `status_ledger::from_ledger`).
 //!
-//! - a cadence cuts the period into windows starting at the period start; evidence counts
-//!   for the window it was performed in, or, when that window has none of its own, for the
-//!   window whose grace days it falls in;
-//! - a window is *due* once its end plus grace days has passed at the as-of time;
-//! - a duty's status: no evidence at all → missing; else any window whose latest evidence
-//!   failed (nothing later passed) → failed; else any window whose passing evidence is
-//!   disputed → disputed; else any due window without evidence → overdue; else fulfilled.
-//!   An effective waiver makes it not applicable; an item without duty holders is
-//!   informational.
+//! The rules are normative, written for independent implementations in `schema/STATUS.md`;
+//! in short:
+//!
+//! - a cadence's windows follow the calendar (months, quarters, years; weeks from Monday),
+//!   not the report: the report shows every window that overlaps its period, and evidence
+//!   anywhere in such a window counts for it (or in its grace days, when the next window
+//!   has none of its own);
+//! - a window is *closed* once its end plus grace days has passed at the as-of time;
+//! - a duty's status: any window whose latest counted evidence failed (nothing later
+//!   passed) → failed; else any window whose passing evidence is disputed → disputed; else
+//!   a closed window without evidence → missing (no evidence in any window) or overdue;
+//!   else an open window without evidence → due (with its due date); else fulfilled. A
+//!   waiver agreed by a counterparty makes it not applicable, one not yet agreed shows as
+//!   waiver pending; an item that applies to nobody is not applicable, one with only C/I
+//!   roles informational. Only evidence of a kind the item lists counts.
 
-use chrono::{DateTime, Days, Months, NaiveDate, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use crate::format::payload::{Outcome, Verdict};
-use crate::matrix::{Item, Matrix, RoleId};
+use crate::matrix::{Cadence, Item, Matrix, RoleId};
 use crate::period::Period;
 
 /// Evidence recorded more than this long after it was performed is flagged late-recorded.
@@ -33,15 +38,19 @@ pub const LATE_AFTER_DAYS: i64 = 7;
 pub enum Status {
     /// Evidence by the responsible party covers every window.
     Fulfilled,
+    /// Nothing is late yet: a window still open at the as-of time has no evidence.
+    Due,
     /// Some evidence, but a due window has none.
     Overdue,
     /// A window's latest evidence failed and nothing later passed.
     Failed,
     /// The counterparty disputes the evidence that would fulfil it.
     Disputed,
-    /// No evidence at all in the period.
+    /// A closed window has no evidence, and no window has any.
     Missing,
-    /// A signed, reasoned waiver.
+    /// A waiver that no counterparty has agreed to yet.
+    WaiverPending,
+    /// A waiver a counterparty agreed to, or an item that applies to nobody.
     NotApplicable,
     /// Nothing to prove: no duty holder.
     Informational,
@@ -49,12 +58,14 @@ pub enum Status {
 
 impl Status {
     /// All statuses, in report order.
-    pub const ALL: [Status; 7] = [
+    pub const ALL: [Status; 9] = [
         Status::Fulfilled,
+        Status::Due,
         Status::Overdue,
         Status::Failed,
         Status::Disputed,
         Status::Missing,
+        Status::WaiverPending,
         Status::NotApplicable,
         Status::Informational,
     ];
@@ -63,10 +74,12 @@ impl Status {
     pub fn as_str(self) -> &'static str {
         match self {
             Status::Fulfilled => "fulfilled",
+            Status::Due => "due",
             Status::Overdue => "overdue",
             Status::Failed => "failed",
             Status::Disputed => "disputed",
             Status::Missing => "missing",
+            Status::WaiverPending => "waiver-pending",
             Status::NotApplicable => "not-applicable",
             Status::Informational => "informational",
         }
@@ -83,6 +96,8 @@ pub struct Evidence<S = String> {
     pub party: S,
     /// Matrix item.
     pub item: S,
+    /// Evidence kind (`restore-test`).
+    pub kind: S,
     /// Outcome.
     pub outcome: Outcome,
     /// Claimed performance time.
@@ -117,10 +132,43 @@ pub struct Facts {
     pub cosigns: Vec<Cosign>,
     /// Retracted entry numbers.
     pub retracted: BTreeSet<u64>,
-    /// Waivers: (seq, party, item).
-    pub waivers: Vec<(u64, String, String)>,
+    /// Waivers, in ledger order.
+    pub waivers: Vec<Waiver>,
     /// Delegations: (party, item, to).
     pub delegations: Vec<(String, String, String)>,
+}
+
+/// A waiver entry.
+#[derive(Debug, Clone)]
+pub struct Waiver {
+    /// Its sequence number.
+    pub seq: u64,
+    /// The party that signed it.
+    pub party: String,
+    /// The item it waives.
+    pub item: String,
+    /// Why.
+    pub reason: String,
+}
+
+/// What became of a waiver (reports list every waiver of the matrix's items).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct WaiverState {
+    /// The waiver entry.
+    pub seq: u64,
+    /// The item.
+    pub item: String,
+    /// Who asked for it.
+    pub by: String,
+    /// Why.
+    pub reason: String,
+    /// The bound counterparties whose latest verdict on it is an acknowledgement.
+    pub agreed_by: Vec<String>,
+    /// The bound counterparties whose latest verdict on it is a dispute.
+    pub disputed_by: Vec<String>,
+    /// `effective`, `pending` (no counterparty agreed yet), `disputed`, `retracted`, or
+    /// `unbound` (its author is not bound by the adoption).
+    pub state: &'static str,
 }
 
 /// The adoption the report is built on.
@@ -145,8 +193,11 @@ pub struct Window {
     pub to: NaiveDate,
     /// Whether it is due at the as-of time (end + grace passed).
     pub due: bool,
-    /// `ok`, `failed`, `disputed`, `empty` (due, no evidence) or `pending` (not yet due).
+    /// `ok`, `failed`, `disputed`, `empty` (closed, no evidence) or `open` (not yet closed,
+    /// no evidence).
     pub state: &'static str,
+    /// The last day evidence for it counts (its last day plus grace days).
+    pub due_by: NaiveDate,
     /// Evidence counted for it.
     pub evidence: Vec<u64>,
 }
@@ -162,6 +213,9 @@ pub struct Duty {
     pub raci: String,
     /// Status.
     pub status: Status,
+    /// For `due`: the last day of grace of the first open window without evidence.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub due_by: Option<String>,
     /// Windows.
     pub windows: Vec<Window>,
     /// Evidence counted, in ledger order.
@@ -169,8 +223,10 @@ pub struct Duty {
     /// Last performed date of counted evidence.
     pub last_performed: Option<String>,
     /// Flags: `late-recorded:SEQ`, `retracted:SEQ`, `supporting-only`, `before-adoption:SEQ`,
-    /// `delegated-to:PARTY`, `dispute-resolved:SEQ`, `waived:SEQ`,
-    /// `signed-by-revoked-key:SEQ` (evidence that does not count: its key was revoked).
+    /// `delegated-to:PARTY`, `dispute-resolved:SEQ`, `waived:SEQ`, `waiver-pending:SEQ`,
+    /// `waiver-disputed:SEQ`, `signed-by-revoked-key:SEQ` (evidence that does not count: its
+    /// key was revoked), `other-kind:SEQ` (evidence of a kind the item does not list: it
+    /// does not count).
     pub flags: Vec<String>,
 }
 
@@ -196,8 +252,11 @@ pub struct StatusReport {
     pub as_of: String,
     /// Items, in matrix order.
     pub items: Vec<ItemStatus>,
-    /// Party → status → count.
+    /// Party → status → count (duties of bound parties only: items that apply to nobody
+    /// or are informational have no party).
     pub summary: BTreeMap<String, BTreeMap<&'static str, u64>>,
+    /// Every waiver of the matrix's items, in ledger order.
+    pub waivers: Vec<WaiverState>,
 }
 
 fn day(t: DateTime<Utc>) -> NaiveDate {
@@ -210,41 +269,65 @@ fn midnight(d: NaiveDate) -> DateTime<Utc> {
         .unwrap_or_default()
 }
 
-/// The windows `[start, end)` of a cadence over a period.
 /// A window `[start, end)`.
 type Span = (DateTime<Utc>, DateTime<Utc>);
 
+/// At most this many windows per item (a daily cadence over many years).
+const MAX_WINDOWS: usize = 10_000;
+
+/// The first day of month number `k`, counting months from January of year 0.
+fn month_start(k: i64) -> Option<NaiveDate> {
+    let year = i32::try_from(k.div_euclid(12)).ok()?;
+    let month = u32::try_from(k.rem_euclid(12)).ok()? + 1;
+    NaiveDate::from_ymd_opt(year, month, 1)
+}
+
+/// Day number `k`, counting days from 0001-01-01 (a Monday) as 0.
+fn day_start(k: i64) -> Option<NaiveDate> {
+    NaiveDate::from_num_days_from_ce_opt(i32::try_from(k + 1).ok()?)
+}
+
+/// The windows of an item's cadence that overlap the period (`schema/STATUS.md` §3). They
+/// follow the calendar, not the period: windows of `n` months start in the months whose
+/// number since January of year 0 is a multiple of `n` (so quarters start in January,
+/// April, July and October, and years on 1 January); windows of `n` days start on the days
+/// whose number since 0001-01-01 is a multiple of `n` (so weeks start on Mondays). An item
+/// without a cadence, or `on-event`, has one window: the period itself.
 fn windows(item: &Item, period: &Period) -> Vec<Span> {
     let (start, end) = (period.start(), period.end());
-    let Some((months, days)) = item.cadence.as_ref().and_then(|c| c.step()) else {
+    let Some((months, days)) = item
+        .cadence
+        .as_ref()
+        .and_then(Cadence::step)
+        .filter(|(m, d)| *m > 0 || *d > 0)
+    else {
         return vec![(start, end)];
     };
-    if months == 0 && days == 0 {
+    let (n, first, at): (i64, i64, fn(i64) -> Option<NaiveDate>) = if days == 0 {
+        let n = i64::from(months);
+        let k = i64::from(period.from.year()) * 12 + i64::from(period.from.month0());
+        (n, k.div_euclid(n) * n, month_start)
+    } else if months == 0 {
+        let n = i64::from(days);
+        let k = i64::from(period.from.num_days_from_ce()) - 1;
+        (n, k.div_euclid(n) * n, day_start)
+    } else {
+        // Months and days mixed: matrices no longer allow it; an older adopted matrix keeps
+        // its one window, the period.
         return vec![(start, end)];
-    }
+    };
     let mut out = Vec::new();
-    let mut k: u32 = 0;
-    loop {
-        let ws = period
-            .from
-            .checked_add_months(Months::new(months * k))
-            .and_then(|d| d.checked_add_days(Days::new(u64::from(days * k))));
-        let we = period
-            .from
-            .checked_add_months(Months::new(months * (k + 1)))
-            .and_then(|d| d.checked_add_days(Days::new(u64::from(days * (k + 1)))));
-        let (Some(ws), Some(we)) = (ws, we) else {
+    let mut k = first;
+    while out.len() < MAX_WINDOWS {
+        let (Some(ws), Some(we)) = (at(k), at(k + n)) else {
             break;
         };
-        let (ws, we) = (midnight(ws), midnight(we).min(end));
+        let (ws, we) = (midnight(ws), midnight(we));
         if ws >= end {
             break;
         }
         out.push((ws, we));
-        k += 1;
-        if out.len() > 10_000 {
-            break;
-        }
+        k += n;
     }
     out
 }
@@ -324,6 +407,7 @@ struct DutyAcc {
     retracted: Vec<u64>,
     resolved: Vec<u64>,
     revoked: Vec<u64>,
+    other_kind: Vec<u64>,
 }
 
 /// The streaming status engine: feed evidence with [`Engine::add`] in any order, then
@@ -336,6 +420,7 @@ pub struct Engine<'a> {
     as_of: DateTime<Utc>,
     windows: HashMap<&'a str, Vec<Span>>,
     grace: HashMap<&'a str, chrono::Duration>,
+    kinds: HashMap<&'a str, &'a [String]>,
     cosigns_of: HashMap<u64, Vec<&'a Cosign>>,
     acc: HashMap<String, HashMap<String, DutyAcc>>,
 }
@@ -371,6 +456,11 @@ impl<'a> Engine<'a> {
                 )
             })
             .collect();
+        let kinds = matrix
+            .items
+            .iter()
+            .map(|i| (i.id.as_str(), i.evidence_kinds.as_slice()))
+            .collect();
         Self {
             matrix,
             adoption,
@@ -379,9 +469,21 @@ impl<'a> Engine<'a> {
             as_of,
             windows,
             grace,
+            kinds,
             cosigns_of,
             acc: HashMap::new(),
         }
+    }
+
+    /// The start of the earliest window of any item (no evidence performed before it can
+    /// count).
+    pub fn earliest_start(&self) -> DateTime<Utc> {
+        self.windows
+            .values()
+            .filter_map(|w| w.first().map(|(s, _)| *s))
+            .min()
+            .unwrap_or_else(|| self.period.start())
+            .min(self.period.start())
     }
 
     fn cosigns(&self, seq: u64) -> &[&'a Cosign] {
@@ -394,8 +496,12 @@ impl<'a> Engine<'a> {
         let (Some(wins), Some(grace)) = (self.windows.get(item), self.grace.get(item)) else {
             return; // not an item of this matrix
         };
-        let (start, end) = (self.period.start(), self.period.end());
-        if e.performed_at < start || e.performed_at >= end + *grace {
+        // Evidence counts anywhere in a window that overlaps the period, or in the grace
+        // days after the last one.
+        let (Some(first), Some(last)) = (wins.first(), wins.last()) else {
+            return;
+        };
+        if e.performed_at < first.0 || e.performed_at >= last.1 + *grace {
             return;
         }
         let (disputed, resolved) = dispute_state(self.cosigns(e.seq));
@@ -430,6 +536,14 @@ impl<'a> Engine<'a> {
         if e.signed_by_revoked_key {
             if acc.revoked.len() < LIST_CAP {
                 acc.revoked.push(e.seq);
+            }
+            return;
+        }
+        // Only the kinds the item lists prove it (any kind when it lists none).
+        let kinds = self.kinds.get(item).copied().unwrap_or_default();
+        if !e.supporting && !kinds.is_empty() && !kinds.iter().any(|k| k == e.kind.as_ref()) {
+            if acc.other_kind.len() < LIST_CAP {
+                acc.other_kind.push(e.seq);
             }
             return;
         }
@@ -477,14 +591,9 @@ impl<'a> Engine<'a> {
             .filter(|i| i.applies(&self.adoption.variants))
         {
             let duties = self.item_duties(item);
-            for d in &duties {
-                let who = if d.party.is_empty() {
-                    "(none)".to_string()
-                } else {
-                    d.party.clone()
-                };
+            for d in duties.iter().filter(|d| !d.party.is_empty()) {
                 *summary
-                    .entry(who)
+                    .entry(d.party.clone())
                     .or_default()
                     .entry(d.status.as_str())
                     .or_default() += 1;
@@ -496,35 +605,51 @@ impl<'a> Engine<'a> {
                 duties,
             });
         }
+        let waivers = self
+            .facts
+            .waivers
+            .iter()
+            .filter(|w| self.windows.contains_key(w.item.as_str()))
+            .map(|w| self.waiver_state(w))
+            .collect();
         StatusReport {
             period: self.period,
             as_of: crate::format::entry::format_time(&self.as_of),
             items,
             summary,
+            waivers,
         }
     }
 
     fn item_duties(&self, item: &Item) -> Vec<Duty> {
         let holders = item.duty_holders();
         if holders.is_empty() {
+            // Applies to nobody (every role N/A), or only C/I roles: nothing to prove.
             return vec![Duty {
                 role: "",
                 party: String::new(),
                 raci: String::new(),
-                status: Status::Informational,
+                status: if item.applies_to_nobody() {
+                    Status::NotApplicable
+                } else {
+                    Status::Informational
+                },
+                due_by: None,
                 windows: Vec::new(),
                 evidence: Vec::new(),
                 last_performed: None,
                 flags: Vec::new(),
             }];
         }
-        let bound: Vec<&String> = self.adoption.bindings.values().collect();
-        let waiver = self.facts.waivers.iter().find(|(seq, party, it)| {
-            it == &item.id
-                && !self.facts.retracted.contains(seq)
-                && bound.contains(&party)
-                && !dispute_state(self.cosigns(*seq)).0
-        });
+        // The newest waiver of the item that is in force or waiting for agreement.
+        let waiver = self
+            .facts
+            .waivers
+            .iter()
+            .rev()
+            .filter(|w| w.item == item.id)
+            .map(|w| self.waiver_state(w))
+            .find(|w| matches!(w.state, "effective" | "pending" | "disputed"));
         let wins = self
             .windows
             .get(item.id.as_str())
@@ -548,24 +673,77 @@ impl<'a> Engine<'a> {
                 .get(&role)
                 .map(ToString::to_string)
                 .unwrap_or_default();
-            let mut flags = Vec::new();
-            if let Some((seq, _, _)) = waiver {
-                flags.push(format!("waived:{seq}"));
+            if let Some(w) = waiver.as_ref().filter(|w| w.state == "effective") {
                 out.push(Duty {
                     role: role.as_str(),
                     party,
                     raci,
                     status: Status::NotApplicable,
+                    due_by: None,
                     windows: Vec::new(),
                     evidence: Vec::new(),
                     last_performed: None,
-                    flags,
+                    flags: vec![format!("waived:{}", w.seq)],
                 });
                 continue;
             }
-            out.push(self.role_duty(item, role, party, raci, &wins, grace));
+            let mut duty = self.role_duty(item, role, party, raci, &wins, grace);
+            match &waiver {
+                Some(w) if w.state == "pending" => {
+                    duty.status = Status::WaiverPending;
+                    duty.due_by = None;
+                    duty.flags.push(format!("waiver-pending:{}", w.seq));
+                }
+                Some(w) => duty.flags.push(format!("waiver-disputed:{}", w.seq)),
+                None => {}
+            }
+            out.push(duty);
         }
         out
+    }
+
+    /// What became of a waiver (`schema/STATUS.md` §7): it takes effect once a counterparty
+    /// bound by the adoption acknowledges it, unless retracted or disputed.
+    fn waiver_state(&self, w: &Waiver) -> WaiverState {
+        let bound: BTreeSet<&str> = self
+            .adoption
+            .bindings
+            .values()
+            .map(String::as_str)
+            .collect();
+        let mut last: BTreeMap<&str, Verdict> = BTreeMap::new();
+        for c in self.cosigns(w.seq) {
+            last.insert(c.party.as_str(), c.verdict);
+        }
+        let by = |v: Verdict, bound_only: bool| -> Vec<String> {
+            last.iter()
+                .filter(|(p, verdict)| {
+                    **verdict == v && **p != w.party && (!bound_only || bound.contains(**p))
+                })
+                .map(|(p, _)| (*p).to_string())
+                .collect()
+        };
+        let (agreed_by, disputed_by) = (by(Verdict::Ack, true), by(Verdict::Dispute, false));
+        let state = if self.facts.retracted.contains(&w.seq) {
+            "retracted"
+        } else if !bound.contains(w.party.as_str()) {
+            "unbound"
+        } else if !disputed_by.is_empty() {
+            "disputed"
+        } else if !agreed_by.is_empty() {
+            "effective"
+        } else {
+            "pending"
+        };
+        WaiverState {
+            seq: w.seq,
+            item: w.item.clone(),
+            by: w.party.clone(),
+            reason: w.reason.clone(),
+            agreed_by,
+            disputed_by,
+            state,
+        }
     }
 
     /// The duty of one bound role that is not waived: its party's (and delegates') evidence
@@ -591,7 +769,7 @@ impl<'a> Engine<'a> {
         for d in &delegates {
             flags.push(format!("delegated-to:{d}"));
         }
-        let (windows_out, evidence, status) = self.judge_windows(&acc, wins, grace);
+        let (windows_out, evidence, status, due_by) = self.judge_windows(&acc, wins, grace);
         let list = |name: &str, v: &mut Vec<u64>, flags: &mut Vec<String>| {
             v.sort_unstable();
             v.dedup();
@@ -602,6 +780,7 @@ impl<'a> Engine<'a> {
         list("retracted", &mut acc.retracted, &mut flags);
         list("dispute-resolved", &mut acc.resolved, &mut flags);
         list("signed-by-revoked-key", &mut acc.revoked, &mut flags);
+        list("other-kind", &mut acc.other_kind, &mut flags);
         if acc.total == 0 && others {
             flags.push("supporting-only".into());
         }
@@ -610,6 +789,7 @@ impl<'a> Engine<'a> {
             party,
             raci,
             status,
+            due_by: due_by.map(|d| d.to_string()),
             windows: windows_out,
             evidence: evidence.into_iter().take(LIST_CAP).collect(),
             last_performed: acc.last_performed.map(|t| t.date_naive().to_string()),
@@ -646,6 +826,7 @@ impl<'a> Engine<'a> {
                 acc.retracted.extend(&a.retracted);
                 acc.resolved.extend(&a.resolved);
                 acc.revoked.extend(&a.revoked);
+                acc.other_kind.extend(&a.other_kind);
                 if let Some(l) = a.last_performed
                     && acc.last_performed.is_none_or(|m| l > m)
                 {
@@ -658,16 +839,18 @@ impl<'a> Engine<'a> {
         (acc, others)
     }
 
-    /// Each window's state at the as-of time, the evidence counted, and the duty's status.
+    /// Each window's state at the as-of time, the evidence counted, the duty's status and,
+    /// when it is `due`, its due date (`schema/STATUS.md` §5).
     fn judge_windows(
         &self,
         acc: &DutyAcc,
         wins: &[Span],
         grace: chrono::Duration,
-    ) -> (Vec<Window>, BTreeSet<u64>, Status) {
+    ) -> (Vec<Window>, BTreeSet<u64>, Status, Option<NaiveDate>) {
         let mut windows_out = Vec::new();
         let mut evidence: BTreeSet<u64> = BTreeSet::new();
-        let (mut failed, mut disputed, mut overdue) = (false, false, false);
+        let (mut failed, mut disputed, mut empty) = (false, false, false);
+        let mut open_due: Option<NaiveDate> = None;
         for (k, (ws, we)) in wins.iter().enumerate() {
             let w = if acc.own[k].n > 0 {
                 &acc.own[k]
@@ -675,12 +858,16 @@ impl<'a> Engine<'a> {
                 &acc.grace[k]
             };
             let due = *we + grace <= self.as_of;
+            let due_by = day(*we + grace - chrono::Duration::seconds(1));
             let state = match w.latest {
                 None if due => {
-                    overdue = true;
+                    empty = true;
                     "empty"
                 }
-                None => "pending",
+                None => {
+                    open_due.get_or_insert(due_by);
+                    "open"
+                }
                 Some((_, _, o)) if o != Outcome::Pass => {
                     failed = true;
                     "failed"
@@ -697,21 +884,26 @@ impl<'a> Engine<'a> {
                 to: day(*we - chrono::Duration::seconds(1)),
                 due,
                 state,
+                due_by,
                 evidence: w.seqs.clone(),
             });
         }
-        let status = if acc.total == 0 {
-            Status::Missing
-        } else if failed {
+        let counted = acc.total > 0;
+        let status = if failed {
             Status::Failed
         } else if disputed {
             Status::Disputed
-        } else if overdue {
+        } else if empty && !counted {
+            Status::Missing
+        } else if empty {
             Status::Overdue
+        } else if open_due.is_some() {
+            Status::Due
         } else {
             Status::Fulfilled
         };
-        (windows_out, evidence, status)
+        let due_by = open_due.filter(|_| status == Status::Due);
+        (windows_out, evidence, status, due_by)
     }
 }
 
@@ -808,10 +1000,17 @@ evidence_kinds = ["attestation"]
 
     fn ev(seq: u64, party: &str, item: &str, outcome: Outcome, performed: &str) -> Evidence {
         let p = t(performed);
+        // The kind the test matrix lists for the item.
+        let kind = match item {
+            "s.monthly" => "patch-run",
+            "s.quarterly" => "restore-test",
+            _ => "attestation",
+        };
         Evidence {
             seq,
             party: party.into(),
             item: item.into(),
+            kind: kind.into(),
             outcome,
             performed_at: p,
             recorded_at: p + chrono::Duration::hours(1),
@@ -939,10 +1138,13 @@ evidence_kinds = ["attestation"]
         assert_eq!(d.status, Status::Overdue);
         assert_eq!(d.windows.len(), 3);
         assert_eq!(d.windows[2].state, "empty");
-        // September is not due until October 7 (7 grace days).
+        // September is not due until October 7 (7 grace days): until then the duty is
+        // "due by 2026-10-07", not fulfilled and not overdue.
         let r = run(&facts, &e, "2026-10-06T00:00:00Z");
-        assert_eq!(duty(&r, "s.monthly", "cust").status, Status::Fulfilled);
-        assert_eq!(duty(&r, "s.monthly", "cust").windows[2].state, "pending");
+        let d = duty(&r, "s.monthly", "cust");
+        assert_eq!(d.status, Status::Due);
+        assert_eq!(d.due_by.as_deref(), Some("2026-10-07"));
+        assert_eq!(d.windows[2].state, "open");
     }
 
     #[test]
@@ -1140,30 +1342,81 @@ evidence_kinds = ["attestation"]
         );
     }
 
+    fn waiver(seq: u64, by: &str) -> Waiver {
+        Waiver {
+            seq,
+            party: by.into(),
+            item: "s.quarterly".into(),
+            reason: "no backups in this contract".into(),
+        }
+    }
+
+    fn cosign(seq: u64, party: &str, target: u64, verdict: Verdict) -> Cosign {
+        Cosign {
+            seq,
+            party: party.into(),
+            target,
+            verdict,
+        }
+    }
+
     #[test]
-    fn waivers_unless_disputed() {
+    fn waivers_take_effect_when_a_counterparty_agrees() {
+        // Alone, a waiver is pending: the duty shows "waiver pending", not not-applicable.
         let facts = Facts {
-            waivers: vec![(20, "cust".into(), "s.quarterly".into())],
+            waivers: vec![waiver(20, "cust")],
+            ..Facts::default()
+        };
+        let r = run(&facts, &[], AFTER);
+        let d = duty(&r, "s.quarterly", "cust");
+        assert_eq!(d.status, Status::WaiverPending);
+        assert!(d.flags.contains(&"waiver-pending:20".to_string()));
+        assert_eq!(r.waivers[0].state, "pending");
+        assert_eq!(r.waivers[0].reason, "no backups in this contract");
+        // Its own author's acknowledgement does not count; the counterparty's does.
+        let facts = Facts {
+            waivers: vec![waiver(20, "cust")],
+            cosigns: vec![cosign(21, "cust", 20, Verdict::Ack)],
             ..Facts::default()
         };
         assert_eq!(
             duty(&run(&facts, &[], AFTER), "s.quarterly", "cust").status,
+            Status::WaiverPending
+        );
+        let facts = Facts {
+            waivers: vec![waiver(20, "cust")],
+            cosigns: vec![cosign(21, "prov", 20, Verdict::Ack)],
+            ..Facts::default()
+        };
+        let r = run(&facts, &[], AFTER);
+        assert_eq!(
+            duty(&r, "s.quarterly", "cust").status,
             Status::NotApplicable
         );
+        assert_eq!(r.waivers[0].state, "effective");
+        assert_eq!(r.waivers[0].agreed_by, ["prov"]);
+        // A dispute suspends it: the duty is judged on its evidence.
         let facts = Facts {
-            waivers: vec![(20, "cust".into(), "s.quarterly".into())],
-            cosigns: vec![Cosign {
-                seq: 21,
-                party: "prov".into(),
-                target: 20,
-                verdict: Verdict::Dispute,
-            }],
+            waivers: vec![waiver(20, "cust")],
+            cosigns: vec![
+                cosign(21, "prov", 20, Verdict::Ack),
+                cosign(22, "prov", 20, Verdict::Dispute),
+            ],
             ..Facts::default()
         };
-        assert_eq!(
-            duty(&run(&facts, &[], AFTER), "s.quarterly", "cust").status,
-            Status::Missing
-        );
+        let r = run(&facts, &[], AFTER);
+        let d = duty(&r, "s.quarterly", "cust");
+        assert_eq!(d.status, Status::Missing);
+        assert!(d.flags.contains(&"waiver-disputed:20".to_string()));
+        // A waiver by a party the adoption does not bind never takes effect.
+        let facts = Facts {
+            waivers: vec![waiver(20, "msp")],
+            cosigns: vec![cosign(21, "prov", 20, Verdict::Ack)],
+            ..Facts::default()
+        };
+        let r = run(&facts, &[], AFTER);
+        assert_eq!(duty(&r, "s.quarterly", "cust").status, Status::Missing);
+        assert_eq!(r.waivers[0].state, "unbound");
     }
 
     #[test]

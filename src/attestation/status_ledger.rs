@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use rayon::prelude::*;
 use std::collections::{BTreeMap, HashMap};
 
-use crate::attestation::status::{Adoption, Cosign, Engine, Evidence, Facts, StatusReport};
+use crate::attestation::status::{Adoption, Cosign, Engine, Evidence, Facts, StatusReport, Waiver};
 use crate::format::entry::{EntryHeader, Kind};
 use crate::format::payload::{
     self, CosignPayload, DelegationPayload, Outcome, RetractionPayload, WaiverPayload,
@@ -24,6 +24,8 @@ use crate::{Error, crypto};
 struct LiteEvidence<'a> {
     #[serde(borrow)]
     item: std::borrow::Cow<'a, str>,
+    #[serde(borrow)]
+    kind: std::borrow::Cow<'a, str>,
     outcome: Outcome,
     performed_at: &'a str,
     #[serde(default)]
@@ -150,9 +152,12 @@ fn read_facts(
             continue;
         }
         let w: WaiverPayload = payload::decode(&e.payload).map_err(|m| bad(e.seq(), m))?;
-        facts
-            .waivers
-            .push((e.seq(), party_of(parties, &e.header).to_string(), w.item));
+        facts.waivers.push(Waiver {
+            seq: e.seq(),
+            party: party_of(parties, &e.header).to_string(),
+            item: w.item,
+            reason: w.reason,
+        });
     }
     for e in ledger.entries_of_kind(Kind::Delegation, upto)? {
         if by_revoked_key(revoked, &e.header) {
@@ -167,17 +172,17 @@ fn read_facts(
 }
 
 /// Evidence: never recorded before it was performed (less a 5-minute clock allowance),
-/// so entries recorded before the period cannot concern it. The reader streams them in
+/// so entries recorded before the earliest window that overlaps the period cannot concern
+/// it. The reader streams them in
 /// chunks; each chunk's payloads are parsed on every core, then fed to the engine.
 fn add_evidence(
     engine: &mut Engine<'_>,
     ledger: &Ledger,
-    period: &Period,
     upto: Option<u64>,
     parties: &Parties,
     revoked: &Revoked,
 ) -> crate::Result<()> {
-    let since = period.start() - crate::ledger::evidence::MAX_FUTURE;
+    let since = engine.earliest_start() - crate::ledger::evidence::MAX_FUTURE;
     ledger.evidence_since(since, upto, |entries| {
         let parsed: Vec<crate::Result<Evidence<std::borrow::Cow<'_, str>>>> = entries
             .par_iter()
@@ -193,6 +198,7 @@ fn add_evidence(
                     seq,
                     party: std::borrow::Cow::Borrowed(party_of(parties, h)),
                     item: e.item,
+                    kind: e.kind,
                     outcome: e.outcome,
                     performed_at: performed,
                     recorded_at: h.time,
@@ -229,7 +235,7 @@ pub fn from_ledger(
     let (matrix, adoption) = adoption_in_force(ledger, period, upto)?;
     let facts = read_facts(ledger, upto, &parties, &revoked)?;
     let mut engine = Engine::new(&matrix, &adoption, &facts, *period, as_of);
-    add_evidence(&mut engine, ledger, period, upto, &parties, &revoked)?;
+    add_evidence(&mut engine, ledger, upto, &parties, &revoked)?;
     let report = engine.finish();
     Ok((report, matrix, adoption))
 }

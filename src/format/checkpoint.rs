@@ -1470,7 +1470,7 @@ mod tests {
         // Golden values: rechecked independently with sha256sum, xxd and openssl.
         assert_eq!(
             hex::encode(cp.root),
-            "569ba01ebfb40025f75f44ec2504e271ac51d59024cdd380e2e51bc561fab1f0"
+            "f7a35b4d5dd5bc1108f11dd4436a3adecb7d2af25ec5bb595098b60c4192e285"
         );
         assert_eq!(hex::encode(v.key_id()), "2f75385a");
         assert_eq!(
@@ -1479,10 +1479,10 @@ mod tests {
         );
         let want = "vouch.ledger/0123456789abcdef0123456789abcdef\n\
                     10\n\
-                    VpugHr+0ACX3X0TsJQTicaxR1ZAkzdOA4uUbxWH6sfA=\n\
+                    96NbTV3VvBEI8R3UQ2o63st9KvJexbtZUJi2DEGS4oU=\n\
                     \n\
                     \u{2014} vouch.ledger/0123456789abcdef0123456789abcdef \
-                    L3U4WkLfNPN5Q+kjmslFSdthmR7/8w65nBqKB/l1frKGvPtsRNaoLL7AmsZ7OTNSpkSbH5zHUfQQqBOneDAj0yDmuwM=\n";
+                    L3U4WrTAoe+HxQVmb0e97+8xFIkPj9eWWkvAZNV+3UMLzfNtOizVoqRpSMyjJpSI51zElWHHqnkGctNlfw2cSVJkBAo=\n";
         assert_eq!(note.to_string(), want);
         assert_eq!(Note::parse(want).unwrap().verify(&[v]).unwrap().len(), 1);
     }

@@ -1045,7 +1045,7 @@ mod tests {
         );
         assert_eq!(
             hex(root(&tree, 10).unwrap()),
-            "569ba01ebfb40025f75f44ec2504e271ac51d59024cdd380e2e51bc561fab1f0"
+            "f7a35b4d5dd5bc1108f11dd4436a3adecb7d2af25ec5bb595098b60c4192e285"
         );
     }
 }

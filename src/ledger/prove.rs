@@ -849,13 +849,13 @@ index 2
 pfJEaTD6vzGxQyhRN7RYIdmjps3ONzxW9tfrNOTZDSw=
 xoDbTXpOB9sqT/hbsUR/NsqpaKneveNEqJcrDOfngJs=
 Fy6rG/WeHqPnCrNEgxjcKvzlYHfgP3ut3371OTvW/7E=
-SJkFOy+Z3bCh0DtviGAAYsM7LBauIgWsb0as+Om/W/A=
+ajkr7eAbqvI6UWEU+2JtcwD8NdUNjGCNK0t8sundVlA=
 
 vouch.ledger/0123456789abcdef0123456789abcdef
 10
-VpugHr+0ACX3X0TsJQTicaxR1ZAkzdOA4uUbxWH6sfA=
+96NbTV3VvBEI8R3UQ2o63st9KvJexbtZUJi2DEGS4oU=
 
-— vouch.ledger/0123456789abcdef0123456789abcdef L3U4WkLfNPN5Q+kjmslFSdthmR7/8w65nBqKB/l1frKGvPtsRNaoLL7AmsZ7OTNSpkSbH5zHUfQQqBOneDAj0yDmuwM=
+— vouch.ledger/0123456789abcdef0123456789abcdef L3U4WrTAoe+HxQVmb0e97+8xFIkPj9eWWkvAZNV+3UMLzfNtOizVoqRpSMyjJpSI51zElWHHqnkGctNlfw2cSVJkBAo=
 "#;
 
     const WORKED_CONSISTENCY: &str = r#"vouch/v1 consistency-proof
@@ -867,13 +867,13 @@ vouch.ledger/0123456789abcdef0123456789abcdef
 
 old 4
 Fy6rG/WeHqPnCrNEgxjcKvzlYHfgP3ut3371OTvW/7E=
-SJkFOy+Z3bCh0DtviGAAYsM7LBauIgWsb0as+Om/W/A=
+ajkr7eAbqvI6UWEU+2JtcwD8NdUNjGCNK0t8sundVlA=
 
 vouch.ledger/0123456789abcdef0123456789abcdef
 10
-VpugHr+0ACX3X0TsJQTicaxR1ZAkzdOA4uUbxWH6sfA=
+96NbTV3VvBEI8R3UQ2o63st9KvJexbtZUJi2DEGS4oU=
 
-— vouch.ledger/0123456789abcdef0123456789abcdef L3U4WkLfNPN5Q+kjmslFSdthmR7/8w65nBqKB/l1frKGvPtsRNaoLL7AmsZ7OTNSpkSbH5zHUfQQqBOneDAj0yDmuwM=
+— vouch.ledger/0123456789abcdef0123456789abcdef L3U4WrTAoe+HxQVmb0e97+8xFIkPj9eWWkvAZNV+3UMLzfNtOizVoqRpSMyjJpSI51zElWHHqnkGctNlfw2cSVJkBAo=
 "#;
 
     /// The worked example of FORMAT.md §15: the ten test-vector entries and the §13.5

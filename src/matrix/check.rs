@@ -168,7 +168,9 @@ fn known_kind(registry: &Registry, name: &str) -> bool {
 /// One `[[items]]` table or CSV row, not yet checked.
 #[derive(Debug, Clone)]
 pub(super) struct RawItem {
-    /// The table header or the row.
+    /// The table header or the row (no item-wide error uses it since an item may apply to
+    /// nobody; kept for the readers that set it).
+    #[allow(dead_code)]
     pub at: Loc,
     pub id: Option<At<String>>,
     pub section: Option<At<String>>,
@@ -329,14 +331,9 @@ fn build_item(
     }
 
     let raci = check_raci(&raw.raci, &id.v, decls, errs);
+    // An item whose every role is N/A applies to nobody: it is kept, and its status is
+    // not-applicable (MATRIX.md, "Not applicable").
     let statements = check_statements(&raw.statements, decls, errs);
-    if raci.is_empty() && statements.is_empty() {
-        errs.push(
-            &raw.at,
-            format!("item {:?} has neither raci letters nor statements", id.v),
-            "give the roles' letters (raci = { customer = \"RA\" }) or their duties in words (statements = { customer = \"…\" }), or both",
-        );
-    }
 
     let ownership = check_ownership(raw.ownership.as_ref(), errs);
     let cadence = check_cadence(raw.cadence.as_ref(), errs);
@@ -423,6 +420,9 @@ fn check_raci(
     let mut accountable: Option<RoleId> = None;
     for (role, letters) in raw {
         check_role(role, decls, errs);
+        if crate::matrix::is_not_applicable(&letters.v) {
+            continue;
+        }
         match parse_letters(&letters.v) {
             Err(what) => errs.push(
                 &letters.at,
@@ -452,7 +452,8 @@ fn check_raci(
     raci
 }
 
-/// The roles' statements: declared roles, no blank statement.
+/// The roles' statements: declared roles; a statement that says "no duty" (`N/A`, `-`,
+/// empty: [`crate::matrix::is_not_applicable`]) omits its role.
 fn check_statements(
     raw: &[(At<RoleId>, At<String>)],
     decls: &Decls<'_>,
@@ -461,12 +462,8 @@ fn check_statements(
     let mut statements = BTreeMap::new();
     for (role, text) in raw {
         check_role(role, decls, errs);
-        if text.v.trim().is_empty() {
-            errs.push(
-                &text.at,
-                format!("empty statement for role {}", role.v),
-                "omit the role instead (also when the source says N/A)",
-            );
+        if crate::matrix::is_not_applicable(&text.v) {
+            continue;
         }
         statements.insert(role.v, text.v.clone());
     }
@@ -497,8 +494,16 @@ fn check_cadence(cadence: Option<&At<String>>, errs: &mut Errs) -> Option<Cadenc
         None => None,
         Some(c) => {
             let parsed = Cadence::parse(&c.v);
-            if parsed.is_none() {
-                errs.push(&c.at, format!("bad cadence {:?}", c.v), CADENCE_HINT);
+            match parsed.as_ref().and_then(Cadence::step) {
+                None if parsed.is_none() => {
+                    errs.push(&c.at, format!("bad cadence {:?}", c.v), CADENCE_HINT);
+                }
+                Some((months, days)) if months > 0 && days > 0 => errs.push(
+                    &c.at,
+                    format!("cadence {:?} mixes months and days", c.v),
+                    "windows follow the calendar (months, quarters, years; or weeks and days): give months (P6M, P1Y) or weeks and days (P2W, P10D), not both",
+                ),
+                _ => {}
             }
             parsed
         }

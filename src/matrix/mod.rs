@@ -379,6 +379,11 @@ impl Item {
             .collect()
     }
 
+    /// Whether every role is N/A: no letters and no statements (status `not-applicable`).
+    pub fn applies_to_nobody(&self) -> bool {
+        self.raci.is_empty() && self.statements.is_empty()
+    }
+
     /// The ownership derived from the duty holders, ignoring any given `ownership`.
     pub fn derived_ownership(&self) -> Ownership {
         match self.duty_holders().as_slice() {

@@ -369,17 +369,33 @@ fn unknown_evidence_kind() {
 
 #[test]
 fn item_without_duty() {
-    assert_err(
-        &edit(25, ""),
-        "m.toml:21:1: item \"backup.restore\" has neither raci letters nor statements",
-        "statements",
-    );
-    // Empty letters count as none.
-    assert_err(
-        &edit(25, "raci = { customer = \"\" }"),
-        "m.toml:21:1: item \"backup.restore\" has neither raci letters nor statements",
-        "raci",
-    );
+    // An item whose roles are all absent or N/A applies to nobody: kept, no duty holder,
+    // ownership not-applicable (issue 10: N/A never makes a phantom duty).
+    for line in [
+        "",
+        "raci = { customer = \"\" }",
+        "raci = { customer = \"N/A\" }",
+        "statements = { customer = \"N/A\", provider = \"—\" }",
+        "statements = { customer = \" - \" }\nraci = { provider = \"n/a\" }",
+    ] {
+        let m =
+            Matrix::parse(&edit(25, line), "m.toml").unwrap_or_else(|e| panic!("{line}: {e:?}"));
+        let item = &m.items[0];
+        assert!(item.applies_to_nobody(), "{line}");
+        assert!(item.duty_holders().is_empty(), "{line}");
+        assert_eq!(item.derived_ownership(), Ownership::NotApplicable, "{line}");
+    }
+    // N/A beside a real duty drops only that role.
+    let m = Matrix::parse(
+        &edit(
+            25,
+            "statements = { customer = \"Restore.\", provider = \"N/A\" }",
+        ),
+        "m.toml",
+    )
+    .unwrap();
+    assert_eq!(m.items[0].duty_holders(), [RoleId::Customer]);
+    assert!(!m.items[0].statements.contains_key(&RoleId::Provider));
     // Statements alone are enough.
     let m = Matrix::parse(
         &edit(25, "statements = { customer = \"Restore.\" }"),
@@ -472,10 +488,13 @@ fn wrong_types_and_values() {
         "m.toml:27:13: unknown ownership \"both\"",
         "provider, customer, shared, third-party or not-applicable",
     );
+    // A blank statement means no duty for that role (the item then applies to nobody).
+    let m = Matrix::parse(&edit(25, "statements = { customer = \" \" }"), "m.toml").unwrap();
+    assert!(m.items[0].applies_to_nobody());
     assert_err(
-        &edit(25, "statements = { customer = \" \" }"),
-        "m.toml:25:27: empty statement for role customer",
-        "omit the role",
+        &edit(26, "cadence = \"P1M2D\""),
+        "m.toml:26:11: cadence \"P1M2D\" mixes months and days",
+        "not both",
     );
     assert_err(
         &edit(26, "cadence = \"quarterly\"\nnotes = [\"\"]"),
@@ -921,11 +940,8 @@ fn csv_errors_name_line_and_column() {
     );
     let (m, _) = csv_err(&format!("{CSV_HEAD}b.one,backup,x,RA\r\n"));
     assert_eq!(m, "x.csv:2: row has 4 cells, the header row has 5");
-    let (m, _) = csv_err(&format!("{CSV_HEAD}b.one,backup,x,,\r\n"));
-    assert_eq!(
-        m,
-        "x.csv:2: item \"b.one\" has neither raci letters nor statements"
-    );
+    // A row with no duty for anyone is an item that applies to nobody, not an error.
+    assert!(Matrix::from_csv(&format!("{CSV_HEAD}b.one,backup,x,,\r\n"), "x.csv", None).is_ok());
     let (m, _) = csv_err("id,section,activity,grace_days,raci_customer\nb.one,backup,x,two,R\n");
     assert_eq!(
         m,

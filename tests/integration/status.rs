@@ -241,10 +241,12 @@ fn status_per_window_through_the_cli() {
     assert_eq!(d["evidence"], serde_json::json!([5, 6]));
     assert_eq!(d["windows"][0]["state"], "ok");
     assert_eq!(duty(&v, "guest-os.patching", "acme")["status"], "missing");
-    assert_eq!(
-        duty(&v, "physical.datacenters", "cloudtemple")["status"],
-        "missing"
-    );
+    // A yearly duty's window is the calendar year: still open at the as-of time, it is
+    // due by its last day of grace, never missing (issue 10 item 3).
+    let d = duty(&v, "physical.datacenters", "cloudtemple");
+    assert_eq!(d["status"], "due");
+    assert_eq!(d["due_by"], "2027-01-30"); // 31 December plus 30 grace days
+    assert_eq!(d["windows"][0]["from"], "2026-01-01");
     // The provider disputes the passing test: disputed; then acknowledges: fulfilled again.
     env.ok(&[
         "cosign",
@@ -290,9 +292,10 @@ fn status_per_window_through_the_cli() {
     let v = status_json(&env, &["--period", "2026", "--as-of", "2026-10-31"]);
     let d = duty(&v, "backup.restore-tests", "acme");
     assert_eq!(d["windows"].as_array().unwrap().len(), 4);
-    assert_eq!(d["windows"][3]["state"], "pending");
+    assert_eq!(d["windows"][3]["state"], "open");
     assert_eq!(d["windows"][0]["state"], "empty");
-    // A waiver by the customer makes another item not applicable.
+    // A waiver by the customer is pending until the provider agrees; then the item is not
+    // applicable (issue 10 item 4: no party waives its own duty alone).
     env.ok(&[
         "waive",
         "backup.manual-snapshots",
@@ -304,7 +307,22 @@ fn status_per_window_through_the_cli() {
     let v = status_json(&env, &["--period", "2026-Q3", "--as-of", "2026-10-31"]);
     assert_eq!(
         duty(&v, "backup.manual-snapshots", "acme")["status"],
+        "waiver-pending"
+    );
+    let w = &v["waivers"][0];
+    assert_eq!(w["state"], "pending");
+    assert_eq!(w["by"], "acme");
+    assert_eq!(w["reason"], "no manual snapshots in this contract");
+    let seq = w["seq"].as_u64().unwrap().to_string();
+    env.ok(&["cosign", &seq, "--ack", "--key", "provider"]);
+    let v = status_json(&env, &["--period", "2026-Q3", "--as-of", "2026-10-31"]);
+    assert_eq!(
+        duty(&v, "backup.manual-snapshots", "acme")["status"],
         "not-applicable"
+    );
+    assert_eq!(
+        v["waivers"][0]["agreed_by"],
+        serde_json::json!(["cloudtemple"])
     );
     assert!(v["summary"]["acme"]["not-applicable"].as_u64().unwrap() >= 1);
     // Text form names the matrix and period.

@@ -33,10 +33,12 @@ const SMALL: f32 = 0.88;
 pub(super) fn status_colour(s: Status) -> Rgb3 {
     match s {
         Status::Fulfilled => (0.30, 0.69, 0.31),
+        Status::Due => (0.78, 0.90, 0.79),
         Status::Overdue => (1.0, 0.70, 0.0),
         Status::Failed => (0.90, 0.22, 0.21),
         Status::Disputed => (0.58, 0.30, 0.72),
         Status::Missing => (0.62, 0.62, 0.62),
+        Status::WaiverPending => (0.85, 0.80, 0.60),
         Status::NotApplicable => (0.68, 0.84, 0.96),
         Status::Informational => (1.0, 1.0, 1.0),
     }

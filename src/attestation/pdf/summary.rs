@@ -13,10 +13,12 @@ use crate::attestation::status::{Duty, Status};
 /// no evidence at all, which outranks a dispute, a gap, and so on down to nothing to prove.
 fn severity(s: Status) -> u8 {
     match s {
-        Status::Failed => 6,
-        Status::Missing => 5,
-        Status::Disputed => 4,
-        Status::Overdue => 3,
+        Status::Failed => 8,
+        Status::Missing => 7,
+        Status::Disputed => 6,
+        Status::Overdue => 5,
+        Status::WaiverPending => 4,
+        Status::Due => 3,
         Status::Fulfilled => 2,
         Status::NotApplicable => 1,
         Status::Informational => 0,

@@ -31,11 +31,13 @@ fn duty(role: &'static str, party: &str, status: Status, ev: &[u64]) -> Duty {
         party: party.to_string(),
         raci: "R".to_string(),
         status,
+        due_by: None,
         windows: vec![Window {
             from: date("2026-07-01"),
             to: date("2026-09-30"),
             due: true,
             state: if ev.is_empty() { "empty" } else { "ok" },
+            due_by: date("2026-09-30"),
             evidence: ev.to_vec(),
         }],
         evidence: ev.to_vec(),
@@ -108,7 +110,7 @@ pub(crate) fn sample(items: usize, verified: bool) -> Report {
     fields.insert("accounts".to_string(), serde_json::json!(12));
     Report {
         checkpoint: Some(format!(
-            "vouch.ledger/{}\n42\nVpugHr+0ACX3X0TsJQTicaxR1ZAkzdOA4uUbxWH6sfA=\n",
+            "vouch.ledger/{}\n42\n96NbTV3VvBEI8R3UQ2o63st9KvJexbtZUJi2DEGS4oU=\n",
             "0123456789abcdef".repeat(2)
         )),
         signed_checkpoint: None,
@@ -256,7 +258,7 @@ fn the_stamp_reads_back_and_the_checkpoint_is_printed() {
     assert_eq!(read_stamp(&pdf).unwrap(), r.stamp());
     let text = page_text(&pdf);
     assert!(
-        text.contains("VpugHr+0ACX3X0TsJQTicaxR1ZAkzdOA4uUbxWH6sfA="),
+        text.contains("96NbTV3VvBEI8R3UQ2o63st9KvJexbtZUJi2DEGS4oU="),
         "{text}"
     );
     assert!(read_stamp(b"%PDF-1.3 not really").is_err());
@@ -591,7 +593,7 @@ fn how_to_verify_boxes_commands() {
     assert_eq!(runs[head - 2], r.digest);
     assert_eq!(
         runs[runs.len() - 1],
-        "VpugHr+0ACX3X0TsJQTicaxR1ZAkzdOA4uUbxWH6sfA="
+        "96NbTV3VvBEI8R3UQ2o63st9KvJexbtZUJi2DEGS4oU="
     );
 }
 
