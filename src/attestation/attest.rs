@@ -171,6 +171,17 @@ pub fn sign(
     period: &Period,
     now: DateTime<Utc>,
 ) -> Result<(Appended, Attestation)> {
+    let (draft, att) = prepare(ledger, key, period)?;
+    let mut a = ledger.append(key, vec![draft], now, &NoProgress)?;
+    let appended = a.pop().ok_or_else(|| Error::new("nothing was appended"))?;
+    Ok((appended, att))
+}
+
+/// Check that the key's party may sign, and compute the attestation and the `signoff`
+/// draft over its digest, without appending it: a caller shows the attestation, asks,
+/// then [`Ledger::append`]s the draft, which signs exactly the digest shown (at the head
+/// shown, even if entries were appended meanwhile).
+pub fn prepare(ledger: &Ledger, key: &SecretKey, period: &Period) -> Result<(Draft, Attestation)> {
     let (party, _) = ledger.signer_party(key)?;
     let att = build(ledger, period)?;
     if !att.adoption.bindings.values().any(|p| *p == party) {
@@ -200,9 +211,7 @@ pub fn sign(
         party: None,
         store_artifacts: Vec::new(),
     };
-    let mut a = ledger.append(key, vec![draft], now, &NoProgress)?;
-    let appended = a.pop().ok_or_else(|| Error::new("nothing was appended"))?;
-    Ok((appended, att))
+    Ok((draft, att))
 }
 
 #[cfg(test)]

@@ -129,32 +129,18 @@ vouch record --item backup.restore-tests --kind restore-test --outcome pass \\\n
 vouch record --batch evidence.jsonl --key keys/acme.key")]
     Record(RecordArgs),
     /// Acknowledge, dispute or (auditor) approve another party's entry.
-    #[command(group(clap::ArgGroup::new("verdict").required(true).args(["ack", "dispute", "approve"])))]
-    Cosign {
-        /// Sequence number of the entry.
-        seq: u64,
-        /// Acknowledge it.
-        #[arg(long)]
-        ack: bool,
-        /// Dispute it, saying why.
-        #[arg(long, value_name = "REASON")]
-        dispute: Option<String>,
-        /// Approve it (auditors only).
-        #[arg(long)]
-        approve: bool,
-        /// Optional comment with --ack or --approve.
-        #[arg(long, value_name = "TEXT", conflicts_with = "dispute")]
-        note: Option<String>,
-        #[command(flatten)]
-        key: KeyArg,
-    },
+    #[command(after_help = CONFIRM_HELP)]
+    Cosign(CosignArgs),
     /// Withdraw one of your own entries (append-only: the entry stays, marked retracted).
+    #[command(after_help = CONFIRM_HELP)]
     Retract {
         /// Sequence number of the entry.
         seq: u64,
         /// Why it is withdrawn.
         #[arg(long, value_name = "TEXT")]
         reason: String,
+        #[command(flatten)]
+        target: TargetArgs,
         #[command(flatten)]
         key: KeyArg,
     },
@@ -199,7 +185,10 @@ Status reads the signed entries but does not check signatures: run `vouch verify
     #[command(
         after_help = "The attestation is computed at the ledger head (the newest entry that is \
 not a sign-off) and judged as of that head's time, so every party signs the same digest. \
-See schema/FORMAT.md section 11."
+See schema/FORMAT.md section 11.\n\
+With --key, the exceptions (duties failed, overdue, missing or disputed) and the digest are \
+shown on standard error first; on a terminal vouch then asks before signing (--yes skips \
+the question). Without a terminal it signs without asking."
     )]
     Attest {
         #[command(flatten)]
@@ -207,6 +196,9 @@ See schema/FORMAT.md section 11."
         /// Sign it with this key (file, or NAME for keys/NAME.key).
         #[arg(long, value_name = "FILE")]
         key: Option<String>,
+        /// Sign without asking, even on a terminal (for scripts).
+        #[arg(long, short = 'y', requires = "key")]
+        yes: bool,
     },
     /// The attestation report of a period, from a verified ledger: a PDF in
     /// reports/MATRIX-PERIOD.pdf, or --format json|csv|md on standard output.
@@ -277,6 +269,47 @@ pub struct PeriodArgs {
     /// Last day of the period, inclusive (YYYY-MM-DD).
     #[arg(long, value_name = "DATE", requires = "from")]
     pub to: Option<String>,
+}
+
+/// `vouch cosign`.
+#[derive(Args, Debug)]
+#[command(group(clap::ArgGroup::new("verdict").required(true).args(["ack", "dispute", "approve"])))]
+pub struct CosignArgs {
+    /// Sequence number of the entry.
+    pub seq: u64,
+    /// Acknowledge it.
+    #[arg(long)]
+    pub ack: bool,
+    /// Dispute it, saying why.
+    #[arg(long, value_name = "REASON")]
+    pub dispute: Option<String>,
+    /// Approve it (auditors only).
+    #[arg(long)]
+    pub approve: bool,
+    /// Optional comment with --ack or --approve.
+    #[arg(long, value_name = "TEXT", conflicts_with = "dispute")]
+    pub note: Option<String>,
+    #[command(flatten)]
+    pub target: TargetArgs,
+    #[command(flatten)]
+    pub key: KeyArg,
+}
+
+/// What `cosign` and `retract` say about confirming.
+const CONFIRM_HELP: &str = "The target entry is shown on standard error first (kind, item, \
+signer, dates). On a terminal (standard input and standard error) vouch then asks before \
+signing; --yes skips the question. Without a terminal it goes ahead without asking.\n\
+--item ITEM refuses (exit 2, nothing written) unless the entry is about that item.";
+
+/// `cosign` and `retract`: guards against acting on the wrong entry.
+#[derive(Args, Debug, Clone)]
+pub struct TargetArgs {
+    /// Refuse unless the entry is about this matrix item (a guard against a mistyped SEQ).
+    #[arg(long, value_name = "ITEM")]
+    pub item: Option<String>,
+    /// Do not ask for confirmation on a terminal (for scripts).
+    #[arg(long, short = 'y')]
+    pub yes: bool,
 }
 
 #[derive(Args, Debug, Clone)]

@@ -19,6 +19,7 @@ macro_rules! out {
 mod args;
 mod bundle_cmd;
 mod checkpoint_cmd;
+mod confirm;
 mod demo_cmd;
 mod init_cmd;
 mod input;
@@ -112,17 +113,13 @@ fn run(cli: Cli) -> Result<Outcome> {
         Command::Party(PartyCommand::List) => party_cmd::list(&cli.ledger, fmt),
         Command::Key(cmd) => key_cmd::run(&cli.ledger, cmd, fmt),
         Command::Record(args) => record_cmd::record(&cli.ledger, &args, fmt),
-        Command::Cosign {
+        Command::Cosign(args) => record_cmd::cosign(&cli.ledger, args, fmt),
+        Command::Retract {
             seq,
-            ack: _,
-            dispute,
-            approve,
-            note,
+            reason,
+            target,
             key,
-        } => record_cmd::cosign(&cli.ledger, seq, dispute, approve, note, &key, fmt),
-        Command::Retract { seq, reason, key } => {
-            record_cmd::retract(&cli.ledger, seq, reason, &key, fmt)
-        }
+        } => record_cmd::retract(&cli.ledger, seq, reason, &target, &key, fmt),
         Command::Waive { item, reason, key } => {
             record_cmd::waive(&cli.ledger, item, reason, &key, fmt)
         }
@@ -135,8 +132,8 @@ fn run(cli: Cli) -> Result<Outcome> {
         Command::Status { period, as_of } => {
             status_cmd::status(&cli.ledger, parse_period(period)?, as_of, fmt)
         }
-        Command::Attest { period, key } => {
-            status_cmd::attest(&cli.ledger, parse_period(period)?, key, fmt)
+        Command::Attest { period, key, yes } => {
+            status_cmd::attest(&cli.ledger, parse_period(period)?, key, yes, fmt)
         }
         Command::Report(args) => status_cmd::report(&cli.ledger, args, fmt),
         Command::Log { last } => log_cmd::log(&cli.ledger, last, fmt),

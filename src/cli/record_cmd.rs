@@ -5,14 +5,15 @@ use serde_json::{Value, json};
 use std::io::{self, Write as _};
 use std::path::Path;
 
-use super::args::{Format, KeyArg, RecordArgs};
+use super::args::{CosignArgs, Format, KeyArg, RecordArgs, TargetArgs};
+use super::confirm;
 use super::input::load_key;
 use super::output::{Outcome, print_json};
 use super::progress;
 use vouch::format::payload::Verdict;
 use vouch::ledger::Access;
-use vouch::ledger::Ledger;
 use vouch::ledger::evidence::{self, EvidenceInput};
+use vouch::ledger::{Ledger, NoProgress};
 use vouch::matrix::fields::parse_field;
 use vouch::{Error, Result, clock};
 
@@ -100,41 +101,68 @@ pub(super) fn record(path: &Path, args: &RecordArgs, fmt: Format) -> Result<Outc
     Ok(Outcome::Ok)
 }
 
-/// `vouch cosign SEQ --ack|--dispute REASON|--approve [--note TEXT] --key K`.
-pub(super) fn cosign(
-    path: &Path,
-    seq: u64,
-    dispute: Option<String>,
-    approve: bool,
-    note: Option<String>,
-    key: &KeyArg,
-    fmt: Format,
-) -> Result<Outcome> {
-    let (verdict, reason) = match (dispute, approve) {
+/// `vouch cosign SEQ --ack|--dispute REASON|--approve [--note TEXT] [--item ITEM] [--yes]
+/// --key K`: checked, the target shown (and confirmed on a terminal), then appended.
+pub(super) fn cosign(path: &Path, args: CosignArgs, fmt: Format) -> Result<Outcome> {
+    let (verdict, reason) = match (args.dispute, args.approve) {
         (Some(r), _) => (Verdict::Dispute, Some(r)),
-        (None, true) => (Verdict::Approve, note),
-        (None, false) => (Verdict::Ack, note),
+        (None, true) => (Verdict::Approve, args.note),
+        (None, false) => (Verdict::Ack, args.note),
     };
-    let k = load_key(&key.key)?;
+    let seq = args.seq;
+    let k = load_key(&args.key.key)?;
     let mut ledger = Ledger::open(path, Access::ReadWrite)?;
-    let a = ledger.cosign(&k, seq, verdict, reason, clock::now())?;
+    ledger.check_signing_key(&k)?;
+    let line = shown_target(&ledger, seq, &args.target)?;
+    let draft = ledger.cosign_draft(&k, seq, verdict, reason)?;
+    let question = match verdict {
+        Verdict::Ack => format!("acknowledge entry {seq}?"),
+        Verdict::Dispute => format!("dispute entry {seq}?"),
+        Verdict::Approve => format!("approve entry {seq}?"),
+    };
+    confirm::confirm(&[line], &question, args.target.yes)?;
+    let a = append_one(&mut ledger, &k, draft)?;
     appended(fmt, &a, &format!("{} of entry {seq}", verdict.as_str()));
     Ok(Outcome::Ok)
 }
 
-/// `vouch retract SEQ --reason TEXT --key K`.
+/// `vouch retract SEQ --reason TEXT [--item ITEM] [--yes] --key K`: checked, the target
+/// shown (and confirmed on a terminal), then appended.
 pub(super) fn retract(
     path: &Path,
     seq: u64,
     reason: String,
+    target: &TargetArgs,
     key: &KeyArg,
     fmt: Format,
 ) -> Result<Outcome> {
     let k = load_key(&key.key)?;
     let mut ledger = Ledger::open(path, Access::ReadWrite)?;
-    let a = ledger.retract(&k, seq, reason, clock::now())?;
+    ledger.check_signing_key(&k)?;
+    let line = shown_target(&ledger, seq, target)?;
+    let draft = ledger.retract_draft(&k, seq, reason)?;
+    confirm::confirm(&[line], &format!("retract entry {seq}?"), target.yes)?;
+    let a = append_one(&mut ledger, &k, draft)?;
     appended(fmt, &a, &format!("retraction of entry {seq}"));
     Ok(Outcome::Ok)
+}
+
+/// The target entry's one-line description, after the `--item` guard passed.
+fn shown_target(ledger: &Ledger, seq: u64, target: &TargetArgs) -> Result<String> {
+    let e = confirm::target(ledger, seq)?;
+    let line = confirm::describe(ledger, &e)?;
+    confirm::check_item(&e, &line, target.item.as_deref())?;
+    Ok(line)
+}
+
+/// Append one checked draft, timed now (after any question was answered).
+fn append_one(
+    ledger: &mut Ledger,
+    key: &vouch::crypto::SecretKey,
+    draft: vouch::ledger::Draft,
+) -> Result<vouch::ledger::Appended> {
+    let mut a = ledger.append(key, vec![draft], clock::now(), &NoProgress)?;
+    a.pop().ok_or_else(|| Error::new("nothing was appended"))
 }
 
 /// `vouch waive ITEM --reason TEXT --key K`.

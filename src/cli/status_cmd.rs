@@ -6,13 +6,14 @@ use std::io::{self, Write as _};
 use std::path::Path;
 
 use super::args::{Format, ReportArgs};
+use super::confirm;
 use super::input::{load_key, parse_period, parse_trust};
 use super::output::{Outcome, print_findings, print_json, write_output};
 use vouch::attestation::status::Status;
 use vouch::attestation::status_ledger;
 use vouch::ledger::Access;
-use vouch::ledger::Ledger;
 use vouch::ledger::evidence;
+use vouch::ledger::{Ledger, NoProgress};
 use vouch::period::Period;
 use vouch::{Error, Result, clock};
 
@@ -103,17 +104,33 @@ pub(super) fn status(
     Ok(Outcome::Ok)
 }
 
+/// `vouch attest --period P [--key K [--yes]]`: show the attestation and its sign-offs, or
+/// sign it. Signing first shows the exceptions and the digest on standard error (and asks
+/// on a terminal); the sign-off then signs exactly that digest.
 pub(super) fn attest(
     path: &Path,
     period: Period,
     key: Option<String>,
+    yes: bool,
     fmt: Format,
 ) -> Result<Outcome> {
     let (att, signed) = match key {
         Some(k) => {
             let k = load_key(&k)?;
             let mut ledger = Ledger::open(path, Access::ReadWrite)?;
-            let (a, _) = vouch::attestation::attest::sign(&mut ledger, &k, &period, clock::now())?;
+            ledger.check_signing_key(&k)?;
+            let (draft, shown) = vouch::attestation::attest::prepare(&ledger, &k, &period)?;
+            let (party, _) = ledger.signer_party(&k)?;
+            confirm::confirm(
+                &confirm::attestation_summary(&shown),
+                &format!(
+                    "sign the attestation of {} to {} as {party}?",
+                    period.from, period.to
+                ),
+                yes,
+            )?;
+            let mut a = ledger.append(&k, vec![draft], clock::now(), &NoProgress)?;
+            let a = a.pop().ok_or_else(|| Error::new("nothing was appended"))?;
             // Re-read, so the new sign-off is listed with the others.
             (
                 vouch::attestation::attest::build(&ledger, &period)?,

@@ -49,6 +49,19 @@ impl Ledger {
         Ok((p.id, role))
     }
 
+    /// Refuse now a key that [`Ledger::append`] would refuse: unregistered, retired by a
+    /// rotation or revoked (`FORMAT.md` §14.1). For callers that show what is about to be
+    /// signed and ask first: the refusal comes before anything is shown. The check is
+    /// `append`'s own, run in a write transaction that writes nothing.
+    pub fn check_signing_key(&mut self, key: &SecretKey) -> Result<()> {
+        self.signer_party(key)?;
+        let fpr = key.public().fingerprint().to_string();
+        self.store.write(|w| match w.key(&fpr)? {
+            Some(row) => super::keys::check_signer(w, &row),
+            None => Ok(()),
+        })
+    }
+
     fn target(&self, seq: u64) -> Result<Target> {
         let e = self
             .entry(seq)?
@@ -140,6 +153,20 @@ impl Ledger {
         reason: Option<String>,
         now: DateTime<Utc>,
     ) -> Result<Appended> {
+        let draft = self.cosign_draft(key, seq, verdict, reason)?;
+        self.append_one(key, draft, now)
+    }
+
+    /// Check a co-signature as [`Ledger::cosign`] does and make its draft, without
+    /// appending it (so a caller can show the target and ask first, then
+    /// [`Ledger::append`] the draft).
+    pub fn cosign_draft(
+        &self,
+        key: &SecretKey,
+        seq: u64,
+        verdict: Verdict,
+        reason: Option<String>,
+    ) -> Result<Draft> {
         let (signer, role) = self.signer_party(key)?;
         let t = self.target(seq)?;
         if t.party == signer {
@@ -163,8 +190,7 @@ impl Ledger {
             reason,
             verdict,
         };
-        let draft = plain(Kind::Cosign, &body)?;
-        self.append_one(key, draft, now)
+        plain(Kind::Cosign, &body)
     }
 
     /// Withdraw one of the signer's own earlier entries.
@@ -175,6 +201,13 @@ impl Ledger {
         reason: String,
         now: DateTime<Utc>,
     ) -> Result<Appended> {
+        let draft = self.retract_draft(key, seq, reason)?;
+        self.append_one(key, draft, now)
+    }
+
+    /// Check a retraction as [`Ledger::retract`] does and make its draft, without
+    /// appending it.
+    pub fn retract_draft(&self, key: &SecretKey, seq: u64, reason: String) -> Result<Draft> {
         let (signer, _) = self.signer_party(key)?;
         check_text("reason", &reason, 4096)?;
         let t = self.target(seq)?;
@@ -193,8 +226,7 @@ impl Ledger {
             entry_sha256: t.hash,
             reason,
         };
-        let draft = plain(Kind::Retraction, &body)?;
-        self.append_one(key, draft, now)
+        plain(Kind::Retraction, &body)
     }
 
     /// Declare an item not applicable in this ledger, with a reason.

@@ -5,6 +5,7 @@ mod util;
 mod bad_input;
 mod bundle;
 mod checkpoint;
+mod confirm;
 mod keys;
 mod ledger;
 mod matrix;
