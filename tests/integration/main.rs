@@ -5,6 +5,7 @@ mod util;
 mod bad_input;
 mod bundle;
 mod checkpoint;
+mod csv_import;
 mod keys;
 mod ledger;
 mod matrix;
