@@ -566,15 +566,29 @@ changed; `~ matrix: …` for the header."
         #[arg(value_name = "NEW")]
         new: PathBuf,
     },
-    /// Make a matrix file from a CSV of items (columns: see schema/MATRIX.md "CSV form").
+    /// Make a matrix file from a CSV of items (columns: see schema/MATRIX.md "CSV form"),
+    /// or from a spreadsheet's CSV through a column map ("Importing spreadsheets").
     #[command(
         after_help = "Without --header, a skeleton [matrix] header and role names are \
-written, marked TODO: fill them in before adopting the matrix."
+written, marked TODO: fill them in before adopting the matrix.\n\n\
+A spreadsheet's own columns are mapped to the import's: \
+--map 'Control ID=id' --map 'Customer Responsibility=statement:customer' \
+--map 'Shared?=shared' --map 'Frequency=cadence' --map 'Owner notes=ignore'. \
+The delimiter (comma, semicolon or tab) is taken from the header line; \
+every error of the file is reported at once."
     )]
     Import {
         /// The CSV file.
         #[arg(value_name = "FILE.csv")]
         csv: PathBuf,
+        /// Read the sheet's column COLUMN as TARGET: one of the CSV form's columns
+        /// (statement:provider for statement_provider), shared, inherited, or ignore.
+        /// Repeatable; overrides --map-file for the same column.
+        #[arg(long = "map", value_name = "COLUMN=TARGET")]
+        maps: Vec<String>,
+        /// A TOML file whose [columns] table maps the sheet's columns: "Control ID" = "id".
+        #[arg(long, value_name = "MAP.toml")]
+        map_file: Option<PathBuf>,
         /// A matrix file giving the header, roles, services, variants and section details
         /// (its items are ignored: the CSV's replace them).
         #[arg(long, value_name = "FILE.toml")]

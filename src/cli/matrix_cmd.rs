@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 
 use super::args::{ExportFormat, Format, MatrixCommand};
 use super::output::{Outcome, Written, print_json, write_output};
+use vouch::matrix::csv_map::{self, ColumnMap, Imported};
 use vouch::matrix::{Change, ChangeKind, Item, Matrix, RoleId};
 use vouch::{Error, Result};
 
@@ -51,8 +52,18 @@ pub fn run(cmd: MatrixCommand, fmt: Format) -> Result<Outcome> {
             }
             Ok(Outcome::Ok)
         }
-        MatrixCommand::Import { csv, header, out } => {
-            let (m, toml) = import(&csv, header.as_deref())?;
+        MatrixCommand::Import {
+            csv,
+            maps,
+            map_file,
+            header,
+            out,
+        } => {
+            let map = column_map(&maps, map_file.as_deref())?;
+            let (m, toml, warnings) = import(&csv, header.as_deref(), &map)?;
+            for w in &warnings {
+                eprintln!("vouch: warning: {w}");
+            }
             match out {
                 None => print_raw(&toml),
                 Some(path) => {
@@ -261,16 +272,66 @@ fn read_text(path: &Path, what: &str) -> Result<String> {
     })
 }
 
-/// Read a CSV (and header), returning the matrix and the TOML to write.
-fn import(csv: &Path, header: Option<&Path>) -> Result<(Matrix, String)> {
+/// Report several errors at once: all but the last printed here (each with its hint,
+/// a hint already printed left out), the last returned for `cli::main` to print.
+fn all_errors(errors: Vec<Error>) -> Error {
+    let mut hints: Vec<String> = Vec::new();
+    let mut errors = errors.into_iter().peekable();
+    while let Some(e) = errors.next() {
+        let hint = e
+            .hint_text()
+            .filter(|h| !hints.iter().any(|seen| seen == h))
+            .map(str::to_string);
+        if errors.peek().is_none() {
+            let last = Error::new(e.message());
+            return match hint {
+                Some(h) => last.hint(h),
+                None => last,
+            };
+        }
+        eprintln!("vouch: error: {}", e.message());
+        if let Some(h) = hint {
+            eprintln!("vouch: hint: {h}");
+            hints.push(h);
+        }
+    }
+    Error::new("internal error: no error to report")
+}
+
+/// The column map of `--map` arguments over a `--map-file`.
+fn column_map(maps: &[String], map_file: Option<&Path>) -> Result<ColumnMap> {
+    let mut map = ColumnMap::new();
+    if let Some(path) = map_file {
+        let text = read_text(path, "map file")?;
+        map.add_toml(&text, &path.display().to_string())
+            .map_err(all_errors)?;
+    }
+    for m in maps {
+        map.add_arg(m)?;
+    }
+    Ok(map)
+}
+
+/// Read a CSV (and header) through a column map, returning the matrix, the TOML to write
+/// and the warnings; every error of the CSV is reported.
+fn import(
+    csv: &Path,
+    header: Option<&Path>,
+    map: &ColumnMap,
+) -> Result<(Matrix, String, Vec<String>)> {
     let text = read_text(csv, "CSV")?;
     let header_text = header.map(|h| read_text(h, "header file")).transpose()?;
     let header_origin = header.map(|h| h.display().to_string());
-    let m = Matrix::from_csv_with_header(
+    let Imported {
+        matrix: m,
+        warnings,
+    } = csv_map::import(
         &text,
         &csv.display().to_string(),
         header_text.as_deref().zip(header_origin.as_deref()),
-    )?;
+        map,
+    )
+    .map_err(all_errors)?;
     let mut toml = String::new();
     if header.is_none() {
         toml.push_str(&format!(
@@ -282,7 +343,7 @@ fn import(csv: &Path, header: Option<&Path>) -> Result<(Matrix, String)> {
     toml.push_str(&m.to_toml());
     // What is written must read back as the same matrix; anything else is a bug here.
     match Matrix::parse(&toml, "the generated matrix") {
-        Ok(back) if back == m => Ok((m, toml)),
+        Ok(back) if back == m => Ok((m, toml, warnings)),
         Ok(_) => Err(
             Error::new("internal error: the generated matrix reads back differently")
                 .hint("this is a bug in vouch; please report it with the CSV"),
@@ -382,6 +443,23 @@ mod tests {
                 ..
             })
         ));
+        let c = parse(&[
+            "matrix",
+            "import",
+            "x.csv",
+            "--map",
+            "Control ID=id",
+            "--map",
+            "Shared?=shared",
+            "--map-file",
+            "m.toml",
+        ])
+        .unwrap();
+        let TestCommand::Matrix(MatrixCommand::Import { maps, map_file, .. }) = c.command else {
+            panic!()
+        };
+        assert_eq!(maps, ["Control ID=id", "Shared?=shared"]);
+        assert_eq!(map_file, Some(PathBuf::from("m.toml")));
         assert!(parse(&["matrix", "export", "m.toml", "--format", "xml"]).is_err());
         assert!(parse(&["matrix", "validate"]).is_err());
     }
@@ -471,14 +549,15 @@ mod tests {
             let (m, _) = Matrix::load(&seed).unwrap();
             let csv = dir.join(format!("{name}.csv"));
             write_new(&csv, &export(&m, ExportFormat::Csv).unwrap()).unwrap();
-            let (back, toml) = import(&csv, Some(&seed)).unwrap();
+            let (back, toml, warnings) = import(&csv, Some(&seed), &ColumnMap::new()).unwrap();
+            assert!(warnings.is_empty(), "{name}: {warnings:?}");
             assert_eq!(back, m, "{name}");
             assert!(vouch::matrix::diff(&m, &back).is_empty());
             let out = dir.join(format!("{name}.out.toml"));
             write_new(&out, &toml).unwrap();
             assert_eq!(Matrix::load(&out).unwrap().0, m);
             // Without a header: same items, a skeleton to fill in.
-            let (bare, toml) = import(&csv, None).unwrap();
+            let (bare, toml, _) = import(&csv, None, &ColumnMap::new()).unwrap();
             assert_eq!(bare.items, m.items);
             assert!(toml.starts_with("# Written by `vouch matrix import`"));
             // JSON and TOML exports.
@@ -508,7 +587,7 @@ mod tests {
         let dir = scratch();
         let csv = dir.join("items.csv");
         std::fs::write(&csv, "id,section,raci_customer\nb.x,backup,RA\n").unwrap();
-        let e = import(&csv, None).unwrap_err();
+        let e = import(&csv, None, &ColumnMap::new()).unwrap_err();
         assert!(
             e.message()
                 .ends_with("items.csv:1: missing required column \"activity\""),
@@ -516,12 +595,12 @@ mod tests {
             e.message()
         );
         std::fs::write(&csv, b"id,section,activity\n\xff,b,c\n").unwrap();
-        let e = import(&csv, None).unwrap_err();
+        let e = import(&csv, None, &ColumnMap::new()).unwrap_err();
         assert!(e.message().contains("not UTF-8"), "{}", e.message());
         let header = dir.join("h.toml");
         std::fs::write(&header, "[matrix]\nid = 3\n").unwrap();
         std::fs::write(&csv, "id,section,activity,raci_customer\nb.x,b,c,R\n").unwrap();
-        let e = import(&csv, Some(&header)).unwrap_err();
+        let e = import(&csv, Some(&header), &ColumnMap::new()).unwrap_err();
         assert!(
             e.message()
                 .ends_with("h.toml:2:6: id must be a string, not integer"),

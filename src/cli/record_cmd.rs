@@ -207,6 +207,18 @@ pub(super) fn adopt(
 ) -> Result<Outcome> {
     let k = load_key(key)?;
     let (matrix, bytes) = vouch::matrix::Matrix::load(file)?;
+    let placeholders = vouch::matrix::csv_map::skeleton_placeholders(&matrix.header);
+    if !placeholders.is_empty() {
+        return Err(Error::new(format!(
+            "{}: the [matrix] header still holds the import skeleton's placeholders: {}",
+            file.display(),
+            placeholders.join(", ")
+        ))
+        .hint(format!(
+            "edit [matrix] in {}: the title, source and effective date of the document it transcribes (and the role names), then adopt it",
+            file.display()
+        )));
+    }
     let role_names: Vec<&str> = matrix.roles.iter().map(|r| r.id.as_str()).collect();
     let mut bindings = std::collections::BTreeMap::new();
     for b in binds {

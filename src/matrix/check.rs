@@ -60,6 +60,12 @@ impl Errs {
         }
     }
 
+    /// Every error, in file order (for reporting them all at once).
+    pub fn all(mut self) -> Vec<Error> {
+        self.0.sort_by_key(|(order, _)| *order);
+        self.0.into_iter().map(|(_, e)| e).collect()
+    }
+
     /// `Ok(value)`, or the first error in file order.
     pub fn finish<T>(self, value: T) -> Result<T> {
         match self.0.into_iter().min_by_key(|(order, _)| *order) {

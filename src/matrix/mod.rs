@@ -9,6 +9,7 @@
 //! cannot say *which* role is unknown or where the first of two duplicate ids is. Only
 //! this module knows the matrix file format; the first error in file order is reported.
 
+pub mod csv_map;
 pub mod fields;
 pub mod kinds;
 

@@ -6,6 +6,7 @@ mod bad_input;
 mod bundle;
 mod checkpoint;
 mod confirm;
+mod csv_import;
 mod keys;
 mod ledger;
 mod matrix;
