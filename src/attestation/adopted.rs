@@ -36,13 +36,16 @@ pub fn current(ledger: &Ledger) -> Result<Option<(u64, AdoptionPayload, Matrix)>
     Ok(Some((seq, a, m)))
 }
 
-/// Check that `party` may record evidence for `item` under the matrix in force.
-/// `at` names the input (`--item`, `batch.jsonl line 3`).
+/// Check that `party` may record evidence of `kind` for `item` under the matrix in force:
+/// the item exists, the kind is one the item lists (`schema/STATUS.md` §4), and the party
+/// holds R or A or had the item delegated — unless the evidence is supporting. `at` names
+/// the input (`--item`, `batch.jsonl line 3`).
 pub fn check_item(
     ledger: &Ledger,
     adopted: &(u64, AdoptionPayload, Matrix),
     party: &str,
     item: &str,
+    kind: &str,
     supporting: bool,
     at: &str,
 ) -> Result<()> {
@@ -76,6 +79,17 @@ pub fn check_item(
         .iter()
         .any(|r| it.raci.get(r).is_some_and(|l| l.r || l.a) || it.statements.contains_key(r));
     if holds || delegated_to(ledger, party, item)? {
+        // An unknown kind is reported (with a suggestion) when the evidence is drafted.
+        let known = crate::matrix::kinds::Registry::builtin()?
+            .get(kind)
+            .is_some();
+        if known && !it.evidence_kinds.is_empty() && !it.evidence_kinds.iter().any(|k| k == kind) {
+            return Err(Error::new(format!(
+                "{at}: {item} is proven by evidence of kind {}, not {kind:?}",
+                it.evidence_kinds.join(", ")
+            ))
+            .hint("record it as one of those kinds, or as supporting evidence with --supporting"));
+        }
         return Ok(());
     }
     let who: Vec<String> = it

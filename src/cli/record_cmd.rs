@@ -39,6 +39,7 @@ pub(super) fn record(path: &Path, args: &RecordArgs, fmt: Format) -> Result<Outc
                     adopted,
                     &party.id,
                     d.item().as_deref().unwrap_or(""),
+                    &payload_str(d, "kind"),
                     supporting,
                     &at,
                 )?;
@@ -69,6 +70,7 @@ pub(super) fn record(path: &Path, args: &RecordArgs, fmt: Format) -> Result<Outc
                 adopted,
                 &party.id,
                 &input.item,
+                &input.kind,
                 args.supporting,
                 "--item",
             )?;
@@ -297,6 +299,14 @@ fn appended(fmt: Format, a: &vouch::ledger::Appended, what: &str) {
     } else {
         out!("entry {}: {what} ({})", a.seq, hex::encode(a.hash));
     }
+}
+
+/// A string member of a draft's payload (empty when absent).
+fn payload_str(d: &vouch::ledger::Draft, member: &str) -> String {
+    serde_json::from_slice::<Value>(&d.payload)
+        .ok()
+        .and_then(|v| v.get(member).and_then(Value::as_str).map(str::to_string))
+        .unwrap_or_default()
 }
 
 fn is_supporting(d: &vouch::ledger::Draft) -> bool {

@@ -883,9 +883,9 @@ fn a_bundle_is_checked_against_a_checkpoint_the_auditor_holds() {
     );
     // The fork's bundle (another entry where the original has its last one before the
     // checkpoint), consistent with itself, against the original's checkpoint.
-    fork.record("customer", "backup.restore-tests");
-    fork.record("customer", "backup.restore-tests");
-    fork.record("customer", "backup.restore-tests");
+    fork.record("customer", "guest-os.patching");
+    fork.record("customer", "guest-os.patching");
+    fork.record("customer", "guest-os.patching");
     export(&fork, "fb", &[]);
     std::fs::copy(env.p("early.txt"), fork.p("early.txt")).unwrap();
     let r = verify(&fork, "fb", &["--checkpoint", "early.txt"]);

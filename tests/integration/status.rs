@@ -214,7 +214,7 @@ fn record_checks_items_roles_and_typed_fields() {
     assert_eq!(v["payload"]["supporting"], true);
     // A batch names the line whose item is not in the matrix, and writes nothing.
     std::fs::write(env.p("b.jsonl"), concat!(
-        r#"{"item":"backup.restore-tests","kind":"attestation","outcome":"pass","performed_at":"2026-07-02"}"#, "\n",
+        r#"{"item":"backup.restore-tests","kind":"attestation","outcome":"pass","performed_at":"2026-07-02","supporting":true}"#, "\n",
         r#"{"item":"nope","kind":"attestation","outcome":"pass","performed_at":"2026-07-02"}"#, "\n")).unwrap();
     let before = env.snapshot();
     let r = env.fails(&["record", "--batch", "b.jsonl", "--key", "customer"]);
@@ -627,4 +627,211 @@ fn report_from_a_verified_ledger_only() {
     ]);
     assert_eq!(r.code, 1);
     assert!(r.stdout.contains("**UNVERIFIED LEDGER**"), "{}", r.stdout);
+}
+
+/// Issue 10 item 2: an item that lists evidence kinds is proven only by those kinds.
+#[test]
+fn only_the_evidence_kinds_an_item_lists_count() {
+    let env = Env::adopted();
+    let before = env.snapshot();
+    let patch_run = |extra: &[&'static str]| -> Vec<&'static str> {
+        let mut args = vec![
+            "record",
+            "--item",
+            "backup.restore-tests",
+            "--kind",
+            "patch-run",
+            "--outcome",
+            "pass",
+            "--performed-at",
+            "2026-07-01",
+            "--field",
+            "hosts=1",
+            "--field",
+            "patches_applied=1",
+            "--field",
+            "failed=0",
+            "--key",
+            "customer",
+        ];
+        args.extend_from_slice(extra);
+        args
+    };
+    let r = env.fails(&patch_run(&[]));
+    assert!(
+        r.stderr.contains(
+            "--item: backup.restore-tests is proven by evidence of kind restore-test, not \"patch-run\""
+        ),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("--supporting"), "{}", r.stderr);
+    assert_eq!(before, env.snapshot(), "a refused record writes nothing");
+    env.ok(&patch_run(&["--supporting"]));
+    // Evidence of another kind signed before the rule (written here through the library,
+    // as an older vouch would have) does not fulfil the duty, and is flagged.
+    let key = vouch::crypto::keyfile::load_secret(&env.p("keys/customer.key")).unwrap();
+    let mut l =
+        vouch::ledger::Ledger::open(&env.p("ledger.db"), vouch::ledger::Access::ReadWrite).unwrap();
+    let t = vouch::format::entry::parse_time("2026-07-02T10:00:00Z").unwrap();
+    let input = vouch::ledger::evidence::EvidenceInput {
+        item: "backup.restore-tests".into(),
+        kind: "patch-run".into(),
+        outcome: "pass".into(),
+        performed_at: "2026-07-02".into(),
+        fields: [
+            ("hosts".to_string(), serde_json::json!(1)),
+            ("patches_applied".to_string(), serde_json::json!(1)),
+            ("failed".to_string(), serde_json::json!(0)),
+        ]
+        .into(),
+        artifacts: vec![],
+        note: None,
+        supporting: false,
+    };
+    let d = vouch::ledger::evidence::draft(&input, t, false).unwrap();
+    let seq = l
+        .append(&key, vec![d], t, &vouch::ledger::NoProgress)
+        .unwrap()[0]
+        .seq;
+    drop(l);
+    let v = status_json(&env, &["--period", "2026-Q3", "--as-of", "2026-10-31"]);
+    let d = duty(&v, "backup.restore-tests", "acme");
+    assert_eq!(d["status"], "missing", "{d}");
+    let flags: Vec<&str> = d["flags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert!(
+        flags.contains(&format!("other-kind:{seq}").as_str()),
+        "{flags:?}"
+    );
+    // The listed kind fulfils it.
+    assert_eq!(restore(&env, "pass", "2026-07-15", &[]).code, 0);
+    let v = status_json(&env, &["--period", "2026-Q3", "--as-of", "2026-10-31"]);
+    assert_eq!(
+        duty(&v, "backup.restore-tests", "acme")["status"],
+        "fulfilled"
+    );
+}
+
+/// A small matrix a practitioner might write: an item whose customer statement is N/A, one
+/// that applies to nobody, and a yearly attestation.
+const NA_MATRIX: &str = r#"
+[matrix]
+id = "na-test"
+title = "N/A test"
+version = "1"
+source = "test"
+effective = "2026-01-01"
+
+[roles.provider]
+name = "Provider"
+[roles.customer]
+name = "Customer"
+
+[[sections]]
+id = "ops"
+title = "Operations"
+
+[[items]]
+id = "ops.hypervisor"
+section = "ops"
+activity = "Patch the hypervisor"
+ownership = "provider"
+statements = { provider = "Patches the hypervisor monthly.", customer = "N/A" }
+cadence = "monthly"
+evidence_kinds = ["patch-run"]
+
+[[items]]
+id = "ops.unused"
+section = "ops"
+activity = "A row of the spreadsheet that applies to nobody"
+statements = { provider = "—", customer = "n/a" }
+
+[[items]]
+id = "ops.soc2"
+section = "ops"
+activity = "Annual SOC 2 attestation"
+raci = { provider = "RA", customer = "I" }
+cadence = "yearly"
+evidence_kinds = ["attestation"]
+"#;
+
+/// Issue 10 items 1 and 3 through the binary: N/A is no duty, an item may apply to nobody,
+/// and a yearly duty's window is the calendar year, so a Q4 report does not call it missing.
+#[test]
+fn not_applicable_roles_and_calendar_windows() {
+    let env = Env::two_parties();
+    std::fs::write(env.p("na.toml"), NA_MATRIX).unwrap();
+    env.ok(&["matrix", "validate", "na.toml"]);
+    let v: Value = serde_json::from_str(
+        &env.ok(&["matrix", "show", "na.toml", "--format", "json"])
+            .stdout,
+    )
+    .unwrap();
+    let items = v["items"].as_array().unwrap();
+    let item = |id: &str| items.iter().find(|i| i["id"] == id).unwrap().clone();
+    assert_eq!(
+        item("ops.hypervisor")["duty_holders"],
+        serde_json::json!(["provider"])
+    );
+    assert_eq!(item("ops.unused")["duty_holders"], serde_json::json!([]));
+    env.ok(&[
+        "matrix",
+        "adopt",
+        "na.toml",
+        "--bind",
+        "provider=cloudtemple",
+        "--bind",
+        "customer=acme",
+        "--key",
+        "provider",
+    ]);
+    // The SOC 2 report was issued on 1 September.
+    env.ok(&[
+        "record",
+        "--item",
+        "ops.soc2",
+        "--kind",
+        "attestation",
+        "--outcome",
+        "pass",
+        "--performed-at",
+        "2026-09-01",
+        "--field",
+        "standard=SOC 2 Type II",
+        "--key",
+        "provider",
+    ]);
+    let v = status_json(&env, &["--period", "2026-Q4", "--as-of", "2026-12-31"]);
+    let soc2 = duty(&v, "ops.soc2", "cloudtemple");
+    assert_eq!(soc2["status"], "fulfilled", "{soc2}");
+    assert_eq!(soc2["windows"][0]["from"], "2026-01-01");
+    assert_eq!(soc2["windows"][0]["to"], "2026-12-31");
+    // Nobody owes the customer side of the hypervisor, nor the unused row.
+    let hyp: Vec<&Value> = v["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["id"] == "ops.hypervisor")
+        .flat_map(|i| i["duties"].as_array().unwrap())
+        .collect();
+    assert_eq!(hyp.len(), 1);
+    assert_eq!(hyp[0]["party"], "cloudtemple");
+    let unused = duty(&v, "ops.unused", "");
+    assert_eq!(unused["status"], "not-applicable");
+    assert!(v["summary"].get("(none)").is_none(), "{}", v["summary"]);
+    // The monthly duty's December window is open on 31 December: due, not missing.
+    let hyp = duty(&v, "ops.hypervisor", "cloudtemple");
+    assert_eq!(
+        hyp["status"], "missing",
+        "October and November are closed and empty"
+    );
+    let v = status_json(&env, &["--period", "2026-12", "--as-of", "2026-12-15"]);
+    let hyp = duty(&v, "ops.hypervisor", "cloudtemple");
+    assert_eq!(hyp["status"], "due", "{hyp}");
+    assert_eq!(hyp["due_by"], "2026-12-31");
 }
