@@ -11,7 +11,7 @@ use chrono::{DateTime, Months, NaiveDate, Utc};
 use serde::Serialize;
 
 /// A reporting period: `[from, to]`, whole UTC days.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 pub struct Period {
     /// First day.
     pub from: NaiveDate,

@@ -63,9 +63,10 @@ pub struct Attestation {
     pub signoffs: Vec<Signoff>,
 }
 
-/// The attestation head: the newest entry that is not a sign-off.
-fn head(ledger: &Ledger) -> Result<(u64, [u8; 32], DateTime<Utc>)> {
-    let mut seq = ledger.size()?;
+/// The attestation head: the newest entry that is not a sign-off (at or before `upto`).
+fn head(ledger: &Ledger, upto: Option<u64>) -> Result<(u64, [u8; 32], DateTime<Utc>)> {
+    let size = ledger.size()?;
+    let mut seq = upto.map_or(size, |u| u.min(size));
     while seq > 0 {
         let e = ledger.entry(seq)?.ok_or_else(|| {
             Error::new(format!("entry {seq} is missing")).hint("run vouch verify")
@@ -114,7 +115,13 @@ pub fn canonical(
 
 /// Compute the attestation of a period at the current head, with its sign-offs.
 pub fn build(ledger: &Ledger, period: &Period) -> Result<Attestation> {
-    let head = head(ledger)?;
+    build_at(ledger, period, None)
+}
+
+/// Compute the attestation of a period at the head at or before entry `at` (the current
+/// head with `None`), with the period's sign-offs.
+pub fn build_at(ledger: &Ledger, period: &Period, at: Option<u64>) -> Result<Attestation> {
+    let head = head(ledger, at)?;
     let (report, matrix, adoption) =
         status_ledger::from_ledger(ledger, period, head.2, Some(head.0))?;
     let sha = ledger
@@ -212,6 +219,83 @@ pub fn prepare(ledger: &Ledger, key: &SecretKey, period: &Period) -> Result<(Dra
         store_artifacts: Vec::new(),
     };
     Ok((draft, att))
+}
+
+/// A problem with a sign-off entry, found by [`check_signoffs`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignoffProblem {
+    /// The sign-off entry.
+    pub seq: u64,
+    /// What is wrong.
+    pub what: String,
+}
+
+/// Check every sign-off of a (verified) ledger (`schema/FORMAT.md` §11, `schema/STATUS.md`
+/// §9): its signer is bound by the adoption in force for its period or is an auditor, its
+/// `head` is an attestation head, and its digest is the attestation of its period
+/// recomputed at that head — a sign-off stays valid for ever as a statement about the ledger
+/// up to its head.
+///
+/// # Errors
+///
+/// I/O, or a ledger too damaged to compute an attestation (run `vouch verify` first).
+pub fn check_signoffs(ledger: &Ledger) -> Result<Vec<SignoffProblem>> {
+    let parties = ledger.parties()?;
+    let party_of: std::collections::HashMap<String, String> = ledger
+        .keys()?
+        .into_iter()
+        .map(|k| (k.fingerprint, k.party))
+        .collect();
+    let mut cache: std::collections::HashMap<(Period, u64), Attestation> =
+        std::collections::HashMap::new();
+    let mut out = Vec::new();
+    for e in ledger.entries_of_kind(Kind::Signoff, None)? {
+        let seq = e.seq();
+        let mut problem = |what: String| out.push(SignoffProblem { seq, what });
+        let s: SignoffPayload =
+            payload::decode(&e.payload).map_err(|m| Error::new(format!("entry {seq}: {m}")))?;
+        let Some(period) = Period::parse(&format!("{}..{}", s.period.from, s.period.to)) else {
+            problem(format!(
+                "signs off the period {}..{}, which is not a period",
+                s.period.from, s.period.to
+            ));
+            continue;
+        };
+        let att = match cache.entry((period, s.head)) {
+            std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
+            std::collections::hash_map::Entry::Vacant(v) => {
+                v.insert(build_at(ledger, &period, Some(s.head))?)
+            }
+        };
+        if att.head.0 != s.head {
+            problem(format!(
+                "signs off at head {}, which is a sign-off, not an attestation head (that is entry {})",
+                s.head, att.head.0
+            ));
+            continue;
+        }
+        let party = party_of
+            .get(&e.header.signer.to_string())
+            .cloned()
+            .unwrap_or_default();
+        let auditor = parties.iter().any(|p| p.id == party && p.role == "auditor");
+        if !auditor && !att.adoption.bindings.values().any(|p| *p == party) {
+            problem(format!(
+                "signed off by {party:?}, which the adoption in force (entry {}) does not bind and which is not an auditor",
+                att.adoption.seq
+            ));
+        }
+        let digest = hex::encode(att.digest);
+        if s.digest != digest {
+            problem(format!(
+                "signs digest {} for {}, but the attestation of that period at head {} is {digest}",
+                s.digest,
+                period.name(),
+                s.head
+            ));
+        }
+    }
+    Ok(out)
 }
 
 #[cfg(test)]

@@ -28,7 +28,19 @@ pub(super) fn verify(path: &Path, args: &VerifyArgs, fmt: Format) -> Result<Outc
         all: args.all,
     };
     let bar = progress::Bar::new(true);
-    let (report, noted) = verify::verify_noting_revoked(path, &opts, &bar)?;
+    let (mut report, noted) = verify::verify_noting_revoked(path, &opts, &bar)?;
+    // Sign-offs: each digest is the attestation of its period recomputed at its head, and
+    // its signer may sign (schema/STATUS.md §9). Only a ledger that verifies can be judged.
+    if report.ok() {
+        let ledger = Ledger::open(path, Access::ReadOnly)?;
+        for p in vouch::attestation::attest::check_signoffs(&ledger)? {
+            report.findings.push(verify::Finding {
+                seq: p.seq,
+                check: verify::Check::Reference,
+                what: p.what,
+            });
+        }
+    }
     // Checkpoints held outside the ledger (FORMAT.md §13.7).
     let mut checks = Vec::new();
     if !args.checkpoint.is_empty() {

@@ -514,6 +514,43 @@ pub fn decode<T: DeserializeOwned + Serialize + Checked>(bytes: &[u8]) -> Result
     Ok(v)
 }
 
+// ---- What entries may refer to (FORMAT.md §4) ----------------------------------------------
+
+/// Whether a co-signature with `verdict` may refer to an entry of kind `target`
+/// (`FORMAT.md` §4, `cosign`): acknowledgements and disputes concern evidence, adoptions,
+/// waivers and delegations; approvals concern evidence only. `Err` says why not.
+pub fn cosign_target(
+    target: crate::format::entry::Kind,
+    verdict: Verdict,
+) -> std::result::Result<(), String> {
+    use crate::format::entry::Kind;
+    match (target, verdict) {
+        (Kind::Evidence, _) => Ok(()),
+        (Kind::Adoption | Kind::Waiver | Kind::Delegation, Verdict::Ack | Verdict::Dispute) => {
+            Ok(())
+        }
+        (_, Verdict::Approve) => Err(format!(
+            "approves a {target} entry: an auditor approves evidence only"
+        )),
+        _ => Err(format!(
+            "co-signs a {target} entry: only evidence, adoptions, waivers and delegations are acknowledged or disputed"
+        )),
+    }
+}
+
+/// Whether a retraction may refer to an entry of kind `target` (`FORMAT.md` §4,
+/// `retraction`): its author withdraws evidence, a co-signature, a waiver or a delegation;
+/// registrations, adoptions, retractions, sign-offs, checkpoints and key history stay.
+pub fn retraction_target(target: crate::format::entry::Kind) -> std::result::Result<(), String> {
+    use crate::format::entry::Kind;
+    match target {
+        Kind::Evidence | Kind::Cosign | Kind::Waiver | Kind::Delegation => Ok(()),
+        _ => Err(format!(
+            "retracts a {target} entry: only evidence, co-signatures, waivers and delegations are retracted"
+        )),
+    }
+}
+
 // ---- Key rotation statement (FORMAT.md §14.2) ---------------------------------------------
 
 /// First line of the rotation statement: format, version and domain separator (no entry

@@ -169,6 +169,10 @@ impl Ledger {
     ) -> Result<Draft> {
         let (signer, role) = self.signer_party(key)?;
         let t = self.target(seq)?;
+        if let Err(why) = payload::cosign_target(t.kind, verdict) {
+            return Err(Error::new(format!("entry {seq}: vouch cosign {why}"))
+                .hint("vouch show SEQ tells what an entry is; co-sign the evidence, adoption, waiver or delegation itself"));
+        }
         if t.party == signer {
             return Err(Error::new(format!("entry {seq} is {signer}'s own entry"))
                 .hint("co-signatures come from the other parties; to withdraw your own entry use vouch retract"));
@@ -220,6 +224,9 @@ impl Ledger {
                 "entry {seq} is a {} entry, which cannot be retracted",
                 t.kind
             )));
+        }
+        if let Err(why) = payload::retraction_target(t.kind) {
+            return Err(Error::new(format!("entry {seq}: vouch retract {why}")));
         }
         let body = RetractionPayload {
             entry: seq,

@@ -91,24 +91,28 @@ fn cosign_and_retract_show_their_target_before_writing() {
         "{}",
         r.stdout
     );
+    // A co-signature is not itself co-signed (issue 10 item 5): refused, nothing written.
+    let before = env.snapshot();
+    let r = env.fails(&["cosign", "6", "--dispute", "no", "--key", "customer"]);
+    assert!(
+        r.stderr
+            .contains("entry 6: vouch cosign co-signs a cosign entry"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(before, env.snapshot());
     // Other kinds of entries are described too; JSON output stays a clean document.
     let r = env.ok(&[
         "cosign",
-        "6",
+        "3",
         "--dispute",
-        "no",
+        "the matrix version is not the one we signed",
         "--key",
         "customer",
         "--format",
         "json",
     ]);
-    assert!(
-        r.stderr.starts_with(
-            "entry 6: cosign ack of entry 5, by cloudtemple (Cloud Temple), recorded "
-        ),
-        "{}",
-        r.stderr
-    );
+    assert!(r.stderr.starts_with("entry 3: adoption"), "{}", r.stderr);
     let v: Value = serde_json::from_str(&r.stdout).unwrap();
     assert_eq!(v["seq"], 8);
     env.ok(&["verify"]);

@@ -419,3 +419,173 @@ fn kind_rules_are_enforced_by_verify() {
     forge(&env, "keys/customer.key", Kind::Retraction, p);
     expect_finding(&env, &[], 7, "not an earlier entry");
 }
+
+/// Issue 10 item 5: rules the verifier did not enforce, each with a crafted entry signed by
+/// a real key (as a party could with a modified vouch).
+#[test]
+fn reference_rules_of_cosign_retraction_and_delegation_are_enforced_by_verify() {
+    use vouch::format::payload::{
+        CosignPayload, DelegationPayload, RetractionPayload, Verdict, encode,
+    };
+    let cosign = |env: &Env, entry: u64, verdict: Verdict| {
+        encode(&CosignPayload {
+            entry,
+            entry_sha256: hash_of(env, entry),
+            reason: Some("no".into()),
+            verdict,
+        })
+        .unwrap()
+    };
+    let retraction = |env: &Env, entry: u64| {
+        encode(&RetractionPayload {
+            entry,
+            entry_sha256: hash_of(env, entry),
+            reason: "x".into(),
+        })
+        .unwrap()
+    };
+    // Disputing a retraction.
+    let env = ledger();
+    env.ok(&[
+        "retract",
+        "3",
+        "--reason",
+        "wrong item",
+        "--key",
+        "keys/customer.key",
+    ]); // 7
+    forge(
+        &env,
+        "keys/provider.key",
+        Kind::Cosign,
+        cosign(&env, 7, Verdict::Dispute),
+    );
+    expect_finding(&env, &[], 8, "co-signs a retraction entry");
+    // Retracting a retraction.
+    let env = ledger();
+    env.ok(&[
+        "retract",
+        "3",
+        "--reason",
+        "wrong item",
+        "--key",
+        "keys/customer.key",
+    ]); // 7
+    forge(
+        &env,
+        "keys/customer.key",
+        Kind::Retraction,
+        retraction(&env, 7),
+    );
+    expect_finding(&env, &[], 8, "retracts a retraction entry");
+    // Co-signing genesis.
+    let env = ledger();
+    forge(
+        &env,
+        "keys/customer.key",
+        Kind::Cosign,
+        cosign(&env, 1, Verdict::Ack),
+    );
+    expect_finding(&env, &[], 7, "co-signs a genesis entry");
+    // Retracting a key revocation.
+    let env = ledger();
+    env.ok(&["keygen", "customer2"]);
+    env.ok(&[
+        "key",
+        "rotate",
+        "--key",
+        "keys/customer.key",
+        "--new",
+        "customer2",
+    ]); // 7
+    let old = vouch::crypto::keyfile::load_public(&env.p("keys/customer.pub"))
+        .unwrap()
+        .fingerprint()
+        .to_string();
+    env.ok(&[
+        "key",
+        "revoke",
+        &old,
+        "--since",
+        "2026-12-01",
+        "--reason",
+        "lost",
+        "--key",
+        "keys/customer2.key",
+    ]); // 8
+    forge(
+        &env,
+        "keys/customer2.key",
+        Kind::Retraction,
+        retraction(&env, 8),
+    );
+    expect_finding(&env, &[], 9, "retracts a key-revocation entry");
+    // Delegating to oneself.
+    let env = ledger();
+    let p = encode(&DelegationPayload {
+        item: "backup.restore-tests".into(),
+        to: "acme".into(),
+        note: None,
+    })
+    .unwrap();
+    forge(&env, "keys/customer.key", Kind::Delegation, p);
+    expect_finding(&env, &[], 7, "delegates backup.restore-tests to itself");
+}
+
+/// Issue 10 item 5: `verify` recomputes the attestation each sign-off claims, and refuses a
+/// sign-off by a party the adoption does not bind.
+#[test]
+fn signoffs_are_recomputed_and_their_signers_checked_by_verify() {
+    use vouch::format::payload::{PeriodRef, SignoffPayload, encode};
+    let signoff = |digest: String, head: u64| {
+        encode(&SignoffPayload {
+            digest,
+            head,
+            period: PeriodRef {
+                from: "2026-07-01".into(),
+                to: "2026-09-30".into(),
+            },
+        })
+        .unwrap()
+    };
+    // A real sign-off verifies; one with an arbitrary digest does not.
+    let env = Env::adopted(); // entries 1-4
+    env.ok(&[
+        "attest", "--period", "2026-Q3", "--key", "provider", "--yes",
+    ]); // 5
+    env.ok(&["verify"]);
+    forge(
+        &env,
+        "keys/customer.key",
+        Kind::Signoff,
+        signoff("ab".repeat(32), 4),
+    );
+    expect_finding(&env, &[], 6, &format!("signs digest {}", "ab".repeat(32)));
+    // A sign-off by a registered party the adoption does not bind (a third party).
+    let env = Env::adopted();
+    env.ok(&["keygen", "msp"]);
+    env.ok(&[
+        "party",
+        "add",
+        "orbit",
+        "--name",
+        "Orbit MSP",
+        "--role",
+        "third-party",
+        "--pubkey",
+        "keys/msp.pub",
+        "--key",
+        "provider",
+    ]); // 5
+    let r = env.ok(&["attest", "--period", "2026-Q3", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    let digest = v["digest"].as_str().unwrap().to_string();
+    let head = v["head"]["seq"].as_u64().unwrap();
+    forge(&env, "keys/msp.key", Kind::Signoff, signoff(digest, head));
+    expect_finding(
+        &env,
+        &[],
+        6,
+        "signed off by \"orbit\", which the adoption in force",
+    );
+}

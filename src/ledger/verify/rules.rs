@@ -8,7 +8,7 @@ use super::{Check, Finding};
 use crate::crypto::{self, Hasher, PublicKey};
 use crate::format::entry::{EntryHeader, Kind, LedgerId};
 use crate::format::payload::{
-    CheckpointPayload, KeyRevocationPayload, KeyRotationPayload, Role, Verdict,
+    self, CheckpointPayload, KeyRevocationPayload, KeyRotationPayload, Role, Verdict,
 };
 use crate::ledger::keys::{self, RETIRED, REVOKED};
 use crate::ledger::store::KeyEventRow;
@@ -127,12 +127,15 @@ impl Walk {
             }
             Parsed::Cosign(c) => match reference(c.entry, &c.entry_sha256) {
                 Err(e) => out.push((Check::Reference, e)),
-                Ok((author, _)) => {
+                Ok((author, kind)) => {
                     if author == signer {
                         out.push((
                             Check::Registry,
                             format!("{signer:?} co-signs its own entry {}", c.entry),
                         ));
+                    }
+                    if let Err(why) = payload::cosign_target(kind, c.verdict) {
+                        out.push((Check::Reference, format!("{why} (entry {})", c.entry)));
                     }
                     if c.verdict == Verdict::Approve && role != Some(Role::Auditor) {
                         out.push((
@@ -164,6 +167,8 @@ impl Walk {
                             Check::Registry,
                             format!("retracts entry {}, a {kind} entry", r.entry),
                         ));
+                    } else if let Err(why) = payload::retraction_target(kind) {
+                        out.push((Check::Reference, format!("{why} (entry {})", r.entry)));
                     }
                 }
             },
@@ -180,6 +185,12 @@ impl Walk {
                 out.push((
                     Check::Reference,
                     format!("delegates to unknown party {:?}", d.to),
+                ));
+            }
+            Parsed::Delegation(d) if d.to == signer => {
+                out.push((
+                    Check::Registry,
+                    format!("{signer:?} delegates {} to itself", d.item),
                 ));
             }
             _ => {}
