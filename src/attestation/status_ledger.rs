@@ -160,7 +160,8 @@ fn read_facts(
         });
     }
     for e in ledger.entries_of_kind(Kind::Delegation, upto)? {
-        if by_revoked_key(revoked, &e.header) {
+        // A retracted delegation no longer lets its delegate's evidence count.
+        if by_revoked_key(revoked, &e.header) || facts.retracted.contains(&e.seq()) {
             continue;
         }
         let d: DelegationPayload = payload::decode(&e.payload).map_err(|m| bad(e.seq(), m))?;
