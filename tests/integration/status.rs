@@ -835,3 +835,74 @@ fn not_applicable_roles_and_calendar_windows() {
     assert_eq!(hyp["status"], "due", "{hyp}");
     assert_eq!(hyp["due_by"], "2026-12-31");
 }
+
+/// A delegate's evidence counts for the delegating party's duty, until the delegation is
+/// retracted (schema/STATUS.md §4).
+#[test]
+fn delegated_evidence_counts_until_the_delegation_is_retracted() {
+    let env = Env::adopted(); // 1-4
+    env.ok(&["keygen", "msp"]);
+    env.ok(&[
+        "party",
+        "add",
+        "orbit",
+        "--name",
+        "Orbit MSP",
+        "--role",
+        "third-party",
+        "--pubkey",
+        "keys/msp.pub",
+        "--key",
+        "provider",
+    ]); // 5
+    env.ok(&[
+        "delegate",
+        "backup.restore-tests",
+        "--to",
+        "orbit",
+        "--key",
+        "customer",
+    ]); // 6
+    let r = env.run(&[
+        "record",
+        "--item",
+        "backup.restore-tests",
+        "--kind",
+        "restore-test",
+        "--outcome",
+        "pass",
+        "--performed-at",
+        "2026-07-20",
+        "--field",
+        "backup_id=bk-9",
+        "--field",
+        "rto_minutes=30",
+        "--field",
+        "data_verified=true",
+        "--key",
+        "msp",
+    ]); // 7
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let v = status_json(&env, &["--period", "2026-Q3", "--as-of", "2026-10-31"]);
+    let d = duty(&v, "backup.restore-tests", "acme");
+    assert_eq!(d["status"], "fulfilled", "{d}");
+    assert!(
+        d["flags"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f == "delegated-to:orbit")
+    );
+    env.ok(&[
+        "retract",
+        "6",
+        "--reason",
+        "contract ended",
+        "--key",
+        "customer",
+        "--yes",
+    ]);
+    let v = status_json(&env, &["--period", "2026-Q3", "--as-of", "2026-10-31"]);
+    let d = duty(&v, "backup.restore-tests", "acme");
+    assert_eq!(d["status"], "missing", "{d}");
+}
