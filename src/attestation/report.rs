@@ -4,16 +4,17 @@
 //! ([`crate::attestation::pdf`]).
 
 use serde::Serialize;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use crate::attestation::attest::{self, Signoff};
-use crate::attestation::status::{Duty, Status};
+use crate::attestation::status::{Duty, Status, WaiverState, Window};
 use crate::error::{Error, Result};
 use crate::format::entry::{Kind, format_time};
 use crate::format::payload::{self, CosignPayload, EvidencePayload};
 pub use crate::format::stamp::{ReportOptions, STAMP_FORMAT, Stamp};
 use crate::ledger::Ledger;
 use crate::ledger::verify::Report as Verification;
+use crate::matrix::RoleId;
 use crate::period::Period;
 
 /// The report's title.
@@ -111,6 +112,34 @@ pub struct PartyRow {
     pub fingerprints: Vec<String>,
 }
 
+/// The note (`vouch record --note`) of one evidence entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct EvidenceNote {
+    /// The evidence entry.
+    pub seq: u64,
+    /// Its note.
+    pub note: String,
+}
+
+/// A duty as the report shows it: its status (the JSON keys of [`Duty`]) and what the
+/// matrix and the evidence add to it.
+#[derive(Debug, Clone, Serialize)]
+pub struct DutyRow {
+    /// The status engine's result.
+    #[serde(flatten)]
+    pub duty: Duty,
+    /// The role's duty statement in the matrix, if it has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub statement: Option<String>,
+    /// The delegates (`delegated-to`) that signed evidence counted for the duty: they
+    /// performed it, the duty holder stays accountable.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub performed_by: Vec<String>,
+    /// The notes of the evidence counted for the duty.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<EvidenceNote>,
+}
+
 /// One item row.
 #[derive(Debug, Clone, Serialize)]
 pub struct ItemRow {
@@ -121,7 +150,7 @@ pub struct ItemRow {
     /// RACI letters per role id.
     pub raci: BTreeMap<String, String>,
     /// Duty statuses.
-    pub duties: Vec<Duty>,
+    pub duties: Vec<DutyRow>,
 }
 
 /// A section of the matrix with its items.
@@ -150,17 +179,57 @@ pub struct Exception {
     pub status: Status,
     /// Evidence numbers and flags, in words.
     pub detail: String,
+    /// The delegates that performed it (signed its counted evidence).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub performed_by: Vec<String>,
+    /// The notes of its evidence (counted, or flagged as not counted).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<EvidenceNote>,
 }
 
-/// A customer duty, listed as a complementary user entity control (SOC 2 terms).
+/// A duty the customer is accountable for, listed as a complementary user entity control
+/// (SOC 2 terms): the customer's own duties (performed by a delegate or not), and the duties
+/// a third party performs for items the customer is accountable for.
 #[derive(Debug, Clone, Serialize)]
 pub struct Cuec {
     /// Item id.
     pub item: String,
-    /// The duty, in the matrix's words.
+    /// The duty, in the matrix's words (the customer's statement, else the performing
+    /// role's, else the activity).
     pub duty: String,
     /// Its status.
     pub status: Status,
+    /// For `due`: the last day evidence counts.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub due_by: Option<String>,
+    /// The role that holds the duty (`customer`, or `third-party`).
+    pub role: String,
+    /// Who performs it when that is not the customer: its delegates that signed its
+    /// evidence, or the third party bound to the role.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub performed_by: Vec<String>,
+}
+
+/// A party's latest verdict on the adoption, and the co-signature that gave it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AdoptionVerdict {
+    /// The party.
+    pub party: String,
+    /// Its co-signature entry.
+    pub entry: u64,
+}
+
+/// The adoption the report rests on: who adopted the matrix and who acknowledged it.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct AdoptionRow {
+    /// The adoption entry.
+    pub seq: u64,
+    /// The party that signed it.
+    pub by: String,
+    /// The parties whose latest verdict on it is an acknowledgement.
+    pub acknowledged_by: Vec<AdoptionVerdict>,
+    /// The parties whose latest verdict on it is a dispute.
+    pub disputed_by: Vec<AdoptionVerdict>,
 }
 
 /// One evidence entry in the appendix.
@@ -188,6 +257,9 @@ pub struct EvidenceRow {
     pub signer: String,
     /// Co-signatures: entry, party, verdict.
     pub cosignatures: Vec<(u64, String, String)>,
+    /// The note recorded with it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 /// The whole report.
@@ -199,6 +271,8 @@ pub struct Report {
     pub statement: &'static str,
     /// The matrix: id, title, version, SHA-256, adopting entry.
     pub matrix: BTreeMap<&'static str, String>,
+    /// Who adopted the matrix and who acknowledged the adoption.
+    pub adoption: AdoptionRow,
     /// The period.
     pub period: Period,
     /// Parties.
@@ -223,6 +297,8 @@ pub struct Report {
     pub exceptions: Vec<Exception>,
     /// Customer duties as CUECs.
     pub cuecs: Vec<Cuec>,
+    /// Every waiver of the matrix's items, in ledger order, and what became of it.
+    pub waivers: Vec<WaiverState>,
     /// Evidence appendix.
     pub appendix: Vec<EvidenceRow>,
     /// Why the appendix is limited, if it is.
@@ -276,6 +352,139 @@ type CosignRow = (u64, String, String);
 /// Co-signature rows by the entry they refer to.
 type CosignsByEntry = HashMap<u64, Vec<CosignRow>>;
 
+impl Report {
+    /// How the report names a party in its tables: "Display Name (id)", or the id alone
+    /// when the party has no other name or is not registered.
+    pub fn party_name(&self, id: &str) -> String {
+        match self.parties.iter().find(|p| p.id == id) {
+            Some(p) if !p.name.is_empty() && p.name != p.id => format!("{} ({id})", p.name),
+            _ => id.to_string(),
+        }
+    }
+
+    /// The parties of the summary, in the order the report lists parties (as the grid's
+    /// columns), then any other.
+    pub fn summary_order(&self) -> Vec<&str> {
+        let mut out: Vec<&str> = self
+            .parties
+            .iter()
+            .map(|p| p.id.as_str())
+            .filter(|id| self.summary.contains_key(*id))
+            .collect();
+        for k in self.summary.keys() {
+            if !out.contains(&k.as_str()) {
+                out.push(k);
+            }
+        }
+        out
+    }
+
+    /// A party's role as the report shows it: the role the adoption binds it to, else its
+    /// registered role.
+    pub fn party_role(&self, id: &str) -> Option<&str> {
+        self.parties
+            .iter()
+            .find(|p| p.id == id)
+            .map(|p| p.bound_as.as_deref().unwrap_or(p.role.as_str()))
+    }
+
+    /// `performed by orbit (third-party)`, or `None` when nobody else performed the duty.
+    pub fn performed_by_words(&self, ids: &[String]) -> Option<String> {
+        if ids.is_empty() {
+            return None;
+        }
+        let who: Vec<String> = ids
+            .iter()
+            .map(|id| match self.party_role(id) {
+                Some(role) => format!("{id} ({role})"),
+                None => id.clone(),
+            })
+            .collect();
+        Some(format!("performed by {}", who.join(", ")))
+    }
+
+    /// What the evidence appendix lists, in one sentence.
+    pub fn appendix_scope(&self) -> &'static str {
+        match Appendix::parse(&self.options.appendix) {
+            Appendix::All => "Every evidence entry counted for a duty of the period.",
+            Appendix::Exceptions => {
+                "The evidence counted for the exceptions only (failed, overdue, missing and disputed duties); vouch report --appendix all lists every evidence entry counted for a duty."
+            }
+            Appendix::None => {
+                "Not included in this report (--appendix none); vouch report --appendix all lists every evidence entry counted for a duty."
+            }
+        }
+    }
+}
+
+/// A duty's status in words: `due by 2026-12-31` for a duty that is due, else its status.
+pub fn status_words(d: &Duty) -> String {
+    match (&d.status, &d.due_by) {
+        (Status::Due, Some(by)) => format!("due by {by}"),
+        (s, _) => s.as_str().to_string(),
+    }
+}
+
+/// The short words of a flag's name: `late-recorded`, `waiver pending`, `delegated to`.
+fn flag_name_words(name: &str) -> &str {
+    match name {
+        "before-adoption" => "before adoption",
+        "dispute-resolved" => "dispute resolved in",
+        "delegated-to" => "delegated to",
+        "waived" => "waived in",
+        "waiver-pending" => "waiver pending",
+        "waiver-disputed" => "waiver disputed",
+        "signed-by-revoked-key" => "signed by revoked key",
+        "other-kind" => "other kind",
+        "supporting-only" => "supporting evidence only",
+        other => other,
+    }
+}
+
+/// A duty's flags in short words, one line per kind of flag, in the order they come:
+/// `late-recorded #42 #43`, `delegated to orbit`, `waiver pending #20`.
+pub fn flag_words(flags: &[String]) -> Vec<String> {
+    let mut out: Vec<(String, Vec<String>)> = Vec::new();
+    for f in flags {
+        let (name, arg) = f.split_once(':').unwrap_or((f.as_str(), ""));
+        let arg = if arg.is_empty() {
+            None
+        } else if arg.bytes().all(|b| b.is_ascii_digit()) {
+            Some(format!("#{arg}"))
+        } else {
+            Some(arg.to_string())
+        };
+        match out.last_mut() {
+            Some((n, args)) if n == name => args.extend(arg),
+            _ => out.push((name.to_string(), arg.into_iter().collect())),
+        }
+    }
+    out.into_iter()
+        .map(|(name, args)| {
+            let words = flag_name_words(&name);
+            if args.is_empty() {
+                words.to_string()
+            } else if args.iter().all(|a| a.starts_with('#')) {
+                format!("{words} {}", args.join(" "))
+            } else {
+                format!("{words} {}", args.join(", "))
+            }
+        })
+        .collect()
+}
+
+/// A waiver's state in words: `effective`, `pending (no counterparty has agreed yet)`,
+/// `disputed by cloudtemple`, `retracted`, `no effect (its author is not bound by the
+/// adoption)`.
+pub fn waiver_state_words(w: &WaiverState) -> String {
+    match w.state {
+        "pending" => "pending (no counterparty has agreed yet)".to_string(),
+        "disputed" => format!("disputed by {}", w.disputed_by.join(", ")),
+        "unbound" => "no effect (its author is not bound by the adoption)".to_string(),
+        other => other.to_string(),
+    }
+}
+
 /// The exception detail of a duty, in words: its evidence, the windows that are not in
 /// order and why, who disputed what, and its flags.
 fn detail(d: &Duty, cosigns: &CosignsByEntry, reasons: &HashMap<u64, String>) -> String {
@@ -284,18 +493,35 @@ fn detail(d: &Duty, cosigns: &CosignsByEntry, reasons: &HashMap<u64, String>) ->
         let ev: Vec<String> = d.evidence.iter().map(|s| format!("#{s}")).collect();
         parts.push(format!("evidence {}", ev.join(", ")));
     }
+    // Windows that are not in order; a run of consecutive windows in the same state is
+    // one range ("2026-01-01 to 2026-10-31: no evidence (10 windows)").
+    let mut runs: Vec<(&Window, &Window, usize)> = Vec::new();
     for w in d
         .windows
         .iter()
-        .filter(|w| w.state != "ok" && w.state != "pending")
+        .filter(|w| w.state != "ok" && w.state != "open")
     {
-        let why = match w.state {
+        match runs.last_mut() {
+            Some((_, last, n)) if last.state == w.state && last.to.succ_opt() == Some(w.from) => {
+                *last = w;
+                *n += 1;
+            }
+            _ => runs.push((w, w, 1)),
+        }
+    }
+    for (first, last, n) in runs {
+        let why = match first.state {
             "empty" => "no evidence",
             "failed" => "the latest evidence failed",
             "disputed" => "the passing evidence is disputed",
             other => other,
         };
-        parts.push(format!("{} to {}: {why}", w.from, w.to));
+        let count = if n > 1 {
+            format!(" ({n} windows)")
+        } else {
+            String::new()
+        };
+        parts.push(format!("{} to {}: {why}{count}", first.from, last.to));
     }
     for seq in &d.evidence {
         for (c, who, verdict) in cosigns.get(seq).into_iter().flatten() {
@@ -319,14 +545,123 @@ fn detail(d: &Duty, cosigns: &CosignsByEntry, reasons: &HashMap<u64, String>) ->
             "dispute-resolved" => format!("dispute resolved in #{arg}"),
             "delegated-to" => format!("delegated to {arg}"),
             "waived" => format!("waived in #{arg}"),
+            "waiver-pending" => format!("waiver #{arg} not yet agreed by a counterparty"),
+            "waiver-disputed" => format!("waiver #{arg} disputed"),
             "supporting-only" => "supporting evidence only".to_string(),
             "signed-by-revoked-key" => {
                 format!("#{arg} signed by a key after its revocation time: not counted")
+            }
+            "other-kind" => {
+                format!("#{arg} is of a kind the item does not list: not counted")
             }
             _ => f.clone(),
         });
     }
     parts.join("; ")
+}
+
+/// The flags that name an evidence entry of the duty (counted or not).
+const EVIDENCE_FLAGS: [&str; 5] = [
+    "late-recorded",
+    "before-adoption",
+    "retracted",
+    "other-kind",
+    "signed-by-revoked-key",
+];
+
+/// The evidence entries a duty's flags name.
+fn flagged_evidence(d: &Duty) -> impl Iterator<Item = u64> + '_ {
+    d.flags.iter().filter_map(|f| {
+        let (name, arg) = f.split_once(':')?;
+        EVIDENCE_FLAGS
+            .contains(&name)
+            .then(|| arg.parse().ok())
+            .flatten()
+    })
+}
+
+/// An evidence entry as read for the report.
+struct EvidenceRead {
+    payload: EvidencePayload,
+    /// Signer key fingerprint.
+    signer: String,
+    /// Signing party.
+    party: String,
+    /// Ledger time.
+    recorded_at: String,
+}
+
+/// Read the evidence entries the report shows — each duty's counted evidence and the
+/// evidence its flags name — once each, through the ledger reader.
+fn read_evidence(
+    ledger: &Ledger,
+    report: &crate::attestation::status::StatusReport,
+    party_of: &HashMap<String, String>,
+) -> Result<HashMap<u64, EvidenceRead>> {
+    let seqs: BTreeSet<u64> = report
+        .items
+        .iter()
+        .flat_map(|it| &it.duties)
+        .flat_map(|d| d.evidence.iter().copied().chain(flagged_evidence(d)))
+        .collect();
+    let mut out = HashMap::with_capacity(seqs.len());
+    for seq in seqs {
+        let Some(e) = ledger.entry(seq)? else {
+            continue;
+        };
+        if e.header.kind != Kind::Evidence {
+            continue;
+        }
+        let payload: EvidencePayload =
+            payload::decode(&e.payload).map_err(|x| Error::new(format!("entry {seq}: {x}")))?;
+        let signer = e.header.signer.to_string();
+        out.insert(
+            seq,
+            EvidenceRead {
+                payload,
+                party: party_of.get(&signer).cloned().unwrap_or_default(),
+                signer,
+                recorded_at: format_time(&e.header.time),
+            },
+        );
+    }
+    Ok(out)
+}
+
+/// The notes of these evidence entries, in ledger order.
+fn notes_of(
+    seqs: impl Iterator<Item = u64>,
+    evidence: &HashMap<u64, EvidenceRead>,
+) -> Vec<EvidenceNote> {
+    let seqs: BTreeSet<u64> = seqs.collect();
+    seqs.into_iter()
+        .filter_map(|seq| {
+            let note = evidence.get(&seq)?.payload.note.as_ref()?;
+            Some(EvidenceNote {
+                seq,
+                note: note.clone(),
+            })
+        })
+        .collect()
+}
+
+/// The delegates of a duty (its `delegated-to` flags) that signed evidence counted for it.
+fn performed_by(d: &Duty, evidence: &HashMap<u64, EvidenceRead>) -> Vec<String> {
+    let signers: BTreeSet<&str> = d
+        .evidence
+        .iter()
+        .filter_map(|s| evidence.get(s).map(|e| e.party.as_str()))
+        .collect();
+    let mut out: Vec<String> = Vec::new();
+    for f in &d.flags {
+        if let Some(to) = f.strip_prefix("delegated-to:")
+            && signers.contains(to)
+            && !out.iter().any(|o| o == to)
+        {
+            out.push(to.to_string());
+        }
+    }
+    out
 }
 
 /// Build the report of a period from a ledger and its verification result.
@@ -347,13 +682,15 @@ pub fn build(
         .map(|k| (k.fingerprint.clone(), k.party.clone()))
         .collect();
     let (cosigns, reasons) = cosign_rows(ledger, &party_of, att.head.0)?;
+    let adoption = adoption_row(ledger, &att, &party_of, &cosigns)?;
+    let evidence = read_evidence(ledger, &att.report, &party_of)?;
     let MatrixRows {
         sections,
         exceptions,
         cuecs,
         wanted,
-    } = matrix_rows(&att, appendix, &cosigns, &reasons);
-    let (rows, appendix_note) = evidence_rows(ledger, wanted, &party_of, &cosigns)?;
+    } = matrix_rows(&att, appendix, &cosigns, &reasons, &evidence);
+    let (rows, appendix_note) = evidence_rows(wanted, &evidence, &cosigns);
     let digest = hex::encode(att.digest);
     let head = (att.head.0, hex::encode(att.head.1));
     let how_to_verify = how_to_verify(&parties, period);
@@ -372,6 +709,7 @@ pub fn build(
         title: TITLE,
         statement: STATEMENT,
         matrix,
+        adoption,
         period: *period,
         parties,
         head,
@@ -388,11 +726,47 @@ pub fn build(
         sections,
         exceptions,
         cuecs,
+        waivers: att.report.waivers.clone(),
         appendix: rows,
         appendix_note,
         digest,
         signoffs: att.signoffs.clone(),
         how_to_verify,
+    })
+}
+
+/// Who signed the adoption, and each party's latest verdict on it.
+fn adoption_row(
+    ledger: &Ledger,
+    att: &attest::Attestation,
+    party_of: &HashMap<String, String>,
+    cosigns: &CosignsByEntry,
+) -> Result<AdoptionRow> {
+    let seq = att.adoption.seq;
+    let by = ledger
+        .entry(seq)?
+        .and_then(|e| party_of.get(&e.header.signer.to_string()).cloned())
+        .unwrap_or_default();
+    // Co-signatures come in ledger order: the last one of each party is its verdict.
+    let mut latest: BTreeMap<&str, (u64, &str)> = BTreeMap::new();
+    for (c, who, verdict) in cosigns.get(&seq).into_iter().flatten() {
+        latest.insert(who.as_str(), (*c, verdict.as_str()));
+    }
+    let with = |v: &str| -> Vec<AdoptionVerdict> {
+        latest
+            .iter()
+            .filter(|(_, (_, verdict))| *verdict == v)
+            .map(|(party, (entry, _))| AdoptionVerdict {
+                party: (*party).to_string(),
+                entry: *entry,
+            })
+            .collect()
+    };
+    Ok(AdoptionRow {
+        seq,
+        by,
+        acknowledged_by: with("ack"),
+        disputed_by: with("dispute"),
     })
 }
 
@@ -491,6 +865,7 @@ fn matrix_rows(
     appendix: Appendix,
     cosigns: &CosignsByEntry,
     reasons: &HashMap<u64, String>,
+    evidence: &HashMap<u64, EvidenceRead>,
 ) -> MatrixRows {
     let m = &att.matrix;
     let mut sections: Vec<SectionRows> = Vec::new();
@@ -515,7 +890,16 @@ fn matrix_rows(
             .filter(|(_, l)| !l.is_empty())
             .map(|(r, l)| (r.as_str().to_string(), l.to_string()))
             .collect();
+        let customer_accountable = item.raci.get(&RoleId::Customer).is_some_and(|l| l.a);
+        let mut duties = Vec::new();
         for d in &it.duties {
+            let role = RoleId::parse(d.role);
+            let row = DutyRow {
+                duty: d.clone(),
+                statement: role.and_then(|r| item.statements.get(&r)).cloned(),
+                performed_by: performed_by(d, evidence),
+                notes: notes_of(d.evidence.iter().copied(), evidence),
+            };
             let is_exception = matches!(
                 d.status,
                 Status::Failed | Status::Overdue | Status::Missing | Status::Disputed
@@ -528,30 +912,48 @@ fn matrix_rows(
                     role: d.role.to_string(),
                     status: d.status,
                     detail: detail(d, cosigns, reasons),
+                    performed_by: row.performed_by.clone(),
+                    notes: notes_of(
+                        d.evidence.iter().copied().chain(flagged_evidence(d)),
+                        evidence,
+                    ),
                 });
             }
             if appendix == Appendix::All || (appendix == Appendix::Exceptions && is_exception) {
                 wanted.extend(&d.evidence);
             }
-            if d.role == "customer" {
+            // The customer's duties, and what a third party does for an item the customer
+            // is accountable for.
+            let third_party = role == Some(RoleId::ThirdParty) && customer_accountable;
+            if role == Some(RoleId::Customer) || third_party {
                 let duty = item
                     .statements
-                    .get(&crate::matrix::RoleId::Customer)
+                    .get(&RoleId::Customer)
+                    .or(row.statement.as_ref())
                     .cloned()
                     .unwrap_or_else(|| it.activity.clone());
+                let performed_by = if third_party && !d.party.is_empty() {
+                    vec![d.party.clone()]
+                } else {
+                    row.performed_by.clone()
+                };
                 cuecs.push(Cuec {
                     item: it.id.clone(),
                     duty,
                     status: d.status,
+                    due_by: d.due_by.clone(),
+                    role: d.role.to_string(),
+                    performed_by,
                 });
             }
+            duties.push(row);
         }
         if let Some(s) = sections.last_mut() {
             s.items.push(ItemRow {
                 id: it.id.clone(),
                 activity: it.activity.clone(),
                 raci,
-                duties: it.duties.clone(),
+                duties,
             });
         }
     }
@@ -566,11 +968,10 @@ fn matrix_rows(
 /// The evidence appendix: the wanted entries, in ledger order, at most
 /// [`APPENDIX_LIMIT`]; and why it is limited, if it is.
 fn evidence_rows(
-    ledger: &Ledger,
     mut wanted: Vec<u64>,
-    party_of: &HashMap<String, String>,
+    evidence: &HashMap<u64, EvidenceRead>,
     cosigns: &CosignsByEntry,
-) -> Result<(Vec<EvidenceRow>, Option<String>)> {
+) -> (Vec<EvidenceRow>, Option<String>) {
     wanted.sort_unstable();
     wanted.dedup();
     let mut appendix_note = None;
@@ -581,33 +982,32 @@ fn evidence_rows(
         ));
         wanted.truncate(APPENDIX_LIMIT);
     }
-    let mut rows = Vec::new();
-    for seq in wanted {
-        let Some(e) = ledger.entry(seq)? else {
-            continue;
-        };
-        let p: EvidencePayload =
-            payload::decode(&e.payload).map_err(|x| Error::new(format!("entry {seq}: {x}")))?;
-        let signer = e.header.signer.to_string();
-        rows.push(EvidenceRow {
-            seq,
-            item: p.item,
-            performed_at: p.performed_at,
-            recorded_at: format_time(&e.header.time),
-            party: party_of.get(&signer).cloned().unwrap_or_default(),
-            kind: p.kind,
-            outcome: p.outcome.as_str().to_string(),
-            fields: p.fields,
-            artifacts: p
-                .artifacts
-                .into_iter()
-                .map(|a| (a.name, a.sha256))
-                .collect(),
-            signer,
-            cosignatures: cosigns.get(&seq).cloned().unwrap_or_default(),
-        });
-    }
-    Ok((rows, appendix_note))
+    let rows = wanted
+        .into_iter()
+        .filter_map(|seq| {
+            let e = evidence.get(&seq)?;
+            let p = &e.payload;
+            Some(EvidenceRow {
+                seq,
+                item: p.item.clone(),
+                performed_at: p.performed_at.clone(),
+                recorded_at: e.recorded_at.clone(),
+                party: e.party.clone(),
+                kind: p.kind.clone(),
+                outcome: p.outcome.as_str().to_string(),
+                fields: p.fields.clone(),
+                artifacts: p
+                    .artifacts
+                    .iter()
+                    .map(|a| (a.name.clone(), a.sha256.clone()))
+                    .collect(),
+                signer: e.signer.clone(),
+                cosignatures: cosigns.get(&seq).cloned().unwrap_or_default(),
+                note: p.note.clone(),
+            })
+        })
+        .collect();
+    (rows, appendix_note)
 }
 
 /// How to verify the report: the commands, with every party's key pinned.
@@ -644,4 +1044,114 @@ fn signed_checkpoint(
         }
     }
     Ok(signed_checkpoint)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::NaiveDate;
+
+    fn window(from: &str, to: &str, state: &'static str) -> Window {
+        let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+        Window {
+            from: d(from),
+            to: d(to),
+            due: true,
+            state,
+            due_by: d(to),
+            evidence: Vec::new(),
+        }
+    }
+
+    fn duty(status: Status, flags: &[&str]) -> Duty {
+        Duty {
+            role: "customer",
+            party: "acme".to_string(),
+            raci: "RA".to_string(),
+            status,
+            due_by: None,
+            windows: Vec::new(),
+            evidence: Vec::new(),
+            last_performed: None,
+            flags: flags.iter().map(ToString::to_string).collect(),
+        }
+    }
+
+    #[test]
+    fn flags_in_short_words_one_line_per_kind() {
+        let d = duty(
+            Status::Fulfilled,
+            &[
+                "delegated-to:orbit",
+                "late-recorded:42",
+                "late-recorded:43",
+                "waiver-pending:20",
+                "signed-by-revoked-key:9",
+                "other-kind:11",
+                "supporting-only",
+            ],
+        );
+        assert_eq!(
+            flag_words(&d.flags),
+            [
+                "delegated to orbit",
+                "late-recorded #42 #43",
+                "waiver pending #20",
+                "signed by revoked key #9",
+                "other kind #11",
+                "supporting evidence only",
+            ]
+        );
+        assert!(flag_words(&[]).is_empty());
+    }
+
+    #[test]
+    fn due_reads_due_by_its_date() {
+        let mut d = duty(Status::Due, &[]);
+        assert_eq!(status_words(&d), "due");
+        d.due_by = Some("2026-12-31".to_string());
+        assert_eq!(status_words(&d), "due by 2026-12-31");
+        d.status = Status::Missing;
+        assert_eq!(status_words(&d), "missing");
+    }
+
+    #[test]
+    fn runs_of_empty_windows_are_one_range() {
+        let mut d = duty(Status::Overdue, &["waiver-disputed:20", "other-kind:11"]);
+        d.windows = vec![
+            window("2026-01-01", "2026-01-31", "empty"),
+            window("2026-02-01", "2026-02-28", "empty"),
+            window("2026-03-01", "2026-03-31", "empty"),
+            window("2026-04-01", "2026-04-30", "ok"),
+            window("2026-05-01", "2026-05-31", "empty"),
+            window("2026-06-01", "2026-06-30", "failed"),
+            window("2026-07-01", "2026-07-31", "open"),
+        ];
+        assert_eq!(
+            detail(&d, &HashMap::new(), &HashMap::new()),
+            "2026-01-01 to 2026-03-31: no evidence (3 windows); \
+             2026-05-01 to 2026-05-31: no evidence; \
+             2026-06-01 to 2026-06-30: the latest evidence failed; \
+             waiver #20 disputed; \
+             #11 is of a kind the item does not list: not counted"
+        );
+    }
+
+    #[test]
+    fn waiver_states_in_words() {
+        let mut w = WaiverState {
+            seq: 20,
+            item: "backup.manual-snapshots".to_string(),
+            by: "acme".to_string(),
+            reason: "none taken".to_string(),
+            agreed_by: Vec::new(),
+            disputed_by: vec!["cloudtemple".to_string()],
+            state: "disputed",
+        };
+        assert_eq!(waiver_state_words(&w), "disputed by cloudtemple");
+        w.state = "unbound";
+        assert!(waiver_state_words(&w).contains("not bound"));
+        w.state = "pending";
+        assert!(waiver_state_words(&w).starts_with("pending"));
+    }
 }

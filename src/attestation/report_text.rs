@@ -4,7 +4,7 @@
 
 use std::fmt::Write as _;
 
-use crate::attestation::report::Report;
+use crate::attestation::report::{DutyRow, Report, flag_words, status_words, waiver_state_words};
 use crate::attestation::status::Status;
 use crate::error::{Error, Result};
 
@@ -20,6 +20,7 @@ pub fn to_markdown(r: &Report) -> String {
     md_summary(&mut o, r);
     md_matrix(&mut o, r);
     md_exceptions(&mut o, r);
+    md_waivers(&mut o, r);
     md_appendix(&mut o, r);
     md_signoffs(&mut o, r);
     md_how_to_verify(&mut o, r);
@@ -39,12 +40,37 @@ fn md_head(o: &mut String, r: &Report) {
     let _ = writeln!(o, "{}\n", r.statement);
     let _ = writeln!(
         o,
-        "- Matrix: {} (`{}`), version {}, SHA-256 `{}`, adopted in entry {}",
+        "- Matrix: {} (`{}`), version {}, SHA-256 `{}`, adopted in entry {}{}",
         r.matrix["title"],
         r.matrix["id"],
         r.matrix["version"],
         r.matrix["sha256"],
-        r.matrix["adopted_in"]
+        r.matrix["adopted_in"],
+        if r.adoption.by.is_empty() {
+            String::new()
+        } else {
+            format!(" by {}", r.party_name(&r.adoption.by))
+        }
+    );
+    let verdicts = |v: &[crate::attestation::report::AdoptionVerdict]| -> String {
+        v.iter()
+            .map(|a| format!("{} in entry {}", r.party_name(&a.party), a.entry))
+            .collect::<Vec<_>>()
+            .join("; ")
+    };
+    let _ = writeln!(
+        o,
+        "- Adoption acknowledged by: {}{}",
+        if r.adoption.acknowledged_by.is_empty() {
+            "no other party yet".to_string()
+        } else {
+            verdicts(&r.adoption.acknowledged_by)
+        },
+        if r.adoption.disputed_by.is_empty() {
+            String::new()
+        } else {
+            format!("; disputed by {}", verdicts(&r.adoption.disputed_by))
+        }
     );
     let _ = writeln!(
         o,
@@ -83,12 +109,36 @@ fn md_summary(o: &mut String, r: &Report) {
         Status::ALL.map(Status::as_str).join(" | "),
         "---|".repeat(Status::ALL.len())
     );
-    for (party, counts) in &r.summary {
+    for (party, counts) in r
+        .summary_order()
+        .into_iter()
+        .filter_map(|p| r.summary.get(p).map(|c| (p, c)))
+    {
         let cells: Vec<String> = Status::ALL
             .iter()
             .map(|s| counts.get(s.as_str()).copied().unwrap_or(0).to_string())
             .collect();
-        let _ = writeln!(o, "| {party} | {} |", cells.join(" | "));
+        let _ = writeln!(
+            o,
+            "| {} | {} |",
+            md_escape(&r.party_name(party)),
+            cells.join(" | ")
+        );
+    }
+}
+
+/// A duty's party in words: the party, and its role and who performed it when a delegate
+/// did (`acme (customer), performed by orbit (third-party)`); the role and "not bound"; or a
+/// dash for an item that applies to nobody.
+fn duty_party(r: &Report, d: &DutyRow) -> String {
+    let duty = &d.duty;
+    match (duty.party.is_empty(), duty.role.is_empty()) {
+        (false, _) => match r.performed_by_words(&d.performed_by) {
+            Some(by) => format!("{} ({}), {by}", duty.party, duty.role),
+            None => duty.party.clone(),
+        },
+        (true, false) => format!("{} (not bound)", duty.role),
+        (true, true) => "-".to_string(),
     }
 }
 
@@ -98,69 +148,122 @@ fn md_matrix(o: &mut String, r: &Report) {
     for s in &r.sections {
         let _ = writeln!(
             o,
-            "\n### {}\n\n| item | activity | RACI | party | status | evidence | last performed |\n|---|---|---|---|---|---|---|",
+            "\n### {}\n\n| item | activity | RACI | party | status | evidence | last performed | flags | duty statement |\n|---|---|---|---|---|---|---|---|---|",
             md_escape(&s.title)
         );
         for it in &s.items {
             let raci: Vec<String> = it.raci.iter().map(|(r, l)| format!("{r} {l}")).collect();
             for d in &it.duties {
-                let ev: Vec<String> = d.evidence.iter().map(|s| format!("#{s}")).collect();
+                let ev: Vec<String> = d.duty.evidence.iter().map(|s| format!("#{s}")).collect();
                 let _ = writeln!(
                     o,
-                    "| {} | {} | {} | {} | {} | {} | {} |",
+                    "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
                     it.id,
                     md_escape(&it.activity),
                     raci.join(", "),
-                    if d.party.is_empty() { "-" } else { &d.party },
-                    d.status.as_str(),
+                    md_escape(&duty_party(r, d)),
+                    status_words(&d.duty),
                     ev.join(" "),
-                    d.last_performed.as_deref().unwrap_or("-")
+                    d.duty.last_performed.as_deref().unwrap_or("-"),
+                    flag_words(&d.duty.flags).join("; "),
+                    d.statement
+                        .as_deref()
+                        .map(|st| md_escape(&format!("{}: {st}", d.duty.role)))
+                        .unwrap_or_default()
                 );
             }
         }
     }
 }
 
-/// The exceptions and the complementary user entity controls.
+/// The exceptions (with the notes of their evidence) and the complementary user entity
+/// controls.
 fn md_exceptions(o: &mut String, r: &Report) {
     let _ = writeln!(
         o,
-        "\n## Exceptions\n\n| item | party | status | detail |\n|---|---|---|---|"
+        "\n## Exceptions\n\n| item | party | status | detail | evidence notes |\n|---|---|---|---|---|"
     );
     for e in &r.exceptions {
+        let party = match r.performed_by_words(&e.performed_by) {
+            Some(by) => format!("{} ({}), {by}", e.party, e.role),
+            None if e.party.is_empty() => format!("{} (not bound)", e.role),
+            None => e.party.clone(),
+        };
+        let notes: Vec<String> = e
+            .notes
+            .iter()
+            .map(|n| format!("#{}: \u{201c}{}\u{201d}", n.seq, n.note))
+            .collect();
         let _ = writeln!(
             o,
-            "| {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} |",
             e.item,
-            e.party,
+            md_escape(&party),
             e.status.as_str(),
-            md_escape(&e.detail)
+            md_escape(&e.detail),
+            md_escape(&notes.join("; "))
         );
     }
     let _ = writeln!(
         o,
-        "\n### Complementary user entity controls (customer duties)\n\n| item | duty | status |\n|---|---|---|"
+        "\n### Complementary user entity controls (customer duties)\n\nThe duties the customer is accountable for: its own, including those a delegate performs, and those a third party performs for it.\n\n| item | duty | performed by | status |\n|---|---|---|---|"
     );
     for c in &r.cuecs {
+        let by = r
+            .performed_by_words(&c.performed_by)
+            .unwrap_or_else(|| "the customer".to_string());
         let _ = writeln!(
             o,
-            "| {} | {} | {} |",
+            "| {} | {} | {} | {} |",
             c.item,
             md_escape(&c.duty),
-            c.status.as_str()
+            md_escape(&by),
+            c.due_by.as_ref().map_or_else(
+                || c.status.as_str().to_string(),
+                |by| format!("due by {by}")
+            )
+        );
+    }
+}
+
+/// Every waiver: who asked, why, who agreed, and what became of it.
+fn md_waivers(o: &mut String, r: &Report) {
+    let _ = writeln!(o, "\n## Waivers\n");
+    if r.waivers.is_empty() {
+        let _ = writeln!(o, "No waivers.");
+        return;
+    }
+    let _ = writeln!(
+        o,
+        "| waiver | item | asked by | reason | agreed by | state |\n|---|---|---|---|---|---|"
+    );
+    for w in &r.waivers {
+        let _ = writeln!(
+            o,
+            "| {} | {} | {} | {} | {} | {} |",
+            w.seq,
+            w.item,
+            md_escape(&r.party_name(&w.by)),
+            md_escape(&w.reason),
+            if w.agreed_by.is_empty() {
+                "-".to_string()
+            } else {
+                w.agreed_by.join(", ")
+            },
+            md_escape(&waiver_state_words(w))
         );
     }
 }
 
 /// The evidence appendix.
 fn md_appendix(o: &mut String, r: &Report) {
-    let _ = writeln!(o, "\n## Evidence appendix\n");
+    let _ = writeln!(o, "\n## Evidence appendix\n\n{}\n", r.appendix_scope());
     if let Some(n) = &r.appendix_note {
         let _ = writeln!(o, "{n}\n");
     }
     let _ = writeln!(
         o,
-        "| seq | item | performed | recorded | party | kind | outcome | fields | artefacts | co-signatures |\n|---|---|---|---|---|---|---|---|---|---|"
+        "| seq | item | performed | recorded | party | kind | outcome | note | fields | artefacts | co-signatures |\n|---|---|---|---|---|---|---|---|---|---|---|"
     );
     for e in &r.appendix {
         let fields: Vec<String> = e
@@ -180,7 +283,7 @@ fn md_appendix(o: &mut String, r: &Report) {
             .collect();
         let _ = writeln!(
             o,
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
             e.seq,
             e.item,
             e.performed_at,
@@ -188,6 +291,7 @@ fn md_appendix(o: &mut String, r: &Report) {
             e.party,
             e.kind,
             e.outcome,
+            md_escape(e.note.as_deref().unwrap_or("")),
             md_escape(&fields.join(", ")),
             arts.join(", "),
             cos.join(", ")
@@ -257,7 +361,30 @@ fn md_how_to_verify(o: &mut String, r: &Report) {
     );
 }
 
-/// CSV rendering: one row per duty.
+/// The waiver a duty's flags name, in words: `#20 pending (no counterparty has agreed
+/// yet): no manual snapshots in this contract`.
+fn csv_waiver(r: &Report, d: &crate::attestation::status::Duty) -> String {
+    d.flags
+        .iter()
+        .filter_map(|f| {
+            let (name, seq) = f.split_once(':')?;
+            if !matches!(name, "waived" | "waiver-pending" | "waiver-disputed") {
+                return None;
+            }
+            let w = r.waivers.iter().find(|w| w.seq.to_string() == seq)?;
+            Some(format!(
+                "#{} {}: {}",
+                w.seq,
+                waiver_state_words(w),
+                w.reason
+            ))
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// CSV rendering: one row per duty (the columns after `head` were added later: a reader
+/// that takes columns by name is not affected).
 pub fn to_csv(r: &Report) -> Result<String> {
     let mut w = csv::Writer::from_writer(Vec::new());
     let err = |e: csv::Error| Error::new(format!("cannot write CSV: {e}"));
@@ -276,12 +403,23 @@ pub fn to_csv(r: &Report) -> Result<String> {
         "flags",
         "digest",
         "head",
+        "due_by",
+        "performed_by",
+        "statement",
+        "notes",
+        "waiver",
     ])
     .map_err(err)?;
     for s in &r.sections {
         for it in &s.items {
-            for d in &it.duties {
+            for row in &it.duties {
+                let d = &row.duty;
                 let ev: Vec<String> = d.evidence.iter().map(ToString::to_string).collect();
+                let notes: Vec<String> = row
+                    .notes
+                    .iter()
+                    .map(|n| format!("#{}: {}", n.seq, n.note))
+                    .collect();
                 w.write_record([
                     r.period.from.to_string(),
                     r.period.to.to_string(),
@@ -297,6 +435,11 @@ pub fn to_csv(r: &Report) -> Result<String> {
                     d.flags.join(" "),
                     r.digest.clone(),
                     r.head.0.to_string(),
+                    d.due_by.clone().unwrap_or_default(),
+                    row.performed_by.join(" "),
+                    row.statement.clone().unwrap_or_default(),
+                    notes.join("; "),
+                    csv_waiver(r, d),
                 ])
                 .map_err(err)?;
             }

@@ -9,6 +9,7 @@ use super::args::{Format, ReportArgs};
 use super::confirm;
 use super::input::{load_key, parse_period, parse_trust};
 use super::output::{Outcome, print_findings, print_json, write_output};
+use vouch::attestation::report::{flag_words, status_words};
 use vouch::attestation::status::Status;
 use vouch::attestation::status_ledger;
 use vouch::ledger::Access;
@@ -46,6 +47,16 @@ pub(super) fn status(
         period.to,
         report.as_of
     );
+    // One table: a header row, then each section's title and its duties.
+    let row = |item: &str, who: &str, status: &str, ev: &str, flags: &str| {
+        format!("  {item:<40} {who:<18} {status:<18} {ev:<12} {flags}")
+            .trim_end()
+            .to_string()
+    };
+    out!(
+        "\n{}",
+        row("item", "party RACI", "status", "evidence", "flags")
+    );
     let mut section = String::new();
     for it in &report.items {
         if it.section != section {
@@ -58,33 +69,21 @@ pub(super) fn status(
             out!("\n{title}");
         }
         for d in &it.duties {
-            let who = if d.party.is_empty() {
-                "-".to_string()
-            } else {
-                format!("{} {}", d.party, d.raci)
+            let who = match (d.party.is_empty(), d.role.is_empty()) {
+                (false, _) => format!("{} {}", d.party, d.raci),
+                (true, false) => format!("{} (not bound)", d.role),
+                (true, true) => "-".to_string(),
             };
-            let ev = if d.evidence.is_empty() {
-                String::new()
-            } else {
-                format!(
-                    " evidence {}",
-                    d.evidence
-                        .iter()
-                        .map(ToString::to_string)
-                        .collect::<Vec<_>>()
-                        .join(",")
-                )
-            };
-            let flags = if d.flags.is_empty() {
-                String::new()
-            } else {
-                format!(" [{}]", d.flags.join(" "))
-            };
+            let ev: Vec<String> = d.evidence.iter().map(|s| format!("#{s}")).collect();
             out!(
-                "  {:<40} {:<18} {:<14}{ev}{flags}",
-                it.id,
-                who,
-                d.status.as_str()
+                "{}",
+                row(
+                    &it.id,
+                    &who,
+                    &status_words(d),
+                    &ev.join(" "),
+                    &flag_words(&d.flags).join("; ")
+                )
             );
         }
     }

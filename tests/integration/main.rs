@@ -13,6 +13,7 @@ mod matrix;
 mod modes;
 mod pdf;
 mod proof;
+mod report_parts;
 mod status;
 mod tamper;
 mod vectors;

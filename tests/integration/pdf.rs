@@ -36,7 +36,7 @@ fn signed_ledger() -> Env {
 }
 
 /// All the text of a PDF, page by page, as lopdf extracts it.
-fn pdf_text(bytes: &[u8]) -> Vec<String> {
+pub(crate) fn pdf_text(bytes: &[u8]) -> Vec<String> {
     let doc = lopdf::Document::load_mem(bytes).expect("the PDF parses");
     doc.get_pages()
         .keys()
@@ -46,7 +46,7 @@ fn pdf_text(bytes: &[u8]) -> Vec<String> {
 
 /// Text with line breaks and runs of spaces collapsed, so a phrase wrapped over two lines
 /// of a table cell is still found.
-fn flat(pages: &[String]) -> String {
+pub(crate) fn flat(pages: &[String]) -> String {
     pages
         .join(" ")
         .split_whitespace()

@@ -1,5 +1,6 @@
-//! The evidence appendix: each evidence entry counted for a duty, with its outcome,
-//! co-signatures, signer, fields and artefacts.
+//! The evidence appendix: the evidence entries counted for the duties it covers (every
+//! duty, or the exceptions only: it says which), with outcome, co-signatures, signer,
+//! note, fields and artefacts.
 
 use super::labels::{dash, key_id, short};
 use super::layout::Layout;
@@ -15,7 +16,10 @@ fn field_value(v: &serde_json::Value) -> String {
 pub(super) fn appendix(l: &mut Layout, r: &Report) {
     l.heading("Evidence appendix", 16.0);
     l.para(
-        "Each evidence entry counted for a duty: its outcome and the entries that co-sign it, who signed it (party and key id: the first 16 hex digits of the key fingerprint), its fields, and its artefacts (name and the start of their SHA-256).",
+        &format!(
+            "{} For each entry: its outcome and the entries that co-sign it, who signed it (party and key id: the first 16 hex digits of the key fingerprint), the note recorded with it, its fields, and its artefacts (name and the start of their SHA-256).",
+            r.appendix_scope()
+        ),
         8.5,
         false,
         GREY_TEXT,
@@ -39,7 +43,7 @@ pub(super) fn appendix_table() -> Table<'static> {
             "item / kind / outcome / co-signatures",
             "performed / recorded",
             "party / key",
-            "fields",
+            "note / fields",
             "artefacts / SHA-256",
         ]),
         widths: &[0.05, 0.18, 0.185, 0.135, 0.285, 0.165],
@@ -76,6 +80,9 @@ pub(super) fn appendix_rows(r: &Report) -> Vec<Vec<Cell>> {
             let when = Cell::from(e.performed_at.as_str()).line(e.recorded_at.as_str(), NOTE);
             let who = Cell::from(dash(&e.party)).line(key_id(&e.signer), NOTE);
             let mut fields = Cell::default();
+            if let Some(note) = &e.note {
+                fields = fields.hanging(format!("note: \u{201c}{note}\u{201d}"), PLAIN);
+            }
             for (k, v) in &e.fields {
                 fields = fields.hanging(format!("{k} = {}", field_value(v)), PLAIN);
             }

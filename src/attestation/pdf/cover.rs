@@ -8,6 +8,36 @@ use super::table::{Cell, PAD, Table};
 use super::text::hex_lines;
 use crate::attestation::report::Report;
 
+/// The adoption entry and who signed it.
+fn adopted(r: &Report) -> String {
+    let seq = r.matrix.get("adopted_in").map_or("-", String::as_str);
+    if r.adoption.by.is_empty() {
+        seq.to_string()
+    } else {
+        format!("{seq}, by {}", r.party_name(&r.adoption.by))
+    }
+}
+
+/// The parties whose latest verdict on the adoption is an acknowledgement, with their
+/// co-signature entries; and any dispute.
+fn acknowledged(r: &Report) -> String {
+    let list = |v: &[crate::attestation::report::AdoptionVerdict]| -> String {
+        v.iter()
+            .map(|a| format!("{} in entry {}", r.party_name(&a.party), a.entry))
+            .collect::<Vec<_>>()
+            .join("; ")
+    };
+    let mut s = if r.adoption.acknowledged_by.is_empty() {
+        "no other party yet".to_string()
+    } else {
+        list(&r.adoption.acknowledged_by)
+    };
+    if !r.adoption.disputed_by.is_empty() {
+        s.push_str(&format!("; disputed by {}", list(&r.adoption.disputed_by)));
+    }
+    s
+}
+
 pub(super) fn cover(l: &mut Layout, r: &Report) {
     l.gap(10.0);
     l.para(r.title, 22.0, true, BLACK);
@@ -27,7 +57,7 @@ pub(super) fn cover(l: &mut Layout, r: &Report) {
             &format!(
                 "UNVERIFIED LEDGER — verification found problems: {}",
                 if r.findings.is_empty() {
-                    "(none listed)".to_string()
+                    "not listed".to_string()
                 } else {
                     r.findings.join("; ")
                 }
@@ -46,7 +76,8 @@ pub(super) fn cover(l: &mut Layout, r: &Report) {
         ],
         vec!["Version".into(), get("version").into()],
         vec!["Matrix SHA-256".into(), get("sha256").into()],
-        vec!["Adopted in entry".into(), get("adopted_in").into()],
+        vec!["Adopted in entry".into(), adopted(r).into()],
+        vec!["Adoption acknowledged by".into(), acknowledged(r).into()],
         vec!["Period".into(), period_label(r).into()],
         vec!["Statuses as of".into(), r.as_of.as_str().into()],
         vec![

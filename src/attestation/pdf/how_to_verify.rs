@@ -81,7 +81,7 @@ pub(super) fn how_to_verify(l: &mut Layout, r: &Report) {
 }
 
 /// The checkpoint text the report was built on, and the newest signed checkpoint.
-fn checkpoints(l: &mut Layout, r: &Report) {
+pub(super) fn checkpoints(l: &mut Layout, r: &Report) {
     let mut blocks: Vec<(String, String)> = Vec::new();
     if let Some(c) = &r.checkpoint {
         blocks.push((
@@ -115,10 +115,12 @@ fn checkpoints(l: &mut Layout, r: &Report) {
                 }
             })
             .collect();
+        // The caption goes with its box (and the first caption with the heading).
+        let caption_lines = l.m.wrap(&caption, 8.0, WIDTH);
+        let box_h = lines.len() as f32 * lh + 6.0;
+        l.ensure(caption_lines.len() as f32 * 8.0 * 1.3 + 2.0 + box_h);
         l.para(&caption, 8.0, false, GREY_TEXT);
         l.gap(2.0);
-        let box_h = lines.len() as f32 * lh + 6.0;
-        l.ensure(box_h);
         l.rect(MARGIN_X, l.y - box_h, WIDTH, box_h, Some(CODE_FILL), false);
         l.gap(3.0);
         for t in lines {

@@ -25,12 +25,13 @@ pub(super) fn dash(s: &str) -> &str {
     if s.is_empty() { "-" } else { s }
 }
 
-/// The party label of a duty: the bound party, or the role when it is not bound.
+/// The party label of a duty: the bound party; the role and "not bound" when the role is
+/// not bound; a dash when the duty has no holder (an item that applies to nobody).
 pub(super) fn party_label(party: &str, role: &str) -> String {
-    if party.is_empty() {
-        format!("({role}, unbound)")
-    } else {
-        party.to_string()
+    match (party.is_empty(), role.is_empty()) {
+        (false, _) => party.to_string(),
+        (true, false) => format!("{role} (not bound)"),
+        (true, true) => "-".to_string(),
     }
 }
 
@@ -39,7 +40,8 @@ pub(super) fn period_label(r: &Report) -> String {
     format!("{} ({} to {})", r.period.name(), r.period.from, r.period.to)
 }
 
-/// A party as "Display Name (id)", or the id alone when the report does not know it.
+/// A party as "Display Name (id)", or the id alone when the report does not know it (the
+/// one naming of parties in the summary table, the grid and the sign-off table).
 pub(super) fn party_cell(r: &Report, id: &str) -> Cell {
     match r.parties.iter().find(|p| p.id == id) {
         Some(p) if !p.name.is_empty() && p.name != p.id => {

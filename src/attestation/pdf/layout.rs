@@ -1,5 +1,10 @@
 //! The page builder: pages of drawing operators and the cursor going down them, page breaks,
 //! paragraphs, and headings kept with what follows them. Tables are in `table.rs`.
+//!
+//! A heading is not drawn at once: it waits, with the paragraphs and gaps that follow it
+//! (an introduction), until the next content asks for room ([`Layout::ensure`]); then all of
+//! them go on the page the content goes on. So no heading is ever left at the foot of a
+//! page, whatever comes after it (a table, a box, a legend).
 
 use printpdf::{FontId, Op, PdfFontHandle};
 
@@ -15,13 +20,26 @@ struct Heading {
     size: f32,
 }
 
+/// What waits to be drawn with the next content: headings, and the paragraphs and gaps
+/// between a heading and that content.
+enum Pending {
+    Heading(Heading),
+    Para {
+        lines: Vec<String>,
+        size: f32,
+        bold: bool,
+        colour: Rgb3,
+    },
+    Gap(f32),
+}
+
 /// The page builder: content first, running header and footer after pagination.
 pub(super) struct Layout {
     pub(super) m: Metrics,
     pub(super) font: PdfFontHandle,
     pub(super) pages: Vec<Vec<Op>>,
     pub(super) y: f32,
-    pending: Vec<Heading>,
+    pending: Vec<Pending>,
     /// Text drawn wider than its cell or the text width (none, unless a single character
     /// is wider than its column): kept so that tests can assert there is none.
     pub(super) overflows: Vec<String>,
@@ -47,28 +65,56 @@ impl Layout {
         &mut self.pages[last]
     }
 
-    /// Go on on a fresh page (the current one when nothing is drawn on it yet).
+    /// Go on on a fresh page (the current one when nothing is drawn on it yet). Whatever
+    /// waits for content (a heading and its introduction with nothing after them) is drawn
+    /// first, on the page it belongs to.
     pub(super) fn new_page(&mut self) {
+        if !self.pending.is_empty() {
+            self.ensure(0.0);
+        }
         if self.pages.last().is_none_or(|p| !p.is_empty()) {
             self.pages.push(Vec::new());
         }
         self.y = TOP;
     }
 
-    /// Make room for `h` points of content, together with the headings waiting for it:
-    /// start a new page unless they all fit on this one, then draw the headings.
+    /// Make room for `h` points of content, together with the headings (and their
+    /// introductions) waiting for it: start a new page unless they all fit on this one,
+    /// then draw them.
     pub(super) fn ensure(&mut self, h: f32) {
         let pending = std::mem::take(&mut self.pending);
-        let hh: f32 = pending.iter().map(|p| self.heading_height(p)).sum();
-        if self.y - hh - h < BOTTOM {
+        let hh: f32 = pending.iter().map(|p| self.pending_height(p)).sum();
+        if self.y - hh - h < BOTTOM && self.y < TOP {
             self.new_page();
         }
         for p in &pending {
-            self.draw_heading(p);
+            match p {
+                Pending::Heading(h) => self.draw_heading(h),
+                Pending::Para {
+                    lines,
+                    size,
+                    bold,
+                    colour,
+                } => self.draw_lines(MARGIN_X, lines, *size, *bold, *colour),
+                Pending::Gap(h) => self.y -= h,
+            }
+        }
+    }
+
+    fn pending_height(&self, p: &Pending) -> f32 {
+        match p {
+            Pending::Heading(h) => self.heading_height(h),
+            Pending::Para { lines, size, .. } => lines.len() as f32 * size * 1.3,
+            Pending::Gap(h) => *h,
         }
     }
 
     pub(super) fn text_at(&mut self, x: f32, y: f32, size: f32, bold: bool, colour: Rgb3, s: &str) {
+        if !self.pending.is_empty() {
+            // Content drawn without asking for room first would go above its heading.
+            self.overflows
+                .push(format!("{s:?} drawn while a heading waits for content"));
+        }
         self.within(s, size, x, MARGIN_X, MARGIN_X + WIDTH);
         let font = self.font.clone();
         push_text(self.ops(), &font, x, y, size, bold, colour, s);
@@ -107,37 +153,58 @@ impl Layout {
     fn para_at(&mut self, x: f32, w: f32, text: &str, size: f32, bold: bool, colour: Rgb3) {
         let lh = size * 1.3;
         let lines = self.m.wrap(text, size, w);
-        // Keep the first two lines together (and with a heading before them).
+        if !self.pending.is_empty() {
+            // The introduction of a heading: it waits with the heading for what follows.
+            self.pending.push(Pending::Para {
+                lines,
+                size,
+                bold,
+                colour,
+            });
+            return;
+        }
+        // Keep the first two lines together.
         self.ensure(lh * lines.len().min(2) as f32);
+        self.draw_lines(x, &lines, size, bold, colour);
+    }
+
+    /// Draw lines of text from the cursor down, going on on a new page when one is full.
+    fn draw_lines(&mut self, x: f32, lines: &[String], size: f32, bold: bool, colour: Rgb3) {
+        let lh = size * 1.3;
         for line in lines {
             if self.y - lh < BOTTOM {
                 self.new_page();
             }
             self.y -= lh;
-            self.text_at(x, self.y + size * 0.25, size, bold, colour, &line);
+            self.text_at(x, self.y + size * 0.25, size, bold, colour, line);
         }
     }
 
+    /// Leave `h` points of room (after a heading's introduction, when it is drawn).
     pub(super) fn gap(&mut self, h: f32) {
-        self.y -= h;
+        if self.pending.is_empty() {
+            self.y -= h;
+        } else {
+            self.pending.push(Pending::Gap(h));
+        }
     }
 
     /// A heading, drawn with what follows it.
     pub(super) fn heading(&mut self, text: &str, size: f32) {
-        self.pending.push(Heading {
+        self.pending.push(Pending::Heading(Heading {
             text: text.to_string(),
             id: None,
             size,
-        });
+        }));
     }
 
     /// A heading with an id after it, small and grey.
     pub(super) fn heading_id(&mut self, text: &str, id: &str, size: f32) {
-        self.pending.push(Heading {
+        self.pending.push(Pending::Heading(Heading {
             text: text.to_string(),
             id: Some(format!("({id})")),
             size,
-        });
+        }));
     }
 
     /// The lines of a heading, and whether its id goes on the last of them.

@@ -3,7 +3,9 @@
 
 use super::labels::{party_cell, party_label, short};
 use super::layout::Layout;
-use super::style::{BLACK, BOTTOM, GREY_TEXT, MARGIN_X, Rgb3, Style, WHITE, WIDTH, status_colour};
+use super::style::{
+    BLACK, BOTTOM, GREY_TEXT, HEADER_FILL, MARGIN_X, Rgb3, Style, WHITE, WIDTH, status_colour,
+};
 use super::table::{Cell, SWATCH, Table};
 use super::text::Metrics;
 use crate::attestation::report::Report;
@@ -37,8 +39,9 @@ pub(super) fn summary(l: &mut Layout, r: &Report) {
     let mut header: Vec<&str> = vec!["party"];
     header.extend(Status::ALL.map(Status::as_str));
     let rows: Vec<Vec<Cell>> = r
-        .summary
-        .iter()
+        .summary_order()
+        .into_iter()
+        .filter_map(|party| r.summary.get(party).map(|counts| (party, counts)))
         .map(|(party, counts)| {
             let mut row: Vec<Cell> = vec![party_cell(r, party)];
             row.extend(Status::ALL.iter().map(|s| {
@@ -54,10 +57,10 @@ pub(super) fn summary(l: &mut Layout, r: &Report) {
     l.table(
         &Table {
             header: Some(&header),
-            widths: &[0.22, 0.11, 0.11, 0.11, 0.11, 0.11, 0.12, 0.11],
-            size: 8.5,
+            widths: &[0.19, 0.09, 0.09, 0.09, 0.09, 0.09, 0.09, 0.09, 0.09, 0.09],
+            size: 8.0,
             caption: Some("Summary"),
-            centre: &[1, 2, 3, 4, 5, 6, 7],
+            centre: &[1, 2, 3, 4, 5, 6, 7, 8, 9],
             grow: 1.3,
         },
         &rows,
@@ -98,15 +101,15 @@ fn grid(l: &mut Layout, r: &Report) {
     let cols = grid_columns(r);
     l.heading("Status by section and party", 13.0);
     l.para(
-        "Each cell shows the worst status of that party's duties in the section (failed, then missing, disputed, overdue, fulfilled, not-applicable, informational) and how many of the duties it owes there (neither waived nor informational) are fulfilled; a dash means the party has no duty there.",
+        "Each cell shows the worst status of that party's duties in the section (failed, then missing, disputed, overdue, waiver-pending, due, fulfilled, not-applicable, informational) and how many of the duties it owes there (neither waived nor informational) are fulfilled; a dash means the party has no duty there.",
         8.5,
         false,
         GREY_TEXT,
     );
     l.gap(4.0);
-    grid_legend(l);
-    l.gap(10.0);
     if cols.is_empty() || r.sections.is_empty() {
+        grid_legend(l);
+        l.gap(10.0);
         l.para("No duties in the matrix.", 9.0, false, BLACK);
         return;
     }
@@ -121,12 +124,17 @@ fn grid(l: &mut Layout, r: &Report) {
     };
     let head: Vec<Vec<String>> = cols
         .iter()
-        .map(|c| l.m.wrap(c, f.size, f.col_w - 4.0))
+        .map(|c| l.m.wrap(&column_name(r, c), f.size, f.col_w - 4.0))
         .collect();
-    let head_h = head.iter().map(Vec::len).max().unwrap_or(1) as f32 * f.lh + 4.0;
+    let head_h = head.iter().map(Vec::len).max().unwrap_or(1) as f32 * f.lh + 6.0;
     let labels = grid_labels(l, r, &f);
     let row_h = |n: usize| n.max(2) as f32 * f.lh + 6.0;
-    l.ensure(head_h + labels.first().map_or(20.0, |(t, _)| row_h(t.len())));
+    // The legend, the header row and the first row go on one page, with the heading.
+    l.ensure(
+        legend_height(l) + 10.0 + head_h + labels.first().map_or(20.0, |(t, _)| row_h(t.len())),
+    );
+    grid_legend(l);
+    l.gap(10.0);
     grid_head(l, &f, &head, head_h);
     for (s, (label, id)) in r.sections.iter().zip(&labels) {
         let h = row_h(label.len());
@@ -152,7 +160,8 @@ fn grid(l: &mut Layout, r: &Report) {
                 .items
                 .iter()
                 .flat_map(|it| &it.duties)
-                .filter(|d| party_label(&d.party, d.role) == *c)
+                .map(|d| &d.duty)
+                .filter(|d| has_holder(d) && party_label(&d.party, d.role) == *c)
                 .collect();
             let x = MARGIN_X + f.label_w + i as f32 * f.col_w;
             grid_square(l, &f, &duties, x, top, h);
@@ -176,6 +185,22 @@ struct GridFrame {
 /// is room. (title lines, where the id goes: line, x offset, text)
 type Label = (Vec<String>, Option<(usize, f32, String)>);
 
+/// Whether a duty has a holder: a bound party, or at least a role (an item that applies to
+/// nobody, or only informs, has neither and no column in the grid).
+fn has_holder(d: &Duty) -> bool {
+    !d.party.is_empty() || !d.role.is_empty()
+}
+
+/// A grid column's name: "Display Name (id)" as in the summary table, or the role and "not
+/// bound".
+fn column_name(r: &Report, col: &str) -> String {
+    if r.parties.iter().any(|p| p.id == col) {
+        r.party_name(col)
+    } else {
+        col.to_string()
+    }
+}
+
 /// The grid's columns: parties in the order the report lists them, then any other duty
 /// holder.
 fn grid_columns(r: &Report) -> Vec<String> {
@@ -183,8 +208,8 @@ fn grid_columns(r: &Report) -> Vec<String> {
     let mut holders: Vec<String> = Vec::new();
     for s in &r.sections {
         for it in &s.items {
-            for d in &it.duties {
-                if d.status == Status::Informational && d.party.is_empty() {
+            for d in it.duties.iter().map(|d| &d.duty) {
+                if !has_holder(d) {
                     continue;
                 }
                 let p = party_label(&d.party, d.role);
@@ -207,17 +232,40 @@ fn grid_columns(r: &Report) -> Vec<String> {
     cols
 }
 
-/// The legend: a swatch and the name of each status, in as many lines as it takes.
+/// Where each status of the legend goes: (line, x).
+fn legend_places(l: &Layout) -> Vec<(usize, f32)> {
+    let size = 8.0;
+    let (mut line, mut x) = (0, MARGIN_X);
+    Status::ALL
+        .iter()
+        .map(|s| {
+            let w = SWATCH + 3.0 + l.m.width(s.as_str(), size) + 10.0;
+            if x + w > MARGIN_X + WIDTH {
+                x = MARGIN_X;
+                line += 1;
+            }
+            let at = (line, x);
+            x += w + 2.0;
+            at
+        })
+        .collect()
+}
+
+/// The legend's height.
+fn legend_height(l: &Layout) -> f32 {
+    let lines = legend_places(l).last().map_or(1, |(line, _)| line + 1);
+    lines as f32 * 12.0 + 4.0
+}
+
+/// The legend: a swatch and the name of each status (every status, `due` and
+/// `waiver-pending` too), in as many lines as it takes.
 fn grid_legend(l: &mut Layout) {
     let size = 8.0;
-    let mut x = MARGIN_X;
-    l.ensure(16.0);
-    l.y -= 12.0;
-    for s in Status::ALL {
-        let w = SWATCH + 3.0 + l.m.width(s.as_str(), size) + 10.0;
-        if x + w > MARGIN_X + WIDTH {
-            x = MARGIN_X;
-            l.ensure(14.0);
+    l.ensure(legend_height(l));
+    let mut current = usize::MAX;
+    for (s, (line, x)) in Status::ALL.into_iter().zip(legend_places(l)) {
+        if line != current {
+            current = line;
             l.y -= 12.0;
         }
         l.rect(
@@ -229,17 +277,26 @@ fn grid_legend(l: &mut Layout) {
             true,
         );
         l.text_at(x + SWATCH + 5.0, l.y + 1.0, size, false, BLACK, s.as_str());
-        x += w + 2.0;
     }
 }
 
-/// The grid's header row: the party columns' names, centred.
+/// The grid's header row: "section" over the labels, the party columns' names centred.
 fn grid_head(l: &mut Layout, f: &GridFrame, head: &[Vec<String>], head_h: f32) {
+    let w = f.label_w + head.len() as f32 * f.col_w;
+    l.rect(MARGIN_X, l.y - head_h, w, head_h, Some(HEADER_FILL), false);
+    l.text_at(
+        MARGIN_X + 2.0,
+        l.y - f.lh + 1.0,
+        f.size,
+        true,
+        BLACK,
+        "section",
+    );
     for (i, lines) in head.iter().enumerate() {
         let x = MARGIN_X + f.label_w + i as f32 * f.col_w;
         for (k, line) in lines.iter().enumerate() {
             let w = l.m.width(line, f.size);
-            let y = l.y - (k as f32 + 1.0) * f.lh + 2.0;
+            let y = l.y - (k as f32 + 1.0) * f.lh + 1.0;
             l.text_at(x + (f.col_w - w) / 2.0, y, f.size, true, BLACK, line);
         }
     }

@@ -85,9 +85,14 @@ impl From<&str> for Cell {
 }
 
 pub(super) fn status_cell(s: Status) -> Cell {
+    status_text_cell(s, s.as_str())
+}
+
+/// A status swatch and words of the status (`due by 2026-12-31`).
+pub(super) fn status_text_cell(s: Status, words: impl Into<String>) -> Cell {
     Cell {
         status: Some(s),
-        ..Cell::from(s.as_str())
+        ..Cell::from(words.into())
     }
 }
 

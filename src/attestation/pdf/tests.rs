@@ -14,9 +14,10 @@ use super::text::Metrics;
 use super::{paginate, read_stamp, render};
 use crate::attestation::attest::Signoff;
 use crate::attestation::report::{
-    Cuec, EvidenceRow, Exception, ItemRow, PartyRow, Report, SectionRows,
+    AdoptionRow, AdoptionVerdict, Cuec, DutyRow, EvidenceNote, EvidenceRow, Exception, ItemRow,
+    PartyRow, Report, SectionRows,
 };
-use crate::attestation::status::{Duty, Status, Window};
+use crate::attestation::status::{Duty, Status, WaiverState, Window};
 use crate::period::Period;
 use chrono::NaiveDate;
 use std::collections::BTreeMap;
@@ -46,6 +47,15 @@ fn duty(role: &'static str, party: &str, status: Status, ev: &[u64]) -> Duty {
     }
 }
 
+fn row(d: Duty) -> DutyRow {
+    DutyRow {
+        duty: d,
+        statement: None,
+        performed_by: Vec::new(),
+        notes: Vec::new(),
+    }
+}
+
 /// A small report by hand; `items` extra generated items in a second section.
 pub(crate) fn sample(items: usize, verified: bool) -> Report {
     let mut matrix = BTreeMap::new();
@@ -69,15 +79,47 @@ pub(crate) fn sample(items: usize, verified: bool) -> Report {
                 activity: "Review privileged access quarterly: Zugriffsrechte prüfen ✓".to_string(),
                 raci: raci.clone(),
                 duties: vec![
-                    duty("provider", "acme", Status::Fulfilled, &[5, 9]),
-                    duty("customer", "globex", Status::Overdue, &[7]),
+                    row(duty("provider", "acme", Status::Fulfilled, &[5, 9])),
+                    DutyRow {
+                        statement: Some(
+                            "Review the customer's own privileged accounts".to_string(),
+                        ),
+                        performed_by: vec!["orbit".to_string()],
+                        ..row(Duty {
+                            flags: vec![
+                                "delegated-to:orbit".to_string(),
+                                "late-recorded:7".to_string(),
+                                "late-recorded:8".to_string(),
+                            ],
+                            ..duty("customer", "globex", Status::Overdue, &[7])
+                        })
+                    },
                 ],
             },
             ItemRow {
                 id: "IAM-02".to_string(),
                 activity: "Rotate break-glass credentials".to_string(),
                 raci: raci.clone(),
-                duties: vec![duty("customer", "globex", Status::Failed, &[11])],
+                duties: vec![row(duty("customer", "globex", Status::Failed, &[11]))],
+            },
+            ItemRow {
+                id: "IAM-03".to_string(),
+                activity: "Renew the yearly penetration test".to_string(),
+                raci: raci.clone(),
+                duties: vec![row(Duty {
+                    due_by: Some("2027-01-30".to_string()),
+                    ..duty("provider", "acme", Status::Due, &[])
+                })],
+            },
+            ItemRow {
+                id: "IAM-04".to_string(),
+                activity: "Nothing to do for anyone".to_string(),
+                raci: BTreeMap::new(),
+                duties: vec![row(Duty {
+                    raci: String::new(),
+                    windows: Vec::new(),
+                    ..duty("", "", Status::NotApplicable, &[])
+                })],
             },
         ],
     }];
@@ -93,8 +135,8 @@ pub(crate) fn sample(items: usize, verified: bool) -> Report {
                 ),
                 raci: raci.clone(),
                 duties: vec![
-                    duty("provider", "acme", statuses[i % 7], &[100 + i as u64]),
-                    duty("customer", "", Status::Missing, &[]),
+                    row(duty("provider", "acme", statuses[i % statuses.len()], &[100 + i as u64])),
+                    row(duty("customer", "", Status::Missing, &[])),
                 ],
             })
             .collect(),
@@ -121,6 +163,15 @@ pub(crate) fn sample(items: usize, verified: bool) -> Report {
         title: crate::attestation::report::TITLE,
         statement: crate::attestation::report::STATEMENT,
         matrix,
+        adoption: AdoptionRow {
+            seq: 3,
+            by: "acme".to_string(),
+            acknowledged_by: vec![AdoptionVerdict {
+                party: "globex".to_string(),
+                entry: 4,
+            }],
+            disputed_by: Vec::new(),
+        },
         period: Period {
             from: date("2026-07-01"),
             to: date("2026-09-30"),
@@ -139,6 +190,13 @@ pub(crate) fn sample(items: usize, verified: bool) -> Report {
                 role: "customer".to_string(),
                 bound_as: Some("customer".to_string()),
                 fingerprints: vec![],
+            },
+            PartyRow {
+                id: "orbit".to_string(),
+                name: "Orbit Managed Services".to_string(),
+                role: "third-party".to_string(),
+                bound_as: None,
+                fingerprints: vec!["0a1b2c3d".repeat(8)],
             },
             PartyRow {
                 id: "auditor".to_string(),
@@ -167,12 +225,40 @@ pub(crate) fn sample(items: usize, verified: bool) -> Report {
             role: "customer".to_string(),
             status: Status::Failed,
             detail: "evidence #11 — 2026-07-01 to 2026-09-30: failed".to_string(),
+            performed_by: Vec::new(),
+            notes: vec![EvidenceNote {
+                seq: 11,
+                note: "vault sealed, rotation aborted, ticket SEC-9".to_string(),
+            }],
         }],
         cuecs: vec![Cuec {
             item: "IAM-01".to_string(),
             duty: "Customer reviews its own privileged accounts".to_string(),
             status: Status::Overdue,
+            due_by: None,
+            role: "customer".to_string(),
+            performed_by: vec!["orbit".to_string()],
         }],
+        waivers: vec![
+            WaiverState {
+                seq: 20,
+                item: "IAM-02".to_string(),
+                by: "globex".to_string(),
+                reason: "break-glass accounts are not used in this contract".to_string(),
+                agreed_by: Vec::new(),
+                disputed_by: Vec::new(),
+                state: "pending",
+            },
+            WaiverState {
+                seq: 21,
+                item: "BCK-000".to_string(),
+                by: "acme".to_string(),
+                reason: "no tenant databases".to_string(),
+                agreed_by: vec!["globex".to_string()],
+                disputed_by: Vec::new(),
+                state: "effective",
+            },
+        ],
         appendix: vec![EvidenceRow {
             seq: 5,
             item: "IAM-01".to_string(),
@@ -185,6 +271,7 @@ pub(crate) fn sample(items: usize, verified: bool) -> Report {
             artifacts: vec![("review.pdf".to_string(), "ef".repeat(32))],
             signer: "SHA256:".to_string() + &"Zm9v".repeat(11),
             cosignatures: vec![(6, "globex".to_string(), "accept".to_string())],
+            note: Some("quarterly review, two accounts removed".to_string()),
         }, EvidenceRow {
             seq: 12,
             item: "backup.infrastructure".to_string(),
@@ -210,6 +297,7 @@ pub(crate) fn sample(items: usize, verified: bool) -> Report {
             signer: "24dc925496a1f4b38c0bfaf8a605d5376533ac062474c7efc7382d8c442d0f7b"
                 .to_string(),
             cosignatures: vec![(13, "cloudtemple".to_string(), "dispute".to_string())],
+            note: None,
         }],
         appendix_note: None,
         digest: "0123456789abcdef".repeat(4),
@@ -441,8 +529,9 @@ fn grid_counts_fulfilled_duties() {
     assert_eq!(grid_cell(&[&n]), Some((Status::NotApplicable, None)));
     assert_eq!(grid_cell(&[]), None);
     let runs = all_runs(&paginate(&sample(3, true)).unwrap());
-    // Section S1: acme has one duty (fulfilled); globex two (overdue, failed).
-    assert!(runs.iter().any(|t| t == "1 of 1 fulfilled"), "{runs:?}");
+    // Section S1: acme has two duties (fulfilled, due); globex two (overdue, failed); the
+    // item that applies to nobody has no column.
+    assert!(runs.iter().any(|t| t == "1 of 2 fulfilled"), "{runs:?}");
     assert!(runs.iter().any(|t| t == "0 of 2 fulfilled"), "{runs:?}");
 }
 
@@ -701,4 +790,160 @@ fn long_tables_repeat_caption_and_header() {
     for p in continued {
         assert_eq!(p[1], "item", "{p:?}");
     }
+}
+
+/// Draw `part` from every height of the page down to its foot: its heading (and the
+/// heading's introduction) always lands on the page of `follower`, the first content after
+/// them.
+fn heading_stays_with(part: fn(&mut Layout, &Report), r: &Report, heading: &str, follower: &str) {
+    let mut y = super::style::TOP;
+    while y > BOTTOM {
+        let mut l = Layout::new(Metrics::load().unwrap());
+        l.para("first page", 9.0, false, BLACK);
+        l.y = y;
+        part(&mut l, r);
+        l.ensure(0.0);
+        assert!(l.overflows.is_empty(), "at y = {y}: {:#?}", l.overflows);
+        let pages = runs(&l);
+        let at = |t: &str| pages.iter().position(|p| p.iter().any(|x| x == t));
+        let h = at(heading).unwrap_or_else(|| panic!("no {heading:?} in {pages:?}"));
+        let f = at(follower).unwrap_or_else(|| panic!("no {follower:?} in {pages:?}"));
+        assert_eq!(
+            h, f,
+            "at y = {y}: {heading:?} on page {h}, {follower:?} on page {f}"
+        );
+        y -= 7.0;
+    }
+}
+
+#[test]
+fn headings_are_never_left_at_the_foot_of_a_page() {
+    let r = sample(3, true);
+    // The checkpoint heading and caption went on one page, the checkpoint box on the next.
+    heading_stays_with(
+        super::how_to_verify::checkpoints,
+        &r,
+        "Checkpoints",
+        "vouch.ledger/0123456789abcdef0123456789abcdef",
+    );
+    heading_stays_with(super::exceptions::exceptions, &r, "Exceptions", "IAM-02");
+    heading_stays_with(super::exceptions::exceptions, &r, "Waivers", "#20");
+    heading_stays_with(super::appendix::appendix, &r, "Evidence appendix", "#5");
+    heading_stays_with(
+        super::summary::summary,
+        &r,
+        "Status by section and party",
+        "section",
+    );
+    heading_stays_with(super::summary::summary, &r, "Summary", "party");
+}
+
+#[test]
+fn matrix_rows_show_due_dates_flags_statements_and_performers() {
+    let r = sample(3, true);
+    let runs = all_runs(&paginate(&r).unwrap());
+    let text = runs.join(" ");
+    for whole in [
+        "due by",
+        "2027-01-30",
+        "late-recorded #7",
+        "performed by orbit",
+        "not bound",
+        // One role a line in the RACI column.
+        "provider R/A",
+    ] {
+        assert!(
+            runs.iter().any(|t| t == whole) || text.contains(whole),
+            "{whole:?} not in {runs:?}"
+        );
+    }
+    assert!(
+        text.contains("customer: Review the customer's own"),
+        "{text}"
+    );
+    // An item that applies to nobody: a dash, never "unbound ()" or an empty role.
+    for bad in ["unbound", "()", "(none)", "(, "] {
+        assert!(!runs.iter().any(|t| t.contains(bad)), "{bad:?} in {runs:?}");
+    }
+}
+
+#[test]
+fn summary_table_has_a_column_for_every_status_and_names_parties_as_the_grid() {
+    let r = sample(3, true);
+    let pages = runs(&paginate(&r).unwrap());
+    let page = pages
+        .iter()
+        .find(|p| p.iter().any(|t| t == "Summary"))
+        .unwrap();
+    let start = page.iter().position(|t| t == "party").unwrap();
+    let header: Vec<&str> = page[start..start + 12].iter().map(String::as_str).collect();
+    assert_eq!(
+        header,
+        [
+            "party",
+            "fulfilled",
+            "due",
+            "overdue",
+            "failed",
+            "disputed",
+            "missing",
+            "waiver-",
+            "pending",
+            "not-",
+            "applicable",
+            "informational"
+        ]
+    );
+    // A row: the party as in the grid, and nine counts.
+    let row = page.iter().position(|t| t == "ACME Cloud GmbH").unwrap();
+    assert_eq!(page[row + 1], "(acme)");
+    assert!(
+        page[row + 2..row + 11]
+            .iter()
+            .all(|t| t.parse::<u64>().is_ok()),
+        "{page:?}"
+    );
+    // The grid: a "section" header and the same party names.
+    let grid = page.iter().position(|t| t == "section").unwrap();
+    assert_eq!(page[grid + 1..grid + 3], ["ACME Cloud GmbH", "(acme)"]);
+    // The legend names every status, due and waiver-pending too.
+    for s in Status::ALL {
+        assert!(
+            page.iter().any(|t| t == s.as_str()),
+            "no legend entry {s:?}"
+        );
+    }
+}
+
+#[test]
+fn notes_waivers_acknowledgements_and_the_appendix_scope_are_shown() {
+    let mut r = sample(3, true);
+    let text = all_runs(&paginate(&r).unwrap()).join(" ");
+    for needle in [
+        // The cover: who adopted, who acknowledged.
+        "3, by ACME Cloud GmbH (acme)",
+        "Globex Corporation (globex) in entry 4",
+        // The exception's evidence note, and the appendix's.
+        "#11 note: \u{201c}vault sealed, rotation aborted,",
+        "note: \u{201c}quarterly review, two",
+        // Waivers: reason, author, who agreed, state.
+        "break-glass accounts are not used in",
+        "pending (no",
+        "no tenant databases globex effective",
+        "Every evidence entry counted for a duty",
+    ] {
+        assert!(text.contains(needle), "{needle:?} not in {text}");
+    }
+    r.options.appendix = "exceptions".to_string();
+    let text = all_runs(&paginate(&r).unwrap()).join(" ");
+    assert!(
+        text.contains("The evidence counted for the exceptions only"),
+        "{text}"
+    );
+    assert!(!text.contains("Every evidence entry counted"), "{text}");
+    // No waivers: said so.
+    r.waivers.clear();
+    let runs = all_runs(&paginate(&r).unwrap());
+    let at = runs.iter().position(|t| t == "Waivers").unwrap();
+    assert_eq!(runs[at + 1], "No waivers.");
 }
