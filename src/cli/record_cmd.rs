@@ -10,15 +10,22 @@ use super::confirm;
 use super::input::load_key;
 use super::output::{Outcome, print_json};
 use super::progress;
+use vouch::crypto::keyfile;
 use vouch::format::payload::Verdict;
 use vouch::ledger::Access;
-use vouch::ledger::evidence::{self, EvidenceInput};
+use vouch::ledger::evidence::{self, ArtifactPolicy, EvidenceInput};
 use vouch::ledger::{Ledger, NoProgress};
 use vouch::matrix::fields::parse_field;
 use vouch::{Error, Result, clock};
 
 pub(super) fn record(path: &Path, args: &RecordArgs, fmt: Format) -> Result<Outcome> {
-    let key = load_key(&args.key.key)?;
+    let key_path = keyfile::resolve_key_path(&args.key.key);
+    let key = keyfile::load_secret(&key_path)?;
+    // Neither the key directory beside the ledger nor the signing key's own directory is
+    // ever recorded.
+    let policy = ArtifactPolicy::default()
+        .ledger_keys(path)
+        .signing_key(&key_path);
     let mut ledger = Ledger::open(path, Access::ReadWrite)?;
     let fpr = key.public().fingerprint();
     let party = ledger.party_of_key(&fpr)?.ok_or_else(|| {
@@ -29,10 +36,11 @@ pub(super) fn record(path: &Path, args: &RecordArgs, fmt: Format) -> Result<Outc
     let store = !args.no_store;
     let adopted = vouch::attestation::adopted::current(&ledger)?;
     let drafts = if let Some(batch) = &args.batch {
-        let drafts = evidence::draft_batch(batch, now, store)?;
+        let drafts = evidence::draft_batch(batch, now, store, &policy)?;
         if let Some(adopted) = &adopted {
+            let label = evidence::batch_label(batch);
             for (line, d) in &drafts {
-                let at = format!("{} line {line}", batch.display());
+                let at = format!("{label} line {line}");
                 let supporting = is_supporting(d);
                 vouch::attestation::adopted::check_item(
                     &ledger,
@@ -75,7 +83,12 @@ pub(super) fn record(path: &Path, args: &RecordArgs, fmt: Format) -> Result<Outc
                 "--item",
             )?;
         }
-        vec![evidence::draft(&input, now, store)?]
+        vec![evidence::draft_with(
+            &input,
+            now,
+            store,
+            &policy.origin("--artifact"),
+        )?]
     };
     let bar = progress::Bar::new(drafts.len() as u64 >= 1000);
     let appended = ledger.append(&key, drafts, now, &bar)?;

@@ -5,7 +5,7 @@
 //! Like ssh, a private key that other users can read is refused.
 
 use std::fs;
-use std::io::Write as _;
+use std::io::{Read as _, Write as _};
 use std::path::{Path, PathBuf};
 
 use super::{PublicKey, SecretKey};
@@ -187,7 +187,11 @@ pub fn resolve_key_path(arg: &str) -> PathBuf {
     if in_keys.exists() { in_keys } else { direct }
 }
 
-/// Load a private key, refusing files that group or others can read.
+/// Largest private key file read, in bytes (a vouch key file is about 120).
+const MAX_KEY_FILE: u64 = 64 * 1024;
+
+/// Load a private key, refusing files that group or others can read, and anything but a
+/// regular file (a device or a named pipe would never finish reading).
 pub fn load_secret(path: &Path) -> Result<SecretKey> {
     let meta = fs::metadata(path).map_err(|e| {
         Error::io(path, &e).hint("pass the private key file made by `vouch keygen` (keys/NAME.key)")
@@ -197,6 +201,12 @@ pub fn load_secret(path: &Path) -> Result<SecretKey> {
             "{}: is a directory, not a key file",
             path.display()
         )));
+    }
+    if !meta.is_file() {
+        return Err(
+            Error::new(format!("key {} is not a regular file", path.display()))
+                .hint("pass the private key file made by `vouch keygen` (keys/NAME.key)"),
+        );
     }
     #[cfg(unix)]
     {
@@ -210,7 +220,17 @@ pub fn load_secret(path: &Path) -> Result<SecretKey> {
             .hint(format!("restrict it with: chmod 600 {}", path.display())));
         }
     }
-    let text = fs::read_to_string(path).map_err(|e| Error::io(path, &e))?;
+    let mut text = String::new();
+    fs::File::open(path)
+        .and_then(|f| f.take(MAX_KEY_FILE + 1).read_to_string(&mut text))
+        .map_err(|e| Error::io(path, &e))?;
+    if text.len() as u64 > MAX_KEY_FILE {
+        return Err(Error::new(format!(
+            "{} is larger than {MAX_KEY_FILE} bytes: not a vouch key file",
+            path.display()
+        ))
+        .hint("pass the private key file made by `vouch keygen` (keys/NAME.key)"));
+    }
     SecretKey::from_pem(&text).map_err(|e| {
         e.context(path.display())
             .hint("a vouch key file starts with -----BEGIN PRIVATE KEY-----")

@@ -2,6 +2,12 @@
 //!
 //! Checks every input before anything is written, hashes artefacts while streaming them,
 //! and names the line of a batch file that is wrong.
+//!
+//! What `vouch record` reads is bounded and safe to keep for ever: artefacts are regular
+//! files only (never a device or a pipe that would not end), never a private key nor a file
+//! in a key directory (the ledger is append-only: a secret stored in it could never be
+//! removed), recorded under a plain file name; a batch is read a line at a time, each line
+//! at most [`MAX_BATCH_LINE`] bytes.
 
 use chrono::{DateTime, Duration, Utc};
 use rayon::prelude::*;
@@ -120,35 +126,326 @@ fn check_kind(kind: &str) -> Result<()> {
     }
 }
 
-/// Hash a file while streaming it (never read whole into memory).
-pub fn hash_artifact(path: &Path) -> Result<ArtifactSource> {
-    let meta = std::fs::metadata(path).map_err(|e| Error::io(path, &e).context("artefact"))?;
-    if meta.is_dir() {
-        return Err(
-            Error::new(format!("artefact {} is a directory", path.display()))
-                .hint("--artifact takes a file; archive a directory first (tar czf out.tgz DIR)"),
+/// Bytes read from the start of an artefact to tell whether it is a private key; a DER key
+/// is recognised only in a file no longer than this (key files are small).
+const SNIFF: usize = 8 * 1024;
+
+/// Longest artefact name recorded in a payload, in bytes (`FORMAT.md` §4).
+pub const MAX_ARTIFACT_NAME: usize = 255;
+
+/// Why `name` may not be recorded as an artefact name (`FORMAT.md` §4: a plain file name,
+/// not empty, at most 255 bytes, without `/`, `..` or control characters), or `None`.
+pub fn artifact_name_problem(name: &str) -> Option<&'static str> {
+    if name.is_empty() {
+        Some("is empty")
+    } else if name.len() > MAX_ARTIFACT_NAME {
+        Some("is longer than 255 bytes")
+    } else if name.contains('/') {
+        Some("contains '/'")
+    } else if name.contains("..") {
+        Some("contains '..'")
+    } else if name.chars().any(char::is_control) {
+        Some("contains a control character")
+    } else {
+        None
+    }
+}
+
+/// The name an artefact is recorded under: its file name, checked.
+fn artifact_name(path: &Path) -> Result<String> {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| path.display().to_string());
+    match artifact_name_problem(&name) {
+        None => Ok(name),
+        Some(why) => Err(Error::new(format!(
+            "artefact {}: its name {name:?} {why}",
+            path.display()
+        ))
+        .hint(
+            "an artefact is recorded under its file name, which must be a plain name: \
+             not empty, at most 255 bytes, without '/', '..' or control characters; \
+             copy the file to such a name",
+        )),
+    }
+}
+
+/// A directory whose files are never recorded.
+#[derive(Debug, Clone)]
+struct KeyDir {
+    /// Canonical path.
+    dir: PathBuf,
+    /// Files anywhere below it (not only directly in it) are refused.
+    tree: bool,
+    /// How it is named in messages.
+    what: String,
+}
+
+/// What an artefact may not be, beyond a regular file that is not a private key: a file in
+/// a key directory. Also names the flag artefacts came from, for messages.
+#[derive(Debug, Clone, Default)]
+pub struct ArtifactPolicy {
+    origin: Option<String>,
+    key_dirs: Vec<KeyDir>,
+}
+
+impl ArtifactPolicy {
+    /// Name artefact errors after the flag they were given with (`--artifact`).
+    #[must_use]
+    pub fn origin(mut self, flag: &str) -> Self {
+        self.origin = Some(flag.to_string());
+        self
+    }
+
+    /// Refuse every file under `keys/` beside `ledger` (where `vouch keygen` puts keys).
+    #[must_use]
+    pub fn ledger_keys(mut self, ledger: &Path) -> Self {
+        let dir = match ledger.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.join("keys"),
+            _ => PathBuf::from("keys"),
+        };
+        self.add(&dir, true, format!("the key directory {}", dir.display()));
+        self
+    }
+
+    /// Refuse every file in the directory that holds the signing key `key`.
+    #[must_use]
+    pub fn signing_key(mut self, key: &Path) -> Self {
+        let dir = parent_dir(key);
+        self.add(
+            dir,
+            false,
+            format!(
+                "{}, the directory of the signing key {}",
+                dir.display(),
+                key.display()
+            ),
         );
+        self
     }
-    let mut f = File::open(path).map_err(|e| Error::io(path, &e).context("artefact"))?;
-    let mut h = Hasher::default();
-    let mut buf = vec![0u8; 64 * 1024];
-    let mut size = 0u64;
-    loop {
-        let n = f
-            .read(&mut buf)
-            .map_err(|e| Error::io(path, &e).context("artefact"))?;
-        if n == 0 {
-            break;
+
+    fn add(&mut self, dir: &Path, tree: bool, what: String) {
+        // A directory that does not exist holds nothing to protect.
+        if let Ok(dir) = std::fs::canonicalize(dir) {
+            self.key_dirs.push(KeyDir { dir, tree, what });
         }
-        size += n as u64;
-        h.update(&buf[..n]);
     }
-    Ok(ArtifactSource {
-        path: path.to_path_buf(),
-        sha256: hex::encode(h.finish()),
-        size,
-        bytes: None,
-    })
+
+    /// Hash an artefact: a regular file, not a private key and not in a key directory.
+    pub fn hash(&self, path: &Path) -> Result<ArtifactSource> {
+        self.read(path).map_err(|e| match &self.origin {
+            Some(flag) => e.context(flag),
+            None => e,
+        })
+    }
+
+    fn check_key_dirs(&self, path: &Path) -> Result<()> {
+        if self.key_dirs.is_empty() {
+            return Ok(());
+        }
+        // Where the content really lies: symbolic links followed.
+        let real = std::fs::canonicalize(path).map_err(|e| artefact_io(path, &e))?;
+        let Some(parent) = real.parent() else {
+            return Ok(());
+        };
+        for k in &self.key_dirs {
+            if parent == k.dir || (k.tree && parent.starts_with(&k.dir)) {
+                return Err(
+                    Error::new(format!("artefact {} is in {}", path.display(), k.what)).hint(
+                        "files in a key directory are never recorded: the ledger is append-only \
+                     and shared, so a secret stored in it could never be removed; copy what \
+                     you mean to record out of the key directory",
+                    ),
+                );
+            }
+        }
+        Ok(())
+    }
+
+    fn read(&self, path: &Path) -> Result<ArtifactSource> {
+        let meta = std::fs::metadata(path).map_err(|e| artefact_io(path, &e))?;
+        if meta.is_dir() {
+            return Err(
+                Error::new(format!("artefact {} is a directory", path.display())).hint(
+                    "--artifact takes a file; archive a directory first (tar czf out.tgz DIR)",
+                ),
+            );
+        }
+        if !meta.is_file() {
+            return Err(not_regular(path, &meta));
+        }
+        self.check_key_dirs(path)?;
+        let mut f = File::open(path).map_err(|e| artefact_io(path, &e))?;
+        let mut buf = vec![0u8; 64 * 1024];
+        let head = read_head(&mut f, &mut buf[..SNIFF]).map_err(|e| artefact_io(path, &e))?;
+        if let Some(what) = private_key(&buf[..head], meta.len()) {
+            return Err(Error::new(format!(
+                "artefact {} is a private key ({what})",
+                path.display()
+            ))
+            .hint(
+                "secrets never go into the ledger: it is append-only and shared, so a key \
+                 stored in it could never be removed; record the key's fingerprint in a \
+                 field instead",
+            ));
+        }
+        let mut h = Hasher::default();
+        h.update(&buf[..head]);
+        let mut size = head as u64;
+        loop {
+            let n = f.read(&mut buf).map_err(|e| artefact_io(path, &e))?;
+            if n == 0 {
+                break;
+            }
+            size += n as u64;
+            h.update(&buf[..n]);
+        }
+        Ok(ArtifactSource {
+            path: path.to_path_buf(),
+            sha256: hex::encode(h.finish()),
+            size,
+            bytes: None,
+        })
+    }
+}
+
+/// The directory holding `path` (`.` for a bare file name).
+fn parent_dir(path: &Path) -> &Path {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    }
+}
+
+fn artefact_io(path: &Path, e: &std::io::Error) -> Error {
+    Error::io(path, e).context("artefact")
+}
+
+/// "X is not a regular file", saying what it is.
+fn not_regular(path: &Path, meta: &std::fs::Metadata) -> Error {
+    #[cfg(unix)]
+    let what = {
+        use std::os::unix::fs::FileTypeExt as _;
+        let t = meta.file_type();
+        if t.is_fifo() {
+            " (a named pipe)"
+        } else if t.is_char_device() || t.is_block_device() {
+            " (a device)"
+        } else if t.is_socket() {
+            " (a socket)"
+        } else {
+            ""
+        }
+    };
+    #[cfg(not(unix))]
+    let what = {
+        let _ = meta;
+        ""
+    };
+    Error::new(format!(
+        "artefact {} is not a regular file{what}",
+        path.display()
+    ))
+    .hint("artefacts are read from regular files only; copy the data into a file first")
+}
+
+/// Fill `buf` from `r` as far as it goes; the number of bytes read.
+fn read_head(r: &mut impl std::io::Read, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match r.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
+}
+
+/// What kind of private key a file is, judged from its first bytes `head` and its `size`.
+fn private_key(head: &[u8], size: u64) -> Option<String> {
+    let text = String::from_utf8_lossy(head);
+    for line in text.lines().map(str::trim) {
+        if line.starts_with("-----BEGIN ") && line.ends_with("PRIVATE KEY-----") {
+            return Some(format!("PEM {line}"));
+        }
+        if line.starts_with("PuTTY-User-Key-File-") {
+            return Some("PuTTY key file".to_string());
+        }
+    }
+    // A DER key is the whole file: only when all of it was read.
+    if size == head.len() as u64 {
+        return der_private_key(head).map(str::to_string);
+    }
+    None
+}
+
+/// One DER header at `at`: (tag, header length, content length). Definite lengths only.
+fn der_header(b: &[u8], at: usize) -> Option<(u8, usize, usize)> {
+    let tag = *b.get(at)?;
+    let first = *b.get(at + 1)?;
+    if first < 0x80 {
+        return Some((tag, 2, usize::from(first)));
+    }
+    let n = usize::from(first & 0x7f);
+    if n == 0 || n > 4 {
+        return None;
+    }
+    let mut len = 0usize;
+    for i in 0..n {
+        len = (len << 8) | usize::from(*b.get(at + 2 + i)?);
+    }
+    Some((tag, 2 + n, len))
+}
+
+/// The elements (tag, content) of the DER SEQUENCE that is the whole of `b` (trailing
+/// whitespace allowed), or `None`.
+fn der_sequence(b: &[u8]) -> Option<Vec<(u8, &[u8])>> {
+    let (tag, h, len) = der_header(b, 0)?;
+    let end = h.checked_add(len)?;
+    if tag != 0x30 || end > b.len() || !b[end..].iter().all(u8::is_ascii_whitespace) {
+        return None;
+    }
+    let mut items = Vec::new();
+    let mut at = h;
+    while at < end {
+        let (t, hh, l) = der_header(b, at)?;
+        let (s, e) = (at + hh, (at + hh).checked_add(l)?);
+        if e > end {
+            return None;
+        }
+        items.push((t, &b[s..e]));
+        at = e;
+    }
+    Some(items)
+}
+
+/// Is `b` a DER private key: PKCS#8 (what `ed25519-dalek` reads: SEQUENCE { INTEGER 0|1,
+/// AlgorithmIdentifier, OCTET STRING, … }), encrypted PKCS#8, SEC1 EC or PKCS#1 RSA?
+fn der_private_key(b: &[u8]) -> Option<&'static str> {
+    const INTEGER: u8 = 0x02;
+    const OCTETS: u8 = 0x04;
+    const OID: u8 = 0x06;
+    const SEQUENCE: u8 = 0x30;
+    let items = der_sequence(b)?;
+    let algorithm = |c: &[u8]| c.first() == Some(&OID);
+    match items.as_slice() {
+        [(INTEGER, [0 | 1]), (SEQUENCE, alg), (OCTETS, _), ..] if algorithm(alg) => {
+            Some("PKCS#8 DER")
+        }
+        [(SEQUENCE, alg), (OCTETS, _)] if algorithm(alg) => Some("encrypted PKCS#8 DER"),
+        [(INTEGER, [1]), (OCTETS, _), ..] => Some("EC DER"),
+        [(INTEGER, [0]), (INTEGER, _), (INTEGER, _), ..] => Some("RSA DER"),
+        _ => None,
+    }
+}
+
+/// Hash a regular file while streaming it (never read whole into memory), refusing a
+/// private key ([`ArtifactPolicy`] with no key directories).
+pub fn hash_artifact(path: &Path) -> Result<ArtifactSource> {
+    ArtifactPolicy::default().hash(path)
 }
 
 /// Store an artefact's content in the ledger (once per hash), re-hashing what is written
@@ -160,7 +457,12 @@ pub(crate) fn store_artifact(w: &dyn Txn, a: &ArtifactSource) -> Result<()> {
     let mut source: Box<dyn std::io::Read> = match &a.bytes {
         Some(b) => Box::new(std::io::Cursor::new(b.as_slice())),
         None => {
-            Box::new(File::open(&a.path).map_err(|e| Error::io(&a.path, &e).context("artefact"))?)
+            // Still a regular file (opening a pipe put there meanwhile would wait for ever).
+            let meta = std::fs::metadata(&a.path).map_err(|e| artefact_io(&a.path, &e))?;
+            if !meta.is_file() {
+                return Err(not_regular(&a.path, &meta));
+            }
+            Box::new(File::open(&a.path).map_err(|e| artefact_io(&a.path, &e))?)
         }
     };
     let mut h = Hasher::default();
@@ -175,8 +477,19 @@ pub(crate) fn store_artifact(w: &dyn Txn, a: &ArtifactSource) -> Result<()> {
     Ok(())
 }
 
-/// Build an evidence draft: validate, hash artefacts, encode the payload.
+/// Build an evidence draft: validate, hash artefacts, encode the payload. Artefacts are
+/// checked by [`ArtifactPolicy::default`] (regular files, not private keys, plain names).
 pub fn draft(input: &EvidenceInput, now: DateTime<Utc>, store_artifacts: bool) -> Result<Draft> {
+    draft_with(input, now, store_artifacts, &ArtifactPolicy::default())
+}
+
+/// [`draft`], with artefacts checked by `policy` (key directories, the flag to name).
+pub fn draft_with(
+    input: &EvidenceInput,
+    now: DateTime<Utc>,
+    store_artifacts: bool,
+    policy: &ArtifactPolicy,
+) -> Result<Draft> {
     check_text("item", &input.item, 200)?;
     if input.item.contains('\n') {
         return Err(Error::new("item contains a line break"));
@@ -199,11 +512,11 @@ pub fn draft(input: &EvidenceInput, now: DateTime<Utc>, store_artifacts: bool) -
     let mut refs = Vec::with_capacity(input.artifacts.len());
     let mut sources = Vec::new();
     for p in &input.artifacts {
-        let a = hash_artifact(p)?;
-        let name = p
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_else(|| p.display().to_string());
+        let name = artifact_name(p).map_err(|e| match &policy.origin {
+            Some(flag) => e.context(flag),
+            None => e,
+        })?;
+        let a = policy.hash(p)?;
         refs.push(ArtifactRef {
             name,
             size: a.size,
@@ -249,68 +562,175 @@ struct BatchLine {
     supporting: bool,
 }
 
-/// Read a JSONL batch and build every draft with its line number; the first bad line is
-/// named and nothing is returned. Blank lines are skipped; a file with no entries is refused.
-pub fn draft_batch(
-    path: &Path,
-    now: DateTime<Utc>,
-    store_artifacts: bool,
-) -> Result<Vec<(usize, Draft)>> {
-    let f = File::open(path).map_err(|e| Error::io(path, &e).context("batch"))?;
-    if f.metadata().map(|m| m.is_dir()).unwrap_or(false) {
-        return Err(Error::new(format!(
-            "batch {} is a directory",
-            path.display()
-        )));
-    }
-    let mut lines = Vec::new();
-    for (i, line) in BufReader::new(f).lines().enumerate() {
-        let line = line.map_err(|e| match e.kind() {
-            std::io::ErrorKind::InvalidData => {
-                Error::new(format!("{} line {}: not UTF-8 text", path.display(), i + 1))
+/// Longest line of a batch file, in bytes (without its line break).
+pub const MAX_BATCH_LINE: usize = 1024 * 1024;
+
+/// Lines drafted together on every core; a chunk also stops once it holds this many bytes.
+const CHUNK_LINES: usize = 4096;
+const CHUNK_BYTES: usize = 16 * 1024 * 1024;
+
+/// The non-blank lines of a batch, read one at a time with at most [`MAX_BATCH_LINE`]
+/// bytes held for any line.
+struct BatchLines<'a> {
+    reader: Box<dyn std::io::BufRead + 'a>,
+    /// How the batch is named in messages (its path, or `standard input`).
+    label: String,
+    /// Number of the last line read.
+    line: usize,
+}
+
+impl BatchLines<'_> {
+    /// The next non-blank line and its number, or `None` at the end.
+    fn next_line(&mut self) -> Result<Option<(usize, String)>> {
+        loop {
+            let mut buf = Vec::new();
+            // One byte past the cap: enough to know the line is too long, never more.
+            let n = (&mut self.reader)
+                .take(MAX_BATCH_LINE as u64 + 1)
+                .read_until(b'\n', &mut buf)
+                .map_err(|e| Error::io(Path::new(&self.label), &e).context("batch"))?;
+            if n == 0 {
+                return Ok(None);
             }
-            _ => Error::io(path, &e),
-        })?;
-        if !line.trim().is_empty() {
-            lines.push((i + 1, line));
+            self.line += 1;
+            if buf.last() == Some(&b'\n') {
+                buf.pop();
+                if buf.last() == Some(&b'\r') {
+                    buf.pop();
+                }
+            } else if buf.len() > MAX_BATCH_LINE {
+                return Err(Error::new(format!(
+                    "{} line {} is longer than {MAX_BATCH_LINE} bytes (1 MiB)",
+                    self.label, self.line
+                ))
+                .hint(
+                    "each line is one JSON object describing one piece of evidence; put \
+                     large content in a file and name it in \"artifacts\"",
+                ));
+            }
+            let text = String::from_utf8(buf).map_err(|_| {
+                Error::new(format!("{} line {}: not UTF-8 text", self.label, self.line))
+            })?;
+            if !text.trim().is_empty() {
+                return Ok(Some((self.line, text)));
+            }
         }
     }
-    // Lines are independent: parse and encode them on every core, then report the first
-    // bad line in file order.
-    let results: Vec<Result<(usize, Draft)>> = lines
-        .par_iter()
-        .map(|(n, line)| {
-            let at = format!("{} line {n}", path.display());
-            let l: BatchLine = serde_json::from_str(line).map_err(|e| {
-                // serde_json counts lines within this one line: keep only its column.
-                let msg = e.to_string();
-                let msg = msg.split(" at line ").next().unwrap_or(&msg).to_string();
-                Error::new(format!("{at}, column {}: {msg}", e.column())).hint(
-                    "each line is one JSON object with item, kind, outcome, performed_at \
-                     and optional fields, artifacts, note",
-                )
-            })?;
-            let input = EvidenceInput {
-                item: l.item,
-                kind: l.kind,
-                outcome: l.outcome,
-                performed_at: l.performed_at,
-                fields: l.fields,
-                artifacts: l.artifacts,
-                note: l.note,
-                supporting: l.supporting,
-            };
-            draft(&input, now, store_artifacts)
-                .map(|d| (*n, d))
-                .map_err(|e| e.context(&at))
-        })
-        .collect();
-    let drafts = results
-        .into_iter()
-        .collect::<Result<Vec<(usize, Draft)>>>()?;
+
+    /// The next chunk of lines, and whether reading stopped: `Some(Ok)` at the end,
+    /// `Some(Err)` at a line that could not be read (after the lines before it).
+    fn next_chunk(&mut self) -> (Vec<(usize, String)>, Option<Result<()>>) {
+        let mut chunk = Vec::new();
+        let mut bytes = 0;
+        while chunk.len() < CHUNK_LINES && bytes < CHUNK_BYTES {
+            match self.next_line() {
+                Ok(Some(l)) => {
+                    bytes += l.1.len();
+                    chunk.push(l);
+                }
+                Ok(None) => return (chunk, Some(Ok(()))),
+                Err(e) => return (chunk, Some(Err(e))),
+            }
+        }
+        (chunk, None)
+    }
+}
+
+/// Draft one batch line (`at` names it in messages).
+fn draft_line(
+    line: &str,
+    at: &str,
+    now: DateTime<Utc>,
+    store_artifacts: bool,
+    policy: &ArtifactPolicy,
+) -> Result<Draft> {
+    let l: BatchLine = serde_json::from_str(line).map_err(|e| {
+        // serde_json counts lines within this one line: keep only its column.
+        let msg = e.to_string();
+        let msg = msg.split(" at line ").next().unwrap_or(&msg).to_string();
+        Error::new(format!("{at}, column {}: {msg}", e.column())).hint(
+            "each line is one JSON object with item, kind, outcome, performed_at \
+             and optional fields, artifacts, note",
+        )
+    })?;
+    let input = EvidenceInput {
+        item: l.item,
+        kind: l.kind,
+        outcome: l.outcome,
+        performed_at: l.performed_at,
+        fields: l.fields,
+        artifacts: l.artifacts,
+        note: l.note,
+        supporting: l.supporting,
+    };
+    draft_with(&input, now, store_artifacts, policy).map_err(|e| e.context(at))
+}
+
+/// How a batch source is named in messages: its path, or `standard input` for `-`.
+pub fn batch_label(source: &Path) -> String {
+    if source == Path::new("-") {
+        "standard input".to_string()
+    } else {
+        source.display().to_string()
+    }
+}
+
+/// Read a JSONL batch (`-`: standard input) and build every draft with its line number;
+/// the first bad line is named and nothing is returned. Blank lines are skipped; a file
+/// with no entries is refused.
+///
+/// The batch is read as a stream of lines, each at most [`MAX_BATCH_LINE`] bytes (a longer
+/// one is refused by number without being read whole), drafted a chunk at a time on every
+/// core: the raw text is never held whole, only the drafts.
+pub fn draft_batch(
+    source: &Path,
+    now: DateTime<Utc>,
+    store_artifacts: bool,
+    policy: &ArtifactPolicy,
+) -> Result<Vec<(usize, Draft)>> {
+    let reader: Box<dyn std::io::BufRead> = if source == Path::new("-") {
+        Box::new(std::io::stdin().lock())
+    } else {
+        let meta = std::fs::metadata(source).map_err(|e| Error::io(source, &e).context("batch"))?;
+        if meta.is_dir() {
+            return Err(Error::new(format!(
+                "batch {} is a directory",
+                source.display()
+            )));
+        }
+        // A pipe is fine (`--batch <(…)`): it ends when its writer does.
+        let f = File::open(source).map_err(|e| Error::io(source, &e).context("batch"))?;
+        Box::new(BufReader::with_capacity(256 * 1024, f))
+    };
+    let mut lines = BatchLines {
+        reader,
+        label: batch_label(source),
+        line: 0,
+    };
+    let mut drafts = Vec::new();
+    loop {
+        let (chunk, stop) = lines.next_chunk();
+        // Lines are independent: draft them on every core, then report the first bad line
+        // in file order (a line that could not be read comes after those before it).
+        let results: Vec<Result<(usize, Draft)>> = chunk
+            .par_iter()
+            .map(|(n, line)| {
+                let at = format!("{} line {n}", lines.label);
+                draft_line(line, &at, now, store_artifacts, policy).map(|d| (*n, d))
+            })
+            .collect();
+        for r in results {
+            drafts.push(r?);
+        }
+        match stop {
+            Some(Ok(())) => break,
+            Some(Err(e)) => return Err(e),
+            None => {}
+        }
+    }
     if drafts.is_empty() {
         return Err(
-            Error::new(format!("batch {} holds no entries", path.display()))
+            Error::new(format!("batch {} holds no entries", lines.label))
                 .hint("write one JSON object per line"),
         );
     }
@@ -328,6 +748,48 @@ mod tests {
 
     fn now() -> DateTime<Utc> {
         crate::format::entry::parse_time("2026-10-05T10:00:00Z").unwrap()
+    }
+
+    #[test]
+    fn artefact_names() {
+        assert_eq!(artifact_name_problem("restore.log"), None);
+        assert_eq!(artifact_name_problem(&"a".repeat(255)), None);
+        assert!(artifact_name_problem(&"a".repeat(256)).is_some());
+        for bad in [
+            "",
+            "..",
+            "a..b",
+            "a/b",
+            "tab\there",
+            "del\u{7f}",
+            "c1\u{85}",
+        ] {
+            assert!(artifact_name_problem(bad).is_some(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn private_keys_are_told_from_other_files() {
+        let pem = b"-----BEGIN EC PRIVATE KEY-----\nMHc=\n-----END EC PRIVATE KEY-----\n";
+        assert!(private_key(pem, pem.len() as u64).is_some());
+        let public = b"-----BEGIN PUBLIC KEY-----\nMCow\n-----END PUBLIC KEY-----\n";
+        assert!(private_key(public, public.len() as u64).is_none());
+        // PKCS#8 v1 Ed25519: SEQUENCE { INTEGER 0, SEQUENCE { OID 1.3.101.112 }, OCTET STRING }.
+        let mut der = vec![
+            0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65,
+        ];
+        der.extend([0x70, 0x04, 0x22, 0x04, 0x20]);
+        der.extend([7u8; 32]);
+        assert_eq!(der_private_key(&der), Some("PKCS#8 DER"));
+        // Only the whole file: not when more follows, nor when it was not all read.
+        assert!(private_key(&der, der.len() as u64 + 1).is_none());
+        let mut longer = der.clone();
+        longer.push(0);
+        assert!(der_private_key(&longer).is_none());
+        assert!(der_private_key(&der[..20]).is_none());
+        // A SEQUENCE of something else, and garbage lengths, are not keys.
+        assert!(der_private_key(&[0x30, 0x03, 0x02, 0x01, 0x05]).is_none());
+        assert!(der_private_key(&[0x30, 0x84, 0xff, 0xff, 0xff, 0xff]).is_none());
     }
 
     #[test]
