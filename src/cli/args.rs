@@ -409,7 +409,7 @@ pub struct RecordArgs {
     /// Free-text note.
     #[arg(long, value_name = "TEXT", conflicts_with = "batch")]
     pub note: Option<String>,
-    /// Record every line of a JSONL file, all in one transaction (all or nothing).
+    /// Record every line of a JSONL file (`-`: standard input), all in one transaction (all or nothing).
     #[arg(long, value_name = "FILE.jsonl")]
     pub batch: Option<PathBuf>,
     /// Keep only artefact names, sizes and hashes; do not store their content.

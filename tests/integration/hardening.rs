@@ -425,3 +425,15 @@ fn dev_zero_and_a_named_pipe_as_key_are_refused_at_once() {
         says(hint_line(&r), &["vouch keygen"]);
     }
 }
+
+/// A signing key kept in the working directory does not make every artefact there
+/// unrecordable; the key file itself is still refused by its content.
+#[test]
+fn a_key_in_the_working_directory_still_lets_its_neighbours_be_recorded() {
+    let env = ledger();
+    std::fs::copy(env.p(CUSTOMER), env.p("signer.key")).unwrap();
+    std::fs::write(env.p("restore.log"), "restore ok\n").unwrap();
+    env.ok(&record_artifact("signer.key", "restore.log"));
+    let r = refused(&env, &record_artifact("signer.key", "signer.key"));
+    says(error_line(&r), &["signer.key"]);
+}
