@@ -241,7 +241,7 @@ fn main() {
         )
         .unwrap();
     }
-    let now = parse_time("2026-12-31T23:00:00Z").unwrap();
+    let now = vouch::clock::now();
 
     // record --batch of n_batch entries, through the binary.
     drop(make(&dir.join("batch.db")));
@@ -293,7 +293,7 @@ fn main() {
             text,
             bindings,
             vec![],
-            parse_time("2026-01-01T00:00:00Z").unwrap(),
+            parse_time("2026-07-01T00:00:00Z").unwrap(),
         )
         .unwrap();
     }

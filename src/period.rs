@@ -6,9 +6,19 @@
 //! both included); [`Period::name`] gives the shortest of these spellings back, as a
 //! report stamp carries it (`schema/FORMAT.md` §17.1). The attestation carries the two
 //! dates (§11).
+//!
+//! What people type goes through [`Period::parse_input`] or [`Period::between`], which say
+//! what is wrong (dates reversed, a period longer than [`MAX_YEARS`]); [`Period::parse`]
+//! reads back what vouch wrote.
 
 use chrono::{DateTime, Months, NaiveDate, Utc};
 use serde::Serialize;
+
+use crate::error::{Error, Result};
+
+/// The longest period a status, attestation or report covers, in years: a longer one is a
+/// typo (`--to 9999-12-31`), and its windows would take the status engine a long time.
+pub const MAX_YEARS: u32 = 10;
 
 /// A reporting period: `[from, to]`, whole UTC days.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -55,6 +65,51 @@ impl Period {
             });
         }
         None
+    }
+
+    /// Parse a period typed by a person: what [`Period::parse`] reads, with an error that
+    /// says what is wrong, and no longer than [`MAX_YEARS`].
+    ///
+    /// # Errors
+    ///
+    /// Text that is not a period, dates reversed, a period too long.
+    pub fn parse_input(s: &str) -> Result<Period> {
+        let unreadable = || {
+            Error::new(format!("cannot read the period {s:?}"))
+                .hint("use 2026-Q3, 2026-07, 2026, or --from 2026-07-01 --to 2026-09-30")
+        };
+        if let Some((a, b)) = s.split_once("..") {
+            let date = |d: &str| NaiveDate::parse_from_str(d, "%Y-%m-%d").map_err(|_| unreadable());
+            return Period::between(date(a)?, date(b)?);
+        }
+        let p = Period::parse(s).ok_or_else(unreadable)?;
+        Period::between(p.from, p.to)
+    }
+
+    /// The period from `from` to `to`, both included.
+    ///
+    /// # Errors
+    ///
+    /// `to` before `from` (the dates are reversed), or a period longer than [`MAX_YEARS`].
+    pub fn between(from: NaiveDate, to: NaiveDate) -> Result<Period> {
+        if to < from {
+            return Err(Error::new(format!(
+                "the period's dates are reversed: {from} is after {to}"
+            ))
+            .hint(format!(
+                "give the earlier date first: --from {to} --to {from} (or {to}..{from})"
+            )));
+        }
+        // No date ten years on (the end of the calendar): the period is shorter.
+        let limit = from.checked_add_months(Months::new(12 * MAX_YEARS));
+        if limit.is_some_and(|l| to >= l) {
+            let days = (to - from).num_days() + 1;
+            return Err(Error::new(format!(
+                "the period {from}..{to} is {days} days long; vouch covers at most {MAX_YEARS} years"
+            ))
+            .hint("choose a shorter period: a year (--period 2026), a quarter (2026-Q3) or dates at most ten years apart"));
+        }
+        Ok(Period { from, to })
     }
 
     /// Start instant.
@@ -125,5 +180,34 @@ mod tests {
         for bad in ["2026-Q5", "2026-13", "x", "2026-09-01..2026-08-01"] {
             assert!(Period::parse(bad).is_none(), "{bad}");
         }
+    }
+
+    #[test]
+    fn input_periods_are_ordered_and_bounded() {
+        assert_eq!(Period::parse_input("2026-Q3").unwrap(), q3());
+        let ten = Period::parse_input("2020-01-01..2029-12-31").unwrap();
+        assert_eq!(ten.to.to_string(), "2029-12-31");
+        let e = Period::parse_input("2020-01-01..2030-01-01").unwrap_err();
+        assert_eq!(
+            e.message(),
+            "the period 2020-01-01..2030-01-01 is 3654 days long; vouch covers at most 10 years"
+        );
+        let e = Period::parse_input("0001-01-01..9999-12-31").unwrap_err();
+        assert!(e.message().contains("at most 10 years"), "{}", e.message());
+        let e = Period::parse_input("2026-09-01..2026-01-01").unwrap_err();
+        assert_eq!(
+            e.message(),
+            "the period's dates are reversed: 2026-09-01 is after 2026-01-01"
+        );
+        assert!(
+            e.hint_text()
+                .unwrap()
+                .contains("--from 2026-01-01 --to 2026-09-01")
+        );
+        let e = Period::parse_input("2026-09-01..x").unwrap_err();
+        assert_eq!(e.message(), r#"cannot read the period "2026-09-01..x""#);
+        // The end of the calendar: no ten years after it, still a short period.
+        assert!(Period::parse_input("9999-Q4").is_ok());
+        assert!(Period::parse_input("9999-12-31..9999-12-31").is_ok());
     }
 }

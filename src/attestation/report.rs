@@ -52,6 +52,7 @@ pub fn generate(
             trust,
             artifacts: true,
             all: true,
+            now: None,
         },
         &crate::ledger::NoProgress,
     )?;

@@ -138,6 +138,7 @@ fn verify_while_writing(
         trust: None,
         artifacts: opts.artifacts,
         all: false,
+        now: None,
     };
     std::thread::scope(|s| {
         let verifier = s.spawn(|| verify::verify(ledger_path, &verify_opts, progress));

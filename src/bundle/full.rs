@@ -150,6 +150,7 @@ pub(super) fn full_pass(
             trust: opts.trust.clone(),
             artifacts: false,
             all: true,
+            now: None,
         },
         progress,
     )?;

@@ -67,7 +67,11 @@ fn cosign(path: &Path, file: &Path, key: &str, fmt: Format) -> Result<Outcome> {
     let ledger = Ledger::open(path, Access::ReadOnly)?;
     let (party, _) = ledger.signer_party(&key)?;
     // A co-signature says: I verified the ledger and it holds what this commits to.
-    let v = verify::verify(path, &Options::default(), &vouch::ledger::NoProgress)?;
+    let opts = Options {
+        now: Some(vouch::clock::now()),
+        ..Options::default()
+    };
+    let v = verify::verify(path, &opts, &vouch::ledger::NoProgress)?;
     if !v.ok() {
         print_findings(&v.findings, 5);
         out!("FAILED: the ledger does not verify; not co-signing");
@@ -131,14 +135,13 @@ pub(crate) fn describe(r: &Relation, size: u64) -> String {
     }
 }
 
-/// The lines `vouch verify --checkpoint` prints for each checkpoint file checked.
+/// The lines `vouch verify --checkpoint` prints, one for each checkpoint file checked:
+/// `FAILED: checkpoint FILE: …` with its signature problem and how the ledger stands to it,
+/// or who signed it and how the ledger stands to it.
 pub(crate) fn print_checks(checks: &[(&PathBuf, vouch::ledger::checkpoints::CheckpointCheck)]) {
     for (file, c) in checks {
         let what = describe(&c.relation, c.checkpoint.size);
-        if let Some(p) = &c.signature_problem {
-            out!("FAILED: checkpoint {}: {p}", file.display());
-        }
-        if c.relation.ok() {
+        if c.ok() {
             let who: Vec<&str> = c.signed_by.iter().map(|(p, _)| p.as_str()).collect();
             out!(
                 "checkpoint {}: signed by {}; {what}",
@@ -149,9 +152,17 @@ pub(crate) fn print_checks(checks: &[(&PathBuf, vouch::ledger::checkpoints::Chec
                     who.join(", ")
                 }
             );
-        } else {
-            out!("FAILED: checkpoint {}: {what}", file.display());
+            continue;
         }
+        // The signature problem first, then how the ledger stands to it (the problem, or
+        // what holds despite the signature).
+        let mut parts: Vec<String> = c.signature_problem.iter().cloned().collect();
+        parts.push(what);
+        out!(
+            "FAILED: checkpoint {}: {}",
+            file.display(),
+            parts.join("; ")
+        );
     }
 }
 

@@ -3,6 +3,7 @@
 use std::path::Path;
 
 use super::args::PeriodArgs;
+use chrono::NaiveDate;
 use vouch::crypto::{Fingerprint, PublicKey, SecretKey, keyfile};
 use vouch::period::Period;
 use vouch::{Error, Result};
@@ -11,17 +12,23 @@ pub(super) fn load_key(arg: &str) -> Result<SecretKey> {
     keyfile::load_secret(&keyfile::resolve_key_path(arg))
 }
 
-/// Parse `--period` or `--from/--to` into a period.
+/// Parse `--period` or `--from/--to` into a period: dates in order, at most
+/// [`vouch::period::MAX_YEARS`] long.
 pub(super) fn parse_period(p: PeriodArgs) -> Result<Period> {
-    let text = match (p.period, p.from, p.to) {
-        (Some(p), _, _) => p,
-        (None, Some(f), Some(t)) => format!("{f}..{t}"),
-        _ => return Err(Error::new("give --period or both --from and --to")),
-    };
-    Period::parse(&text).ok_or_else(|| {
-        Error::new(format!("cannot read the period {text:?}"))
-            .hint("use 2026-Q3, 2026-07, 2026, or --from 2026-07-01 --to 2026-09-30")
-    })
+    match (p.period, p.from, p.to) {
+        (Some(p), _, _) => Period::parse_input(&p).map_err(|e| e.context("--period")),
+        (None, Some(f), Some(t)) => {
+            let date = |flag: &str, d: &str| {
+                NaiveDate::parse_from_str(d, "%Y-%m-%d").map_err(|_| {
+                    Error::new(format!("{flag}: cannot read the date {d:?}"))
+                        .hint("write dates as YYYY-MM-DD, e.g. --from 2026-07-01 --to 2026-09-30")
+                })
+            };
+            Period::between(date("--from", &f)?, date("--to", &t)?)
+                .map_err(|e| e.context("--from/--to"))
+        }
+        _ => Err(Error::new("give --period or both --from and --to")),
+    }
 }
 
 pub(super) fn parse_trust(items: &[String]) -> Result<Vec<Fingerprint>> {

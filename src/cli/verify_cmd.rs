@@ -26,6 +26,7 @@ pub(super) fn verify(path: &Path, args: &VerifyArgs, fmt: Format) -> Result<Outc
         },
         artifacts: args.artifacts,
         all: args.all,
+        now: Some(vouch::clock::now()),
     };
     let bar = progress::Bar::new(true);
     let (mut report, noted) = verify::verify_noting_revoked(path, &opts, &bar)?;
@@ -70,28 +71,39 @@ pub(super) fn verify(path: &Path, args: &VerifyArgs, fmt: Format) -> Result<Outc
         }));
     } else {
         print_findings(&report.findings, usize::MAX);
+        // One verdict, from every check made (the ledger, its sign-offs, the checkpoints
+        // held outside it): never "ok" when any of them failed.
         let head_s = head
             .as_ref()
             .map_or("none".to_string(), |(s, h)| format!("entry {s}, {h}"));
-        if report.ok() {
+        if !report.ok() && report.stopped_early {
+            out!("FAILED: stopped at the first problem (use --all to list every problem)");
+        } else if !report.ok() {
+            out!(
+                "FAILED: {} problem(s) in {} entries",
+                report.findings.len(),
+                report.entries
+            );
+        } else if !checkpoints_ok {
+            let bad = checks.iter().filter(|(_, c)| !c.ok()).count();
+            out!(
+                "FAILED: {bad} of {} checkpoint(s) not held; the {} entries are consistent on their own (head {head_s})",
+                checks.len(),
+                report.entries
+            );
+        } else {
             out!(
                 "ok: {} entries, {} signatures, chain intact; head {head_s}",
                 report.entries,
                 report.signatures
             );
-            if let Some(root) = report.merkle_root {
-                out!(
-                    "merkle: root {} of the {} entries (RFC 6962; schema/FORMAT.md §12)",
-                    hex::encode(root),
-                    report.entries
-                );
-            }
-        } else if report.stopped_early {
-            out!("FAILED: stopped at the first problem (use --all to list every problem)");
-        } else {
+        }
+        if report.ok()
+            && let Some(root) = report.merkle_root
+        {
             out!(
-                "FAILED: {} problem(s) in {} entries",
-                report.findings.len(),
+                "merkle: root {} of the {} entries (RFC 6962; schema/FORMAT.md §12)",
+                hex::encode(root),
                 report.entries
             );
         }

@@ -15,7 +15,7 @@ use super::store::{EntryRow, Txn};
 use super::{Appended, Draft, Ledger, Progress, evidence};
 use crate::crypto::{self, Fingerprint, SecretKey};
 use crate::error::{Error, Result};
-use crate::format::entry::{EntryHeader, Kind, LedgerId, ZERO_HASH};
+use crate::format::entry::{EntryHeader, Kind, LedgerId, ZERO_HASH, format_time};
 use crate::format::merkle;
 use crate::format::payload;
 
@@ -25,7 +25,8 @@ const PARALLEL_SIGN_MIN: usize = 64;
 const SIGN_CHUNK: usize = 4096;
 
 /// Where the next entry goes: the newest entry's seq and hash, and the earliest time the
-/// next entry may carry.
+/// next entry may carry (`now`, or the newest entry's time if later — but never more than
+/// [`evidence::MAX_FUTURE`] later: see [`tip`]).
 struct Tip {
     exists: bool,
     seq: u64,
@@ -78,7 +79,8 @@ impl Ledger {
     }
 }
 
-/// The tip of the ledger inside the write transaction.
+/// The tip of the ledger inside the write transaction. Refuses a tip dated more than
+/// [`evidence::MAX_FUTURE`] after `now` (FORMAT.md §5).
 fn tip(w: &dyn Txn, now: DateTime<Utc>) -> Result<Tip> {
     Ok(match w.tip()? {
         None => Tip {
@@ -92,6 +94,18 @@ fn tip(w: &dyn Txn, now: DateTime<Utc>) -> Result<Tip> {
                 Error::new(format!("newest entry {}: {e}", row.seq))
                     .hint("run `vouch verify`: the ledger looks damaged")
             })?;
+            // Ledger time never goes backwards: appending after an entry dated in the
+            // future would date this one (and every later one) in the future too.
+            if h.time > now + evidence::MAX_FUTURE {
+                return Err(Error::new(format!(
+                    "the newest entry ({}) is dated {}, more than {} minutes after this machine's clock ({}): a new entry would have to carry that time",
+                    h.seq,
+                    format_time(&h.time),
+                    evidence::MAX_FUTURE.num_minutes(),
+                    format_time(&now)
+                ))
+                .hint("check this machine's clock; if it is right, the ledger holds an entry dated in the future: run vouch verify and tell the other parties (nothing was written)"));
+            }
             Tip {
                 exists: true,
                 seq: h.seq,

@@ -75,8 +75,27 @@ impl ArtifactSource {
     }
 }
 
+/// The earliest `performed_at` accepted: 1970-01-01T00:00:00Z. Nothing a shared
+/// responsibility matrix asks for was done before then; an earlier date is a typo (year 0
+/// or 1), and some readers of the ledger cannot represent it.
+pub const EARLIEST_PERFORMED_AT: DateTime<Utc> = DateTime::UNIX_EPOCH;
+
+/// Most fields one piece of evidence may carry (declared and `x_` fields together).
+pub const MAX_FIELDS: usize = 64;
+
+/// Longest string field value, and longest list item, in bytes.
+pub const MAX_FIELD_TEXT: usize = 4096;
+
+/// Most bytes a list field may hold: its items together, each counting one byte more.
+pub const MAX_FIELD_LIST: usize = 16 * 1024;
+
+/// Hint for a field over a limit.
+const BULKY_HINT: &str =
+    "record bulky data as an artefact (--artifact FILE): its name, size and SHA-256 are signed";
+
 /// Parse `performed_at`: RFC 3339 with any offset, or `YYYY-MM-DD` (midnight UTC).
-/// Fractions of a second are dropped. More than [`MAX_FUTURE`] ahead of `now` is refused.
+/// Fractions of a second are dropped. Before [`EARLIEST_PERFORMED_AT`], or more than
+/// [`MAX_FUTURE`] ahead of `now`, is refused.
 pub fn parse_performed_at(s: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>> {
     let Some(t) = crate::format::entry::parse_input_time(s) else {
         return Err(Error::new(format!("cannot read performed_at {s:?}")).hint(
@@ -90,25 +109,69 @@ pub fn parse_performed_at(s: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>> 
         ))
         .hint("evidence records work already done; check the date and the machine's clock"));
     }
+    if t < EARLIEST_PERFORMED_AT {
+        return Err(Error::new(format!(
+            "performed_at {s} is before {}",
+            format_time(&EARLIEST_PERFORMED_AT)
+        ))
+        .hint("check the year: evidence records work done since 1970"));
+    }
     Ok(t)
 }
 
-fn check_field_value(k: &str, v: &Value) -> Result<()> {
-    let ok = match v {
-        Value::String(s) => s.len() <= 4096 && !s.chars().any(|c| c.is_control() && c != '\n'),
-        Value::Number(_) | Value::Bool(_) => true,
-        Value::Array(a) => a
-            .iter()
-            .all(|x| matches!(x, Value::String(s) if s.len() <= 4096)),
-        _ => false,
-    };
-    if ok {
-        payload::check_numbers(v).map_err(|e| e.context(format!("field {k}")))
-    } else {
-        Err(Error::new(format!(
-            "field {k}: value must be a string, number, boolean or list of strings"
-        )))
+/// Check the fields' number, then each name and value.
+fn check_fields(fields: &BTreeMap<String, Value>) -> Result<()> {
+    if fields.len() > MAX_FIELDS {
+        return Err(Error::new(format!(
+            "{} fields; evidence carries at most {MAX_FIELDS}",
+            fields.len()
+        ))
+        .hint(BULKY_HINT));
     }
+    for (k, v) in fields {
+        check_field_key(k)?;
+        check_field_value(k, v)?;
+    }
+    Ok(())
+}
+
+fn check_field_value(k: &str, v: &Value) -> Result<()> {
+    let text_ok = |s: &str| !s.chars().any(|c| c.is_control() && c != '\n');
+    let (ok, size, max) = match v {
+        Value::String(s) => (text_ok(s), s.len(), MAX_FIELD_TEXT),
+        Value::Number(_) | Value::Bool(_) => (true, 0, 0),
+        Value::Array(a) => {
+            let mut size = 0;
+            let mut ok = true;
+            for x in a {
+                match x {
+                    Value::String(s) if s.len() <= MAX_FIELD_TEXT => size += s.len() + 1,
+                    Value::String(s) => {
+                        return Err(Error::new(format!(
+                            "field {k}: a list item is {} bytes; at most {MAX_FIELD_TEXT} are allowed",
+                            s.len()
+                        ))
+                        .hint(BULKY_HINT));
+                    }
+                    _ => ok = false,
+                }
+            }
+            (ok, size, MAX_FIELD_LIST)
+        }
+        _ => (false, 0, 0),
+    };
+    if !ok {
+        return Err(Error::new(format!(
+            "field {k}: value must be a string, number, boolean or list of strings"
+        )));
+    }
+    if size > max {
+        return Err(Error::new(format!(
+            "field {k}: value is {size} bytes; at most {max} are allowed"
+        ))
+        .hint(BULKY_HINT));
+    }
+    payload::check_numbers(v).map_err(|e| e.context(format!("field {k}")))
 }
 
 fn check_kind(kind: &str) -> Result<()> {
@@ -504,10 +567,7 @@ pub fn draft_with(
     let outcome = Outcome::parse(&input.outcome)?;
     let performed = parse_performed_at(&input.performed_at, now)?;
     let mut fields = input.fields.clone();
-    for (k, v) in &fields {
-        check_field_key(k)?;
-        check_field_value(k, v)?;
-    }
+    check_fields(&fields)?;
     // Typed fields of the evidence kind (schema/evidence-kinds.toml).
     crate::matrix::kinds::Registry::builtin()?
         .kind(&input.kind)?

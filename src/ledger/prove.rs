@@ -827,7 +827,7 @@ mod tests {
         let path = dir.path().join("l.db");
         let mut l = ledger(&path, 3);
         assert!(newest_recorded_checkpoint(&l).unwrap().is_none());
-        let t = parse_time("2026-07-02T00:00:00Z").unwrap();
+        let t = parse_time("2026-07-01T00:00:00Z").unwrap();
         let (_, first) = l.checkpoint(&customer(), t).unwrap();
         append(&mut l, &customer(), 2);
         let (a, note) = l.checkpoint(&provider(), t).unwrap();

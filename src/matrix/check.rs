@@ -217,8 +217,9 @@ impl RawItem {
     }
 }
 
-/// What items may refer to.
+/// What items may refer to, and the file that should hold them (named when it has none).
 pub(super) struct Decls<'a> {
+    pub origin: &'a str,
     pub roles: Vec<RoleId>,
     pub sections: &'a [Section],
     pub services: Vec<&'a str>,
@@ -306,6 +307,19 @@ pub(super) fn build_items(raws: Vec<RawItem>, decls: &Decls<'_>, errs: &mut Errs
     };
     let section_ids: Vec<&str> = decls.sections.iter().map(|s| s.id.as_str()).collect();
     let mut seen: HashMap<String, usize> = HashMap::new();
+    if raws.is_empty() {
+        // After every other error of the file.
+        let at = Loc {
+            order: (usize::MAX, usize::MAX, usize::MAX),
+            line: 0,
+            text: decls.origin.to_string(),
+        };
+        errs.push(
+            &at,
+            "the matrix has no items",
+            "a matrix lists at least one duty: add [[items]] tables (or CSV rows); see schema/MATRIX.md",
+        );
+    }
     let mut items = Vec::with_capacity(raws.len());
     for raw in raws {
         if let Some(item) = build_item(raw, decls, &section_ids, registry, &mut seen, errs) {

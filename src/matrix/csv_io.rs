@@ -444,6 +444,7 @@ fn read_all(
     };
     let sections = gathered_sections(rows.drafts, &head_sections);
     let decls = Decls {
+        origin,
         roles: roles.iter().map(|r| r.id).collect(),
         sections: &sections,
         services: services.iter().map(|s: &Service| s.id.as_str()).collect(),

@@ -80,6 +80,7 @@ impl KindDef {
         for (name, value) in fields.iter() {
             if let Some(def) = self.field(name) {
                 let v = convert(def.ty, value)
+                    .and_then(|v| within_bounds(def, value, v))
                     .map_err(|e| e.context(format!("field {name} of {}", self.name)))?;
                 typed.push((name.clone(), v));
             }
@@ -218,6 +219,29 @@ fn convert(ty: FieldType, v: &Value) -> Result<Value> {
     }
 }
 
+/// `v`, the typed value of `given`, if it is whole where the field says `integer` and not
+/// below its `minimum`.
+fn within_bounds(def: &FieldDef, given: &Value, v: Value) -> Result<Value> {
+    if def.integer && v.is_number() && v.as_i64().is_none() {
+        return Err(
+            Error::new(format!("{} is not a whole number", show(given))).hint(format!(
+                "{} is a count: write a whole number, e.g. 12",
+                def.name
+            )),
+        );
+    }
+    if let (Some(min), Some(x)) = (def.minimum, v.as_f64()) {
+        // Both are within ±2^53, where f64 is exact for integers.
+        #[allow(clippy::cast_precision_loss)]
+        let below = x < min as f64;
+        if below {
+            return Err(Error::new(format!("{} is less than {min}", show(given)))
+                .hint(format!("{} is at least {min}", def.name)));
+        }
+    }
+    Ok(v)
+}
+
 /// `-?(0|[1-9][0-9]*)(\.[0-9]+)?`: JSON's number syntax without exponent. Leading zeros are
 /// refused because `045` reads as 37 to C and the shell.
 fn is_plain_decimal(s: &str) -> bool {
@@ -335,7 +359,19 @@ mod tests {
         Registry::builtin().unwrap()
     }
 
+    /// A built-in kind, or `plain`: one optional number field `n` with no bounds.
     fn kind(name: &str) -> &'static KindDef {
+        static PLAIN: std::sync::OnceLock<Registry> = std::sync::OnceLock::new();
+        if name == "plain" {
+            let r = PLAIN.get_or_init(|| {
+                Registry::parse(
+                    "[kinds.plain]\ndescription = \"p\"\nfields.n = { type = \"number\", required = false, description = \"n\" }\n",
+                    "plain.toml",
+                )
+                .unwrap()
+            });
+            return r.kind(name).unwrap();
+        }
         reg().kind(name).unwrap()
     }
 
@@ -403,7 +439,7 @@ mod tests {
             ("-9007199254740991", json!(-9_007_199_254_740_991_i64)),
         ];
         for (s, want) in ok {
-            let got = check("restore-test", "rto_minutes", json!(s)).unwrap();
+            let got = check("plain", "n", json!(s)).unwrap();
             assert_eq!(got, want, "{s}");
             assert_eq!(got.is_i64(), want.is_i64(), "{s}");
         }
@@ -495,7 +531,7 @@ mod tests {
     fn typed_json_numbers() {
         let f = "rto_minutes";
         assert_eq!(check("restore-test", f, json!(41)).unwrap(), json!(41));
-        assert_eq!(check("restore-test", f, json!(-2.5)).unwrap(), json!(-2.5));
+        assert_eq!(check("plain", "n", json!(-2.5)).unwrap(), json!(-2.5));
         let whole = check("restore-test", f, json!(2.0)).unwrap();
         assert!(whole.is_i64() && whole == json!(2));
         assert!(refused("restore-test", f, json!(9_007_199_254_740_993_u64)).contains("too large"));
@@ -511,6 +547,36 @@ mod tests {
                 format!("field rto_minutes of restore-test: {v} is not a number")
             );
         }
+    }
+
+    #[test]
+    fn counts_are_whole_and_not_below_their_minimum() {
+        assert_eq!(check("patch-run", "hosts", json!("0")).unwrap(), json!(0));
+        assert_eq!(check("patch-run", "hosts", json!(12.0)).unwrap(), json!(12));
+        let (m, h) = check("patch-run", "hosts", json!("-1.5")).unwrap_err();
+        assert_eq!(
+            m,
+            r#"field hosts of patch-run: "-1.5" is not a whole number"#
+        );
+        assert!(h.contains("whole number"), "{h}");
+        let (m, h) = check("patch-run", "hosts", json!(-1)).unwrap_err();
+        assert_eq!(m, "field hosts of patch-run: -1 is less than 0");
+        assert_eq!(h, "hosts is at least 0");
+        let m = refused("restore-test", "rto_minutes", json!(2.5));
+        assert_eq!(
+            m,
+            "field rto_minutes of restore-test: 2.5 is not a whole number"
+        );
+        // A decimal where the field allows one, but not below its minimum.
+        assert_eq!(
+            check("restore-test", "duration_minutes", json!("52.5")).unwrap(),
+            json!(52.5)
+        );
+        let m = refused("restore-test", "duration_minutes", json!("-0.5"));
+        assert_eq!(
+            m,
+            r#"field duration_minutes of restore-test: "-0.5" is less than 0"#
+        );
     }
 
     #[test]

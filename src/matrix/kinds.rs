@@ -98,6 +98,10 @@ pub struct FieldDef {
     pub required: bool,
     /// What it means, for people.
     pub description: String,
+    /// A `number` that must be whole (a count): `integer = true`.
+    pub integer: bool,
+    /// The smallest value a `number` may take (`minimum = 0` for a count).
+    pub minimum: Option<i64>,
 }
 
 /// One evidence kind.
@@ -141,6 +145,10 @@ struct RawField {
     ty: Spanned<String>,
     required: bool,
     description: Spanned<String>,
+    #[serde(default)]
+    integer: Option<Spanned<bool>>,
+    #[serde(default)]
+    minimum: Option<Spanned<i64>>,
 }
 
 /// `origin:line:column` of a byte offset (both 1-based; the column counts characters).
@@ -270,11 +278,32 @@ impl Registry {
                     ))
                     .hint("say what the field means, with its unit"));
                 }
+                if ty != FieldType::Number {
+                    let bound = [
+                        raw_field
+                            .integer
+                            .as_ref()
+                            .map(|s| ("integer", s.span().start)),
+                        raw_field
+                            .minimum
+                            .as_ref()
+                            .map(|s| ("minimum", s.span().start)),
+                    ];
+                    if let Some((key, start)) = bound.into_iter().flatten().next() {
+                        return Err(Error::new(format!(
+                            "{}: {key} applies to number fields only, not to field {field} of kind {kind} ({ty})",
+                            at(start)
+                        ))
+                        .hint(FORMAT_HINT));
+                    }
+                }
                 fields.push(FieldDef {
                     name: field.clone(),
                     ty,
                     required: raw_field.required,
                     description: raw_field.description.into_inner(),
+                    integer: raw_field.integer.is_some_and(Spanned::into_inner),
+                    minimum: raw_field.minimum.map(Spanned::into_inner),
                 });
             }
             kinds.push(KindDef {
@@ -440,6 +469,15 @@ mod tests {
                 .ty,
             FieldType::Date
         );
+        // Counts are whole and not negative.
+        for (kind, field) in [
+            ("patch-run", "hosts"),
+            ("patch-run", "failed"),
+            ("restore-test", "rto_minutes"),
+        ] {
+            let f = r.get(kind).unwrap().field(field).unwrap();
+            assert_eq!((f.integer, f.minimum), (true, Some(0)), "{kind}.{field}");
+        }
         // Parsed once.
         assert!(std::ptr::eq(reg(), Registry::builtin().unwrap()));
     }
@@ -493,6 +531,7 @@ a = { type = "number", required = false, description = "a" }
 [kinds.alpha]
 description = "a"
 fields.q = { type = "list", required = false, description = "q" }
+fields.n = { type = "number", required = false, description = "n", integer = true, minimum = -3 }
 "#;
 
     #[test]
@@ -507,17 +546,26 @@ fields.q = { type = "list", required = false, description = "q" }
                     name: "b".into(),
                     ty: FieldType::String,
                     required: true,
-                    description: "b".into()
+                    description: "b".into(),
+                    integer: false,
+                    minimum: None,
                 },
                 FieldDef {
                     name: "a".into(),
                     ty: FieldType::Number,
                     required: false,
-                    description: "a".into()
+                    description: "a".into(),
+                    integer: false,
+                    minimum: None,
                 },
             ]
         );
         assert_eq!(r.kinds()[1].fields[0].ty, FieldType::List);
+        let n = &r.kinds()[1].fields[1];
+        assert_eq!(
+            (n.ty, n.integer, n.minimum),
+            (FieldType::Number, true, Some(-3))
+        );
     }
 
     #[test]
@@ -588,6 +636,18 @@ fields"#,
         assert!(m.starts_with("test.toml:1:9: "), "{m}");
         let (m, _) = parse_err("[kinds.é]\ndescription = \"a\"\n");
         assert!(m.starts_with("test.toml:1:8: "), "{m}");
+
+        let (m, h) = parse_err(&GOOD.replace(
+            r#"description = "q" }"#,
+            r#"description = "q", minimum = 0 }"#,
+        ));
+        assert_eq!(
+            m,
+            "test.toml:11:76: minimum applies to number fields only, not to field q of kind alpha (list)"
+        );
+        assert_eq!(h, FORMAT_HINT);
+        let (m, _) = parse_err(&GOOD.replace("required = true,", "required = true, integer = 1,"));
+        assert!(m.starts_with("test.toml:6:51: invalid type"), "{m}");
 
         let (m, _) = parse_err("kinds = {}\n");
         assert_eq!(m, "test.toml: no evidence kinds");

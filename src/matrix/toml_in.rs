@@ -316,6 +316,7 @@ pub(super) fn parse_matrix(text: &str, origin: &str) -> Result<Matrix> {
         return Err(errs.fail(|| Error::new(format!("{origin}: incomplete matrix"))));
     };
     let decls = Decls {
+        origin,
         roles: head.roles.iter().map(|r| r.id).collect(),
         sections: &head.sections,
         services: head.services.iter().map(|s| s.id.as_str()).collect(),

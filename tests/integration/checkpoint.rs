@@ -4,7 +4,7 @@
 use crate::util::Env;
 use serde_json::Value;
 use vouch::format::checkpoint::{Checkpoint, vouch_origin};
-use vouch::format::entry::{Kind, LedgerId, parse_time};
+use vouch::format::entry::{Kind, LedgerId};
 use vouch::format::payload::{CheckpointPayload, encode};
 
 fn rec(env: &Env, db: &str, hosts: &str) {
@@ -270,7 +270,7 @@ fn forge_checkpoint(env: &Env, signer: &str, note_key: &str, root: Option<[u8; 3
             party: None,
             store_artifacts: vec![],
         }],
-        parse_time("2026-12-01T00:00:00Z").unwrap(),
+        vouch::clock::now(),
         &vouch::ledger::NoProgress,
     )
     .unwrap();

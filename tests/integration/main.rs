@@ -10,6 +10,7 @@ mod csv_import;
 mod hardening;
 mod keys;
 mod ledger;
+mod limits;
 mod matrix;
 mod modes;
 mod pdf;

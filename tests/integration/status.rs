@@ -691,7 +691,12 @@ fn only_the_evidence_kinds_an_item_lists_count() {
     };
     let d = vouch::ledger::evidence::draft(&input, t, false).unwrap();
     let seq = l
-        .append(&key, vec![d], t, &vouch::ledger::NoProgress)
+        .append(
+            &key,
+            vec![d],
+            vouch::clock::now(),
+            &vouch::ledger::NoProgress,
+        )
         .unwrap()[0]
         .seq;
     drop(l);

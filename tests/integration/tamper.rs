@@ -343,13 +343,8 @@ fn forge(env: &Env, key: &str, kind: vouch::format::entry::Kind, payload: Vec<u8
         party: None,
         store_artifacts: vec![],
     };
-    l.append(
-        &k,
-        vec![d],
-        parse_time("2026-12-01T00:00:00Z").unwrap(),
-        &vouch::ledger::NoProgress,
-    )
-    .unwrap();
+    l.append(&k, vec![d], vouch::clock::now(), &vouch::ledger::NoProgress)
+        .unwrap();
 }
 
 fn hash_of(env: &Env, seq: u64) -> String {

@@ -234,6 +234,7 @@ fn meta_is_kept_and_create_refuses_an_existing_ledger(h: &dyn Harness) {
     assert_eq!(e.meta("ledger_id").unwrap().as_deref(), Some(META[0].1));
     assert_eq!(e.meta("format").unwrap().as_deref(), Some("vouch/v1"));
     assert_eq!(e.meta("nothing").unwrap(), None);
+    assert_eq!(e.meta_keys().unwrap(), ["format", "ledger_id"]);
     assert_eq!(e.count().unwrap(), (0, 0));
     assert_eq!(e.max_seq().unwrap(), 0);
     assert!(e.entry(1).unwrap().is_none());

@@ -175,6 +175,8 @@ pub(crate) trait Engine: merkle::Source + Send {
     fn path(&self) -> &Path;
     /// A value from `meta`.
     fn meta(&self, key: &str) -> Result<Option<String>>;
+    /// Every key of `meta`, sorted.
+    fn meta_keys(&self) -> Result<Vec<String>>;
     /// Number of entry rows and the largest seq (0 when empty).
     fn count(&self) -> Result<(i64, i64)>;
     /// The largest seq (0 when empty); one index lookup.

@@ -278,6 +278,19 @@ impl Engine for Sqlite {
             .map_err(|e| db_err(&self.path, &e))
     }
 
+    /// Every key of `meta`, sorted.
+    fn meta_keys(&self) -> Result<Vec<String>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT key FROM meta ORDER BY key")
+            .map_err(|e| db_err(&self.path, &e))?;
+        let rows = stmt
+            .query_map([], |r| r.get(0))
+            .map_err(|e| db_err(&self.path, &e))?;
+        rows.collect::<rusqlite::Result<Vec<String>>>()
+            .map_err(|e| db_err(&self.path, &e))
+    }
+
     /// Number of entry rows and the largest seq.
     fn count(&self) -> Result<(i64, i64)> {
         self.conn

@@ -12,10 +12,12 @@
 //!
 //! This file holds the public types and functions; the work is done in the submodules:
 //! `precheck` (per stored row, in parallel), `walk` (in order), `rules` (per entry kind,
-//! §4), `derived` (derived tables and the Merkle nodes) and `pipeline` (threads, chunks and
-//! batch signature verification).
+//! §4), `derived` (derived tables and the Merkle nodes), `meta` (the file's `meta` rows, and
+//! entry times against the verifier's clock) and `pipeline` (threads, chunks and batch
+//! signature verification).
 
 mod derived;
+mod meta;
 mod pipeline;
 mod precheck;
 mod rules;
@@ -40,6 +42,10 @@ pub struct Options {
     pub artifacts: bool,
     /// Report every problem, not just the first.
     pub all: bool,
+    /// The verifier's clock (`clock::now()` from the command line): an entry dated more
+    /// than the skew allowance after it is a finding. `None`: times are not compared with
+    /// a clock.
+    pub now: Option<DateTime<Utc>>,
 }
 
 /// Kinds of finding, in the order they are reported within one entry (lowest level first).
@@ -69,6 +75,8 @@ pub enum Check {
     Reference,
     /// Stored artefact content is missing or wrong.
     Artifact,
+    /// Entry dated later than the verifier's clock allows ([`Options::now`]).
+    Clock,
 }
 
 /// One problem, at one entry.

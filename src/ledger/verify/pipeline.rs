@@ -79,6 +79,7 @@ impl<'a> Pipeline<'a> {
         report.ledger_id.clone_from(&meta_id);
         let ledger = meta_id.as_deref().and_then(LedgerId::parse);
         let mut findings = Vec::new();
+        super::meta::check_meta(&*store, &mut findings)?;
         if ledger.is_none() {
             findings.push(Finding {
                 seq: 0,
@@ -192,6 +193,8 @@ impl<'a> Pipeline<'a> {
         let pre: Vec<Pre> = rows.into_par_iter().map(pre_check).collect();
         let mut chunk_findings = Vec::new();
         let mut jobs = Vec::with_capacity(pre.len());
+        let (last, now) = (self.walk.last_time, self.opts.now);
+        super::meta::future_times(&pre, last, now, &mut chunk_findings);
         for (i, p) in pre.iter().enumerate() {
             chunk_findings.extend(p.findings.iter().cloned());
             if let Some(k) = self.walk.step(p, &mut chunk_findings) {
