@@ -18,10 +18,7 @@ pub fn export(ledger: &Path, args: ExportArgs, fmt: Format) -> Result<Outcome> {
     let key = load_key(&args.key.key)?;
     let period = match &args.period {
         None => None,
-        Some(p) => Some(Period::parse(p).ok_or_else(|| {
-            Error::new(format!("--period: cannot read the period {p:?}"))
-                .hint("use 2026-Q3, 2026-07, 2026, or 2026-07-01..2026-09-30")
-        })?),
+        Some(p) => Some(Period::parse_input(p).map_err(|e| e.context("--period"))?),
     };
     let opts = ExportOptions {
         selection: Selection {
