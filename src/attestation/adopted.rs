@@ -56,14 +56,14 @@ pub fn check_item(
             "{at}: {item:?} is not an item of matrix {} (adopted in entry {seq})",
             a.matrix.id
         ));
-        if !close.is_empty() {
-            e = e.hint(format!("did you mean {}?", close.join(", ")));
+        e = e.hint(if close.is_empty() {
+            "list the items with: vouch matrix show --adopted".to_string()
         } else {
-            e = e.hint(format!(
-                "list the items with: vouch matrix show {}.toml",
-                a.matrix.id
-            ));
-        }
+            format!(
+                "did you mean {}? (all items: vouch matrix show --adopted)",
+                close.join(", ")
+            )
+        });
         return Err(e);
     };
     if supporting {

@@ -547,11 +547,19 @@ pub enum MatrixCommand {
         #[arg(required = true, value_name = "FILE")]
         files: Vec<PathBuf>,
     },
-    /// Show a matrix: its header, then its items section by section.
+    /// Show a matrix: its header, then its items section by section, each with its
+    /// evidence kinds and every role's duty statement.
     Show {
         /// Matrix file (TOML).
-        #[arg(value_name = "FILE")]
-        file: PathBuf,
+        #[arg(
+            value_name = "FILE",
+            required_unless_present = "adopted",
+            conflicts_with = "adopted"
+        )]
+        file: Option<PathBuf>,
+        /// Show the matrix adopted in the ledger (--ledger) instead of a file.
+        #[arg(long)]
+        adopted: bool,
     },
     /// Compare two versions of a matrix, item by item (exit 0 either way).
     #[command(

@@ -22,20 +22,10 @@ fn print_raw(s: &str) {
 }
 
 /// Run a `vouch matrix` subcommand.
-pub fn run(cmd: MatrixCommand, fmt: Format) -> Result<Outcome> {
+pub fn run(cmd: MatrixCommand, ledger: &Path, fmt: Format) -> Result<Outcome> {
     match cmd {
         MatrixCommand::Validate { files } => validate(&files, fmt),
-        MatrixCommand::Show { file } => {
-            let (m, _) = Matrix::load(&file)?;
-            if fmt == Format::Json {
-                print_json(&m.to_json());
-            } else {
-                for line in render_show(&m) {
-                    out!("{line}");
-                }
-            }
-            Ok(Outcome::Ok)
-        }
+        MatrixCommand::Show { file, adopted } => show(file.as_deref(), adopted, ledger, fmt),
         MatrixCommand::Diff { old, new } => {
             let (a, _) = Matrix::load(&old)?;
             let (b, _) = Matrix::load(&new)?;
@@ -97,6 +87,48 @@ pub fn run(cmd: MatrixCommand, fmt: Format) -> Result<Outcome> {
             Ok(Outcome::Ok)
         }
     }
+}
+
+/// `vouch matrix show FILE` or `vouch matrix show --adopted`.
+fn show(file: Option<&Path>, adopted: bool, ledger: &Path, fmt: Format) -> Result<Outcome> {
+    let (m, adoption) = match file {
+        Some(f) if !adopted => (Matrix::load(f)?.0, None),
+        _ => {
+            let l = vouch::ledger::Ledger::open(ledger, vouch::ledger::Access::ReadOnly)?;
+            let Some((seq, a, m)) = vouch::attestation::adopted::current(&l)? else {
+                return Err(Error::new(format!(
+                    "{}: no matrix is adopted in this ledger",
+                    ledger.display()
+                ))
+                .hint("adopt one first: vouch matrix adopt FILE --bind ROLE=PARTY… --key K, or show a file: vouch matrix show FILE"));
+            };
+            (m, Some((seq, a)))
+        }
+    };
+    if fmt == Format::Json {
+        let mut j = m.to_json();
+        if let (Some((seq, a)), Some(obj)) = (&adoption, j.as_object_mut()) {
+            obj.insert(
+                "adopted".into(),
+                json!({"entry": seq, "bindings": a.bindings, "variants": a.variants, "sha256": a.matrix.sha256}),
+            );
+        }
+        print_json(&j);
+        return Ok(Outcome::Ok);
+    }
+    let mut lines = render_show(&m);
+    if let Some((seq, a)) = &adoption {
+        let binds: Vec<String> = a.bindings.iter().map(|(r, p)| format!("{r}={p}")).collect();
+        let mut line = format!("adopted in entry {seq}: {}", binds.join(", "));
+        if !a.variants.is_empty() {
+            line.push_str(&format!("; variants {}", a.variants.join(", ")));
+        }
+        lines.insert(1, line);
+    }
+    for line in lines {
+        out!("{line}");
+    }
+    Ok(Outcome::Ok)
 }
 
 fn validate(files: &[PathBuf], fmt: Format) -> Result<Outcome> {
@@ -228,7 +260,22 @@ fn render_show(m: &Matrix) -> Vec<String> {
                 "  {:<id_w$}  {:<roles_w$}  {:<cadence_w$}  {activity}",
                 i.id, cells[k].0, cells[k].1
             ));
+            lines.extend(item_details(m, i));
         }
+    }
+    lines
+}
+
+/// The lines under an item in `vouch matrix show`: its evidence kinds, then each role's
+/// duty statement (by the role's name in the matrix).
+fn item_details(m: &Matrix, i: &Item) -> Vec<String> {
+    let mut lines = Vec::new();
+    if !i.evidence_kinds.is_empty() {
+        lines.push(format!("      evidence: {}", i.evidence_kinds.join(", ")));
+    }
+    for (r, text) in &i.statements {
+        let name = m.role_name(*r).unwrap_or(r.as_str());
+        lines.push(format!("      {r} ({name}): {}", text.replace('\n', " ")));
     }
     lines
 }

@@ -95,7 +95,7 @@ fn run(cli: Cli) -> Result<Outcome> {
             variants,
             key,
         }) => record_cmd::adopt(&cli.ledger, &file, &binds, &variants, &key.key, fmt),
-        Command::Matrix(cmd) => matrix_cmd::run(cmd, fmt),
+        Command::Matrix(cmd) => matrix_cmd::run(cmd, &cli.ledger, fmt),
         Command::Keygen { name, dir, force } => init_cmd::keygen(&name, &dir, force, fmt),
         Command::Init {
             party,

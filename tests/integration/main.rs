@@ -7,6 +7,7 @@ mod bundle;
 mod checkpoint;
 mod confirm;
 mod csv_import;
+mod everyday;
 mod hardening;
 mod keys;
 mod ledger;

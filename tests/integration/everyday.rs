@@ -1,0 +1,102 @@
+//! Everyday use (issue 12): `matrix show --adopted`, `vouch kinds`, item suggestions, and
+//! `waive`/`delegate` of several items checked against the adopted matrix.
+
+use crate::util::{CT, Env};
+
+const DANUBE: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/schema/matrices/danubedata.toml"
+);
+
+#[test]
+fn matrix_show_adopted_reads_the_ledger() {
+    let env = Env::two_parties();
+    let r = env.fails(&["matrix", "show", "--adopted"]);
+    assert!(r.stderr.contains("no matrix is adopted"), "{}", r.stderr);
+    assert!(r.stderr.contains("vouch matrix adopt"), "{}", r.stderr);
+    env.ok(&[
+        "matrix",
+        "adopt",
+        CT,
+        "--bind",
+        "provider=cloudtemple",
+        "--bind",
+        "customer=acme",
+        "--key",
+        "provider",
+    ]);
+    let r = env.ok(&["matrix", "show", "--adopted"]);
+    let lines: Vec<&str> = r.stdout.lines().collect();
+    assert_eq!(
+        lines[0],
+        "cloudtemple-vm-instances version 1 (effective 2026-01-01)"
+    );
+    assert_eq!(
+        lines[1],
+        "adopted in entry 3: customer=acme, provider=cloudtemple"
+    );
+    let at = lines
+        .iter()
+        .position(|l| l.trim_start().starts_with("physical.datacenters "))
+        .unwrap();
+    assert_eq!(lines[at + 1], "      evidence: attestation");
+    // The same as the file, apart from the adoption line.
+    let file = env.ok(&["matrix", "show", CT]);
+    let mut without: Vec<&str> = lines.clone();
+    without.remove(1);
+    assert_eq!(without, file.stdout.lines().collect::<Vec<_>>());
+    let j: serde_json::Value = serde_json::from_str(
+        &env.ok(&["matrix", "show", "--adopted", "--format", "json"])
+            .stdout,
+    )
+    .unwrap();
+    assert_eq!(j["id"], "cloudtemple-vm-instances");
+    assert_eq!(j["adopted"]["entry"], 3);
+    assert_eq!(j["adopted"]["bindings"]["customer"], "acme");
+    // FILE and --adopted exclude each other; one is needed.
+    env.fails(&["matrix", "show", CT, "--adopted"]);
+    env.fails(&["matrix", "show"]);
+}
+
+#[test]
+fn matrix_show_gives_statements_by_role_name() {
+    let env = Env::new();
+    let r = env.ok(&["matrix", "show", DANUBE]);
+    let lines: Vec<&str> = r.stdout.lines().collect();
+    let at = lines
+        .iter()
+        .position(|l| l.trim_start().starts_with("vps.hypervisor-host-os "))
+        .unwrap();
+    assert_eq!(lines[at + 1], "      evidence: patch-run");
+    assert!(
+        lines[at + 2].starts_with("      provider (DanubeData): KubeVirt hypervisor security"),
+        "{}",
+        lines[at + 2]
+    );
+}
+
+#[test]
+fn unknown_item_hint_names_show_adopted() {
+    let env = Env::adopted();
+    let before = env.snapshot();
+    let r = env.fails(&[
+        "record",
+        "--item",
+        "zzzzzzzz",
+        "--kind",
+        "patch-run",
+        "--outcome",
+        "pass",
+        "--performed-at",
+        "2026-07-01",
+        "--key",
+        "provider",
+    ]);
+    assert!(
+        r.stderr
+            .contains("vouch: hint: list the items with: vouch matrix show --adopted"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(env.snapshot(), before);
+}
