@@ -241,6 +241,13 @@ Exit status: 0 intact, 1 problem found, 2 could not run."
     /// Check, show, compare, convert and adopt shared-responsibility matrices.
     #[command(subcommand)]
     Matrix(MatrixCommand),
+    /// List the evidence kinds `record --kind` accepts, or one kind's fields (name, type,
+    /// whether required, what it means).
+    Kinds {
+        /// Show this kind's fields.
+        #[arg(value_name = "KIND")]
+        kind: Option<String>,
+    },
     /// Tell the whole story: a ledger in ./demo with three parties' keys, a quarter of
     /// evidence, sign-offs, verification, and the PDF in reports/demo-attestation.pdf.
     Demo {

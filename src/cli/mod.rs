@@ -24,6 +24,7 @@ mod demo_cmd;
 mod init_cmd;
 mod input;
 mod key_cmd;
+mod kinds_cmd;
 mod log_cmd;
 mod matrix_cmd;
 mod output;
@@ -95,6 +96,7 @@ fn run(cli: Cli) -> Result<Outcome> {
             variants,
             key,
         }) => record_cmd::adopt(&cli.ledger, &file, &binds, &variants, &key.key, fmt),
+        Command::Kinds { kind } => kinds_cmd::kinds(kind.as_deref(), fmt),
         Command::Matrix(cmd) => matrix_cmd::run(cmd, &cli.ledger, fmt),
         Command::Keygen { name, dir, force } => init_cmd::keygen(&name, &dir, force, fmt),
         Command::Init {

@@ -100,3 +100,50 @@ fn unknown_item_hint_names_show_adopted() {
     );
     assert_eq!(env.snapshot(), before);
 }
+
+#[test]
+fn kinds_lists_and_describes_evidence_kinds() {
+    let env = Env::new();
+    let r = env.ok(&["kinds"]);
+    let names: Vec<&str> = r
+        .stdout
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    for k in ["restore-test", "patch-run", "access-review", "attestation"] {
+        assert!(names.contains(&k), "{k}: {}", r.stdout);
+    }
+    let r = env.ok(&["kinds", "patch-run"]);
+    assert!(r.stdout.starts_with("patch-run: "), "{}", r.stdout);
+    let hosts = r
+        .stdout
+        .lines()
+        .find(|l| l.trim_start().starts_with("hosts "))
+        .unwrap();
+    assert!(hosts.contains("number (integer, minimum 0)"), "{hosts}");
+    assert!(hosts.contains("required"), "{hosts}");
+    assert!(hosts.contains("Number of hosts"), "{hosts}");
+    let window = r
+        .stdout
+        .lines()
+        .find(|l| l.trim_start().starts_with("window "))
+        .unwrap();
+    assert!(
+        window.contains("string") && window.contains("optional"),
+        "{window}"
+    );
+    let j: serde_json::Value =
+        serde_json::from_str(&env.ok(&["kinds", "patch-run", "--format", "json"]).stdout).unwrap();
+    assert_eq!(j["name"], "patch-run");
+    assert_eq!(j["fields"][0]["name"], "hosts");
+    assert_eq!(j["fields"][0]["minimum"], 0);
+    assert_eq!(j["fields"][0]["integer"], true);
+    let r = env.fails(&["kinds", "patchrun"]);
+    assert!(
+        r.stderr.contains("unknown evidence kind \"patchrun\""),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("did you mean patch-run?"), "{}", r.stderr);
+    assert!(r.stdout.is_empty());
+}
