@@ -458,12 +458,20 @@ impl Matrix {
             .map(|r| r.name.as_str())
     }
 
-    /// Up to `n` item ids close to `id` (for "did you mean"), closest first: by edit
-    /// distance, ids in the same section as `id` first on a tie; far-off ids are left out.
+    /// Up to `n` item ids close to `id` (for "did you mean"), closest first: ids within a
+    /// small edit distance; then ids that contain the typed text (or its part after the
+    /// section), are contained in it or share a word of it (`vps.access-mgmt` →
+    /// `vps.access-management`); then ids of the same section (`managed-databases.*`).
+    /// Within each group by edit distance, ids in the same section first on a tie; ids
+    /// with none of these in common are left out.
     pub fn closest_items(&self, id: &str, n: usize) -> Vec<&str> {
         let (prefix, slug) = id.split_once('.').unwrap_or(("", id));
         let limit = (id.chars().count() / 3).max(2);
-        let mut scored: Vec<(usize, bool, &str)> = self
+        let words: Vec<&str> = slug
+            .split(|c: char| !c.is_alphanumeric())
+            .filter(|w| w.chars().count() >= 3)
+            .collect();
+        let mut scored: Vec<(u8, usize, usize, bool, &str)> = self
             .items
             .iter()
             .filter_map(|item| {
@@ -473,11 +481,32 @@ impl Matrix {
                     d = d.min(edit_distance(slug, islug));
                 }
                 let same = !prefix.is_empty() && ip == prefix;
-                (d <= limit).then_some((d, !same, item.id.as_str()))
+                let contains = slug.chars().count() >= 3
+                    && (item.id.contains(slug)
+                        || (islug.chars().count() >= 3 && slug.contains(islug)));
+                let shares_word = words
+                    .iter()
+                    .any(|w| islug.split(|c: char| !c.is_alphanumeric()).any(|x| x == *w));
+                let tier = if d <= limit {
+                    0
+                } else if contains || (shares_word && (same || prefix.is_empty())) {
+                    1
+                } else if same {
+                    2
+                } else {
+                    return None;
+                };
+                let d = d.min(edit_distance(slug, islug));
+                // Abbreviated words (`mgmt` of `management`) count against the others.
+                let unmatched = words
+                    .iter()
+                    .filter(|w| !islug.split('-').any(|x| is_subsequence(w, x)))
+                    .count();
+                Some((tier, unmatched, d, !same, item.id.as_str()))
             })
             .collect();
         scored.sort_unstable();
-        scored.into_iter().take(n).map(|(_, _, id)| id).collect()
+        scored.into_iter().take(n).map(|(.., id)| id).collect()
     }
 
     /// The matrix as JSON (what `vouch matrix show --format json` prints).
@@ -570,6 +599,16 @@ impl Matrix {
 }
 
 /// Levenshtein distance over characters.
+/// Whether every character of `short` appears in `long`, in order, starting with the
+/// same first character (`mgmt` in `management`).
+fn is_subsequence(short: &str, long: &str) -> bool {
+    if short.chars().next() != long.chars().next() {
+        return false;
+    }
+    let mut rest = long.chars();
+    short.chars().all(|c| rest.any(|x| x == c))
+}
+
 fn edit_distance(a: &str, b: &str) -> usize {
     let b: Vec<char> = b.chars().collect();
     let mut prev: Vec<usize> = (0..=b.len()).collect();

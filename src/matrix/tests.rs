@@ -1092,6 +1092,23 @@ fn closest_items_suggest() {
     let near = m.closest_items("guest-os.patchin", 2);
     assert_eq!(near[0], "guest-os.patching");
     assert!(m.closest_items("zzzzzzzzzz", 3).is_empty());
+    // Far in edits, but sharing a word of the same section, containing the text, or in
+    // the same section.
+    let danube = Matrix::parse(SEEDS[1].1, "d.toml").unwrap();
+    assert_eq!(
+        danube.closest_items("vps.access-mgmt", 3)[0],
+        "vps.access-management"
+    );
+    assert_eq!(
+        danube.closest_items("access-mgmt", 1),
+        ["vps.access-management"]
+    );
+    let all = danube.closest_items("managed-databases.*", 3);
+    assert_eq!(all.len(), 3);
+    assert!(
+        all.iter().all(|i| i.starts_with("managed-databases.")),
+        "{all:?}"
+    );
 }
 
 #[test]

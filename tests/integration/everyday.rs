@@ -147,3 +147,51 @@ fn kinds_lists_and_describes_evidence_kinds() {
     assert!(r.stderr.contains("did you mean patch-run?"), "{}", r.stderr);
     assert!(r.stdout.is_empty());
 }
+
+/// Two parties, and the DanubeData matrix adopted by the provider (entry 3).
+fn danube() -> Env {
+    let env = Env::two_parties();
+    env.ok(&[
+        "matrix",
+        "adopt",
+        DANUBE,
+        "--bind",
+        "provider=cloudtemple",
+        "--bind",
+        "customer=acme",
+        "--key",
+        "provider",
+    ]);
+    env
+}
+
+#[test]
+fn item_typos_get_suggestions_beyond_small_edits() {
+    let env = danube();
+    let before = env.snapshot();
+    let r = env.fails(&[
+        "record",
+        "--item",
+        "vps.access-mgmt",
+        "--kind",
+        "access-review",
+        "--outcome",
+        "pass",
+        "--performed-at",
+        "2026-07-01",
+        "--key",
+        "customer",
+    ]);
+    assert!(
+        r.stderr
+            .contains("vouch: hint: did you mean vps.access-management"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr.contains("vouch matrix show --adopted"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(env.snapshot(), before);
+}
