@@ -144,21 +144,25 @@ vouch record --batch evidence.jsonl --key keys/acme.key")]
         #[command(flatten)]
         key: KeyArg,
     },
-    /// Declare a matrix item not applicable in this ledger, with a reason.
+    /// Declare matrix items not applicable in this ledger, with a reason (one entry per
+    /// item, all or none).
+    #[command(after_help = ITEMS_HELP)]
     Waive {
-        /// Item id.
-        item: String,
-        /// Why it does not apply.
+        #[command(flatten)]
+        items: ItemsArgs,
+        /// Why they do not apply.
         #[arg(long, value_name = "TEXT")]
         reason: String,
         #[command(flatten)]
         key: KeyArg,
     },
-    /// Have another party (e.g. a third party) perform an item; you stay accountable.
+    /// Have another party (e.g. a third party) perform items; you stay accountable (one
+    /// entry per item, all or none).
+    #[command(after_help = ITEMS_HELP)]
     Delegate {
-        /// Item id.
-        item: String,
-        /// The party that performs it.
+        #[command(flatten)]
+        items: ItemsArgs,
+        /// The party that performs them.
         #[arg(long, value_name = "PARTY")]
         to: String,
         /// Optional note (contract reference, scope).
@@ -307,6 +311,27 @@ const CONFIRM_HELP: &str = "The target entry is shown on standard error first (k
 signer, dates). On a terminal (standard input and standard error) vouch then asks before \
 signing; --yes skips the question. Without a terminal it goes ahead without asking.\n\
 --item ITEM refuses (exit 2, nothing written) unless the entry is about that item.";
+
+/// What `waive` and `delegate` say about choosing items.
+const ITEMS_HELP: &str = "Once a matrix is adopted, every item must be one of its items \
+(`vouch matrix show --adopted` lists them): an unknown id is refused (exit 2, nothing \
+written). --section and --service take every item of a section or service of the adopted \
+matrix.";
+
+/// `waive` and `delegate`: the items, by id, section or service.
+#[derive(Args, Debug, Clone)]
+#[command(group(clap::ArgGroup::new("which").required(true).multiple(true).args(["items", "section", "service"])))]
+pub struct ItemsArgs {
+    /// Item ids.
+    #[arg(value_name = "ITEM")]
+    pub items: Vec<String>,
+    /// Every item of this section of the adopted matrix (repeatable).
+    #[arg(long, value_name = "ID")]
+    pub section: Vec<String>,
+    /// Every item of this service of the adopted matrix (repeatable).
+    #[arg(long, value_name = "ID")]
+    pub service: Vec<String>,
+}
 
 /// `cosign` and `retract`: guards against acting on the wrong entry.
 #[derive(Args, Debug, Clone)]

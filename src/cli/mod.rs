@@ -122,15 +122,15 @@ fn run(cli: Cli) -> Result<Outcome> {
             target,
             key,
         } => record_cmd::retract(&cli.ledger, seq, reason, &target, &key, fmt),
-        Command::Waive { item, reason, key } => {
-            record_cmd::waive(&cli.ledger, item, reason, &key, fmt)
+        Command::Waive { items, reason, key } => {
+            record_cmd::waive(&cli.ledger, &items, reason, &key, fmt)
         }
         Command::Delegate {
-            item,
+            items,
             to,
             note,
             key,
-        } => record_cmd::delegate(&cli.ledger, item, to, note, &key, fmt),
+        } => record_cmd::delegate(&cli.ledger, &items, to, note, &key, fmt),
         Command::Status { period, as_of } => {
             status_cmd::status(&cli.ledger, parse_period(period)?, as_of, fmt)
         }

@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 use std::io::{self, Write as _};
 use std::path::Path;
 
-use super::args::{CosignArgs, Format, KeyArg, RecordArgs, TargetArgs};
+use super::args::{CosignArgs, Format, ItemsArgs, KeyArg, RecordArgs, TargetArgs};
 use super::confirm;
 use super::input::load_key;
 use super::output::{Outcome, print_json};
@@ -180,25 +180,27 @@ fn append_one(
     a.pop().ok_or_else(|| Error::new("nothing was appended"))
 }
 
-/// `vouch waive ITEM --reason TEXT --key K`.
+/// `vouch waive ITEM… [--section ID…] [--service ID…] --reason TEXT --key K`.
 pub(super) fn waive(
     path: &Path,
-    item: String,
+    which: &ItemsArgs,
     reason: String,
     key: &KeyArg,
     fmt: Format,
 ) -> Result<Outcome> {
     let k = load_key(&key.key)?;
     let mut ledger = Ledger::open(path, Access::ReadWrite)?;
-    let a = ledger.waive(&k, &item, reason, clock::now())?;
-    appended(fmt, &a, &format!("waiver of {item}"));
+    let items = chosen_items(&ledger, which)?;
+    let done = ledger.waive_items(&k, &items, reason, clock::now())?;
+    let what: Vec<String> = items.iter().map(|i| format!("waiver of {i}")).collect();
+    appended_all(fmt, &done, &what);
     Ok(Outcome::Ok)
 }
 
-/// `vouch delegate ITEM --to PARTY [--note TEXT] --key K`.
+/// `vouch delegate ITEM… [--section ID…] [--service ID…] --to PARTY [--note TEXT] --key K`.
 pub(super) fn delegate(
     path: &Path,
-    item: String,
+    which: &ItemsArgs,
     to: String,
     note: Option<String>,
     key: &KeyArg,
@@ -206,9 +208,51 @@ pub(super) fn delegate(
 ) -> Result<Outcome> {
     let k = load_key(&key.key)?;
     let mut ledger = Ledger::open(path, Access::ReadWrite)?;
-    let a = ledger.delegate(&k, &item, &to, note, clock::now())?;
-    appended(fmt, &a, &format!("delegation of {item} to {to}"));
+    let items = chosen_items(&ledger, which)?;
+    let done = ledger.delegate_items(&k, &items, &to, note, clock::now())?;
+    let what: Vec<String> = items
+        .iter()
+        .map(|i| format!("delegation of {i} to {to}"))
+        .collect();
+    appended_all(fmt, &done, &what);
     Ok(Outcome::Ok)
+}
+
+/// The items of `waive`/`delegate`: checked against the adopted matrix, if any (before an
+/// adoption, ids are free text and --section/--service have nothing to select from).
+fn chosen_items(ledger: &Ledger, which: &ItemsArgs) -> Result<Vec<String>> {
+    match vouch::attestation::adopted::current(ledger)? {
+        Some((_, _, m)) => m.select_items(&which.items, &which.section, &which.service),
+        None if which.section.is_empty() && which.service.is_empty() => {
+            let mut items: Vec<String> = Vec::new();
+            for i in &which.items {
+                if !items.contains(i) {
+                    items.push(i.clone());
+                }
+            }
+            Ok(items)
+        }
+        None => Err(Error::new(format!(
+            "{}: no matrix is adopted, so --section and --service select nothing",
+            ledger.path().display()
+        ))
+        .hint("adopt the matrix first (vouch matrix adopt FILE …), or name the items")),
+    }
+}
+
+/// One line (or JSON object) per appended entry; a JSON array when there are several.
+fn appended_all(fmt: Format, done: &[vouch::ledger::Appended], what: &[String]) {
+    if fmt == Format::Json && done.len() != 1 {
+        let list: Vec<Value> = done
+            .iter()
+            .map(|a| json!({"seq": a.seq, "hash": hex::encode(a.hash), "kind": a.kind.as_str()}))
+            .collect();
+        print_json(&Value::Array(list));
+        return;
+    }
+    for (a, w) in done.iter().zip(what) {
+        appended(fmt, a, w);
+    }
 }
 
 /// `vouch matrix adopt FILE --bind ROLE=PARTY… [--variant V…] --key K`.

@@ -244,15 +244,31 @@ impl Ledger {
         reason: String,
         now: DateTime<Utc>,
     ) -> Result<Appended> {
+        let mut a = self.waive_items(key, &[item.to_string()], reason, now)?;
+        a.pop().ok_or_else(|| Error::new("nothing was appended"))
+    }
+
+    /// Waive several items with one reason, one entry each, in one transaction (all or
+    /// none). Once a matrix is adopted every item must be one of its items.
+    pub fn waive_items(
+        &mut self,
+        key: &SecretKey,
+        items: &[String],
+        reason: String,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Appended>> {
         self.signer_party(key)?;
-        check_text("item", item, 200)?;
         check_text("reason", &reason, 4096)?;
-        let body = WaiverPayload {
-            item: item.to_string(),
-            reason,
-        };
-        let draft = plain(Kind::Waiver, &body)?;
-        self.append_one(key, draft, now)
+        self.check_items(items)?;
+        let mut drafts = Vec::new();
+        for item in items {
+            let body = WaiverPayload {
+                item: item.clone(),
+                reason: reason.clone(),
+            };
+            drafts.push(plain(Kind::Waiver, &body)?);
+        }
+        self.append(key, drafts, now, &NoProgress)
     }
 
     /// Have another party perform an item; the signer stays accountable.
@@ -264,8 +280,21 @@ impl Ledger {
         note: Option<String>,
         now: DateTime<Utc>,
     ) -> Result<Appended> {
+        let mut a = self.delegate_items(key, &[item.to_string()], to, note, now)?;
+        a.pop().ok_or_else(|| Error::new("nothing was appended"))
+    }
+
+    /// Delegate several items to one party, one entry each, in one transaction (all or
+    /// none). Once a matrix is adopted every item must be one of its items.
+    pub fn delegate_items(
+        &mut self,
+        key: &SecretKey,
+        items: &[String],
+        to: &str,
+        note: Option<String>,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Appended>> {
         let (signer, _) = self.signer_party(key)?;
-        check_text("item", item, 200)?;
         if to == signer {
             return Err(Error::new("a party cannot delegate to itself"));
         }
@@ -279,13 +308,31 @@ impl Ledger {
         if let Some(n) = &note {
             check_text("note", n, 4096)?;
         }
-        let body = DelegationPayload {
-            item: item.to_string(),
-            note,
-            to: to.to_string(),
-        };
-        let draft = plain(Kind::Delegation, &body)?;
-        self.append_one(key, draft, now)
+        self.check_items(items)?;
+        let mut drafts = Vec::new();
+        for item in items {
+            let body = DelegationPayload {
+                item: item.clone(),
+                note: note.clone(),
+                to: to.to_string(),
+            };
+            drafts.push(plain(Kind::Delegation, &body)?);
+        }
+        self.append(key, drafts, now, &NoProgress)
+    }
+
+    /// At least one item, each valid text and, once a matrix is adopted, one of its items.
+    fn check_items(&self, items: &[String]) -> Result<()> {
+        if items.is_empty() {
+            return Err(Error::new("no item given"));
+        }
+        for item in items {
+            check_text("item", item, 200)?;
+        }
+        if let Some((_, _, m)) = crate::attestation::adopted::current(self)? {
+            m.select_items(items, &[], &[])?;
+        }
+        Ok(())
     }
 
     /// Every adoption in the ledger, oldest first, with its matrix bytes.

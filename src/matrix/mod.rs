@@ -509,6 +509,74 @@ impl Matrix {
         scored.into_iter().take(n).map(|(.., id)| id).collect()
     }
 
+    /// The item ids named by `items` (each must be an item), `sections` (every item of
+    /// each) and `services` (every item of each), in that order without repeats. An
+    /// unknown id is an error naming it, with the closest ids as a hint.
+    pub fn select_items(
+        &self,
+        items: &[String],
+        sections: &[String],
+        services: &[String],
+    ) -> Result<Vec<String>> {
+        let mut out: Vec<String> = Vec::new();
+        let mut add = |id: &str| {
+            if !out.iter().any(|x| x == id) {
+                out.push(id.to_string());
+            }
+        };
+        for id in items {
+            if self.item(id).is_none() {
+                let close = self.closest_items(id, 3);
+                let e = Error::new(format!(
+                    "{id:?} is not an item of matrix {}",
+                    self.header.id
+                ));
+                return Err(e.hint(if close.is_empty() {
+                    "list the items with: vouch matrix show --adopted".to_string()
+                } else {
+                    format!(
+                        "did you mean {}? (all items: vouch matrix show --adopted)",
+                        close.join(", ")
+                    )
+                }));
+            }
+            add(id);
+        }
+        for sid in sections {
+            if self.section(sid).is_none() {
+                let known: Vec<&str> = self.sections.iter().map(|s| s.id.as_str()).collect();
+                return Err(Error::new(format!(
+                    "--section {sid}: matrix {} has no such section",
+                    self.header.id
+                ))
+                .hint(format!("sections: {}", known.join(", "))));
+            }
+            self.items
+                .iter()
+                .filter(|i| &i.section == sid)
+                .for_each(|i| add(&i.id));
+        }
+        for svc in services {
+            if !self.services.iter().any(|s| &s.id == svc) {
+                let known: Vec<&str> = self.services.iter().map(|s| s.id.as_str()).collect();
+                return Err(Error::new(format!(
+                    "--service {svc}: matrix {} has no such service",
+                    self.header.id
+                ))
+                .hint(if known.is_empty() {
+                    "this matrix declares no services".to_string()
+                } else {
+                    format!("services: {}", known.join(", "))
+                }));
+            }
+            self.items
+                .iter()
+                .filter(|i| i.service.as_ref() == Some(svc))
+                .for_each(|i| add(&i.id));
+        }
+        Ok(out)
+    }
+
     /// The matrix as JSON (what `vouch matrix show --format json` prints).
     pub fn to_json(&self) -> Value {
         let roles: Vec<Value> = self

@@ -195,3 +195,185 @@ fn item_typos_get_suggestions_beyond_small_edits() {
     );
     assert_eq!(env.snapshot(), before);
 }
+
+#[test]
+fn waive_refuses_ids_not_in_the_adopted_matrix() {
+    let env = danube();
+    let before = env.snapshot();
+    for (id, hint) in [
+        ("no.such-item", None),
+        (
+            "managed-databases.*",
+            Some("did you mean managed-databases."),
+        ),
+        (
+            "vps.access-mgmt",
+            Some("did you mean vps.access-management"),
+        ),
+    ] {
+        let r = env.fails(&["waive", id, "--reason", "not used", "--key", "customer"]);
+        assert!(
+            r.stderr
+                .contains(&format!("{id:?} is not an item of matrix danubedata")),
+            "{}",
+            r.stderr
+        );
+        if let Some(h) = hint {
+            assert!(r.stderr.contains(h), "{}", r.stderr);
+        }
+        assert!(
+            r.stderr.contains("vouch matrix show --adopted"),
+            "{}",
+            r.stderr
+        );
+        assert_eq!(env.snapshot(), before, "{id}");
+    }
+    // One unknown id among known ones: nothing is written.
+    let r = env.fails(&[
+        "waive",
+        "vps.backups-snapshots",
+        "vps.nope",
+        "--reason",
+        "x",
+        "--key",
+        "customer",
+    ]);
+    assert!(r.stderr.contains("\"vps.nope\""), "{}", r.stderr);
+    env.fails(&[
+        "delegate",
+        "vps.nope",
+        "--to",
+        "cloudtemple",
+        "--key",
+        "customer",
+    ]);
+    env.fails(&[
+        "waive",
+        "--section",
+        "nope",
+        "--reason",
+        "x",
+        "--key",
+        "customer",
+    ]);
+    let r = env.fails(&[
+        "waive",
+        "--service",
+        "nope",
+        "--reason",
+        "x",
+        "--key",
+        "customer",
+    ]);
+    assert!(
+        r.stderr.contains("services: vps, managed-databases"),
+        "{}",
+        r.stderr
+    );
+    env.fails(&["waive", "--reason", "x", "--key", "customer"]);
+    assert_eq!(env.snapshot(), before);
+}
+
+#[test]
+fn waive_and_delegate_several_items_sections_and_services() {
+    let env = danube();
+    let r = env.ok(&[
+        "waive",
+        "vps.backups-snapshots",
+        "vps.access-management",
+        "--reason",
+        "no VPS under contract",
+        "--key",
+        "customer",
+    ]);
+    let lines: Vec<&str> = r.stdout.lines().collect();
+    assert_eq!(lines.len(), 2, "{}", r.stdout);
+    assert!(
+        lines[0].starts_with("entry 4: waiver of vps.backups-snapshots ("),
+        "{}",
+        lines[0]
+    );
+    assert!(
+        lines[1].starts_with("entry 5: waiver of vps.access-management ("),
+        "{}",
+        lines[1]
+    );
+    // A whole service: every managed-databases item, one entry each.
+    let m: serde_json::Value = serde_json::from_str(
+        &env.ok(&["matrix", "show", "--adopted", "--format", "json"])
+            .stdout,
+    )
+    .unwrap();
+    let db: Vec<&str> = m["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["service"] == "managed-databases")
+        .map(|i| i["id"].as_str().unwrap())
+        .collect();
+    assert!(db.len() > 1);
+    let r = env.ok(&[
+        "waive",
+        "--service",
+        "managed-databases",
+        "--reason",
+        "none",
+        "--key",
+        "customer",
+        "--format",
+        "json",
+    ]);
+    let j: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(j.as_array().unwrap().len(), db.len());
+    assert_eq!(j[0]["seq"], 6);
+    assert_eq!(j[0]["kind"], "waiver");
+    let log = env.ok(&["log"]).stdout;
+    for id in &db {
+        assert!(log.contains(id), "{id}: {log}");
+    }
+    // A section, delegated.
+    let r = env.ok(&[
+        "delegate",
+        "--section",
+        "vps",
+        "--to",
+        "cloudtemple",
+        "--note",
+        "managed VPS",
+        "--key",
+        "customer",
+    ]);
+    let n = m["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["section"] == "vps")
+        .count();
+    assert_eq!(r.stdout.lines().count(), n, "{}", r.stdout);
+    assert!(
+        r.stdout
+            .contains("delegation of vps.access-management to cloudtemple")
+    );
+    env.ok(&["verify"]);
+}
+
+#[test]
+fn before_adoption_items_are_free_text_but_sections_need_a_matrix() {
+    let env = Env::two_parties();
+    let before = env.snapshot();
+    let r = env.fails(&[
+        "waive",
+        "--section",
+        "vps",
+        "--reason",
+        "x",
+        "--key",
+        "customer",
+    ]);
+    assert!(r.stderr.contains("no matrix is adopted"), "{}", r.stderr);
+    assert_eq!(env.snapshot(), before);
+    let r = env.ok(&[
+        "waive", "a.one", "b.two", "--reason", "x", "--key", "customer",
+    ]);
+    assert_eq!(r.stdout.lines().count(), 2, "{}", r.stdout);
+}
