@@ -266,7 +266,7 @@ fn select(ledger: &Ledger, size: u64, sel: &Selection, progress: &dyn Progress) 
     if chosen == 0 {
         return Err(
             Error::new("the selection matches no entry: nothing to sample")
-                .hint("check --items against `vouch matrix show`, or the --period"),
+                .hint("check --items against `vouch matrix show --adopted`, or the --period"),
         );
     }
     for (seq, target) in refs {
