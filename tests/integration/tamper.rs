@@ -584,3 +584,360 @@ fn signoffs_are_recomputed_and_their_signers_checked_by_verify() {
         "signed off by \"orbit\", which the adoption in force",
     );
 }
+
+// ---- Issue 11 item 1: the indexes readers search through ------------------------------------
+//
+// `status`, `attest` and `report` find co-signatures, retractions, waivers, delegations,
+// revocations and sign-offs by searching the `entries_kind` index, and SQLite trusts both
+// the index's content and its definition in `sqlite_master`. Each test below first shows
+// that the change hides a real dispute or retraction from `status` (or, where it cannot,
+// says why), then that `verify` names it and `report` refuses the ledger.
+
+/// [`ledger`], then the Cloud Temple matrix adopted (7) and acknowledged (8), then entry 9:
+/// the provider disputes entry 4 (the customer's restore test), or with `retract` the
+/// customer retracts it.
+fn contested(retract: bool) -> Env {
+    let env = ledger();
+    env.ok(&[
+        "matrix",
+        "adopt",
+        crate::util::CT,
+        "--bind",
+        "provider=cloudtemple",
+        "--bind",
+        "customer=acme",
+        "--key",
+        "keys/provider.key",
+    ]);
+    env.ok(&["cosign", "7", "--ack", "--key", "keys/customer.key"]);
+    let r = if retract {
+        env.ok(&[
+            "retract",
+            "4",
+            "--reason",
+            "wrong backup",
+            "--key",
+            "keys/customer.key",
+            "--yes",
+        ])
+    } else {
+        env.ok(&[
+            "cosign",
+            "4",
+            "--dispute",
+            "the log shows a failed restore",
+            "--key",
+            "keys/provider.key",
+        ])
+    };
+    assert!(r.stdout.starts_with("entry 9: "), "{}", r.stdout);
+    assert_eq!(restore_tests_status(&env), contested_status(retract));
+    env
+}
+
+/// What `status` says of backup.restore-tests once entry 4 is contested.
+fn contested_status(retract: bool) -> &'static str {
+    if retract { "missing" } else { "disputed" }
+}
+
+/// The status word of backup.restore-tests in `status --period 2026-Q3` (entry 4 alone
+/// fulfils it, unless disputed or retracted).
+fn restore_tests_status(env: &Env) -> String {
+    let r = env.ok(&["status", "--period", "2026-Q3"]);
+    let line = r
+        .stdout
+        .lines()
+        .find(|l| l.trim_start().starts_with("backup.restore-tests "))
+        .unwrap_or_else(|| panic!("no backup.restore-tests line:\n{}", r.stdout));
+    line.split_whitespace().nth(3).unwrap_or("").to_string()
+}
+
+/// Change the definition of `name` in `sqlite_master`, as `PRAGMA writable_schema` lets
+/// anyone with the file do.
+fn redefine(env: &Env, name: &str, sql: &str) {
+    let c = attacker(&env.p("ledger.db"));
+    c.execute_batch("PRAGMA writable_schema = ON").unwrap();
+    c.execute(
+        "UPDATE sqlite_master SET sql = ?1 WHERE name = ?2",
+        params![sql, name],
+    )
+    .unwrap();
+}
+
+/// The definitions the migrations give the two indexes of `entries`.
+const KIND_INDEX: &str = "CREATE INDEX entries_kind ON entries (kind, seq)";
+const ITEM_INDEX: &str = "CREATE INDEX entries_item ON entries (item) WHERE item IS NOT NULL";
+
+/// `verify` with the parties' keys pinned and the artefacts re-hashed: the strictest.
+const STRICT: [&str; 5] = [
+    "--trust",
+    "keys/provider.pub",
+    "--trust",
+    "keys/customer.pub",
+    "--artifacts",
+];
+
+/// `report` refuses the ledger (exit 1, nothing written) and, when allowed, marks it.
+fn report_refuses(env: &Env) {
+    let r = env.run(&["report", "--period", "2026-Q3", "--format", "md"]);
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("no report"), "{}", r.stdout);
+    assert!(
+        !r.stdout.contains("# "),
+        "a report was printed:\n{}",
+        r.stdout
+    );
+    let r = env.run(&[
+        "report",
+        "--period",
+        "2026-Q3",
+        "--format",
+        "md",
+        "--allow-unverified",
+    ]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(r.stdout.contains("**UNVERIFIED LEDGER**"), "{}", r.stdout);
+}
+
+#[test]
+fn kind_index_rebuilt_without_an_entry_hides_it_and_verify_names_it() {
+    for retract in [false, true] {
+        let env = contested(retract);
+        // The index rebuilt without entry 9, then given back its definition: `entries` and
+        // the schema text are as they were.
+        let before = env.snapshot();
+        exec(
+            &env,
+            "DROP INDEX entries_kind;
+             CREATE INDEX entries_kind ON entries (kind, seq) WHERE seq != 9;",
+        );
+        redefine(&env, "entries_kind", KIND_INDEX);
+        assert_eq!(env.snapshot(), before, "the rows did not change");
+        assert_eq!(
+            restore_tests_status(&env),
+            "fulfilled",
+            "the attack hides entry 9 from status"
+        );
+        let kind = if retract { "retraction" } else { "cosign" };
+        expect_finding(
+            &env,
+            &STRICT,
+            9,
+            &format!("the entries_kind index does not list this entry under its kind \"{kind}\""),
+        );
+        report_refuses(&env);
+        if !retract {
+            // The PDF too: none without --allow-unverified, every page stamped with it.
+            let r = env.run(&["report", "--period", "2026-Q3", "--out", "q3.pdf"]);
+            assert_eq!(r.code, 1, "{}", r.stdout);
+            assert!(!env.p("q3.pdf").exists());
+            let r = env.run(&[
+                "report",
+                "--period",
+                "2026-Q3",
+                "--out",
+                "q3.pdf",
+                "--allow-unverified",
+            ]);
+            assert_eq!(r.code, 1, "{}", r.stderr);
+            assert!(r.stdout.contains("UNVERIFIED"), "{}", r.stdout);
+            assert!(env.p("q3.pdf").exists());
+        }
+    }
+}
+
+#[test]
+fn kind_index_listing_an_entry_under_another_kind_is_named() {
+    // Entry 9 listed as a waiver instead of a co-signature (an index over an expression,
+    // given the plain definition): searches for co-signatures miss it.
+    let env = contested(false);
+    exec(
+        &env,
+        "DROP INDEX entries_kind;
+         CREATE INDEX entries_kind ON entries
+           ((CASE WHEN seq = 9 THEN 'waiver' ELSE kind END), seq);",
+    );
+    redefine(&env, "entries_kind", KIND_INDEX);
+    let r = env.run(&["status", "--period", "2026-Q3"]);
+    assert_ne!(r.code, 0, "status reads a co-signature as a waiver");
+    let r = env.run(&["verify", "--all"]);
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    assert!(
+        r.stdout.contains(
+            "entry 9: the entries_kind index does not list this entry under its kind \"cosign\""
+        ) && r
+            .stdout
+            .contains("entry 9: the entries_kind index lists seq 9 under kind \"waiver\": no stored entry matches"),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stdout.contains("FAILED: 2 problem(s)"), "{}", r.stdout);
+}
+
+#[test]
+fn dropped_kind_index_is_a_finding_though_status_then_reads_the_rows() {
+    // Without the index, searches by kind read the whole table: nothing is hidden (status
+    // still sees the dispute), but the file is no longer as vouch made it.
+    let env = contested(false);
+    exec(&env, "DROP INDEX entries_kind");
+    assert_eq!(restore_tests_status(&env), "disputed");
+    expect_finding(
+        &env,
+        &[],
+        0,
+        "the entries_kind index is missing (schema version 2 has it)",
+    );
+    report_refuses(&env);
+}
+
+#[test]
+fn stale_index_definitions_are_findings() {
+    // The partial index of the first test, with a definition that reads as complete but is
+    // not the migrations' text.
+    let env = contested(true);
+    exec(
+        &env,
+        "DROP INDEX entries_kind;
+         CREATE INDEX entries_kind ON entries (kind, seq) WHERE seq != 9;",
+    );
+    redefine(
+        &env,
+        "entries_kind",
+        "CREATE INDEX entries_kind ON entries(kind,seq)",
+    );
+    assert_eq!(restore_tests_status(&env), "fulfilled");
+    expect_finding(
+        &env,
+        &[],
+        0,
+        "the entries_kind index is not as schema version 2 defines it: the file has index \"CREATE INDEX entries_kind ON entries(kind,seq)\"",
+    );
+    report_refuses(&env);
+
+    // Both indexes intact, their definitions swapped: searches by kind read the item index
+    // and find nothing, not even the adoption. Only the definitions say so.
+    let env = contested(false);
+    redefine(
+        &env,
+        "entries_item",
+        KIND_INDEX.replace("entries_kind", "entries_item").as_str(),
+    );
+    redefine(
+        &env,
+        "entries_kind",
+        &ITEM_INDEX.replace("entries_item", "entries_kind"),
+    );
+    let r = env.run(&["status", "--period", "2026-Q3"]);
+    assert_eq!(r.code, 2, "{}", r.stdout);
+    assert!(
+        r.stderr.contains("no matrix has been adopted"),
+        "{}",
+        r.stderr
+    );
+    let r = env.run(&["verify", "--all"]);
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    assert!(
+        r.stdout
+            .contains("entry 0: the entries_item index is not as schema version 1 defines it")
+            && r.stdout
+                .contains("entry 0: the entries_kind index is not as schema version 2 defines it"),
+        "{}",
+        r.stdout
+    );
+    let r = env.run(&["report", "--period", "2026-Q3", "--format", "md"]);
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    assert!(r.stdout.contains("no report"), "{}", r.stdout);
+    // Allowed, the report cannot be made at all: its searches do not find the adoption.
+    let r = env.run(&[
+        "report",
+        "--period",
+        "2026-Q3",
+        "--format",
+        "md",
+        "--allow-unverified",
+    ]);
+    assert_eq!(r.code, 2, "{}", r.stdout);
+    assert!(
+        r.stderr.contains("no matrix has been adopted"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn partial_item_index_is_a_finding() {
+    // No reader searches by item today (status, attest and report filter the evidence
+    // stream by item), so this hides nothing yet: status still sees the dispute of entry 4.
+    // verify reads the item index back all the same, so that a search by item added
+    // later cannot be misled by it.
+    let env = contested(false);
+    exec(
+        &env,
+        "DROP INDEX entries_item;
+         CREATE INDEX entries_item ON entries (item) WHERE item IS NOT NULL AND seq != 4;",
+    );
+    redefine(&env, "entries_item", ITEM_INDEX);
+    assert_eq!(restore_tests_status(&env), "disputed");
+    expect_finding(
+        &env,
+        &[],
+        4,
+        "the entries_item index does not list this entry under its item \"backup.restore-tests\"",
+    );
+    report_refuses(&env);
+}
+
+#[test]
+fn extra_index_is_a_finding() {
+    // Another index on (kind, seq), without entry 9, defined as complete: SQLite prefers
+    // it for searches by kind. entries_kind itself is whole, so only the layout check
+    // (nothing but the migrations' tables and indexes) sees it.
+    for retract in [false, true] {
+        let env = contested(retract);
+        exec(
+            &env,
+            "CREATE INDEX entries_by_kind ON entries (kind, seq) WHERE seq != 9",
+        );
+        redefine(
+            &env,
+            "entries_by_kind",
+            "CREATE INDEX entries_by_kind ON entries (kind, seq)",
+        );
+        assert_eq!(restore_tests_status(&env), "fulfilled");
+        let r = env.run(&["verify", "--all"]);
+        assert_eq!(r.code, 1, "{}", r.stdout);
+        assert!(
+            r.stdout.starts_with(
+                "entry 0: the file has index entries_by_kind on entries (\"CREATE INDEX entries_by_kind ON entries (kind, seq)\"), which vouch's migrations do not make"
+            ),
+            "{}",
+            r.stdout
+        );
+        assert!(r.stdout.contains("FAILED: 1 problem(s)"), "{}", r.stdout);
+        report_refuses(&env);
+        // A plain extra index, which hides nothing, is named too.
+        let env = contested(retract);
+        exec(&env, "CREATE INDEX entries_by_time ON entries (time)");
+        assert_eq!(restore_tests_status(&env), contested_status(retract));
+        expect_finding(
+            &env,
+            &[],
+            0,
+            "the file has index entries_by_time on entries",
+        );
+    }
+}
+
+/// Issue 11 item 5: the adopted matrix's stored size is compared with its content.
+#[test]
+fn adopted_matrix_stored_size_is_checked() {
+    let env = Env::adopted();
+    env.ok(&["verify"]);
+    exec(&env, "UPDATE artifacts SET size = size + 1000");
+    expect_finding(
+        &env,
+        &[],
+        3,
+        "stored matrix cloudtemple-vm-instances does not match its signed SHA-256 and size",
+    );
+}

@@ -12,7 +12,7 @@ use std::cell::Cell;
 use std::io::Read;
 use std::path::PathBuf;
 
-use super::{Access, Engine, EntryRow, KeyEventRow, KeyRow, NodeRow, PartyRow, Txn};
+use super::{Access, Engine, EntryRow, KeyEventRow, KeyRow, Lookup, NodeRow, PartyRow, Txn};
 use crate::crypto;
 use crate::error::Result;
 use crate::format::merkle::{self, MemoryTree};
@@ -33,6 +33,7 @@ pub(crate) trait Harness {
 pub(crate) fn run_all(h: &dyn Harness) {
     meta_is_kept_and_create_refuses_an_existing_ledger(h);
     append_and_read_back(h);
+    lookups_list_exactly_the_rows(h);
     batch_is_all_or_nothing(h);
     parties_keys_and_key_events(h);
     artifacts_stream_the_exact_bytes(h);
@@ -341,6 +342,60 @@ fn append_and_read_back(h: &dyn Harness) {
         Ok(())
     })
     .unwrap();
+}
+
+/// The layout of a new store is the expected one, with both lookups; each lookup lists every
+/// row under its key and nothing else, by seq range; a structure added around the engine is
+/// a layout problem that names it (`FORMAT.md` §6, §7).
+fn lookups_list_exactly_the_rows(h: &dyn Harness) {
+    let mut e = h.create(META);
+    let layout = e.layout().unwrap();
+    assert_eq!(layout.problems, Vec::<String>::new());
+    assert_eq!(layout.lookups, Lookup::ALL.to_vec());
+    for l in Lookup::ALL {
+        assert_eq!(e.lookup_len(l).unwrap(), 0);
+        assert!(
+            e.lookup_range(l, "evidence", 0, ALL as i64)
+                .unwrap()
+                .is_empty()
+        );
+    }
+    let rows = reading_rows();
+    e.write(|t| t.insert_entries(&rows)).unwrap();
+    for (lookup, key, after, last, want) in [
+        (Lookup::Kind, "evidence", 0, 10, vec![2, 4, 5, 7, 8, 10]),
+        (Lookup::Kind, "evidence", 4, 8, vec![5, 7, 8]),
+        (Lookup::Kind, "evidence", 10, 20, vec![]),
+        (Lookup::Kind, "genesis", -5, 1, vec![1]),
+        (Lookup::Kind, "waiver", 0, 8, vec![]),
+        (Lookup::Kind, "nothing", 0, 10, vec![]),
+        (Lookup::Item, "a", 0, 10, vec![2, 5, 6]),
+        (Lookup::Item, "a", 2, 5, vec![5]),
+        (Lookup::Item, "c", 0, 10, vec![7, 8, 9]),
+        (Lookup::Item, "evidence", 0, 10, vec![]),
+    ] {
+        assert_eq!(
+            e.lookup_range(lookup, key, after, last).unwrap(),
+            want,
+            "lookup_range({lookup:?}, {key:?}, {after}, {last})"
+        );
+    }
+    // Every row has a kind; rows 1 and 3 have no item.
+    assert_eq!(e.lookup_len(Lookup::Kind).unwrap(), 10);
+    assert_eq!(e.lookup_len(Lookup::Item).unwrap(), 8);
+    for l in Lookup::ALL {
+        assert!(e.lookup_strays(l, ALL).unwrap().is_empty(), "{l:?}");
+    }
+    h.raw_execute("CREATE INDEX entries_by_time ON entries (time)")
+        .unwrap();
+    let layout = h.open(Access::ReadOnly).layout().unwrap();
+    assert_eq!(layout.lookups, Lookup::ALL.to_vec());
+    assert_eq!(layout.problems.len(), 1, "{:?}", layout.problems);
+    assert!(
+        layout.problems[0].contains("entries_by_time"),
+        "{:?}",
+        layout.problems
+    );
 }
 
 /// `evidence_after`: only evidence, seq after `after`, time at or after `since`, at most

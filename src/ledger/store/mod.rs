@@ -106,6 +106,59 @@ pub(crate) struct NodeRow {
     pub hash: Vec<u8>,
 }
 
+/// A lookup structure over the entries (an index, §6): what `entries_of_kind` searches by
+/// kind, and the search by item. Derived data, like the columns it is built from; `verify`
+/// reads it back and compares it with the rows (§7).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Lookup {
+    /// By the `kind` column (`entries_of_kind`, and counting the entries).
+    Kind,
+    /// By the `item` column, for the entries that have one.
+    Item,
+}
+
+impl Lookup {
+    /// Both lookups.
+    pub(crate) const ALL: [Lookup; 2] = [Lookup::Kind, Lookup::Item];
+
+    /// The index's name in the schema (`schema/0001_init.sql`, `0002_kind_index.sql`).
+    pub(crate) fn index(self) -> &'static str {
+        match self {
+            Lookup::Kind => "entries_kind",
+            Lookup::Item => "entries_item",
+        }
+    }
+
+    /// The column it searches by.
+    pub(crate) fn column(self) -> &'static str {
+        match self {
+            Lookup::Kind => "kind",
+            Lookup::Item => "item",
+        }
+    }
+
+    /// A row's key in this lookup (`None`: the row is not in it).
+    pub(crate) fn key(self, row: &EntryRow) -> Option<&str> {
+        match self {
+            Lookup::Kind => Some(&row.kind),
+            Lookup::Item => row.item.as_deref(),
+        }
+    }
+}
+
+/// The store's layout against the one this build's migrations make for the file's schema
+/// version (§6): every table and index by name and definition, and no other table, index,
+/// view or trigger (the migrations' own triggers may be missing: they guard against
+/// accidents only and act on writes only).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Layout {
+    /// What differs, one sentence each (empty: exactly the expected layout).
+    pub problems: Vec<String>,
+    /// The lookups that are there exactly as defined, so that their content can be read
+    /// back ([`Engine::lookup_range`]) and compared with the rows.
+    pub lookups: Vec<Lookup>,
+}
+
 /// The `item` column (§6): the payload's `item` member for `evidence`, `waiver` and
 /// `delegation` entries, nothing for other kinds.
 pub(crate) fn item_of(kind: Kind, payload: &[u8]) -> Option<String> {
@@ -192,6 +245,16 @@ pub(crate) trait Engine: merkle::Source + Send {
     fn evidence_after(&self, after: i64, since: &str, limit: usize) -> Result<Vec<SignedRow>>;
     /// Start a read snapshot: later reads see one consistent state of the ledger.
     fn begin_read(&self) -> Result<()>;
+    /// The store's layout against the one this build makes for the file's schema version.
+    fn layout(&self) -> Result<Layout>;
+    /// The seqs greater than `after` and at most `last` that `lookup` lists under `key`, in
+    /// seq order, read from the lookup structure alone (what a search through it finds,
+    /// without the rows). Only for a lookup that [`Engine::layout`] says is intact.
+    fn lookup_range(&self, lookup: Lookup, key: &str, after: i64, last: i64) -> Result<Vec<i64>>;
+    /// How many entries the lookup structure holds in all.
+    fn lookup_len(&self, lookup: Lookup) -> Result<i64>;
+    /// Up to `limit` entries of the lookup structure, (seq, key), that no stored row has.
+    fn lookup_strays(&self, lookup: Lookup, limit: usize) -> Result<Vec<(i64, String)>>;
     /// All rows of `parties`, by seq then id.
     fn parties(&self) -> Result<Vec<PartyRow>>;
     /// All rows of `keys`, by seq then fingerprint.

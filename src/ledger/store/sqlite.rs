@@ -11,7 +11,10 @@ use std::io::{Read, Write as _};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use super::{Access, Engine, EntryRow, KeyEventRow, KeyRow, NodeRow, PartyRow, SignedRow, Txn};
+use super::{
+    Access, Engine, EntryRow, KeyEventRow, KeyRow, Layout, Lookup, NodeRow, PartyRow, SignedRow,
+    Txn,
+};
 use crate::error::{Error, Result};
 use crate::format::merkle::{self, Hash};
 
@@ -40,6 +43,34 @@ const KEY_HISTORY_VERSION: i64 = 4;
 
 /// The schema version this build writes.
 pub(crate) const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// The statements readers run, by name, so that a test can pin the indexes each one reads
+/// (`query_plans_read_only_checked_structures`): `verify` checks what they rely on
+/// (`schema/FORMAT.md` §7).
+const META_SQL: &str = "SELECT value FROM meta WHERE key = ?1";
+const COUNT_SQL: &str = "SELECT count(*), coalesce(max(seq), 0) FROM entries";
+const MAX_SEQ_SQL: &str = "SELECT coalesce(max(seq), 0) FROM entries";
+const ENTRY_SQL: &str = "SELECT seq, body, signature, payload, hash, time, kind, signer, item
+     FROM entries WHERE seq = ?1";
+const ENTRIES_AFTER_SQL: &str =
+    "SELECT seq, body, signature, payload, hash, time, kind, signer, item
+     FROM entries WHERE seq > ?1 ORDER BY seq LIMIT ?2";
+const ENTRIES_OF_KIND_SQL: &str =
+    "SELECT seq, body, signature, payload, hash, time, kind, signer, item
+     FROM entries WHERE kind = ?1 ORDER BY seq";
+const EVIDENCE_AFTER_SQL: &str = "SELECT seq, body, payload
+     FROM entries WHERE seq > ?1 AND +kind = 'evidence' AND time >= ?2
+     ORDER BY seq LIMIT ?3";
+const PARTIES_SQL: &str = "SELECT id, name, role, seq FROM parties ORDER BY seq, id";
+const KEYS_SQL: &str =
+    "SELECT fingerprint, party, public_key, seq FROM keys ORDER BY seq, fingerprint";
+const KEY_EVENTS_SQL: &str = "SELECT seq, fingerprint, event, since FROM key_events ORDER BY seq";
+const ARTIFACT_SQL: &str = "SELECT rowid, size FROM artifacts WHERE sha256 = ?1";
+const LEAF_HASHES_SQL: &str =
+    "SELECT seq, body FROM entries WHERE seq > ?1 AND seq <= ?2 ORDER BY seq";
+const STORED_NODES_SQL: &str =
+    "SELECT idx, hash FROM merkle_nodes WHERE level = ?1 AND idx >= ?2 AND idx < ?3
+     ORDER BY idx";
 
 /// How long a writer waits for another writer before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(60);
@@ -273,7 +304,7 @@ impl Engine for Sqlite {
     /// A value from `meta`.
     fn meta(&self, key: &str) -> Result<Option<String>> {
         self.conn
-            .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+            .query_row(META_SQL, [key], |r| r.get(0))
             .optional()
             .map_err(|e| db_err(&self.path, &e))
     }
@@ -294,23 +325,14 @@ impl Engine for Sqlite {
     /// Number of entry rows and the largest seq.
     fn count(&self) -> Result<(i64, i64)> {
         self.conn
-            .query_row(
-                "SELECT count(*), coalesce(max(seq), 0) FROM entries",
-                [],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
+            .query_row(COUNT_SQL, [], |r| Ok((r.get(0)?, r.get(1)?)))
             .map_err(|e| db_err(&self.path, &e))
     }
 
     /// One entry row.
     fn entry(&self, seq: i64) -> Result<Option<EntryRow>> {
         self.conn
-            .query_row(
-                "SELECT seq, body, signature, payload, hash, time, kind, signer, item
-                 FROM entries WHERE seq = ?1",
-                [seq],
-                row_to_entry,
-            )
+            .query_row(ENTRY_SQL, [seq], row_to_entry)
             .optional()
             .map_err(|e| db_err(&self.path, &e))
     }
@@ -319,10 +341,7 @@ impl Engine for Sqlite {
     fn entries_after(&self, after: i64, limit: usize) -> Result<Vec<EntryRow>> {
         let mut stmt = self
             .conn
-            .prepare_cached(
-                "SELECT seq, body, signature, payload, hash, time, kind, signer, item
-                 FROM entries WHERE seq > ?1 ORDER BY seq LIMIT ?2",
-            )
+            .prepare_cached(ENTRIES_AFTER_SQL)
             .map_err(|e| db_err(&self.path, &e))?;
         let rows = stmt
             .query_map(params![after, limit as i64], row_to_entry)
@@ -336,10 +355,7 @@ impl Engine for Sqlite {
     fn entries_of_kind(&self, kind: &str) -> Result<Vec<EntryRow>> {
         let mut stmt = self
             .conn
-            .prepare_cached(
-                "SELECT seq, body, signature, payload, hash, time, kind, signer, item
-                 FROM entries WHERE kind = ?1 ORDER BY seq",
-            )
+            .prepare_cached(ENTRIES_OF_KIND_SQL)
             .map_err(|e| db_err(&self.path, &e))?;
         let rows = stmt
             .query_map([kind], row_to_entry)
@@ -355,11 +371,7 @@ impl Engine for Sqlite {
     fn evidence_after(&self, after: i64, since: &str, limit: usize) -> Result<Vec<SignedRow>> {
         let mut stmt = self
             .conn
-            .prepare_cached(
-                "SELECT seq, body, payload
-                 FROM entries WHERE seq > ?1 AND +kind = 'evidence' AND time >= ?2
-                 ORDER BY seq LIMIT ?3",
-            )
+            .prepare_cached(EVIDENCE_AFTER_SQL)
             .map_err(|e| db_err(&self.path, &e))?;
         let rows = stmt
             .query_map(params![after, since, limit as i64], |r| {
@@ -377,11 +389,80 @@ impl Engine for Sqlite {
             .map_err(|e| db_err(&self.path, &e))
     }
 
+    fn layout(&self) -> Result<Layout> {
+        let expected = expected_schema(self.user_version()?, &self.path)?;
+        let actual = schema_objects(&self.conn, &self.path)?;
+        Ok(compare_layout(&expected, &actual))
+    }
+
+    /// A covering search of the index alone (`INDEXED BY`: never the table, never another
+    /// index), as `entries_of_kind` searches it.
+    fn lookup_range(&self, lookup: Lookup, key: &str, after: i64, last: i64) -> Result<Vec<i64>> {
+        let sql = match lookup {
+            Lookup::Kind => {
+                "SELECT seq FROM entries INDEXED BY entries_kind
+                 WHERE kind = ?1 AND seq > ?2 AND seq <= ?3 ORDER BY seq"
+            }
+            Lookup::Item => {
+                "SELECT seq FROM entries INDEXED BY entries_item
+                 WHERE item = ?1 AND seq > ?2 AND seq <= ?3 ORDER BY seq"
+            }
+        };
+        let mut stmt = self
+            .conn
+            .prepare_cached(sql)
+            .map_err(|e| db_err(&self.path, &e))?;
+        let rows = stmt
+            .query_map(params![key, after, last], |r| r.get(0))
+            .map_err(|e| db_err(&self.path, &e))?;
+        rows.collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(|e| db_err(&self.path, &e))
+    }
+
+    /// `count(seq)`, not `count(*)`: SQLite counts a bare `count(*)` on the smallest index
+    /// of the table whatever `INDEXED BY` says.
+    fn lookup_len(&self, lookup: Lookup) -> Result<i64> {
+        let sql = match lookup {
+            Lookup::Kind => "SELECT count(seq) FROM entries INDEXED BY entries_kind",
+            Lookup::Item => {
+                "SELECT count(seq) FROM entries INDEXED BY entries_item WHERE item IS NOT NULL"
+            }
+        };
+        self.conn
+            .query_row(sql, [], |r| r.get(0))
+            .map_err(|e| db_err(&self.path, &e))
+    }
+
+    /// Each index entry looked up in the table by its rowid (`NOT INDEXED`).
+    fn lookup_strays(&self, lookup: Lookup, limit: usize) -> Result<Vec<(i64, String)>> {
+        let sql = match lookup {
+            Lookup::Kind => {
+                "SELECT i.seq, coalesce(i.kind, '') FROM entries AS i INDEXED BY entries_kind
+                 WHERE NOT EXISTS (SELECT 1 FROM entries AS e NOT INDEXED
+                                   WHERE e.seq = i.seq AND e.kind = i.kind)
+                 ORDER BY i.seq LIMIT ?1"
+            }
+            Lookup::Item => {
+                "SELECT i.seq, i.item FROM entries AS i INDEXED BY entries_item
+                 WHERE i.item IS NOT NULL
+                   AND NOT EXISTS (SELECT 1 FROM entries AS e NOT INDEXED
+                                   WHERE e.seq = i.seq AND e.item = i.item)
+                 ORDER BY i.seq LIMIT ?1"
+            }
+        };
+        let mut stmt = self.conn.prepare(sql).map_err(|e| db_err(&self.path, &e))?;
+        let rows = stmt
+            .query_map([limit as i64], |r| Ok((r.get(0)?, r.get(1)?)))
+            .map_err(|e| db_err(&self.path, &e))?;
+        rows.collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(|e| db_err(&self.path, &e))
+    }
+
     /// All rows of `parties`.
     fn parties(&self) -> Result<Vec<PartyRow>> {
         let mut stmt = self
             .conn
-            .prepare("SELECT id, name, role, seq FROM parties ORDER BY seq, id")
+            .prepare(PARTIES_SQL)
             .map_err(|e| db_err(&self.path, &e))?;
         let rows = stmt
             .query_map([], |r| {
@@ -401,9 +482,7 @@ impl Engine for Sqlite {
     fn keys(&self) -> Result<Vec<KeyRow>> {
         let mut stmt = self
             .conn
-            .prepare(
-                "SELECT fingerprint, party, public_key, seq FROM keys ORDER BY seq, fingerprint",
-            )
+            .prepare(KEYS_SQL)
             .map_err(|e| db_err(&self.path, &e))?;
         let rows = stmt
             .query_map([], |r| {
@@ -433,7 +512,7 @@ impl Engine for Sqlite {
         }
         let mut stmt = self
             .conn
-            .prepare("SELECT seq, fingerprint, event, since FROM key_events ORDER BY seq")
+            .prepare(KEY_EVENTS_SQL)
             .map_err(|e| db_err(&self.path, &e))?;
         let rows = stmt
             .query_map([], row_to_key_event)
@@ -451,11 +530,7 @@ impl Engine for Sqlite {
     ) -> Result<Option<(i64, u64)>> {
         let row: Option<(i64, i64)> = self
             .conn
-            .query_row(
-                "SELECT rowid, size FROM artifacts WHERE sha256 = ?1",
-                [sha256],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
+            .query_row(ARTIFACT_SQL, [sha256], |r| Ok((r.get(0)?, r.get(1)?)))
             .optional()
             .map_err(|e| db_err(&self.path, &e))?;
         let Some((rowid, size)) = row else {
@@ -498,9 +573,7 @@ impl Engine for Sqlite {
 
     fn max_seq(&self) -> Result<i64> {
         self.conn
-            .query_row("SELECT coalesce(max(seq), 0) FROM entries", [], |r| {
-                r.get(0)
-            })
+            .query_row(MAX_SEQ_SQL, [], |r| r.get(0))
             .map_err(|e| db_err(&self.path, &e))
     }
 
@@ -788,7 +861,7 @@ fn merkle_damaged(path: &Path, what: String) -> Error {
 /// Leaf hashes of leaves `start..end` (entries `start + 1 ..= end`), from the entry texts.
 fn leaf_hashes(conn: &Connection, path: &Path, start: u64, end: u64) -> Result<Vec<Hash>> {
     let mut stmt = conn
-        .prepare_cached("SELECT seq, body FROM entries WHERE seq > ?1 AND seq <= ?2 ORDER BY seq")
+        .prepare_cached(LEAF_HASHES_SQL)
         .map_err(|e| db_err(path, &e))?;
     let mut rows = stmt
         .query(params![to_i64(start, "leaf")?, to_i64(end, "leaf")?])
@@ -830,10 +903,7 @@ fn stored_nodes(
     end: u64,
 ) -> Result<Vec<Hash>> {
     let mut stmt = conn
-        .prepare_cached(
-            "SELECT idx, hash FROM merkle_nodes WHERE level = ?1 AND idx >= ?2 AND idx < ?3
-             ORDER BY idx",
-        )
+        .prepare_cached(STORED_NODES_SQL)
         .map_err(|e| db_err(path, &e))?;
     let mut rows = stmt
         .query(params![level, to_i64(start, "node")?, to_i64(end, "node")?])
@@ -1022,6 +1092,133 @@ impl merkle::Source for SqliteTxn<'_> {
 }
 
 // ---- end of Merkle tree ------------------------------------------------------------------
+
+// ---- Layout (schema/FORMAT.md §6, §7) ------------------------------------------------------
+//
+// Queries read whatever tables and indexes the file's `sqlite_master` describes, and SQLite
+// trusts both the descriptions and the index contents. `verify` therefore compares the
+// descriptions with the ones the migrations make (here) and reads the indexes that readers'
+// queries use back against the rows (`lookup_*`).
+
+/// One row of `sqlite_master`, without its root page (which differs from file to file).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct SchemaObject {
+    /// `table`, `index`, `view` or `trigger`.
+    kind: String,
+    name: String,
+    /// The table it belongs to.
+    table: String,
+    /// The statement that made it (`None` for the indexes SQLite makes for a key).
+    sql: Option<String>,
+}
+
+fn schema_objects(conn: &Connection, path: &Path) -> Result<Vec<SchemaObject>> {
+    let mut stmt = conn
+        .prepare("SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY rowid")
+        .map_err(|e| db_err(path, &e))?;
+    let rows = stmt
+        .query_map([], |r| {
+            Ok(SchemaObject {
+                kind: r.get(0)?,
+                name: r.get(1)?,
+                table: r.get(2)?,
+                sql: r.get(3)?,
+            })
+        })
+        .map_err(|e| db_err(path, &e))?;
+    rows.collect::<rusqlite::Result<Vec<_>>>()
+        .map_err(|e| db_err(path, &e))
+}
+
+/// What the migrations up to `version` make, each object with the version that adds it:
+/// they are run on an empty database in memory, so that the definitions are SQLite's own
+/// text of this build's migrations.
+fn expected_schema(version: i64, path: &Path) -> Result<Vec<(SchemaObject, i64)>> {
+    let conn = Connection::open_in_memory().map_err(|e| db_err(path, &e))?;
+    let mut out: Vec<(SchemaObject, i64)> = Vec::new();
+    for (i, sql) in MIGRATIONS.iter().enumerate() {
+        let v = i as i64 + 1;
+        if v > version {
+            break;
+        }
+        conn.execute_batch(sql).map_err(|e| db_err(path, &e))?;
+        for o in schema_objects(&conn, path)? {
+            if !out.iter().any(|(x, _)| x.name == o.name) {
+                out.push((o, v));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// A definition on one line, at most 200 characters.
+fn one_line(sql: Option<&str>) -> String {
+    let Some(sql) = sql else {
+        return "no statement (made by SQLite)".into();
+    };
+    let flat = sql.split_whitespace().collect::<Vec<_>>().join(" ");
+    match flat.char_indices().nth(200) {
+        Some((at, _)) => format!("{:?}…", &flat[..at]),
+        None => format!("{flat:?}"),
+    }
+}
+
+/// Compare the file's objects with the expected ones (`Engine::layout`).
+fn compare_layout(expected: &[(SchemaObject, i64)], actual: &[SchemaObject]) -> Layout {
+    let mut layout = Layout::default();
+    let has_table = |t: &str| actual.iter().any(|o| o.kind == "table" && o.name == t);
+    let intact = |name: &str| {
+        let want = expected.iter().find(|(w, _)| w.name == name);
+        want.is_some_and(|(w, _)| actual.iter().any(|o| o == w))
+    };
+    layout.lookups = Lookup::ALL
+        .into_iter()
+        .filter(|l| intact(l.index()))
+        .collect();
+    for (want, since) in expected {
+        match actual.iter().find(|o| o.name == want.name) {
+            Some(got) if got == want => {}
+            Some(got) => layout.problems.push(format!(
+                "the {} {} is not as schema version {since} defines it: the file has {} {}",
+                want.name,
+                want.kind,
+                got.kind,
+                one_line(got.sql.as_deref())
+            )),
+            // The append-only triggers guard against accidents only (§6), and the indexes
+            // of a missing table go with it.
+            None if want.kind == "trigger" => {}
+            None if want.kind == "index" && !has_table(&want.table) => {}
+            None => layout.problems.push(format!(
+                "the {} {} is missing (schema version {since} has it)",
+                want.name, want.kind
+            )),
+        }
+    }
+    for got in actual {
+        if expected.iter().any(|(w, _)| w.name == got.name) {
+            continue;
+        }
+        let why = match got.kind.as_str() {
+            "index" => "queries may read it instead of the indexes verify checks",
+            "table" if got.name.starts_with("sqlite_stat") => {
+                "its statistics change which index a query reads"
+            }
+            "trigger" => "it acts on later writes",
+            _ => "vouch does not use it",
+        };
+        layout.problems.push(format!(
+            "the file has {} {} on {} ({}), which vouch's migrations do not make: {why}",
+            got.kind,
+            got.name,
+            got.table,
+            one_line(got.sql.as_deref())
+        ));
+    }
+    layout
+}
+
+// ---- end of layout --------------------------------------------------------------------------
 
 #[cfg(test)]
 mod tests {
@@ -1371,6 +1568,231 @@ mod tests {
                 Check::Derived,
                 "the merkle_nodes table is missing (schema version 3 has it)".to_string()
             )]
+        );
+    }
+
+    // ---- layout and lookups ----------------------------------------------------------------
+
+    /// The indexes a query plan reads (`EXPLAIN QUERY PLAN`); an automatic index, which
+    /// SQLite builds from the table for one statement, is `(automatic)`.
+    fn plan_indexes(c: &Connection, sql: &str) -> (Vec<String>, String) {
+        let mut stmt = c.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+        let nulls = vec![rusqlite::types::Null; stmt.parameter_count()];
+        let details: Vec<String> = stmt
+            .query_map(rusqlite::params_from_iter(nulls), |r| r.get(3))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        let mut names = Vec::new();
+        for d in &details {
+            let words: Vec<&str> = d.split_whitespace().collect();
+            for (i, w) in words.iter().enumerate() {
+                if *w == "INDEX" {
+                    let next = words.get(i + 1).copied().unwrap_or("(");
+                    names.push(if next.starts_with('(') {
+                        "(automatic)".to_string()
+                    } else {
+                        next.to_string()
+                    });
+                }
+            }
+        }
+        (names, details.join(" | "))
+    }
+
+    /// Whatever a reader's statement reads, `verify` checked (`FORMAT.md` §7): the table
+    /// rows, the `entries_kind` index (read back by `lookup_*`), or the key indexes of
+    /// `meta` and `artifacts` through the very statements verify runs itself. A new
+    /// statement or index that changes this needs a check in verify first.
+    #[test]
+    fn query_plans_read_only_checked_structures() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("l.db");
+        drop(ledger(&path, &[40]));
+        let c = Connection::open(&path).unwrap();
+        let checked = [
+            "entries_kind",
+            "sqlite_autoindex_meta_1",
+            "sqlite_autoindex_artifacts_1",
+            "(automatic)",
+        ];
+        for sql in [
+            META_SQL,
+            COUNT_SQL,
+            MAX_SEQ_SQL,
+            ENTRY_SQL,
+            ENTRIES_AFTER_SQL,
+            ENTRIES_OF_KIND_SQL,
+            EVIDENCE_AFTER_SQL,
+            PARTIES_SQL,
+            KEYS_SQL,
+            KEY_EVENTS_SQL,
+            ARTIFACT_SQL,
+            LEAF_HASHES_SQL,
+            STORED_NODES_SQL,
+        ] {
+            let (names, plan) = plan_indexes(&c, sql);
+            assert!(
+                names.iter().all(|n| checked.contains(&n.as_str())),
+                "{sql}\nreads {names:?}: {plan}"
+            );
+        }
+        // The two the issue is about: kind lookups read entries_kind, evidence the rows.
+        let (names, plan) = plan_indexes(&c, ENTRIES_OF_KIND_SQL);
+        assert_eq!(names, vec!["entries_kind"], "{plan}");
+        let (names, plan) = plan_indexes(&c, EVIDENCE_AFTER_SQL);
+        assert!(
+            names.is_empty() && plan.contains("INTEGER PRIMARY KEY"),
+            "{plan}"
+        );
+    }
+
+    /// Rebuild index `name` over `columns` leaving out what `leave_out` (a WHERE clause)
+    /// excludes, then give it back the definition of the migrations: its text is the
+    /// migrations', its content is not (the attack of issue 11).
+    fn rebuild_partial(c: &Connection, name: &str, columns: &str, leave_out: &str) {
+        let sql: String = c
+            .query_row(
+                "SELECT sql FROM sqlite_master WHERE name = ?1",
+                [name],
+                |r| r.get(0),
+            )
+            .unwrap();
+        c.execute_batch(&format!(
+            "DROP INDEX {name}; CREATE INDEX {name} ON entries ({columns}) WHERE {leave_out};"
+        ))
+        .unwrap();
+        c.execute_batch("PRAGMA writable_schema = ON").unwrap();
+        c.execute(
+            "UPDATE sqlite_master SET sql = ?1 WHERE name = ?2",
+            params![sql, name],
+        )
+        .unwrap();
+        c.execute_batch("PRAGMA writable_schema = OFF").unwrap();
+    }
+
+    #[test]
+    fn lookups_read_their_own_index_and_see_what_searches_see() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("l.db");
+        drop(ledger(&path, &[40]));
+        let c = Connection::open(&path).unwrap();
+        // Another (kind, seq) index, without entry 7, described as complete: kind searches
+        // now read it. The lookups still read entries_kind, which is whole.
+        rebuild_partial(&c, "entries_kind", "kind, seq", "1");
+        c.execute_batch("CREATE INDEX other ON entries (kind, seq) WHERE seq != 7")
+            .unwrap();
+        c.execute_batch("PRAGMA writable_schema = ON").unwrap();
+        c.execute(
+            "UPDATE sqlite_master SET sql = 'CREATE INDEX other ON entries (kind, seq)'
+             WHERE name = 'other'",
+            [],
+        )
+        .unwrap();
+        drop(c);
+        let s = handle(&path);
+        let (names, _) = plan_indexes(&s.conn, ENTRIES_OF_KIND_SQL);
+        assert_eq!(names, vec!["other"], "the attack needs searches to read it");
+        assert_eq!(s.entries_of_kind("evidence").unwrap().len(), 39);
+        let layout = s.layout().unwrap();
+        assert_eq!(layout.lookups, Lookup::ALL.to_vec());
+        assert_eq!(layout.problems.len(), 1, "{:?}", layout.problems);
+        assert!(
+            layout.problems[0].starts_with("the file has index other on entries"),
+            "{:?}",
+            layout.problems
+        );
+        assert_eq!(s.lookup_len(Lookup::Kind).unwrap(), 41);
+        assert_eq!(
+            s.lookup_range(Lookup::Kind, "evidence", 0, 41)
+                .unwrap()
+                .len(),
+            40
+        );
+        drop(s);
+
+        // The index itself without entry 9, described as complete: the layout is right,
+        // the content is not, and searches miss entry 9.
+        let c = Connection::open(&path).unwrap();
+        c.execute_batch("DROP INDEX other").unwrap();
+        rebuild_partial(&c, "entries_kind", "kind, seq", "seq != 9");
+        rebuild_partial(&c, "entries_item", "item", "item IS NOT NULL AND seq != 12");
+        drop(c);
+        let s = handle(&path);
+        assert_eq!(s.layout().unwrap().problems, Vec::<String>::new());
+        assert_eq!(s.entries_of_kind("evidence").unwrap().len(), 39);
+        assert_eq!(s.lookup_len(Lookup::Kind).unwrap(), 40);
+        assert_eq!(s.lookup_len(Lookup::Item).unwrap(), 39);
+        let got = s.lookup_range(Lookup::Kind, "evidence", 8, 10).unwrap();
+        assert_eq!(got, vec![10]);
+        let all = Options {
+            all: true,
+            ..Options::default()
+        };
+        let report = verify::verify(&path, &all, &NoProgress).unwrap();
+        let found: Vec<(u64, Check, String)> = report
+            .findings
+            .into_iter()
+            .map(|f| (f.seq, f.check, f.what))
+            .collect();
+        assert_eq!(
+            found,
+            vec![
+                (
+                    9,
+                    Check::Derived,
+                    "the entries_kind index does not list this entry under its kind \"evidence\": searches by kind miss it".to_string()
+                ),
+                (
+                    12,
+                    Check::Derived,
+                    "the entries_item index does not list this entry under its item \"backup.restore-tests\": searches by item miss it".to_string()
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn layout_names_what_differs_from_the_migrations() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("l.db");
+        drop(ledger(&path, &[3]));
+        let problems = || handle(&path).layout().unwrap().problems;
+        assert_eq!(problems(), Vec::<String>::new());
+        let c = Connection::open(&path).unwrap();
+        // Dropped triggers are not problems (they guard against accidents only).
+        c.execute_batch(
+            "DROP TRIGGER entries_no_update; DROP TRIGGER entries_no_delete;
+             DROP INDEX entries_kind; ANALYZE;
+             CREATE TRIGGER note AFTER INSERT ON entries BEGIN SELECT 1; END;",
+        )
+        .unwrap();
+        c.execute_batch("PRAGMA writable_schema = ON").unwrap();
+        c.execute(
+            "UPDATE sqlite_master SET sql = 'CREATE INDEX entries_item ON entries (item)'
+             WHERE name = 'entries_item'",
+            [],
+        )
+        .unwrap();
+        drop(c);
+        assert_eq!(
+            problems(),
+            vec![
+                "the entries_item index is not as schema version 1 defines it: the file has index \"CREATE INDEX entries_item ON entries (item)\"",
+                "the entries_kind index is missing (schema version 2 has it)",
+                "the file has table sqlite_stat1 on sqlite_stat1 (\"CREATE TABLE sqlite_stat1(tbl,idx,stat)\"), which vouch's migrations do not make: its statistics change which index a query reads",
+                "the file has table sqlite_stat4 on sqlite_stat4 (\"CREATE TABLE sqlite_stat4(tbl,idx,neq,nlt,ndlt,sample)\"), which vouch's migrations do not make: its statistics change which index a query reads",
+                "the file has trigger note on entries (\"CREATE TRIGGER note AFTER INSERT ON entries BEGIN SELECT 1; END\"), which vouch's migrations do not make: it acts on later writes",
+            ]
+        );
+        assert_eq!(handle(&path).layout().unwrap().lookups, vec![]);
+        // An older file is compared with the migrations of its own version.
+        let old = dir.path().join("old.db");
+        drop(ledger(&old, &[3]));
+        downgrade(&old);
+        assert_eq!(
+            handle(&old).layout().unwrap().problems,
+            Vec::<String>::new()
         );
     }
 }

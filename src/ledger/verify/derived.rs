@@ -1,15 +1,155 @@
 //! Derived data checked against the signed entries (`schema/FORMAT.md` §7, §12, §14): the
 //! Merkle tree rebuilt from the entry texts and compared with the stored `merkle_nodes`
-//! rows (and with checkpoint roots), and the `parties`, `keys` and `key_events` tables
-//! compared with what the walk derived.
+//! rows (and with checkpoint roots), the `parties`, `keys` and `key_events` tables
+//! compared with what the walk derived, and the lookups (the indexes `entries_kind` and
+//! `entries_item`) read back and compared with the rows, chunk by chunk.
 
 use std::collections::{BTreeMap, HashMap};
 
 use super::precheck::{Parsed, Pre};
 use super::walk::Walk;
 use super::{Check, Finding, VerifiedParty};
+use crate::error::Result;
 use crate::format::merkle;
-use crate::ledger::store::{KeyEventRow, KeyRow, NodeRow, PartyRow};
+use crate::ledger::store::{Engine, EntryRow, KeyEventRow, KeyRow, Lookup, NodeRow, PartyRow};
+
+/// Index entries no stored entry matches, reported at most per lookup.
+const STRAYS: usize = 20;
+
+/// What the reader thread read of the lookups (`FORMAT.md` §7): for each lookup that the
+/// layout check found intact, how many of its entries it read for the chunks.
+#[derive(Debug, Default)]
+pub(super) struct LookupTally {
+    pub(super) seen: Vec<(Lookup, u64)>,
+    /// Every chunk was read, to the end of the entries.
+    pub(super) complete: bool,
+}
+
+impl LookupTally {
+    pub(super) fn new(lookups: &[Lookup]) -> Self {
+        Self {
+            seen: lookups.iter().map(|&l| (l, 0)).collect(),
+            complete: false,
+        }
+    }
+
+    /// Read back what each lookup lists under each key the chunk's rows have, for seqs
+    /// `after+1..=last` (the chunk's range), and compare: every row is listed under its
+    /// key (its `kind`, its `item`), once, and nothing else is. The columns themselves are
+    /// compared with the signed bytes by the pre-check; searches through an index see what
+    /// it lists, not the rows, so an entry it leaves out is invisible to them.
+    pub(super) fn chunk(
+        &mut self,
+        store: &dyn Engine,
+        rows: &[EntryRow],
+        after: i64,
+        last: i64,
+        out: &mut Vec<Finding>,
+    ) -> Result<()> {
+        for (lookup, seen) in &mut self.seen {
+            let mut want: BTreeMap<&str, Vec<i64>> = BTreeMap::new();
+            for r in rows {
+                if let Some(k) = lookup.key(r) {
+                    want.entry(k).or_default().push(r.seq);
+                }
+            }
+            for (key, want) in want {
+                let got = store.lookup_range(*lookup, key, after, last)?;
+                *seen += got.len() as u64;
+                compare_listed(*lookup, key, &want, &got, out);
+            }
+        }
+        Ok(())
+    }
+
+    /// After the last chunk: a lookup holding more entries than were read for the chunks
+    /// lists something no stored entry has (under a key no row of its range has, or
+    /// outside the entries' range); name what (`FORMAT.md` §7).
+    pub(super) fn finish(&self, store: &dyn Engine, out: &mut Vec<Finding>) -> Result<()> {
+        if !self.complete {
+            return Ok(());
+        }
+        for &(lookup, seen) in &self.seen {
+            let len = store.lookup_len(lookup)?;
+            if u64::try_from(len).ok() == Some(seen) {
+                continue;
+            }
+            let strays = store.lookup_strays(lookup, STRAYS)?;
+            if strays.is_empty() {
+                out.push(Finding {
+                    seq: 0,
+                    check: Check::Derived,
+                    what: format!(
+                        "the {} index holds {len} entries, but the stored entries give {seen}",
+                        lookup.index()
+                    ),
+                });
+            }
+            for (seq, key) in strays {
+                out.push(stray(lookup, seq, &key));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// An index entry (`seq`, `key`) that no stored entry matches.
+fn stray(lookup: Lookup, seq: i64, key: &str) -> Finding {
+    Finding {
+        seq: u64::try_from(seq).unwrap_or(0),
+        check: Check::Derived,
+        what: format!(
+            "the {} index lists seq {seq} under {} {key:?}: no stored entry matches",
+            lookup.index(),
+            lookup.column()
+        ),
+    }
+}
+
+/// Compare the seqs of the rows with `key` (`want`) with those the lookup lists under it
+/// (`got`), both in seq order.
+fn compare_listed(lookup: Lookup, key: &str, want: &[i64], got: &[i64], out: &mut Vec<Finding>) {
+    let (index, column) = (lookup.index(), lookup.column());
+    let missing = |w: i64| Finding {
+        seq: u64::try_from(w).unwrap_or(0),
+        check: Check::Derived,
+        what: format!(
+            "the {index} index does not list this entry under its {column} {key:?}: searches by {column} miss it"
+        ),
+    };
+    let (mut i, mut j) = (0, 0);
+    loop {
+        match (want.get(i).copied(), got.get(j).copied()) {
+            (None, None) => break,
+            (Some(w), Some(g)) if w == g => {
+                i += 1;
+                j += 1;
+            }
+            (Some(w), None) => {
+                out.push(missing(w));
+                i += 1;
+            }
+            (Some(w), Some(g)) if w < g => {
+                out.push(missing(w));
+                i += 1;
+            }
+            (_, Some(g)) => {
+                out.push(if j > 0 && got[j - 1] == g {
+                    Finding {
+                        seq: u64::try_from(g).unwrap_or(0),
+                        check: Check::Derived,
+                        what: format!(
+                            "the {index} index lists this entry twice under {column} {key:?}"
+                        ),
+                    }
+                } else {
+                    stray(lookup, g, key)
+                });
+                j += 1;
+            }
+        }
+    }
+}
 
 /// Rebuilds the Merkle tree from the entry texts as the walk goes, and compares the
 /// `merkle_nodes` rows each chunk completes (`FORMAT.md` §12): one node hash per entry on

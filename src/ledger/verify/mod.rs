@@ -1,20 +1,23 @@
 //! Verification: re-derive everything from the signed bytes and say what does not hold.
 //!
 //! Implements `schema/FORMAT.md` §7. A finding is a result, not an error: [`verify`] returns
-//! `Err` only when it could not run (no file, not a ledger, I/O). It streams the ledger in
-//! chunks (memory flat in ledger size): a reader thread fetches rows while the chunk before
-//! is hashed and parsed in parallel, checked in order (sequence, chain, time, key registry),
-//! and its signatures batch-verified on every core. A failed batch is re-checked one
-//! signature at a time so the entry can be named. The Merkle tree (§12) is rebuilt leaf by
-//! leaf on the way (O(log n) memory) and every stored node is compared with it. Key history
-//! (§14) is followed on the way too: which key is valid at each entry, and which entries a
-//! later-revoked key signed after its `since` ([`verify_noting_revoked`]).
+//! `Err` only when it could not run (no file, not a ledger, I/O). It first compares the
+//! file's layout (tables, indexes, their definitions) with the migrations'. Then it streams
+//! the ledger in chunks (memory flat in ledger size): a reader thread fetches rows while the
+//! chunk before is hashed and parsed in parallel, checked in order (sequence, chain, time,
+//! key registry), and its signatures batch-verified on every core. A failed batch is
+//! re-checked one signature at a time so the entry can be named. The Merkle tree (§12) is
+//! rebuilt leaf by leaf on the way (O(log n) memory) and every stored node is compared with
+//! it. Key history (§14) is followed on the way too: which key is valid at each entry, and
+//! which entries a later-revoked key signed after its `since` ([`verify_noting_revoked`]).
+//! The indexes readers search through are read back chunk by chunk and compared with the
+//! rows, since a search sees what an index lists, not the rows (§7, *Indexes and layout*).
 //!
 //! This file holds the public types and functions; the work is done in the submodules:
 //! `precheck` (per stored row, in parallel), `walk` (in order), `rules` (per entry kind,
-//! §4), `derived` (derived tables and the Merkle nodes), `meta` (the file's `meta` rows, and
-//! entry times against the verifier's clock) and `pipeline` (threads, chunks and batch
-//! signature verification).
+//! §4), `derived` (derived tables, the Merkle nodes and the indexes), `meta` (the file's
+//! `meta` rows, and entry times against the verifier's clock) and `pipeline` (threads,
+//! chunks and batch signature verification).
 
 mod derived;
 mod meta;
@@ -49,7 +52,7 @@ pub struct Options {
 }
 
 /// Kinds of finding, in the order they are reported within one entry (lowest level first).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Check {
     /// Entry text does not parse.
     Format,

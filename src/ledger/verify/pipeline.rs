@@ -1,15 +1,17 @@
-//! The verification pipeline (`schema/FORMAT.md` §7): a reader thread fetches the entry
-//! rows in chunks (and the Merkle rows each chunk completes) while the chunk before is
-//! pre-checked in parallel, walked in order, and its signatures batch-verified in the
-//! background; then the whole-ledger checks (derived tables, Merkle root and stray nodes,
-//! stored artefacts) and the report. Memory stays flat in ledger size.
+//! The verification pipeline (`schema/FORMAT.md` §7): the file's layout first (its tables
+//! and indexes are the ones the migrations make); then a reader thread fetches the entry
+//! rows in chunks (with the Merkle rows each chunk completes, and reads back what the
+//! indexes list for the chunk) while the chunk before is pre-checked in parallel, walked in
+//! order, and its signatures batch-verified in the background; then the whole-ledger checks
+//! (derived tables, index sizes, Merkle root and stray nodes, stored artefacts) and the
+//! report. Memory stays flat in ledger size.
 
 use rayon::prelude::*;
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::path::Path;
 use std::sync::mpsc;
 
-use super::derived::{MerkleCheck, check_derived_tables};
+use super::derived::{LookupTally, MerkleCheck, check_derived_tables};
 use super::precheck::{Pre, pre_check};
 use super::walk::{KeyHistory, Walk};
 use super::{Check, Finding, Options, Report, RevokedUse};
@@ -36,8 +38,9 @@ const STRAY_NODES: usize = 20;
 /// findings, and its size.
 type InFlight = (mpsc::Receiver<Vec<Finding>>, Vec<Finding>, u64);
 
-/// A chunk of entry rows from the reader thread, with the Merkle rows it completes.
-type Chunk = Result<(Vec<EntryRow>, Vec<NodeRow>)>;
+/// A chunk of entry rows from the reader thread, with the Merkle rows it completes and
+/// what the reader found comparing the indexes with the rows.
+type Chunk = Result<(Vec<EntryRow>, Vec<NodeRow>, Vec<Finding>)>;
 
 /// Revocations announced by the `kind` column: key → (entry, since).
 type Hints = HashMap<Fingerprint, Vec<(u64, DateTime<Utc>)>>;
@@ -55,10 +58,9 @@ pub(super) struct Pipeline<'a> {
     party_rows: Vec<PartyRow>,
     key_rows: Vec<KeyRow>,
     key_event_rows: Vec<KeyEventRow>,
-    /// Whether the `key_events` table is there (as [`Engine::key_events_table`]).
-    key_events_table: Option<bool>,
-    /// Whether the `merkle_nodes` table is there (as [`Engine::merkle_table`]).
-    merkle_table: Option<bool>,
+    /// The lookups (indexes) the layout check found intact, and what the reader read of
+    /// them.
+    tally: LookupTally,
 }
 
 impl<'a> Pipeline<'a> {
@@ -87,9 +89,16 @@ impl<'a> Pipeline<'a> {
                 what: "ledger id in the file's metadata is missing or malformed".into(),
             });
         }
+        // The layout: a table missing, or an index or a statistic that is not the
+        // migrations', changes what queries read (FORMAT.md §7).
+        let layout = store.layout()?;
+        findings.extend(layout.problems.into_iter().map(|what| Finding {
+            seq: 0,
+            check: Check::Derived,
+            what,
+        }));
         let party_rows = store.parties()?;
         let key_rows = store.keys()?;
-        let key_events_table = store.key_events_table()?;
         let key_event_rows = store.key_events()?;
         let hints = revocation_hints(&*store)?;
         let (count, _) = store.count()?;
@@ -130,8 +139,7 @@ impl<'a> Pipeline<'a> {
             party_rows,
             key_rows,
             key_event_rows,
-            key_events_table,
-            merkle_table,
+            tally: LookupTally::new(&layout.lookups),
         };
         Ok((pipeline, store))
     }
@@ -140,15 +148,18 @@ impl<'a> Pipeline<'a> {
     /// thread walks them. Returns the store once the reader is done.
     pub(super) fn stream(&mut self, store: Box<dyn Engine>) -> Result<Box<dyn Engine>> {
         let fetch_nodes = self.merkle.compare;
+        let tally = std::mem::take(&mut self.tally);
         let (tx, rx) = mpsc::sync_channel::<Chunk>(2);
         let (stop_tx, stop_rx) = mpsc::channel::<()>();
-        std::thread::scope(|s| -> Result<Box<dyn Engine>> {
-            let reader = s.spawn(move || read_chunks(store, fetch_nodes, tx, stop_rx));
+        let (store, tally) = std::thread::scope(|s| -> Result<_> {
+            let reader = s.spawn(move || read_chunks(store, fetch_nodes, tally, tx, stop_rx));
             self.walk_chunks(rx, &stop_tx)?;
             reader.join().map_err(|_| {
                 crate::error::Error::new("internal error: verify reader thread failed")
             })
-        })
+        })?;
+        self.tally = tally;
+        Ok(store)
     }
 
     /// Check the chunks as they come, in order; tell the reader to stop when the walk stops
@@ -159,8 +170,8 @@ impl<'a> Pipeline<'a> {
         rayon::in_place_scope(|scope| {
             let mut stop = false;
             for msg in rx {
-                let (rows, nodes) = msg?;
-                let in_flight = self.check_chunk(scope, rows, nodes);
+                let (rows, nodes, index_findings) = msg?;
+                let in_flight = self.check_chunk(scope, rows, nodes, index_findings);
                 pending.push_back(in_flight);
                 while pending.len() > 2 {
                     stop |= self.settle(&mut pending);
@@ -187,11 +198,11 @@ impl<'a> Pipeline<'a> {
         scope: &rayon::Scope<'_>,
         rows: Vec<EntryRow>,
         nodes: Vec<NodeRow>,
+        mut chunk_findings: Vec<Finding>,
     ) -> InFlight {
         let n = rows.len() as u64;
         self.report.entries += n;
         let pre: Vec<Pre> = rows.into_par_iter().map(pre_check).collect();
-        let mut chunk_findings = Vec::new();
         let mut jobs = Vec::with_capacity(pre.len());
         let (last, now) = (self.walk.last_time, self.opts.now);
         super::meta::future_times(&pre, last, now, &mut chunk_findings);
@@ -236,6 +247,9 @@ impl<'a> Pipeline<'a> {
     /// against a confirmed revocation.
     pub(super) fn finish(mut self, store: &dyn Engine) -> Result<(Report, Vec<RevokedUse>)> {
         self.check_tables();
+        if !self.report.stopped_early {
+            self.tally.finish(store, &mut self.findings)?;
+        }
         self.check_merkle_root(store)?;
         if self.opts.artifacts {
             self.check_artifacts(store)?;
@@ -243,8 +257,8 @@ impl<'a> Pipeline<'a> {
         Ok(self.into_report())
     }
 
-    /// No entries at all; the derived tables, and whether the tables the schema version
-    /// has are there.
+    /// No entries at all; the derived tables (whether the tables the schema version has
+    /// are there is the layout's check).
     fn check_tables(&mut self) {
         let findings = &mut self.findings;
         if self.report.entries == 0 {
@@ -261,20 +275,6 @@ impl<'a> Pipeline<'a> {
             &self.key_event_rows,
             findings,
         );
-        if self.key_events_table == Some(false) {
-            findings.push(Finding {
-                seq: 0,
-                check: Check::Derived,
-                what: "the key_events table is missing (schema version 4 has it)".into(),
-            });
-        }
-        if self.merkle_table == Some(false) {
-            findings.push(Finding {
-                seq: 0,
-                check: Check::Derived,
-                what: "the merkle_nodes table is missing (schema version 3 has it)".into(),
-            });
-        }
     }
 
     /// The Merkle root, when every entry was walked; and the stored nodes that are not
@@ -344,7 +344,9 @@ impl<'a> Pipeline<'a> {
             report.unused_pins = unused;
         }
         findings.sort_by_key(|f| (f.seq, f.check));
-        findings.dedup();
+        // An index entry found stray in its chunk is found again by the final count.
+        let mut once = HashSet::new();
+        findings.retain(|f| once.insert((f.seq, f.check, f.what.clone())));
         if !opts.all {
             findings.truncate(1);
         }
@@ -381,32 +383,31 @@ fn revocation_hints(store: &dyn Engine) -> Result<Hints> {
 }
 
 /// The reader thread: fetch the entry rows chunk by chunk (with the Merkle rows each
-/// completes) until the end, an error or a stop; then hand the store back.
+/// completes, and what the indexes list for it) until the end, an error or a stop; then
+/// hand the store back, with what it read of the indexes.
 fn read_chunks(
     store: Box<dyn Engine>,
     fetch_nodes: bool,
+    mut tally: LookupTally,
     tx: mpsc::SyncSender<Chunk>,
     stop_rx: mpsc::Receiver<()>,
-) -> Box<dyn Engine> {
+) -> (Box<dyn Engine>, LookupTally) {
     let mut after = 0i64;
     loop {
         if stop_rx.try_recv().is_ok() {
             break;
         }
         match store.entries_after(after, CHUNK) {
-            Ok(rows) if rows.is_empty() => break,
+            Ok(rows) if rows.is_empty() => {
+                tally.complete = true;
+                break;
+            }
             Ok(rows) => {
                 let last = rows.last().map_or(after, |r| r.seq);
-                // The Merkle rows this chunk completes (by seq: a gap stops the
-                // Merkle check anyway).
-                let nodes = if fetch_nodes {
-                    store.merkle_nodes_completed(after, last)
-                } else {
-                    Ok(Vec::new())
-                };
+                let chunk = read_beside(&*store, &mut tally, fetch_nodes, &rows, after, last);
                 after = last;
-                let failed = nodes.is_err();
-                if tx.send(nodes.map(|n| (rows, n))).is_err() || failed {
+                let failed = chunk.is_err();
+                if tx.send(chunk.map(|(n, f)| (rows, n, f))).is_err() || failed {
                     break;
                 }
             }
@@ -416,7 +417,27 @@ fn read_chunks(
             }
         }
     }
-    store
+    (store, tally)
+}
+
+/// What the reader reads beside a chunk of rows (seqs `after+1..=last`): the Merkle rows
+/// it completes (by seq: a gap stops the Merkle check anyway), and the indexes read back.
+fn read_beside(
+    store: &dyn Engine,
+    tally: &mut LookupTally,
+    fetch_nodes: bool,
+    rows: &[EntryRow],
+    after: i64,
+    last: i64,
+) -> Result<(Vec<NodeRow>, Vec<Finding>)> {
+    let nodes = if fetch_nodes {
+        store.merkle_nodes_completed(after, last)?
+    } else {
+        Vec::new()
+    };
+    let mut findings = Vec::new();
+    tally.chunk(store, rows, after, last, &mut findings)?;
+    Ok((nodes, findings))
 }
 
 /// Batch-verify a chunk's signatures (`jobs`: entry index and key), on every core; a failed

@@ -110,8 +110,11 @@ impl Walk {
                     .lookup
                     .read_artifact(&a.matrix.sha256, &mut |c| h.update(c))
                 {
-                    Ok(Some((_, n)))
-                        if n == a.matrix.size && hex::encode(h.finish()) == a.matrix.sha256 => {}
+                    // The stored size column, the bytes read and the signed size all agree.
+                    Ok(Some((stored, n)))
+                        if n == a.matrix.size
+                            && u64::try_from(stored).ok() == Some(n)
+                            && hex::encode(h.finish()) == a.matrix.sha256 => {}
                     Ok(None) => out.push((
                         Check::Reference,
                         format!("matrix {} is not stored in the ledger", a.matrix.id),
@@ -119,7 +122,7 @@ impl Walk {
                     _ => out.push((
                         Check::Reference,
                         format!(
-                            "stored matrix {} does not match its signed SHA-256",
+                            "stored matrix {} does not match its signed SHA-256 and size",
                             a.matrix.id
                         ),
                     )),
