@@ -162,6 +162,9 @@ pub fn verify(dir: &Path, opts: &VerifyOptions, progress: &dyn Progress) -> Resu
     Ok(v.report)
 }
 
+/// The largest MANIFEST read: a line per file (about 90 bytes), a million files.
+const MAX_MANIFEST: u64 = 96 << 20;
+
 /// The directory must be a directory, and hold a MANIFEST: returns its bytes.
 fn read_manifest(dir: &Path) -> Result<Vec<u8>> {
     match fs::metadata(dir) {
@@ -176,8 +179,10 @@ fn read_manifest(dir: &Path) -> Result<Vec<u8>> {
         Err(e) => return Err(Error::io(dir, &e)),
     }
     let manifest_path = dir.join(MANIFEST);
-    let manifest = match fs::read(&manifest_path) {
-        Ok(b) => b,
+    // A bundle is untrusted input: the MANIFEST's type and size are checked before a byte
+    // of it is read (a symbolic link to /dev/zero or a sparse 2 GiB file is refused at once).
+    let meta = match fs::symlink_metadata(&manifest_path) {
+        Ok(m) => m,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             return Err(Error::new(format!(
                 "{}: no MANIFEST: not a vouch bundle (or one whose MANIFEST was removed)",
@@ -187,6 +192,33 @@ fn read_manifest(dir: &Path) -> Result<Vec<u8>> {
         }
         Err(e) => return Err(Error::io(&manifest_path, &e)),
     };
+    if !meta.file_type().is_file() {
+        return Err(
+            Error::new(format!("{} is not a regular file", manifest_path.display()))
+                .hint("a bundle's MANIFEST is a plain text file; this bundle was altered"),
+        );
+    }
+    if meta.len() > MAX_MANIFEST {
+        return Err(Error::new(format!(
+            "{} is {} bytes, more than a MANIFEST can be ({MAX_MANIFEST})",
+            manifest_path.display(),
+            meta.len()
+        ))
+        .hint("this bundle was altered; ask its exporter for a fresh copy"));
+    }
+    let mut manifest = Vec::new();
+    fs::File::open(&manifest_path)
+        .and_then(|f| {
+            use std::io::Read as _;
+            f.take(MAX_MANIFEST + 1).read_to_end(&mut manifest)
+        })
+        .map_err(|e| Error::io(&manifest_path, &e))?;
+    if manifest.len() as u64 > MAX_MANIFEST {
+        return Err(Error::new(format!(
+            "{} grew while it was read",
+            manifest_path.display()
+        )));
+    }
     Ok(manifest)
 }
 

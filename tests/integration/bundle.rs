@@ -901,3 +901,38 @@ fn a_bundle_is_checked_against_a_checkpoint_the_auditor_holds() {
     assert_eq!(r.code, 2);
     assert!(r.stderr.contains("sampled bundle"), "{}", r.stderr);
 }
+
+/// Issue 11 item 8: a bundle is untrusted input; its MANIFEST's type and size are checked
+/// before anything is read (no memory blow-up, no hang), exit 2 with the file named.
+#[test]
+fn a_hostile_manifest_is_refused_before_it_is_read() {
+    let env = ledger();
+    export(&env, "b", &[]);
+    let manifest = env.p("b/MANIFEST");
+    // A symbolic link to /dev/zero.
+    std::fs::remove_file(&manifest).unwrap();
+    std::os::unix::fs::symlink("/dev/zero", &manifest).unwrap();
+    let started = std::time::Instant::now();
+    let r = verify(&env, "b", &[]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("MANIFEST is not a regular file"),
+        "{}",
+        r.stderr
+    );
+    // A sparse 2 GiB MANIFEST.
+    std::fs::remove_file(&manifest).unwrap();
+    let f = std::fs::File::create(&manifest).unwrap();
+    f.set_len(2 << 30).unwrap();
+    let r = verify(&env, "b", &[]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("more than a MANIFEST can be"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(20),
+        "refusals must be prompt"
+    );
+}
