@@ -424,13 +424,8 @@ pub struct RecordArgs {
         conflicts_with = "batch"
     )]
     pub outcome: Option<String>,
-    /// When the duty was performed: RFC 3339 or a date (UTC).
-    #[arg(
-        long,
-        value_name = "TIME",
-        required_unless_present = "batch",
-        conflicts_with = "batch"
-    )]
+    /// When the duty was performed: RFC 3339 or a date (UTC); default: now.
+    #[arg(long, value_name = "TIME", conflicts_with = "batch")]
     pub performed_at: Option<String>,
     /// Structured field, key=value (repeatable).
     #[arg(long = "field", value_name = "KEY=VALUE", conflicts_with = "batch")]
@@ -539,10 +534,10 @@ pub struct ProveArgs {
     /// Consistency proof: the newer checkpoint.
     #[arg(long, value_name = "CP2", requires = "from")]
     pub to: Option<PathBuf>,
-    /// Where to write the proof (never overwritten; `.tlog-proof` is the usual extension of
-    /// an inclusion proof).
+    /// Where to write the proof (never overwritten); default: `entry-SEQ.proof`, or
+    /// `consistency-OLD-NEW.proof` for a consistency proof.
     #[arg(long, value_name = "FILE")]
-    pub out: PathBuf,
+    pub out: Option<PathBuf>,
 }
 
 /// `vouch export`.

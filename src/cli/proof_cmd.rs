@@ -65,11 +65,15 @@ pub fn prove(ledger_path: &Path, args: ProveArgs, fmt: Format) -> Result<Outcome
                 Built::Proof(p) => p,
                 Built::Refused(why) => return refused(&why, fmt),
             };
-            let written = write_output(&args.out, p.to_string().as_bytes(), false, false)?;
             let (m, n) = (old.checkpoint.size, new.checkpoint.size);
+            let out_path = args
+                .out
+                .clone()
+                .unwrap_or_else(|| std::path::PathBuf::from(format!("consistency-{m}-{n}.proof")));
+            let written = write_output(&out_path, p.to_string().as_bytes(), false, false)?;
             if fmt == Format::Json {
                 print_json(&json!({
-                    "ok": true, "proof": "consistency", "out": args.out,
+                    "ok": true, "proof": "consistency", "out": out_path,
                     "written": written.as_str(), "old_size": m, "new_size": n,
                     "old_root": hex::encode(old.checkpoint.root),
                     "new_root": hex::encode(new.checkpoint.root),
@@ -79,7 +83,7 @@ pub fn prove(ledger_path: &Path, args: ProveArgs, fmt: Format) -> Result<Outcome
                 out!(
                     "{} {}: consistency proof that the checkpoint of {n} entries extends the checkpoint of {m} ({} hashes)",
                     written.as_str(),
-                    args.out.display(),
+                    out_path.display(),
                     p.hashes.len()
                 );
             }
@@ -104,14 +108,18 @@ pub fn prove(ledger_path: &Path, args: ProveArgs, fmt: Format) -> Result<Outcome
                 Built::Proof(p) => p,
                 Built::Refused(why) => return refused(&why, fmt),
             };
-            let written = write_output(&args.out, p.to_string().as_bytes(), false, false)?;
+            let out_path = args
+                .out
+                .clone()
+                .unwrap_or_else(|| std::path::PathBuf::from(format!("entry-{seq}.proof")));
+            let written = write_output(&out_path, p.to_string().as_bytes(), false, false)?;
             let kind = vouch::format::entry::EntryHeader::parse(&p.entry)
                 .map(|h| h.kind.as_str().to_string())
                 .unwrap_or_default();
             let size = cp.checkpoint.size;
             if fmt == Format::Json {
                 print_json(&json!({
-                    "ok": true, "proof": "inclusion", "out": args.out,
+                    "ok": true, "proof": "inclusion", "out": out_path,
                     "written": written.as_str(), "seq": seq, "kind": kind,
                     "checkpoint": {"source": source, "size": size,
                                    "root": hex::encode(cp.checkpoint.root)},
@@ -121,7 +129,7 @@ pub fn prove(ledger_path: &Path, args: ProveArgs, fmt: Format) -> Result<Outcome
                 out!(
                     "{} {}: inclusion proof of entry {seq} ({kind}) in the checkpoint of {size} entries ({source}; {} hashes)",
                     written.as_str(),
-                    args.out.display(),
+                    out_path.display(),
                     p.hashes.len()
                 );
             }

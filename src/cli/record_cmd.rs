@@ -66,7 +66,10 @@ pub(super) fn record(path: &Path, args: &RecordArgs, fmt: Format) -> Result<Outc
             item: args.item.clone().unwrap_or_default(),
             kind: args.kind.clone().unwrap_or_default(),
             outcome: args.outcome.clone().unwrap_or_default(),
-            performed_at: args.performed_at.clone().unwrap_or_default(),
+            performed_at: args
+                .performed_at
+                .clone()
+                .unwrap_or_else(|| vouch::format::entry::format_time(&now)),
             fields,
             artifacts: args.artifacts.clone(),
             note: args.note.clone(),

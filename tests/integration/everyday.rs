@@ -377,3 +377,50 @@ fn before_adoption_items_are_free_text_but_sections_need_a_matrix() {
     ]);
     assert_eq!(r.stdout.lines().count(), 2, "{}", r.stdout);
 }
+
+/// Issue 12 item 7: `--performed-at` defaults to now, and `prove N` writes `entry-N.proof`.
+#[test]
+fn performed_at_defaults_to_now_and_prove_names_its_file() {
+    let env = crate::util::Env::two_parties();
+    let r = env.ok(&[
+        "record",
+        "--item",
+        "backup.restore-tests",
+        "--kind",
+        "restore-test",
+        "--outcome",
+        "pass",
+        "--field",
+        "backup_id=bk-1",
+        "--field",
+        "rto_minutes=5",
+        "--field",
+        "data_verified=true",
+        "--key",
+        "customer",
+    ]);
+    assert!(r.stdout.starts_with("entry 3: evidence"), "{}", r.stdout);
+    let v: serde_json::Value =
+        serde_json::from_str(&env.ok(&["show", "3", "--format", "json"]).stdout).unwrap();
+    let performed = v["payload"]["performed_at"].as_str().unwrap().to_string();
+    let recorded = v["time"].as_str().unwrap().to_string();
+    let p = vouch::format::entry::parse_time(&performed).unwrap();
+    let t = vouch::format::entry::parse_time(&recorded).unwrap();
+    assert!(
+        (t - p).num_seconds().abs() <= 60,
+        "{performed} vs {recorded}"
+    );
+    env.ok(&["checkpoint", "--key", "provider", "--out", "cp.txt"]);
+    let r = env.ok(&["prove", "3"]);
+    assert!(r.stdout.contains("entry-3.proof"), "{}", r.stdout);
+    assert!(env.p("entry-3.proof").is_file());
+    env.ok(&[
+        "verify",
+        "--proof",
+        "entry-3.proof",
+        "--trust",
+        "keys/provider.pub",
+        "--trust",
+        "keys/customer.pub",
+    ]);
+}
