@@ -321,6 +321,49 @@ pub struct Report {
 }
 
 impl Report {
+    /// The result in one line, over every party's duties: `74 of 80 duties fulfilled;
+    /// 5 exceptions (1 failed, 2 overdue, 1 disputed, 1 missing); 1 due`.
+    pub fn headline(&self) -> String {
+        let count = |status: &str| -> u64 {
+            self.summary
+                .values()
+                .map(|m| m.get(status).copied().unwrap_or(0))
+                .sum()
+        };
+        let total: u64 = self.summary.values().flat_map(|m| m.values()).sum();
+        let mut s = format!("{} of {total} duties fulfilled", count("fulfilled"));
+        let exceptions: Vec<String> = ["failed", "overdue", "disputed", "missing"]
+            .iter()
+            .filter(|k| count(k) > 0)
+            .map(|k| format!("{} {k}", count(k)))
+            .collect();
+        let n: u64 = ["failed", "overdue", "disputed", "missing"]
+            .iter()
+            .map(|k| count(k))
+            .sum();
+        if n == 0 {
+            s.push_str("; no exceptions");
+        } else {
+            s.push_str(&format!(
+                "; {n} exception{} ({})",
+                if n == 1 { "" } else { "s" },
+                exceptions.join(", ")
+            ));
+        }
+        for k in ["due", "waiver-pending", "not-applicable"] {
+            if count(k) > 0 {
+                s.push_str(&format!("; {} {k}", count(k)));
+            }
+        }
+        s
+    }
+
+    /// Whether the period had not ended at the time the statuses are judged as of: duties
+    /// may still be done, and the report says so.
+    pub fn period_open(&self) -> bool {
+        crate::format::entry::parse_time(&self.as_of).is_some_and(|t| t < self.period.end())
+    }
+
     /// The verification result in words: `intact (104 entries, keys pinned)`.
     pub fn verification_summary(&self) -> String {
         format!(

@@ -37,6 +37,14 @@ fn md_head(o: &mut String, r: &Report) {
             r.findings.join("; ")
         );
     }
+    let _ = writeln!(o, "**{}**\n", r.headline());
+    if r.period_open() {
+        let _ = writeln!(
+            o,
+            "> **PERIOD STILL OPEN** — the statuses are as of {}, before the period ends: duties may still be done\n",
+            r.as_of
+        );
+    }
     let _ = writeln!(o, "{}\n", r.statement);
     let _ = writeln!(
         o,

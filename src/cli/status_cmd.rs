@@ -119,6 +119,13 @@ pub(super) fn attest(
             let mut ledger = Ledger::open(path, Access::ReadWrite)?;
             ledger.check_signing_key(&k)?;
             let (draft, shown) = vouch::attestation::attest::prepare(&ledger, &k, &period)?;
+            if clock::now() < period.end() {
+                eprintln!(
+                    "vouch: warning: the period {} has not ended (its last day is {}): the statuses may still change, and the report of this attestation says the period was still open",
+                    period.name(),
+                    period.to
+                );
+            }
             let (party, _) = ledger.signer_party(&k)?;
             confirm::confirm(
                 &confirm::attestation_summary(&shown),

@@ -424,3 +424,34 @@ fn performed_at_defaults_to_now_and_prove_names_its_file() {
         "keys/customer.pub",
     ]);
 }
+
+/// Issue 12 item 2: signing a period that has not ended warns; the report says the period
+/// was still open, and every report starts with a one-line headline and its issue date.
+#[test]
+fn an_open_period_is_said_to_be_open() {
+    use chrono::Datelike as _;
+    let env = crate::util::Env::adopted();
+    let year = vouch::clock::now().year().to_string();
+    let r = env.ok(&["attest", "--period", &year, "--key", "provider", "--yes"]);
+    assert!(
+        r.stderr.contains(&format!(
+            "vouch: warning: the period {year} has not ended (its last day is {year}-12-31)"
+        )),
+        "{}",
+        r.stderr
+    );
+    let r = env.ok(&["report", "--period", &year, "--format", "md", "--out", "-"]);
+    assert!(r.stdout.contains("**PERIOD STILL OPEN**"), "{}", r.stdout);
+    assert!(r.stdout.contains(" duties fulfilled"), "{}", r.stdout);
+    // A closed period is not marked (last year, judged as of now).
+    let last = (vouch::clock::now().year() - 1).to_string();
+    let r = env.ok(&["report", "--period", &last, "--format", "md", "--out", "-"]);
+    assert!(!r.stdout.contains("PERIOD STILL OPEN"), "{}", r.stdout);
+    // The PDF cover carries the headline, the issue date and the mark.
+    env.ok(&["report", "--period", &year, "--out", "open.pdf"]);
+    let text = crate::pdf::flat(&crate::pdf::pdf_text(
+        &std::fs::read(env.p("open.pdf")).unwrap(),
+    ));
+    assert!(text.contains("PERIOD STILL OPEN"), "{text}");
+    assert!(text.contains("issued"), "{text}");
+}

@@ -46,11 +46,29 @@ pub(super) fn cover(l: &mut Layout, r: &Report) {
     l.para(get("title"), 14.0, false, GREY_TEXT);
     l.gap(2.0);
     l.para(
-        &format!("Period {}", period_label(r)),
+        &format!(
+            "Period {} · issued {}",
+            period_label(r),
+            r.as_of.get(..10).unwrap_or(&r.as_of)
+        ),
         11.0,
         false,
         GREY_TEXT,
     );
+    l.gap(6.0);
+    l.para(&r.headline(), 11.0, true, BLACK);
+    if r.period_open() {
+        l.gap(2.0);
+        l.para(
+            &format!(
+                "PERIOD STILL OPEN — the statuses are as of {}, before the period ends: duties may still be done",
+                r.as_of
+            ),
+            10.0,
+            true,
+            STAMP,
+        );
+    }
     l.gap(10.0);
     if !r.verified {
         l.para(
