@@ -582,6 +582,14 @@ impl<'a> Engine<'a> {
 
     /// Every item's status.
     pub fn finish(self) -> StatusReport {
+        // Every waiver of the matrix's items, judged once (§7).
+        let waivers: Vec<WaiverState> = self
+            .facts
+            .waivers
+            .iter()
+            .filter(|w| self.windows.contains_key(w.item.as_str()))
+            .map(|w| self.waiver_state(w))
+            .collect();
         let mut items = Vec::new();
         let mut summary: BTreeMap<String, BTreeMap<&'static str, u64>> = BTreeMap::new();
         for item in self
@@ -590,7 +598,7 @@ impl<'a> Engine<'a> {
             .iter()
             .filter(|i| i.applies(&self.adoption.variants))
         {
-            let duties = self.item_duties(item);
+            let duties = self.item_duties(item, &waivers);
             for d in duties.iter().filter(|d| !d.party.is_empty()) {
                 *summary
                     .entry(d.party.clone())
@@ -605,13 +613,6 @@ impl<'a> Engine<'a> {
                 duties,
             });
         }
-        let waivers = self
-            .facts
-            .waivers
-            .iter()
-            .filter(|w| self.windows.contains_key(w.item.as_str()))
-            .map(|w| self.waiver_state(w))
-            .collect();
         StatusReport {
             period: self.period,
             as_of: crate::format::entry::format_time(&self.as_of),
@@ -621,7 +622,7 @@ impl<'a> Engine<'a> {
         }
     }
 
-    fn item_duties(&self, item: &Item) -> Vec<Duty> {
+    fn item_duties(&self, item: &Item, waivers: &[WaiverState]) -> Vec<Duty> {
         let holders = item.duty_holders();
         if holders.is_empty() {
             // Applies to nobody (every role N/A), or only C/I roles: nothing to prove.
@@ -642,13 +643,10 @@ impl<'a> Engine<'a> {
             }];
         }
         // The newest waiver of the item that is in force or waiting for agreement.
-        let waiver = self
-            .facts
-            .waivers
+        let waiver = waivers
             .iter()
             .rev()
             .filter(|w| w.item == item.id)
-            .map(|w| self.waiver_state(w))
             .find(|w| matches!(w.state, "effective" | "pending" | "disputed"));
         let wins = self
             .windows
@@ -673,7 +671,7 @@ impl<'a> Engine<'a> {
                 .get(&role)
                 .map(ToString::to_string)
                 .unwrap_or_default();
-            if let Some(w) = waiver.as_ref().filter(|w| w.state == "effective") {
+            if let Some(w) = waiver.filter(|w| w.state == "effective") {
                 out.push(Duty {
                     role: role.as_str(),
                     party,
@@ -688,7 +686,7 @@ impl<'a> Engine<'a> {
                 continue;
             }
             let mut duty = self.role_duty(item, role, party, raci, &wins, grace);
-            match &waiver {
+            match waiver {
                 Some(w) if w.state == "pending" => {
                     duty.status = Status::WaiverPending;
                     duty.due_by = None;

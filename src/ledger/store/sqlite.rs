@@ -81,6 +81,39 @@ const STORED_NODES_SQL: &str =
 /// How long a writer waits for another writer before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// Run a query and collect its rows, naming `path` in errors: the one way the engine reads
+/// several rows.
+fn collect_rows<T>(
+    conn: &Connection,
+    path: &Path,
+    sql: &str,
+    params: impl rusqlite::Params,
+    map: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+) -> Result<Vec<T>> {
+    let mut stmt = conn.prepare_cached(sql).map_err(|e| db_err(path, &e))?;
+    let rows = stmt.query_map(params, map).map_err(|e| db_err(path, &e))?;
+    rows.collect::<rusqlite::Result<Vec<_>>>()
+        .map_err(|e| db_err(path, &e))
+}
+
+fn row_to_party(r: &rusqlite::Row<'_>) -> rusqlite::Result<PartyRow> {
+    Ok(PartyRow {
+        id: r.get(0)?,
+        name: r.get(1)?,
+        role: r.get(2)?,
+        seq: r.get(3)?,
+    })
+}
+
+fn row_to_key(r: &rusqlite::Row<'_>) -> rusqlite::Result<KeyRow> {
+    Ok(KeyRow {
+        fingerprint: r.get(0)?,
+        party: r.get(1)?,
+        public_key: r.get(2)?,
+        seq: r.get(3)?,
+    })
+}
+
 fn row_to_key_event(r: &rusqlite::Row<'_>) -> rusqlite::Result<KeyEventRow> {
     Ok(KeyEventRow {
         seq: r.get(0)?,
@@ -317,15 +350,13 @@ impl Engine for Sqlite {
 
     /// Every key of `meta`, sorted.
     fn meta_keys(&self) -> Result<Vec<String>> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT key FROM meta ORDER BY key")
-            .map_err(|e| db_err(&self.path, &e))?;
-        let rows = stmt
-            .query_map([], |r| r.get(0))
-            .map_err(|e| db_err(&self.path, &e))?;
-        rows.collect::<rusqlite::Result<Vec<String>>>()
-            .map_err(|e| db_err(&self.path, &e))
+        collect_rows(
+            &self.conn,
+            &self.path,
+            "SELECT key FROM meta ORDER BY key",
+            [],
+            |r| r.get(0),
+        )
     }
 
     /// Number of entry rows and the largest seq.
@@ -345,29 +376,25 @@ impl Engine for Sqlite {
 
     /// Up to `limit` entry rows with seq greater than `after`, in seq order.
     fn entries_after(&self, after: i64, limit: usize) -> Result<Vec<EntryRow>> {
-        let mut stmt = self
-            .conn
-            .prepare_cached(ENTRIES_AFTER_SQL)
-            .map_err(|e| db_err(&self.path, &e))?;
-        let rows = stmt
-            .query_map(params![after, limit as i64], row_to_entry)
-            .map_err(|e| db_err(&self.path, &e))?;
-        rows.collect::<rusqlite::Result<Vec<_>>>()
-            .map_err(|e| db_err(&self.path, &e))
+        collect_rows(
+            &self.conn,
+            &self.path,
+            ENTRIES_AFTER_SQL,
+            params![after, limit as i64],
+            row_to_entry,
+        )
     }
 
     /// Every entry row of one kind (by the derived `kind` column: for lookups only; verify
     /// checks the column against the signed text).
     fn entries_of_kind(&self, kind: &str) -> Result<Vec<EntryRow>> {
-        let mut stmt = self
-            .conn
-            .prepare_cached(ENTRIES_OF_KIND_SQL)
-            .map_err(|e| db_err(&self.path, &e))?;
-        let rows = stmt
-            .query_map([kind], row_to_entry)
-            .map_err(|e| db_err(&self.path, &e))?;
-        rows.collect::<rusqlite::Result<Vec<_>>>()
-            .map_err(|e| db_err(&self.path, &e))
+        collect_rows(
+            &self.conn,
+            &self.path,
+            ENTRIES_OF_KIND_SQL,
+            [kind],
+            row_to_entry,
+        )
     }
 
     /// Up to `limit` evidence rows with seq greater than `after` and ledger time at or after
@@ -375,17 +402,13 @@ impl Engine for Sqlite {
     /// concern a later period).
     /// Only `seq`, `body` and `payload` are read (the signed bytes).
     fn evidence_after(&self, after: i64, since: &str, limit: usize) -> Result<Vec<SignedRow>> {
-        let mut stmt = self
-            .conn
-            .prepare_cached(EVIDENCE_AFTER_SQL)
-            .map_err(|e| db_err(&self.path, &e))?;
-        let rows = stmt
-            .query_map(params![after, since, limit as i64], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-            })
-            .map_err(|e| db_err(&self.path, &e))?;
-        rows.collect::<rusqlite::Result<Vec<_>>>()
-            .map_err(|e| db_err(&self.path, &e))
+        collect_rows(
+            &self.conn,
+            &self.path,
+            EVIDENCE_AFTER_SQL,
+            params![after, since, limit as i64],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
     }
 
     /// Start a read snapshot: later reads see one consistent state of the ledger.
@@ -414,15 +437,13 @@ impl Engine for Sqlite {
                  WHERE item = ?1 AND seq > ?2 AND seq <= ?3 ORDER BY seq"
             }
         };
-        let mut stmt = self
-            .conn
-            .prepare_cached(sql)
-            .map_err(|e| db_err(&self.path, &e))?;
-        let rows = stmt
-            .query_map(params![key, after, last], |r| r.get(0))
-            .map_err(|e| db_err(&self.path, &e))?;
-        rows.collect::<rusqlite::Result<Vec<_>>>()
-            .map_err(|e| db_err(&self.path, &e))
+        collect_rows(
+            &self.conn,
+            &self.path,
+            sql,
+            params![key, after, last],
+            |r| r.get(0),
+        )
     }
 
     /// `count(seq)`, not `count(*)`: SQLite counts a bare `count(*)` on the smallest index
@@ -456,52 +477,19 @@ impl Engine for Sqlite {
                  ORDER BY i.seq LIMIT ?1"
             }
         };
-        let mut stmt = self.conn.prepare(sql).map_err(|e| db_err(&self.path, &e))?;
-        let rows = stmt
-            .query_map([limit as i64], |r| Ok((r.get(0)?, r.get(1)?)))
-            .map_err(|e| db_err(&self.path, &e))?;
-        rows.collect::<rusqlite::Result<Vec<_>>>()
-            .map_err(|e| db_err(&self.path, &e))
+        collect_rows(&self.conn, &self.path, sql, [limit as i64], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
     }
 
     /// All rows of `parties`.
     fn parties(&self) -> Result<Vec<PartyRow>> {
-        let mut stmt = self
-            .conn
-            .prepare(PARTIES_SQL)
-            .map_err(|e| db_err(&self.path, &e))?;
-        let rows = stmt
-            .query_map([], |r| {
-                Ok(PartyRow {
-                    id: r.get(0)?,
-                    name: r.get(1)?,
-                    role: r.get(2)?,
-                    seq: r.get(3)?,
-                })
-            })
-            .map_err(|e| db_err(&self.path, &e))?;
-        rows.collect::<rusqlite::Result<Vec<_>>>()
-            .map_err(|e| db_err(&self.path, &e))
+        collect_rows(&self.conn, &self.path, PARTIES_SQL, [], row_to_party)
     }
 
     /// All rows of `keys`.
     fn keys(&self) -> Result<Vec<KeyRow>> {
-        let mut stmt = self
-            .conn
-            .prepare(KEYS_SQL)
-            .map_err(|e| db_err(&self.path, &e))?;
-        let rows = stmt
-            .query_map([], |r| {
-                Ok(KeyRow {
-                    fingerprint: r.get(0)?,
-                    party: r.get(1)?,
-                    public_key: r.get(2)?,
-                    seq: r.get(3)?,
-                })
-            })
-            .map_err(|e| db_err(&self.path, &e))?;
-        rows.collect::<rusqlite::Result<Vec<_>>>()
-            .map_err(|e| db_err(&self.path, &e))
+        collect_rows(&self.conn, &self.path, KEYS_SQL, [], row_to_key)
     }
 
     /// Whether the `key_events` table is there: `Some(true)` yes; `Some(false)` missing
@@ -516,15 +504,7 @@ impl Engine for Sqlite {
         if self.key_events_table()? != Some(true) {
             return Ok(Vec::new());
         }
-        let mut stmt = self
-            .conn
-            .prepare(KEY_EVENTS_SQL)
-            .map_err(|e| db_err(&self.path, &e))?;
-        let rows = stmt
-            .query_map([], row_to_key_event)
-            .map_err(|e| db_err(&self.path, &e))?;
-        rows.collect::<rusqlite::Result<Vec<_>>>()
-            .map_err(|e| db_err(&self.path, &e))
+        collect_rows(&self.conn, &self.path, KEY_EVENTS_SQL, [], row_to_key_event)
     }
 
     /// Stream a stored artefact's content to `sink` in chunks. `None` if not stored; the
@@ -644,14 +624,7 @@ impl Txn for SqliteTxn<'_> {
             .query_row(
                 "SELECT fingerprint, party, public_key, seq FROM keys WHERE fingerprint = ?1",
                 [fingerprint],
-                |r| {
-                    Ok(KeyRow {
-                        fingerprint: r.get(0)?,
-                        party: r.get(1)?,
-                        public_key: r.get(2)?,
-                        seq: r.get(3)?,
-                    })
-                },
+                row_to_key,
             )
             .optional()
             .map_err(|e| db_err(&self.path, &e))
@@ -663,14 +636,7 @@ impl Txn for SqliteTxn<'_> {
             .query_row(
                 "SELECT id, name, role, seq FROM parties WHERE id = ?1",
                 [id],
-                |r| {
-                    Ok(PartyRow {
-                        id: r.get(0)?,
-                        name: r.get(1)?,
-                        role: r.get(2)?,
-                        seq: r.get(3)?,
-                    })
-                },
+                row_to_party,
             )
             .optional()
             .map_err(|e| db_err(&self.path, &e))
@@ -721,41 +687,26 @@ impl Txn for SqliteTxn<'_> {
 
     /// The `key_events` rows of one key (a writer has migrated the file: the table is there).
     fn key_events(&self, fingerprint: &str) -> Result<Vec<KeyEventRow>> {
-        let mut stmt = self
-            .tx
-            .prepare_cached(
-                "SELECT seq, fingerprint, event, since FROM key_events
-                 WHERE fingerprint = ?1 ORDER BY seq",
-            )
-            .map_err(|e| db_err(&self.path, &e))?;
-        let rows = stmt
-            .query_map([fingerprint], row_to_key_event)
-            .map_err(|e| db_err(&self.path, &e))?;
-        rows.collect::<rusqlite::Result<Vec<_>>>()
-            .map_err(|e| db_err(&self.path, &e))
+        collect_rows(
+            &self.tx,
+            &self.path,
+            "SELECT seq, fingerprint, event, since FROM key_events
+             WHERE fingerprint = ?1 ORDER BY seq",
+            [fingerprint],
+            row_to_key_event,
+        )
     }
 
     /// The key rows of one party, oldest first.
     fn party_keys(&self, party: &str) -> Result<Vec<KeyRow>> {
-        let mut stmt = self
-            .tx
-            .prepare_cached(
-                "SELECT fingerprint, party, public_key, seq FROM keys WHERE party = ?1
-                 ORDER BY seq, fingerprint",
-            )
-            .map_err(|e| db_err(&self.path, &e))?;
-        let rows = stmt
-            .query_map([party], |r| {
-                Ok(KeyRow {
-                    fingerprint: r.get(0)?,
-                    party: r.get(1)?,
-                    public_key: r.get(2)?,
-                    seq: r.get(3)?,
-                })
-            })
-            .map_err(|e| db_err(&self.path, &e))?;
-        rows.collect::<rusqlite::Result<Vec<_>>>()
-            .map_err(|e| db_err(&self.path, &e))
+        collect_rows(
+            &self.tx,
+            &self.path,
+            "SELECT fingerprint, party, public_key, seq FROM keys WHERE party = ?1
+             ORDER BY seq, fingerprint",
+            [party],
+            row_to_key,
+        )
     }
 
     /// Record a key a rotation registers (its party is registered already).

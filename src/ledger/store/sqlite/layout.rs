@@ -23,21 +23,20 @@ pub(super) struct SchemaObject {
 }
 
 pub(super) fn schema_objects(conn: &Connection, path: &Path) -> Result<Vec<SchemaObject>> {
-    let mut stmt = conn
-        .prepare("SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY rowid")
-        .map_err(|e| db_err(path, &e))?;
-    let rows = stmt
-        .query_map([], |r| {
+    collect_rows(
+        conn,
+        path,
+        "SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY rowid",
+        [],
+        |r| {
             Ok(SchemaObject {
                 kind: r.get(0)?,
                 name: r.get(1)?,
                 table: r.get(2)?,
                 sql: r.get(3)?,
             })
-        })
-        .map_err(|e| db_err(path, &e))?;
-    rows.collect::<rusqlite::Result<Vec<_>>>()
-        .map_err(|e| db_err(path, &e))
+        },
+    )
 }
 
 /// What the migrations up to `version` make, each object with the version that adds it:

@@ -193,26 +193,22 @@ impl Sqlite {
     /// Up to `limit` rows of `merkle_nodes` that are not a stored-level complete subtree of
     /// the tree of `size` leaves (a level that is not stored, or a subtree past the end).
     pub(super) fn stray_nodes(&self, size: i64, limit: usize) -> Result<Vec<NodeRow>> {
-        let mut stmt = self
-            .conn
-            .prepare(
-                "SELECT level, idx, hash FROM merkle_nodes
-                 WHERE NOT (level >= 4 AND level <= 60 AND level % 4 = 0
-                            AND idx >= 0 AND idx < (?1 >> level))
-                 ORDER BY level, idx LIMIT ?2",
-            )
-            .map_err(|e| db_err(&self.path, &e))?;
-        let rows = stmt
-            .query_map(params![size, limit as i64], |r| {
+        collect_rows(
+            &self.conn,
+            &self.path,
+            "SELECT level, idx, hash FROM merkle_nodes
+             WHERE NOT (level >= 4 AND level <= 60 AND level % 4 = 0
+                        AND idx >= 0 AND idx < (?1 >> level))
+             ORDER BY level, idx LIMIT ?2",
+            params![size, limit as i64],
+            |r| {
                 Ok(NodeRow {
                     level: r.get(0)?,
                     idx: r.get(1)?,
                     hash: r.get(2)?,
                 })
-            })
-            .map_err(|e| db_err(&self.path, &e))?;
-        rows.collect::<rusqlite::Result<Vec<_>>>()
-            .map_err(|e| db_err(&self.path, &e))
+            },
+        )
     }
 }
 
