@@ -49,23 +49,8 @@ pub fn check_item(
     supporting: bool,
     at: &str,
 ) -> Result<()> {
-    let (seq, a, m) = adopted;
-    let Some(it) = m.item(item) else {
-        let close = m.closest_items(item, 3);
-        let mut e = Error::new(format!(
-            "{at}: {item:?} is not an item of matrix {} (adopted in entry {seq})",
-            a.matrix.id
-        ));
-        e = e.hint(if close.is_empty() {
-            "list the items with: vouch matrix show --adopted".to_string()
-        } else {
-            format!(
-                "did you mean {}? (all items: vouch matrix show --adopted)",
-                close.join(", ")
-            )
-        });
-        return Err(e);
-    };
+    let it = check_item_exists(adopted, item, at)?;
+    let (_, a, _) = adopted;
     if supporting {
         return Ok(());
     }
@@ -103,6 +88,33 @@ pub fn check_item(
         if who.is_empty() { String::new() } else { format!("; responsible: {}", who.join(", ")) }
     ))
     .hint("record it as supporting evidence with --supporting, or have the responsible party delegate it to you"))
+}
+
+/// The first check of [`check_item`], on its own: `item` is an item of the adopted matrix
+/// (with the closest ids as a hint when it is not). `at` names the input.
+pub fn check_item_exists<'m>(
+    adopted: &'m (u64, AdoptionPayload, Matrix),
+    item: &str,
+    at: &str,
+) -> Result<&'m crate::matrix::Item> {
+    let (seq, a, m) = adopted;
+    let Some(it) = m.item(item) else {
+        let close = m.closest_items(item, 3);
+        let mut e = Error::new(format!(
+            "{at}: {item:?} is not an item of matrix {} (adopted in entry {seq})",
+            a.matrix.id
+        ));
+        e = e.hint(if close.is_empty() {
+            "list the items with: vouch matrix show --adopted".to_string()
+        } else {
+            format!(
+                "did you mean {}? (all items: vouch matrix show --adopted)",
+                close.join(", ")
+            )
+        });
+        return Err(e);
+    };
+    Ok(it)
 }
 
 fn delegated_to(ledger: &Ledger, party: &str, item: &str) -> Result<bool> {

@@ -18,6 +18,8 @@ pub struct Cli {
     #[arg(
         long,
         global = true,
+        help_heading = "Global options",
+        display_order = 1000,
         env = "VOUCH_LEDGER",
         default_value = "ledger.db",
         value_name = "PATH"
@@ -25,7 +27,14 @@ pub struct Cli {
     pub ledger: PathBuf,
 
     /// Output format for commands that print data.
-    #[arg(long, global = true, value_enum, default_value_t = Format::Text)]
+    #[arg(
+        long,
+        global = true,
+        help_heading = "Global options",
+        display_order = 1001,
+        value_enum,
+        default_value_t = Format::Text
+    )]
     pub format: Format,
 
     #[command(subcommand)]

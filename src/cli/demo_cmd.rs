@@ -100,8 +100,14 @@ pub(super) fn demo(dir: &Path, pdf_path: &Path, fmt: Format) -> Result<Outcome> 
             bytes.len()
         );
         let l = s.ledger.display();
+        let (vouch, on_path) = program();
+        if !on_path {
+            out!(
+                "(vouch is not on your PATH, so the commands below call {vouch}; `cargo install --path .` in the source tree installs it)"
+            );
+        }
         out!(
-            "next: vouch --ledger {l} status --period {} --as-of 2026-10-15",
+            "next: {vouch} --ledger {l} status --period {} --as-of 2026-10-15",
             vouch::demo::PERIOD
         );
         let pins: Vec<String> = s
@@ -115,11 +121,11 @@ pub(super) fn demo(dir: &Path, pdf_path: &Path, fmt: Format) -> Result<Outcome> 
             })
             .collect();
         out!(
-            "      vouch --ledger {l} verify --artifacts {}",
+            "      {vouch} --ledger {l} verify --artifacts {}",
             pins.join(" ")
         );
         out!(
-            "      vouch --ledger {l} report --period {} --appendix all {} --out my-copy.pdf   # the same bytes as {}",
+            "      {vouch} --ledger {l} report --period {} --appendix all {} --out my-copy.pdf   # the same bytes as {}",
             vouch::demo::PERIOD,
             pins.join(" "),
             pdf_path.display()
@@ -130,4 +136,29 @@ pub(super) fn demo(dir: &Path, pdf_path: &Path, fmt: Format) -> Result<Outcome> 
     } else {
         Outcome::Problem
     })
+}
+
+/// How the user runs this binary from where they stand: `vouch` when that name on `PATH`
+/// is this program, otherwise its path (relative to the working directory when below
+/// it, as `target/release/vouch` after `cargo run --release`). The flag says which.
+fn program() -> (String, bool) {
+    let Ok(exe) = std::env::current_exe().and_then(|p| p.canonicalize()) else {
+        return ("vouch".to_string(), true);
+    };
+    let on_path = std::env::var_os("PATH").is_some_and(|paths| {
+        std::env::split_paths(&paths).any(|d| {
+            d.join("vouch")
+                .canonicalize()
+                .is_ok_and(|found| found == exe)
+        })
+    });
+    if on_path {
+        return ("vouch".to_string(), true);
+    }
+    let shown = std::env::current_dir()
+        .ok()
+        .and_then(|cwd| cwd.canonicalize().ok())
+        .and_then(|cwd| exe.strip_prefix(cwd).ok().map(Path::to_path_buf))
+        .map_or_else(|| exe.clone(), |rel| Path::new(".").join(rel));
+    (shown.display().to_string(), false)
 }

@@ -35,7 +35,6 @@ mod record_cmd;
 mod status_cmd;
 mod verify_cmd;
 
-use clap::Parser as _;
 use std::process::ExitCode;
 
 use args::{Cli, Command, Format, MatrixCommand, PartyCommand};
@@ -49,7 +48,7 @@ pub(crate) fn main() -> ExitCode {
         eprintln!("vouch: error: internal error: {info}");
         eprintln!("vouch: hint: this is a bug in vouch; please report it with the command you ran");
     }));
-    let cli = match Cli::try_parse() {
+    let cli = match parse_args() {
         Ok(c) => c,
         Err(e) => {
             let code = if e.use_stderr() { 2 } else { 0 };
@@ -68,6 +67,27 @@ pub(crate) fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// Parse the command line. Commands that never open a ledger do not list `--ledger` in
+/// their help (it is global, so clap would otherwise show it everywhere).
+fn parse_args() -> std::result::Result<Cli, clap::Error> {
+    use clap::{CommandFactory, FromArgMatches};
+    let mut cmd = Cli::command();
+    // clap copies a global argument into a subcommand only where none of that id exists:
+    // give these a hidden copy first.
+    let ledger = cmd
+        .get_arguments()
+        .find(|a| a.get_id() == "ledger")
+        .cloned();
+    if let Some(ledger) = ledger {
+        for name in ["keygen", "demo"] {
+            let hidden = ledger.clone().hide(true);
+            cmd = cmd.mut_subcommand(name, |s| s.arg(hidden));
+        }
+    }
+    let matches = cmd.try_get_matches()?;
+    Cli::from_arg_matches(&matches)
 }
 
 /// Run a parsed command line.

@@ -75,6 +75,12 @@ pub(super) fn record(path: &Path, args: &RecordArgs, fmt: Format) -> Result<Outc
             note: args.note.clone(),
             supporting: args.supporting,
         };
+        // Input is checked in the order it is read: the item, then kind, outcome, time,
+        // fields and artefacts, and only then whether this party may record it.
+        if let Some(adopted) = &adopted {
+            vouch::attestation::adopted::check_item_exists(adopted, &input.item, "--item")?;
+        }
+        let draft = evidence::draft_with(&input, now, store, &policy.origin("--artifact"))?;
         if let Some(adopted) = &adopted {
             vouch::attestation::adopted::check_item(
                 &ledger,
@@ -86,12 +92,7 @@ pub(super) fn record(path: &Path, args: &RecordArgs, fmt: Format) -> Result<Outc
                 "--item",
             )?;
         }
-        vec![evidence::draft_with(
-            &input,
-            now,
-            store,
-            &policy.origin("--artifact"),
-        )?]
+        vec![draft]
     };
     let bar = progress::Bar::new(drafts.len() as u64 >= 1000);
     let appended = ledger.append(&key, drafts, now, &bar)?;

@@ -455,3 +455,106 @@ fn an_open_period_is_said_to_be_open() {
     assert!(text.contains("PERIOD STILL OPEN"), "{text}");
     assert!(text.contains("issued"), "{text}");
 }
+
+/// The demo's `next:` lines run as written from where the user stands, with `vouch` not
+/// on PATH (so they name the binary), and the printed report command gives the demo's PDF
+/// byte for byte (issue 12 item 3).
+#[test]
+fn demo_next_lines_run_as_written() {
+    let env = Env::new();
+    let out = env.ok(&["demo", "--dir", "d", "--pdf", "demo.pdf"]).stdout;
+    assert!(out.contains("vouch is not on your PATH"), "{out}");
+    let at = out
+        .lines()
+        .position(|l| l.starts_with("next: "))
+        .expect("a next: line");
+    let commands: Vec<String> = out
+        .lines()
+        .skip(at)
+        .map(|l| l.trim_start_matches("next: ").trim().to_string())
+        .collect();
+    assert_eq!(commands.len(), 3, "{out}");
+    for c in &commands {
+        assert!(!c.starts_with("vouch "), "{c}");
+        let r = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(c)
+            .current_dir(env.path())
+            .env_remove("VOUCH_LEDGER")
+            .env_remove("VOUCH_KEY")
+            .output()
+            .unwrap();
+        assert!(
+            r.status.success(),
+            "{c}: {}",
+            String::from_utf8_lossy(&r.stderr)
+        );
+    }
+    assert_eq!(
+        std::fs::read(env.p("my-copy.pdf")).unwrap(),
+        std::fs::read(env.p("demo.pdf")).unwrap()
+    );
+}
+
+/// Each subcommand's help shows its own options first and the global ones once, under
+/// their own heading; `keygen` and `demo`, which open no ledger, do not offer `--ledger`
+/// (issue 12 item 7).
+#[test]
+fn help_shows_own_options_first() {
+    let env = Env::new();
+    let h = env.ok(&["record", "--help"]).stdout;
+    let own = h.find("--item").unwrap();
+    let global = h.find("Global options:").expect("a global heading");
+    assert!(own < global, "{h}");
+    assert!(h.find("--ledger").unwrap() > global, "{h}");
+    assert_eq!(h.matches("--ledger <PATH>").count(), 1, "{h}");
+    assert!(!h.lines().next().unwrap_or("").contains("--field"));
+    for cmd in ["keygen", "demo"] {
+        let h = env.ok(&[cmd, "--help"]).stdout;
+        assert!(!h.contains("--ledger"), "{cmd}: {h}");
+    }
+    // Still accepted where given (a script may set it everywhere).
+    env.ok(&["keygen", "k", "--ledger", "x.db"]);
+}
+
+/// A bad --outcome is reported before whether the signer may record the item: input is
+/// checked in the order it is read (issue 12 item 7).
+#[test]
+fn record_checks_outcome_before_authority() {
+    let env = Env::adopted();
+    let r = env.fails(&[
+        "record",
+        "--item",
+        "backup.restore-tests",
+        "--kind",
+        "restore-test",
+        "--outcome",
+        "bogus",
+        "--key",
+        "provider",
+    ]);
+    assert!(
+        r.stderr.contains("unknown outcome \"bogus\""),
+        "{}",
+        r.stderr
+    );
+    // With a good outcome the authority check speaks.
+    let r = env.fails(&[
+        "record",
+        "--item",
+        "backup.restore-tests",
+        "--kind",
+        "restore-test",
+        "--outcome",
+        "pass",
+        "--field",
+        "backup_id=b",
+        "--field",
+        "rto_minutes=3",
+        "--field",
+        "data_verified=true",
+        "--key",
+        "provider",
+    ]);
+    assert!(r.stderr.contains("holds neither R nor A"), "{}", r.stderr);
+}
