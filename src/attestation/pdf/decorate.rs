@@ -4,7 +4,7 @@
 use printpdf::{Op, Pt, TextItem, TextMatrix, TextRenderingMode};
 
 use super::draw::{push_line, push_text};
-use super::labels::{period_label, short};
+use super::labels::period_label;
 use super::layout::Layout;
 use super::style::{GREY_TEXT, MARGIN_X, PAGE_H, PAGE_W, RULE, STAMP, WIDTH, rgb};
 use crate::attestation::report::Report;
@@ -45,7 +45,7 @@ pub(super) fn decorate(l: &mut Layout, r: &Report) {
             hsize,
             false,
             GREY_TEXT,
-            &format!("vouch · attestation digest {}", short(&r.digest, 16)),
+            &format!("vouch · attestation digest {}", r.digest),
         );
         if !r.verified {
             let stamp = "UNVERIFIED LEDGER";

@@ -212,7 +212,10 @@ impl Layout {
         let lines = self.m.wrap(&h.text, h.size, WIDTH);
         let inline = match (&h.id, lines.last()) {
             (Some(id), Some(last)) => {
-                self.m.width(last, h.size) + h.size * 0.5 + self.m.width(id, h.size * 0.7) <= WIDTH
+                self.m.width(last, h.size)
+                    + h.size * 0.5
+                    + self.m.width(id, (h.size * 0.7).max(8.0))
+                    <= WIDTH
             }
             _ => false,
         };
@@ -222,7 +225,7 @@ impl Layout {
     fn heading_height(&self, h: &Heading) -> f32 {
         let (lines, inline) = self.heading_lines(h);
         let own_line = if h.id.is_some() && !inline {
-            h.size * 0.7 * 1.3
+            (h.size * 0.7).max(8.0) * 1.3
         } else {
             0.0
         };
@@ -232,7 +235,7 @@ impl Layout {
     fn draw_heading(&mut self, h: &Heading) {
         let (lines, inline) = self.heading_lines(h);
         let lh = h.size * 1.3;
-        let small = h.size * 0.7;
+        let small = (h.size * 0.7).max(8.0);
         self.gap(h.size * 0.6);
         let n = lines.len();
         for (i, line) in lines.iter().enumerate() {

@@ -14,9 +14,10 @@
 //!   drawn wider than its cell or the page.
 //! - Headings are kept with what follows them, and a table's header row with its first row;
 //!   a table that goes on over a page break repeats its caption and header row.
-//! - One font, DejaVu Sans (`src/fonts/`, licence beside it), embedded whole (printpdf only
-//!   subsets with its `text_layout` feature), so every character is extractable and nothing
-//!   depends on the machine. Bold is the same font drawn with fill + thin stroke, which keeps
+//! - One font, DejaVu Sans (`src/fonts/`, licence beside it), embedded as a subset of the
+//!   glyphs the report draws (`subset`: printpdf only subsets with its `text_layout`
+//!   feature, so this module does it on the saved document, keeping glyph ids), so every
+//!   character is extractable and nothing depends on the machine. Bold is the same font drawn with fill + thin stroke, which keeps
 //!   the file at one embedded font.
 //! - Output is byte-identical for the same report, within and across processes: the font
 //!   resource id is fixed (printpdf draws ids from a process-global counter), the document
@@ -43,6 +44,7 @@ mod matrix;
 mod signoff;
 mod stamp;
 mod style;
+mod subset;
 mod summary;
 mod table;
 mod text;
@@ -133,6 +135,7 @@ pub fn render_counted(report: &Report) -> Result<(Vec<u8>, usize)> {
     };
     let mut warnings = Vec::new();
     let mut lo = doc.to_lopdf_document(&opts, &mut warnings);
+    subset::subset_fonts(&mut lo)?;
     lo.compress();
     stamp::write_info(&mut lo, report)?;
     // The trailer /ID: printpdf draws it from a process-global counter. Render once with a
