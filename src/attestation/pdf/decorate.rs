@@ -21,6 +21,10 @@ pub(super) fn decorate(l: &mut Layout, r: &Report) {
         l.m.truncate(title, hsize, WIDTH - l.m.width(&period, hsize));
     let header = l.m.truncate(&format!("{title}{period}"), hsize, WIDTH);
     for (i, ops) in l.pages.iter_mut().enumerate() {
+        // The page decoration is not part of the document's structure: an artifact.
+        ops.push(Op::BeginMarkedContent {
+            tag: "Artifact".to_string(),
+        });
         let y = PAGE_H - 34.0;
         push_text(ops, &font, MARGIN_X, y, hsize, false, GREY_TEXT, &header);
         push_line(ops, MARGIN_X, y - 5.0, MARGIN_X + WIDTH, y - 5.0, RULE, 0.5);
@@ -83,5 +87,6 @@ pub(super) fn decorate(l: &mut Layout, r: &Report) {
                 "UNVERIFIED LEDGER",
             );
         }
+        ops.push(Op::EndMarkedContent);
     }
 }

@@ -46,6 +46,7 @@ mod stamp;
 mod style;
 mod subset;
 mod summary;
+mod tags;
 mod table;
 mod text;
 
@@ -136,6 +137,7 @@ pub fn render_counted(report: &Report) -> Result<(Vec<u8>, usize)> {
     let mut warnings = Vec::new();
     let mut lo = doc.to_lopdf_document(&opts, &mut warnings);
     subset::subset_fonts(&mut lo)?;
+    tags::write(&mut lo, &l.tags)?;
     lo.compress();
     stamp::write_info(&mut lo, report)?;
     // The trailer /ID: printpdf draws it from a process-global counter. Render once with a
@@ -159,7 +161,14 @@ pub fn render_counted(report: &Report) -> Result<(Vec<u8>, usize)> {
             }
         }
         out.clear();
-        lo.save_to(&mut out)
+        // Object streams keep the structure tree (thousands of small dictionaries) small.
+        let opts = lopdf::SaveOptions::builder()
+            .use_object_streams(true)
+            .use_xref_streams(true)
+            .compression_level(9)
+            .build();
+        lo.clone()
+            .save_with_options(&mut out, opts)
             .map_err(|e| Error::new(format!("cannot write the PDF: {e}")))?;
     }
     Ok((out, page_count))

@@ -296,6 +296,11 @@ impl Layout {
             if header_lines.is_empty() {
                 return;
             }
+            // The first header row is the table's; a repeated one is an artifact.
+            let tagged = me.artifact == 0;
+            if tagged {
+                me.tags.open("TR");
+            }
             me.rect(
                 MARGIN_X,
                 me.y - header_h,
@@ -305,6 +310,9 @@ impl Layout {
                 false,
             );
             for (ci, (lines, (x, w))) in header_lines.iter().zip(&xs).enumerate() {
+                if tagged {
+                    me.tags.open("TH");
+                }
                 for (i, l) in lines.iter().enumerate() {
                     let y = me.y - PAD - (i as f32 + 1.0) * lh + size * 0.25;
                     let tx = if centre(ci) {
@@ -314,12 +322,19 @@ impl Layout {
                     };
                     me.text_at(tx, y, size, true, BLACK, l);
                 }
+                if tagged {
+                    me.tags.close();
+                }
+            }
+            if tagged {
+                me.tags.close();
             }
             me.y -= header_h;
             me.hline(MARGIN_X, MARGIN_X + WIDTH, me.y, GREY_TEXT, 0.6);
         };
         let continued = |me: &mut Self| {
             me.new_page();
+            me.artifact += 1;
             if let Some(c) = t.caption {
                 let cs = 8.0;
                 me.y -= cs * 1.4;
@@ -328,6 +343,7 @@ impl Layout {
                 me.gap(3.0);
             }
             draw_header(me);
+            me.artifact -= 1;
         };
         let laid = self.lay_rows(rows, &xs, size);
         let height = |r: &LaidRow| r.iter().map(Vec::len).max().unwrap_or(1).max(1);
@@ -341,9 +357,20 @@ impl Layout {
         let total_h: f32 = laid.iter().map(|r| height(r) as f32 * lh + 2.0 * PAD).sum();
         let short_table = header_h + total_h <= (TOP - BOTTOM) / 4.0;
         self.ensure(header_h + if short_table { total_h } else { lead_h });
+        self.tags.open("Table");
         draw_header(self);
         let cont = |i: usize| t.cont.get(i).copied().unwrap_or(false);
         for (ri, (row, full)) in rows.iter().zip(&laid).enumerate() {
+            self.tags.open("TR");
+            let cells: Vec<usize> = row
+                .iter()
+                .map(|_| {
+                    let td = self.tags.open("TD");
+                    self.tags.close();
+                    td
+                })
+                .collect();
+            self.tags.close();
             // A row going on with the one before: its spanning cells stay empty.
             let hidden: LaidRow = full
                 .iter()
@@ -369,7 +396,7 @@ impl Layout {
                     continue;
                 }
                 let take = wanted.min(fits.max(1));
-                self.draw_rows(t, &xs, row, wrapped, from, take);
+                self.draw_rows(t, &xs, (row, &cells), wrapped, from, take);
                 self.y -= take as f32 * lh + 2.0 * PAD;
                 let x0 = match xs.get(t.span) {
                     Some((x, _)) if from + take == n && cont(ri + 1) => *x,
@@ -384,6 +411,7 @@ impl Layout {
                 }
             }
         }
+        self.tags.close();
         self.gap(6.0);
     }
 
@@ -413,7 +441,7 @@ impl Layout {
         &mut self,
         t: &Table<'_>,
         xs: &[(f32, f32)],
-        row: &[Cell],
+        (row, cells): (&[Cell], &[usize]),
         wrapped: &LaidRow,
         from: usize,
         take: usize,
@@ -429,6 +457,9 @@ impl Layout {
                     self.rect(tx, sy, SWATCH, SWATCH, Some(status_colour(s)), true);
                 }
                 tx += SWATCH + 2.0;
+            }
+            if let Some(td) = cells.get(ci) {
+                self.tags.enter(*td);
             }
             for (i, runs) in lines.iter().skip(from).take(take).enumerate() {
                 let y = top - PAD - (i as f32 + 1.0) * lh + size * 0.25;
@@ -446,6 +477,9 @@ impl Layout {
                     self.within(&r.text, sz, x0 + r.dx, x + PAD, x + w - PAD);
                     self.text_at(x0 + r.dx, y, sz, false, r.style.colour, &r.text);
                 }
+            }
+            if cells.get(ci).is_some() {
+                self.tags.close();
             }
         }
     }
