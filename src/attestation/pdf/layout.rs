@@ -171,7 +171,9 @@ impl Layout {
     }
 
     pub(super) fn hline(&mut self, x0: f32, x1: f32, y: f32, colour: Rgb3, width: f32) {
-        artifact(self.ops(), |ops| push_line(ops, x0, y, x1, y, colour, width));
+        artifact(self.ops(), |ops| {
+            push_line(ops, x0, y, x1, y, colour, width)
+        });
     }
 
     /// Note `s` drawn at `x` when it does not stay within `left..right`.

@@ -46,8 +46,8 @@ mod stamp;
 mod style;
 mod subset;
 mod summary;
-mod tags;
 mod table;
+mod tags;
 mod text;
 
 #[cfg(test)]
