@@ -234,7 +234,7 @@ fn text_is_at_least_8_pt_and_the_font_is_a_subset_that_extracts() {
     assert!(sizes.iter().all(|s| *s >= 8.0), "{sizes:?}");
     // One embedded font, subset: tagged name, a small font program.
     let mut fonts = 0;
-    for (_, o) in &doc.objects {
+    for o in doc.objects.values() {
         let Ok(d) = o.as_dict() else { continue };
         if d.get(b"Type").and_then(Object::as_name).ok() != Some(b"FontDescriptor".as_slice()) {
             continue;

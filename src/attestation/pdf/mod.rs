@@ -19,6 +19,11 @@
 //!   feature, so this module does it on the saved document, keeping glyph ids), so every
 //!   character is extractable and nothing depends on the machine. Bold is the same font drawn with fill + thin stroke, which keeps
 //!   the file at one embedded font.
+//! - The PDF is tagged (PDF 1.7, `tags`): headings, paragraphs and tables are structure
+//!   elements in reading order, each run of text marked content they refer to; rules,
+//!   fills, the running header and footer and repeated table headers are artifacts.
+//!   Hashes and fingerprints are printed in full, wrapped in even lines of hex digits;
+//!   no text is smaller than 8 pt.
 //! - Output is byte-identical for the same report, within and across processes: the font
 //!   resource id is fixed (printpdf draws ids from a process-global counter), the document
 //!   dates come from the report's period and as-of time, never the clock, and the trailer
@@ -28,8 +33,9 @@
 //! wrapping), `draw` (PDF operators), `layout` (pages, paragraphs, headings), `table`
 //! (cells and tables), `labels` (how values are spelled); then one file per part of the
 //! report (`cover`, `summary`, `matrix`, `exceptions`, `appendix`, `signoff`,
-//! `how_to_verify`), the page decoration (`decorate`) and the machine-readable report
-//! stamp in the document information (`stamp`). This file puts them together: it
+//! `how_to_verify`), the page decoration (`decorate`), the machine-readable report
+//! stamp in the document information (`stamp`), the logical structure of the tagged PDF
+//! (`tags`) and the font subsetting (`subset`). This file puts them together: it
 //! paginates the report, decorates the pages and saves the document.
 
 mod appendix;

@@ -139,7 +139,7 @@ pub(super) fn subset_font(font: &[u8], used: &BTreeSet<u16>) -> Option<Vec<u8>> 
     new_post[..4].copy_from_slice(&0x0003_0000u32.to_be_bytes());
     let mut out_tables: Vec<([u8; 4], Vec<u8>)> = Vec::new();
     for (tag, bytes) in &t {
-        if !KEEP.iter().any(|k| *k == tag) {
+        if !KEEP.contains(&tag) {
             continue;
         }
         let bytes = match tag {
@@ -151,7 +151,7 @@ pub(super) fn subset_font(font: &[u8], used: &BTreeSet<u16>) -> Option<Vec<u8>> 
         };
         out_tables.push((*tag, bytes));
     }
-    out_tables.sort_by(|a, b| a.0.cmp(&b.0));
+    out_tables.sort_by_key(|t| t.0);
     Some(assemble(font.get(..4)?, &out_tables))
 }
 
