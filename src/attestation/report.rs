@@ -152,6 +152,9 @@ pub struct ItemRow {
     pub raci: BTreeMap<String, String>,
     /// Duty statuses.
     pub duties: Vec<DutyRow>,
+    /// The matrix's control references (`NIST 800-53 SC-7`, `CCM IVS-03`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub refs: Vec<String>,
 }
 
 /// A section of the matrix with its items.
@@ -450,9 +453,11 @@ impl Report {
     /// What the evidence appendix lists, in one sentence.
     pub fn appendix_scope(&self) -> &'static str {
         match Appendix::parse(&self.options.appendix) {
-            Appendix::All => "Every evidence entry counted for a duty of the period.",
+            Appendix::All => {
+                "The evidence each duty of the period rests on, fulfilled duties and exceptions alike: every evidence entry counted for a duty."
+            }
             Appendix::Exceptions => {
-                "The evidence counted for the exceptions only (failed, overdue, missing and disputed duties); vouch report --appendix all lists every evidence entry counted for a duty."
+                "The evidence counted for the exceptions only (failed, overdue, missing and disputed duties), as asked with --appendix exceptions; vouch report --appendix all (the default) lists every evidence entry counted for a duty."
             }
             Appendix::None => {
                 "Not included in this report (--appendix none); vouch report --appendix all lists every evidence entry counted for a duty."
@@ -998,6 +1003,7 @@ fn matrix_rows(
                 activity: it.activity.clone(),
                 raci,
                 duties,
+                refs: item.refs.clone(),
             });
         }
     }

@@ -90,8 +90,9 @@ pub struct ReportArgs {
     /// `verify`. Without it the report says the keys were not pinned.
     #[arg(long, value_name = "FILE.pub|FINGERPRINT")]
     pub trust: Vec<String>,
-    /// Evidence appendix: all, exceptions or none.
-    #[arg(long, value_name = "WHICH", default_value = "exceptions", value_parser = ["all", "exceptions", "none"])]
+    /// Evidence appendix: all (the evidence every duty rests on, fulfilled ones included),
+    /// exceptions (only the evidence of failed, overdue, missing and disputed duties) or none.
+    #[arg(long, value_name = "WHICH", default_value = "all", value_parser = ["all", "exceptions", "none"])]
     pub appendix: String,
     /// Report even if verification finds a problem (every page says so).
     #[arg(long)]

@@ -15,6 +15,7 @@ mod limits;
 mod matrix;
 mod modes;
 mod pdf;
+mod pdf_contract;
 mod proof;
 mod report_parts;
 mod status;

@@ -152,8 +152,8 @@ fn notes_delegates_due_duties_and_waivers_in_every_format() {
         "Acme (acme) in entry 4",
         // Flags in the matrix, in short words.
         "delegated to orbit",
-        // The appendix says what it lists.
-        "The evidence counted for the exceptions only",
+        // The appendix says what it lists: by default, the evidence of every duty.
+        "The evidence each duty of the period rests on, fulfilled duties and exceptions alike",
     ] {
         assert!(text.contains(needle), "the PDF lacks {needle:?}");
     }
@@ -395,8 +395,9 @@ fn third_party_duties_and_every_roles_statement_are_shown() {
     let text = flat(&pdf_text(&std::fs::read(env.p("msp.pdf")).unwrap()));
     for needle in [
         "Approve the monthly patch window",
-        "third-party: Apply the patches every month",
-        "provider: Patch the hypervisors every quarter",
+        // Each role's duty statement, under the party that holds the duty.
+        "(third-party) Apply the patches every month",
+        "(provider) Patch the hypervisors every quarter",
         "performed by orbit (third-party)",
         "No waivers.",
     ] {

@@ -2,7 +2,7 @@
 //! duty, or the exceptions only: it says which), with outcome, co-signatures, signer,
 //! note, fields and artefacts.
 
-use super::labels::{dash, key_id, short};
+use super::labels::dash;
 use super::layout::Layout;
 use super::style::{BLACK, GREY_TEXT, NOTE, PLAIN, STAMP, Style, WARN};
 use super::table::{Cell, Table};
@@ -17,7 +17,7 @@ pub(super) fn appendix(l: &mut Layout, r: &Report) {
     l.heading("Evidence appendix", 16.0);
     l.para(
         &format!(
-            "{} For each entry: its outcome and the entries that co-sign it, who signed it (party and key id: the first 16 hex digits of the key fingerprint), the note recorded with it, its fields, and its artefacts (name and the start of their SHA-256).",
+            "{} For each entry: its outcome and the entries that co-sign it, the note recorded with it, its fields, who signed it (party and the full fingerprint of the signing key, in grey) and its artefacts (name and full SHA-256, in grey).",
             r.appendix_scope()
         ),
         8.5,
@@ -42,12 +42,11 @@ pub(super) fn appendix_table() -> Table<'static> {
             "seq",
             "item / kind / outcome / co-signatures",
             "performed / recorded",
-            "party / key",
             "note / fields",
-            "artefacts / SHA-256",
+            "signed by (key fingerprint) / artefacts (SHA-256)",
         ]),
-        widths: &[0.05, 0.18, 0.185, 0.135, 0.285, 0.165],
-        size: 7.0,
+        widths: &[0.05, 0.17, 0.20, 0.25, 0.33],
+        size: 8.0,
         caption: Some("Evidence appendix"),
         grow: 1.15,
         ..Table::default()
@@ -78,7 +77,6 @@ pub(super) fn appendix_rows(r: &Report) -> Vec<Vec<Cell>> {
                     .after(verdict.as_str(), Style::coloured(colour));
             }
             let when = Cell::from(e.performed_at.as_str()).line(e.recorded_at.as_str(), NOTE);
-            let who = Cell::from(dash(&e.party)).line(key_id(&e.signer), NOTE);
             let mut fields = Cell::default();
             if let Some(note) = &e.note {
                 fields = fields.hanging(format!("note: \u{201c}{note}\u{201d}"), PLAIN);
@@ -89,14 +87,11 @@ pub(super) fn appendix_rows(r: &Report) -> Vec<Vec<Cell>> {
             if fields.spans.is_empty() {
                 fields = Cell::from("-");
             }
-            let mut arts = Cell::default();
+            let mut who = Cell::from(dash(&e.party)).hex(e.signer.as_str(), NOTE);
             for (name, sha) in &e.artifacts {
-                arts = arts.line(name.as_str(), PLAIN).line(short(sha, 16), NOTE);
+                who = who.line(name.as_str(), PLAIN).hex(sha.as_str(), NOTE);
             }
-            if arts.spans.is_empty() {
-                arts = Cell::from("-");
-            }
-            vec![format!("#{}", e.seq).into(), item, when, who, fields, arts]
+            vec![format!("#{}", e.seq).into(), item, when, fields, who]
         })
         .collect()
 }

@@ -4,7 +4,7 @@
 use printpdf::{Op, Pt, TextItem, TextMatrix, TextRenderingMode};
 
 use super::draw::{push_line, push_text};
-use super::labels::{period_label, short};
+use super::labels::period_label;
 use super::layout::Layout;
 use super::style::{GREY_TEXT, MARGIN_X, PAGE_H, PAGE_W, RULE, STAMP, WIDTH, rgb};
 use crate::attestation::report::Report;
@@ -21,6 +21,10 @@ pub(super) fn decorate(l: &mut Layout, r: &Report) {
         l.m.truncate(title, hsize, WIDTH - l.m.width(&period, hsize));
     let header = l.m.truncate(&format!("{title}{period}"), hsize, WIDTH);
     for (i, ops) in l.pages.iter_mut().enumerate() {
+        // The page decoration is not part of the document's structure: an artifact.
+        ops.push(Op::BeginMarkedContent {
+            tag: "Artifact".to_string(),
+        });
         let y = PAGE_H - 34.0;
         push_text(ops, &font, MARGIN_X, y, hsize, false, GREY_TEXT, &header);
         push_line(ops, MARGIN_X, y - 5.0, MARGIN_X + WIDTH, y - 5.0, RULE, 0.5);
@@ -45,7 +49,7 @@ pub(super) fn decorate(l: &mut Layout, r: &Report) {
             hsize,
             false,
             GREY_TEXT,
-            &format!("vouch · attestation digest {}", short(&r.digest, 16)),
+            &format!("vouch · attestation digest {}", r.digest),
         );
         if !r.verified {
             let stamp = "UNVERIFIED LEDGER";
@@ -83,5 +87,6 @@ pub(super) fn decorate(l: &mut Layout, r: &Report) {
                 "UNVERIFIED LEDGER",
             );
         }
+        ops.push(Op::EndMarkedContent);
     }
 }

@@ -59,7 +59,7 @@ pub(super) fn exceptions(l: &mut Layout, r: &Report) {
                     "detail / evidence notes",
                 ]),
                 widths: &[0.16, 0.20, 0.12, 0.09, 0.11, 0.32],
-                size: 7.5,
+                size: 8.0,
                 caption: Some("Exceptions"),
                 grow: 1.35,
                 ..Table::default()
@@ -169,7 +169,7 @@ fn waivers(l: &mut Layout, r: &Report) {
         &Table {
             header: Some(&["waiver", "item", "asked by", "reason", "agreed by", "state"]),
             widths: &[0.08, 0.20, 0.13, 0.31, 0.12, 0.16],
-            size: 7.5,
+            size: 8.0,
             caption: Some("Waivers"),
             grow: 1.35,
             ..Table::default()

@@ -101,7 +101,7 @@ pub(super) fn checkpoints(l: &mut Layout, r: &Report) {
     if blocks.is_empty() {
         return;
     }
-    let size = 7.5;
+    let size = 8.0;
     let lh = size * 1.35;
     l.heading("Checkpoints", 12.0);
     for (caption, text) in blocks {

@@ -15,12 +15,6 @@ pub(super) fn short(s: &str, n: usize) -> String {
     }
 }
 
-/// The first 16 characters of a key fingerprint: a key id, as the tables show it (the cover
-/// lists them in full).
-pub(super) fn key_id(s: &str) -> String {
-    s.chars().take(16).collect()
-}
-
 pub(super) fn dash(s: &str) -> &str {
     if s.is_empty() { "-" } else { s }
 }

@@ -6,10 +6,13 @@
 //! them go on the page the content goes on. So no heading is ever left at the foot of a
 //! page, whatever comes after it (a table, a box, a legend).
 
-use printpdf::{FontId, Op, PdfFontHandle};
+use std::collections::BTreeMap;
+
+use printpdf::{DictItem, FontId, Op, PdfFontHandle};
 
 use super::draw::{push_line, push_rect, push_text};
 use super::style::{BLACK, BOTTOM, GREY_TEXT, MARGIN_X, Rgb3, TOP, WIDTH};
+use super::tags::{Tags, heading_role};
 use super::text::{FONT_ID, Metrics};
 
 /// A heading waiting for what follows it, so that the two go on the same page.
@@ -43,6 +46,20 @@ pub(super) struct Layout {
     /// Text drawn wider than its cell or the text width (none, unless a single character
     /// is wider than its column): kept so that tests can assert there is none.
     pub(super) overflows: Vec<String>,
+    /// The logical structure, for the tagged PDF.
+    pub(super) tags: Tags,
+    /// Above zero, text is drawn as an artifact (a repeated table header, a caption saying
+    /// "continued"): not part of the structure.
+    pub(super) artifact: u32,
+}
+
+/// Wrap the operators `draw` adds in an artifact marked-content sequence.
+pub(super) fn artifact(ops: &mut Vec<Op>, draw: impl FnOnce(&mut Vec<Op>)) {
+    ops.push(Op::BeginMarkedContent {
+        tag: "Artifact".to_string(),
+    });
+    draw(ops);
+    ops.push(Op::EndMarkedContent);
 }
 
 impl Layout {
@@ -54,6 +71,8 @@ impl Layout {
             y: TOP,
             pending: Vec::new(),
             overflows: Vec::new(),
+            tags: Tags::new(),
+            artifact: 0,
         }
     }
 
@@ -117,7 +136,26 @@ impl Layout {
         }
         self.within(s, size, x, MARGIN_X, MARGIN_X + WIDTH);
         let font = self.font.clone();
-        push_text(self.ops(), &font, x, y, size, bold, colour, s);
+        if s.is_empty() {
+            return;
+        }
+        self.ops();
+        if self.artifact > 0 {
+            artifact(self.ops(), |ops| {
+                push_text(ops, &font, x, y, size, bold, colour, s);
+            });
+            return;
+        }
+        let (tag, mcid) = self.tags.mark(self.pages.len() - 1);
+        let ops = self.ops();
+        ops.push(Op::BeginMarkedContentWithProperties {
+            tag: tag.to_string(),
+            properties: DictItem::Dict {
+                map: BTreeMap::from([("MCID".to_string(), DictItem::Int(mcid))]),
+            },
+        });
+        push_text(ops, &font, x, y, size, bold, colour, s);
+        ops.push(Op::EndMarkedContent);
     }
 
     pub(super) fn rect(
@@ -129,11 +167,13 @@ impl Layout {
         fill: Option<Rgb3>,
         stroke: bool,
     ) {
-        push_rect(self.ops(), x, y, w, h, fill, stroke);
+        artifact(self.ops(), |ops| push_rect(ops, x, y, w, h, fill, stroke));
     }
 
     pub(super) fn hline(&mut self, x0: f32, x1: f32, y: f32, colour: Rgb3, width: f32) {
-        push_line(self.ops(), x0, y, x1, y, colour, width);
+        artifact(self.ops(), |ops| {
+            push_line(ops, x0, y, x1, y, colour, width)
+        });
     }
 
     /// Note `s` drawn at `x` when it does not stay within `left..right`.
@@ -171,6 +211,7 @@ impl Layout {
     /// Draw lines of text from the cursor down, going on on a new page when one is full.
     fn draw_lines(&mut self, x: f32, lines: &[String], size: f32, bold: bool, colour: Rgb3) {
         let lh = size * 1.3;
+        self.tags.open("P");
         for line in lines {
             if self.y - lh < BOTTOM {
                 self.new_page();
@@ -178,6 +219,7 @@ impl Layout {
             self.y -= lh;
             self.text_at(x, self.y + size * 0.25, size, bold, colour, line);
         }
+        self.tags.close();
     }
 
     /// Leave `h` points of room (after a heading's introduction, when it is drawn).
@@ -212,7 +254,10 @@ impl Layout {
         let lines = self.m.wrap(&h.text, h.size, WIDTH);
         let inline = match (&h.id, lines.last()) {
             (Some(id), Some(last)) => {
-                self.m.width(last, h.size) + h.size * 0.5 + self.m.width(id, h.size * 0.7) <= WIDTH
+                self.m.width(last, h.size)
+                    + h.size * 0.5
+                    + self.m.width(id, (h.size * 0.7).max(8.0))
+                    <= WIDTH
             }
             _ => false,
         };
@@ -222,7 +267,7 @@ impl Layout {
     fn heading_height(&self, h: &Heading) -> f32 {
         let (lines, inline) = self.heading_lines(h);
         let own_line = if h.id.is_some() && !inline {
-            h.size * 0.7 * 1.3
+            (h.size * 0.7).max(8.0) * 1.3
         } else {
             0.0
         };
@@ -232,8 +277,9 @@ impl Layout {
     fn draw_heading(&mut self, h: &Heading) {
         let (lines, inline) = self.heading_lines(h);
         let lh = h.size * 1.3;
-        let small = h.size * 0.7;
+        let small = (h.size * 0.7).max(8.0);
         self.gap(h.size * 0.6);
+        self.tags.open(heading_role(h.size));
         let n = lines.len();
         for (i, line) in lines.iter().enumerate() {
             self.y -= lh;
@@ -251,6 +297,7 @@ impl Layout {
             self.y -= small * 1.3;
             self.text_at(MARGIN_X, self.y + small * 0.25, small, false, GREY_TEXT, id);
         }
+        self.tags.close();
         self.gap(3.0);
     }
 }

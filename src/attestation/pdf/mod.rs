@@ -14,10 +14,16 @@
 //!   drawn wider than its cell or the page.
 //! - Headings are kept with what follows them, and a table's header row with its first row;
 //!   a table that goes on over a page break repeats its caption and header row.
-//! - One font, DejaVu Sans (`src/fonts/`, licence beside it), embedded whole (printpdf only
-//!   subsets with its `text_layout` feature), so every character is extractable and nothing
-//!   depends on the machine. Bold is the same font drawn with fill + thin stroke, which keeps
+//! - One font, DejaVu Sans (`src/fonts/`, licence beside it), embedded as a subset of the
+//!   glyphs the report draws (`subset`: printpdf only subsets with its `text_layout`
+//!   feature, so this module does it on the saved document, keeping glyph ids), so every
+//!   character is extractable and nothing depends on the machine. Bold is the same font drawn with fill + thin stroke, which keeps
 //!   the file at one embedded font.
+//! - The PDF is tagged (PDF 1.7, `tags`): headings, paragraphs and tables are structure
+//!   elements in reading order, each run of text marked content they refer to; rules,
+//!   fills, the running header and footer and repeated table headers are artifacts.
+//!   Hashes and fingerprints are printed in full, wrapped in even lines of hex digits;
+//!   no text is smaller than 8 pt.
 //! - Output is byte-identical for the same report, within and across processes: the font
 //!   resource id is fixed (printpdf draws ids from a process-global counter), the document
 //!   dates come from the report's period and as-of time, never the clock, and the trailer
@@ -27,8 +33,9 @@
 //! wrapping), `draw` (PDF operators), `layout` (pages, paragraphs, headings), `table`
 //! (cells and tables), `labels` (how values are spelled); then one file per part of the
 //! report (`cover`, `summary`, `matrix`, `exceptions`, `appendix`, `signoff`,
-//! `how_to_verify`), the page decoration (`decorate`) and the machine-readable report
-//! stamp in the document information (`stamp`). This file puts them together: it
+//! `how_to_verify`), the page decoration (`decorate`), the machine-readable report
+//! stamp in the document information (`stamp`), the logical structure of the tagged PDF
+//! (`tags`) and the font subsetting (`subset`). This file puts them together: it
 //! paginates the report, decorates the pages and saves the document.
 
 mod appendix;
@@ -43,8 +50,10 @@ mod matrix;
 mod signoff;
 mod stamp;
 mod style;
+mod subset;
 mod summary;
 mod table;
+mod tags;
 mod text;
 
 #[cfg(test)]
@@ -133,6 +142,8 @@ pub fn render_counted(report: &Report) -> Result<(Vec<u8>, usize)> {
     };
     let mut warnings = Vec::new();
     let mut lo = doc.to_lopdf_document(&opts, &mut warnings);
+    subset::subset_fonts(&mut lo)?;
+    tags::write(&mut lo, &l.tags)?;
     lo.compress();
     stamp::write_info(&mut lo, report)?;
     // The trailer /ID: printpdf draws it from a process-global counter. Render once with a
@@ -156,7 +167,14 @@ pub fn render_counted(report: &Report) -> Result<(Vec<u8>, usize)> {
             }
         }
         out.clear();
-        lo.save_to(&mut out)
+        // Object streams keep the structure tree (thousands of small dictionaries) small.
+        let opts = lopdf::SaveOptions::builder()
+            .use_object_streams(true)
+            .use_xref_streams(true)
+            .compression_level(9)
+            .build();
+        lo.clone()
+            .save_with_options(&mut out, opts)
             .map_err(|e| Error::new(format!("cannot write the PDF: {e}")))?;
     }
     Ok((out, page_count))

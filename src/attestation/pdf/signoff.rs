@@ -1,9 +1,11 @@
 //! The sign-off section: who signed the attestation (`schema/FORMAT.md` §11) and whether
 //! the signed digest matches, then each signature in full.
 
-use super::labels::{key_id, party_cell, short};
+use super::labels::party_cell;
 use super::layout::Layout;
-use super::style::{BLACK, GOOD, GREY_TEXT, MARGIN_X, NOTE, Rgb3, STAMP, Style, WARN, WIDTH};
+use super::style::{
+    BLACK, GOOD, GREY_TEXT, MARGIN_X, NOTE, PLAIN, Rgb3, STAMP, Style, WARN, WIDTH,
+};
 use super::table::{Cell, Table};
 use super::text::hex_lines;
 use crate::attestation::report::Report;
@@ -20,7 +22,7 @@ fn signoff_state(s: &crate::attestation::attest::Signoff) -> (String, Rgb3) {
 pub(super) fn signoff(l: &mut Layout, r: &Report) {
     l.heading("Sign-off", 16.0);
     l.para(
-        "Each party bound in the adoption, and any other party that signed: the sign-off entry, the key it was signed with (key id: the first 16 hex digits of the fingerprint), the attestation digest it signs and the ledger head that digest was computed at.",
+        "Each party bound in the adoption, and any other party that signed: the sign-off entry, the fingerprint of the key it was signed with, the attestation digest it signs and the ledger head that digest was computed at.",
         8.5,
         false,
         GREY_TEXT,
@@ -44,13 +46,12 @@ fn signoff_table() -> Table<'static> {
             "party",
             "role",
             "sign-off entry",
-            "key id",
-            "digest signed",
+            "key fingerprint / digest signed",
             "computed at head",
             "state",
         ]),
-        widths: &[0.17, 0.09, 0.16, 0.145, 0.155, 0.09, 0.19],
-        size: 7.0,
+        widths: &[0.17, 0.09, 0.13, 0.33, 0.09, 0.19],
+        size: 8.0,
         caption: Some("Sign-off"),
         grow: 1.3,
         ..Table::default()
@@ -87,7 +88,6 @@ pub(super) fn signoff_rows(r: &Report) -> Vec<Vec<Cell>> {
                 "-".into(),
                 "-".into(),
                 "-".into(),
-                "-".into(),
                 Cell::styled("not signed", Style::coloured(WARN)),
             ]);
             continue;
@@ -98,8 +98,9 @@ pub(super) fn signoff_rows(r: &Report) -> Vec<Vec<Cell>> {
                 party_cell(r, id),
                 role.clone(),
                 Cell::from(format!("#{}", s.seq)).line(s.time.as_str(), NOTE),
-                key_id(&s.fingerprint).into(),
-                short(&s.digest, 16).into(),
+                Cell::default()
+                    .hex(s.fingerprint.as_str(), PLAIN)
+                    .hex(s.digest.as_str(), NOTE),
                 format!("entry {}", s.head).into(),
                 Cell::styled(state, Style::coloured(colour)),
             ]);
@@ -118,7 +119,7 @@ fn signatures(l: &mut Layout, r: &Report) {
         GREY_TEXT,
     );
     l.gap(2.0);
-    let size = 7.0;
+    let size = 8.0;
     let lh = size * 1.3;
     let key_x = MARGIN_X + 10.0;
     let value_x = key_x + 42.0;

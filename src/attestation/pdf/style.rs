@@ -27,7 +27,7 @@ pub(super) const GOOD: Rgb3 = (0.10, 0.45, 0.18);
 pub(super) const WARN: Rgb3 = (0.65, 0.40, 0.0);
 
 /// Smaller text (ids after titles, notes under a cell's main text), relative to its table.
-const SMALL: f32 = 0.88;
+const SMALL: f32 = 1.0;
 
 /// Colour of a status in the grid and the tables.
 pub(super) fn status_colour(s: Status) -> Rgb3 {

@@ -62,6 +62,7 @@ pub(super) fn summary(l: &mut Layout, r: &Report) {
             caption: Some("Summary"),
             centre: &[1, 2, 3, 4, 5, 6, 7, 8, 9],
             grow: 1.3,
+            ..Table::default()
         },
         &rows,
     );
@@ -114,12 +115,12 @@ fn grid(l: &mut Layout, r: &Report) {
         return;
     }
     let label_w = WIDTH * 0.34;
-    let size = 7.5;
+    let size = 8.0;
     let f = GridFrame {
         label_w,
         col_w: ((WIDTH - label_w) / cols.len() as f32).min(96.0),
         size,
-        small: 6.5,
+        small: 8.0,
         lh: size * 1.25,
     };
     let head: Vec<Vec<String>> = cols
@@ -140,7 +141,7 @@ fn grid(l: &mut Layout, r: &Report) {
         let h = row_h(label.len());
         if l.y - h < BOTTOM {
             l.new_page();
-            let cs = 7.5;
+            let cs = 8.0;
             l.y -= cs * 1.4;
             l.text_at(
                 MARGIN_X,
@@ -375,13 +376,13 @@ fn grid_square(l: &mut Layout, f: &GridFrame, duties: &[&Duty], x: f32, top: f32
             let name = pick(
                 &l.m,
                 &[st.as_str().to_string(), short(st.as_str(), 4)],
-                7.0,
+                8.0,
                 inner,
             );
             let mid = top - h / 2.0;
             match count {
                 Some((done, owed)) => {
-                    centred(l, mid + 1.0, 7.0, colour, &name);
+                    centred(l, mid + 1.0, 8.0, colour, &name);
                     let n = pick(
                         &l.m,
                         &[
@@ -393,9 +394,9 @@ fn grid_square(l: &mut Layout, f: &GridFrame, duties: &[&Duty], x: f32, top: f32
                     );
                     centred(l, mid - small - 1.5, small, colour, &n);
                 }
-                None => centred(l, mid - 2.3, 7.0, colour, &name),
+                None => centred(l, mid - 2.8, 8.0, colour, &name),
             }
         }
-        None => centred(l, top - h / 2.0 - 2.5, 7.0, GREY_TEXT, "–"),
+        None => centred(l, top - h / 2.0 - 2.8, 8.0, GREY_TEXT, "–"),
     }
 }

@@ -5,6 +5,7 @@ use super::layout::Layout;
 use super::style::{
     BLACK, BOTTOM, GREY_TEXT, HEADER_FILL, MARGIN_X, PLAIN, RULE, Style, TOP, WIDTH, status_colour,
 };
+use super::text::hex_lines;
 use crate::attestation::status::Status;
 
 /// A paragraph of a cell: on its own line(s), or `inline` after the previous one when it
@@ -16,6 +17,9 @@ pub(super) struct Span {
     inline: bool,
     /// Lines after the first are indented (a `key = value` that wraps).
     hang: bool,
+    /// A hash or fingerprint: wrapped in even lines of a multiple of 8 hex digits, and not
+    /// counted as a word the column must fit whole.
+    hex: bool,
 }
 
 /// A table cell: spans of text, and optionally a status swatch before them.
@@ -33,6 +37,7 @@ impl Cell {
                 style,
                 inline: false,
                 hang: false,
+                hex: false,
             }],
             status: None,
         }
@@ -45,6 +50,19 @@ impl Cell {
             style,
             inline: false,
             hang: false,
+            hex: false,
+        });
+        self
+    }
+
+    /// Add a hash or fingerprint on new lines, in full: even lines of hex digits.
+    pub(super) fn hex(mut self, text: impl Into<String>, style: Style) -> Self {
+        self.spans.push(Span {
+            text: text.into(),
+            style,
+            inline: false,
+            hang: false,
+            hex: true,
         });
         self
     }
@@ -56,6 +74,7 @@ impl Cell {
             style,
             inline: false,
             hang: true,
+            hex: false,
         });
         self
     }
@@ -67,6 +86,7 @@ impl Cell {
             style,
             inline: true,
             hang: false,
+            hex: false,
         });
         self
     }
@@ -119,6 +139,12 @@ pub(super) struct Table<'a> {
     /// A column may grow up to this factor of its base width to keep its longest word
     /// whole, taking the room from columns that have some to spare (1.0: fixed widths).
     pub(super) grow: f32,
+    /// Rows that go on with the row before them (another duty of the same item): their
+    /// first [`Table::span`] cells are drawn only when such a row starts a page, and no
+    /// rule separates those columns from the row before, so the first row's cells read
+    /// as spanning both.
+    pub(super) cont: &'a [bool],
+    pub(super) span: usize,
 }
 
 impl Default for Table<'_> {
@@ -130,6 +156,8 @@ impl Default for Table<'_> {
             caption: None,
             centre: &[],
             grow: 1.0,
+            cont: &[],
+            span: 0,
         }
     }
 }
@@ -160,7 +188,7 @@ impl Layout {
                     } else {
                         0.0
                     };
-                    for s in &c.spans {
+                    for s in c.spans.iter().filter(|s| !s.hex) {
                         need =
                             need.max(self.m.longest_word(&s.text, s.style.size(t.size)) + swatch);
                     }
@@ -216,12 +244,12 @@ impl Layout {
                 }
             }
             let indent = if s.hang { size } else { 0.0 };
-            for (i, l) in self
-                .m
-                .wrap(&s.text, sz, inner - indent)
-                .into_iter()
-                .enumerate()
-            {
+            let wrapped = if s.hex {
+                hex_lines(&self.m, &s.text, sz, inner)
+            } else {
+                self.m.wrap(&s.text, sz, inner - indent)
+            };
+            for (i, l) in wrapped.into_iter().enumerate() {
                 lines.push(vec![Run {
                     text: l,
                     style: s.style,
@@ -268,6 +296,11 @@ impl Layout {
             if header_lines.is_empty() {
                 return;
             }
+            // The first header row is the table's; a repeated one is an artifact.
+            let tagged = me.artifact == 0;
+            if tagged {
+                me.tags.open("TR");
+            }
             me.rect(
                 MARGIN_X,
                 me.y - header_h,
@@ -277,6 +310,9 @@ impl Layout {
                 false,
             );
             for (ci, (lines, (x, w))) in header_lines.iter().zip(&xs).enumerate() {
+                if tagged {
+                    me.tags.open("TH");
+                }
                 for (i, l) in lines.iter().enumerate() {
                     let y = me.y - PAD - (i as f32 + 1.0) * lh + size * 0.25;
                     let tx = if centre(ci) {
@@ -286,20 +322,28 @@ impl Layout {
                     };
                     me.text_at(tx, y, size, true, BLACK, l);
                 }
+                if tagged {
+                    me.tags.close();
+                }
+            }
+            if tagged {
+                me.tags.close();
             }
             me.y -= header_h;
             me.hline(MARGIN_X, MARGIN_X + WIDTH, me.y, GREY_TEXT, 0.6);
         };
         let continued = |me: &mut Self| {
             me.new_page();
+            me.artifact += 1;
             if let Some(c) = t.caption {
-                let cs = 7.5;
+                let cs = 8.0;
                 me.y -= cs * 1.4;
                 let line = me.m.truncate(&format!("{c} (continued)"), cs, WIDTH);
                 me.text_at(MARGIN_X, me.y + cs * 0.3, cs, false, GREY_TEXT, &line);
                 me.gap(3.0);
             }
             draw_header(me);
+            me.artifact -= 1;
         };
         let laid = self.lay_rows(rows, &xs, size);
         let height = |r: &LaidRow| r.iter().map(Vec::len).max().unwrap_or(1).max(1);
@@ -313,9 +357,28 @@ impl Layout {
         let total_h: f32 = laid.iter().map(|r| height(r) as f32 * lh + 2.0 * PAD).sum();
         let short_table = header_h + total_h <= (TOP - BOTTOM) / 4.0;
         self.ensure(header_h + if short_table { total_h } else { lead_h });
+        self.tags.open("Table");
         draw_header(self);
-        for (row, wrapped) in rows.iter().zip(&laid) {
-            let n = height(wrapped);
+        let cont = |i: usize| t.cont.get(i).copied().unwrap_or(false);
+        for (ri, (row, full)) in rows.iter().zip(&laid).enumerate() {
+            self.tags.open("TR");
+            let cells: Vec<usize> = row
+                .iter()
+                .map(|_| {
+                    let td = self.tags.open("TD");
+                    self.tags.close();
+                    td
+                })
+                .collect();
+            self.tags.close();
+            // A row going on with the one before: its spanning cells stay empty.
+            let hidden: LaidRow = full
+                .iter()
+                .enumerate()
+                .map(|(i, c)| if i < t.span { Vec::new() } else { c.clone() })
+                .collect();
+            let mut wrapped = if cont(ri) { &hidden } else { full };
+            let mut n = height(wrapped);
             let mut from = 0;
             let mut fresh = false;
             while from < n {
@@ -325,12 +388,21 @@ impl Layout {
                 if !fresh && (fits == 0 || (fits < wanted && wanted <= WHOLE)) {
                     continued(self);
                     fresh = true;
+                    if from == 0 {
+                        // At the top of a page, the row shows what it goes on with.
+                        wrapped = full;
+                        n = height(full);
+                    }
                     continue;
                 }
                 let take = wanted.min(fits.max(1));
-                self.draw_rows(t, &xs, row, wrapped, from, take);
+                self.draw_rows(t, &xs, (row, &cells), wrapped, from, take);
                 self.y -= take as f32 * lh + 2.0 * PAD;
-                self.hline(MARGIN_X, MARGIN_X + WIDTH, self.y, RULE, 0.4);
+                let x0 = match xs.get(t.span) {
+                    Some((x, _)) if from + take == n && cont(ri + 1) => *x,
+                    _ => MARGIN_X,
+                };
+                self.hline(x0, MARGIN_X + WIDTH, self.y, RULE, 0.4);
                 from += take;
                 fresh = false;
                 if from < n {
@@ -339,6 +411,7 @@ impl Layout {
                 }
             }
         }
+        self.tags.close();
         self.gap(6.0);
     }
 
@@ -368,7 +441,7 @@ impl Layout {
         &mut self,
         t: &Table<'_>,
         xs: &[(f32, f32)],
-        row: &[Cell],
+        (row, cells): (&[Cell], &[usize]),
         wrapped: &LaidRow,
         from: usize,
         take: usize,
@@ -384,6 +457,9 @@ impl Layout {
                     self.rect(tx, sy, SWATCH, SWATCH, Some(status_colour(s)), true);
                 }
                 tx += SWATCH + 2.0;
+            }
+            if let Some(td) = cells.get(ci) {
+                self.tags.enter(*td);
             }
             for (i, runs) in lines.iter().skip(from).take(take).enumerate() {
                 let y = top - PAD - (i as f32 + 1.0) * lh + size * 0.25;
@@ -401,6 +477,9 @@ impl Layout {
                     self.within(&r.text, sz, x0 + r.dx, x + PAD, x + w - PAD);
                     self.text_at(x0 + r.dx, y, sz, false, r.style.colour, &r.text);
                 }
+            }
+            if cells.get(ci).is_some() {
+                self.tags.close();
             }
         }
     }
