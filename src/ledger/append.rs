@@ -182,6 +182,7 @@ fn chain(
             }
         }
         let header = EntryHeader {
+            version: crate::format::entry::Version::V1,
             ledger: *id,
             seq,
             prev,

@@ -29,6 +29,7 @@ use crate::crypto::{Fingerprint, PublicKey, SecretKey};
 use crate::error::{Error, Result};
 use crate::format::entry::{Kind, LedgerId};
 use crate::format::payload::{self, PartyPayload, Role};
+use crate::format::rules;
 use store::{Engine, KeyRow, PartyRow, Txn};
 
 /// Reports progress of long operations; the CLI draws a bar, the library never prints.
@@ -143,39 +144,28 @@ pub struct Appended {
     pub kind: Kind,
 }
 
-/// Check a party id: `[a-z0-9][a-z0-9-]*`, at most 64 bytes.
+/// Check a party id: `[a-z0-9][a-z0-9-]*`, at most 64 bytes (the rule is
+/// [`rules::party_id`], which `verify` applies too).
 pub fn check_party_id(id: &str) -> Result<()> {
-    let ok = !id.is_empty()
-        && id.len() <= 64
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        && !id.starts_with('-');
-    if ok {
-        Ok(())
-    } else {
-        Err(Error::new(format!("invalid party id {id:?}"))
-            .hint("use lowercase letters, digits and '-' (for example: cloudtemple, acme)"))
-    }
+    rules::party_id(id).map_err(|e| {
+        Error::new(e).hint("use lowercase letters, digits and '-' (for example: cloudtemple, acme)")
+    })
 }
 
-/// Check free text that goes into a payload: no control characters, bounded length.
+/// Check free text that goes into a payload: not blank, bounded length, no control
+/// characters but line feed and tab ([`rules::text`], which `verify` applies too).
 pub fn check_text(what: &str, s: &str, max: usize) -> Result<()> {
-    if s.trim().is_empty() {
-        return Err(Error::new(format!("{what} is empty")));
-    }
-    if s.len() > max {
-        return Err(Error::new(format!("{what} is longer than {max} bytes")));
-    }
-    if s.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
-        return Err(Error::new(format!("{what} contains control characters")));
-    }
-    Ok(())
+    rules::text(what, s, max).map_err(Error::new)
+}
+
+/// Apply a payload rule of [`rules`] at write time.
+pub(crate) fn rule(r: std::result::Result<(), String>) -> Result<()> {
+    r.map_err(Error::new)
 }
 
 fn party_draft(kind: Kind, party: &NewParty, key: &PublicKey) -> Result<Draft> {
     check_party_id(&party.id)?;
-    check_text("party name", &party.name, 200)?;
+    rule(rules::party_name(&party.name))?;
     let payload = PartyPayload {
         id: party.id.clone(),
         name: party.name.clone(),

@@ -6,6 +6,7 @@ mod bad_input;
 mod bundle;
 mod checkpoint;
 mod confirm;
+mod crafted_payloads;
 mod csv_import;
 mod everyday;
 mod hardening;

@@ -187,6 +187,7 @@ fn entry_signed_by_an_unregistered_key() {
         .unwrap();
     let mallory = SecretKey::from_seed(&[9u8; 32]);
     let header = EntryHeader {
+        version: vouch::format::entry::Version::V1,
         ledger: LedgerId::parse(&id).unwrap(),
         seq: 7,
         prev: sha256(&tip),
