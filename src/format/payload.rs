@@ -16,7 +16,7 @@ use chrono::{DateTime, Utc};
 
 use crate::crypto::Fingerprint;
 use crate::error::{Error, Result};
-use crate::format::entry::{LedgerId, Version};
+use crate::format::entry::{Kind, LedgerId, Version};
 use crate::format::rules;
 
 /// Largest integer magnitude allowed in a payload (2^53 − 1).
@@ -113,7 +113,8 @@ impl fmt::Display for Outcome {
     }
 }
 
-/// Payload of `genesis` and `party` entries: a party and its key.
+/// Payload of `genesis` and `party` entries: a party and its key. Members are declared in
+/// sorted order (see [`decode`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PartyPayload {
@@ -121,10 +122,14 @@ pub struct PartyPayload {
     pub id: String,
     /// Display name.
     pub name: String,
-    /// Role.
-    pub role: Role,
+    /// Format v2, `party` entries only: base64 (standard, padded) of the registered key's
+    /// 64-byte Ed25519 signature over the party statement ([`party_statement`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proof: Option<String>,
     /// Base64 of the key's DER SubjectPublicKeyInfo.
     pub public_key: String,
+    /// Role.
+    pub role: Role,
 }
 
 /// An artefact referenced by evidence.
@@ -179,10 +184,10 @@ pub trait Checked {
         Ok(())
     }
 
-    /// The rules that depend on the entry's format version (`FORMAT.md` §8): members that
-    /// a version requires or does not know. A member added in a later version is refused
-    /// here for the versions before it.
-    fn check_version(&self, _version: Version) -> Result<(), String> {
+    /// The rules that depend on the entry's format version and kind (`FORMAT.md` §8):
+    /// members that a version requires or does not know. A member added in a later version
+    /// is refused here for the versions before it (see [`since`]).
+    fn check_version(&self, _version: Version, _kind: Kind) -> Result<(), String> {
         Ok(())
     }
 
@@ -204,8 +209,41 @@ impl Checked for PartyPayload {
         member(rules::party_name(&self.name))?;
         crate::crypto::PublicKey::from_spki_base64(&self.public_key)
             .map_err(|e| format!("payload public_key: {}", e.message()))?;
+        if let Some(p) = &self.proof
+            && decode_proof(p).is_none()
+        {
+            return Err("payload proof is not the canonical base64 of a 64-byte signature".into());
+        }
         Ok(())
     }
+
+    fn check_version(&self, version: Version, kind: Kind) -> Result<(), String> {
+        // The proof of possession is new in v2, and only a `party` entry carries it: a
+        // genesis entry is signed by the key it registers, over a text naming the ledger.
+        let wants_proof = kind == Kind::Party && version >= Version::V2;
+        since(version, Version::V2, "proof", self.proof.is_some())?;
+        match (&self.proof, wants_proof) {
+            (None, true) => Err(format!(
+                "payload of a {version} party entry has no proof (§4: the registered key's proof of possession)"
+            )),
+            (Some(_), false) if kind == Kind::Genesis => Err(
+                "payload of a genesis entry has a proof (§4: genesis is signed by the key it registers)"
+                    .into(),
+            ),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Refuse a payload member (`present`) in an entry of a version before the one that
+/// introduced it (`FORMAT.md` §8): the one place later v2-only members are declared.
+pub fn since(version: Version, added: Version, member: &str, present: bool) -> Result<(), String> {
+    if present && version < added {
+        return Err(format!(
+            "payload of a {version} entry has a {member} member, which is new in {added} (§8)"
+        ));
+    }
+    Ok(())
 }
 
 impl Checked for EvidencePayload {
@@ -627,7 +665,7 @@ pub fn decode_entry<T: DeserializeOwned + Serialize + Checked>(
 ) -> Result<T, String> {
     let v = decode::<T>(bytes)?;
     v.check_at(h.time)?;
-    v.check_version(h.version)?;
+    v.check_version(h.version, h.kind)?;
     Ok(v)
 }
 
@@ -709,6 +747,27 @@ pub fn rotation_statement(
     format!("{ROTATION_MAGIC}\nledger: {ledger}\nparty: {party}\nold: {old}\nnew: {new}\n")
 }
 
+// ---- Party statement (FORMAT.md §14.6) -----------------------------------------------------
+
+/// First line of the party statement: format, version and domain separator.
+pub const PARTY_MAGIC: &str = "vouch/v2 party";
+
+/// The party statement (`FORMAT.md` §14.6) that a key being registered signs (format v2):
+/// six lines, each ending in one LF, binding the ledger, the party id, its display name,
+/// its role and the key. The name holds no control character (§4), so no line can bleed
+/// into another.
+pub fn party_statement(
+    ledger: &LedgerId,
+    party: &str,
+    name: &str,
+    role: Role,
+    key: &Fingerprint,
+) -> String {
+    format!(
+        "{PARTY_MAGIC}\nledger: {ledger}\nparty: {party}\nname: {name}\nrole: {role}\nkey: {key}\n"
+    )
+}
+
 /// The payload spelling of a proof: standard padded base64 of the 64-byte signature.
 pub fn encode_proof(signature: &[u8; 64]) -> String {
     crate::crypto::base64_encode(signature)
@@ -728,6 +787,7 @@ mod tests {
         let p = PartyPayload {
             id: "acme".into(),
             name: "Acme".into(),
+            proof: None,
             role: Role::Customer,
             public_key: crate::crypto::SecretKey::from_seed(&[1; 32])
                 .public()
@@ -754,6 +814,28 @@ mod tests {
             )
             .is_err()
         );
+    }
+
+    #[test]
+    fn the_party_proof_belongs_to_v2_party_entries() {
+        let mut p = PartyPayload {
+            id: "acme".into(),
+            name: "Acme".into(),
+            proof: None,
+            public_key: crate::crypto::SecretKey::from_seed(&[1; 32])
+                .public()
+                .spki_base64(),
+            role: Role::Customer,
+        };
+        assert!(p.check_version(Version::V1, Kind::Party).is_ok());
+        assert!(p.check_version(Version::V2, Kind::Genesis).is_ok());
+        assert!(p.check_version(Version::V2, Kind::Party).is_err());
+        p.proof = Some(encode_proof(&[0; 64]));
+        assert!(p.check_version(Version::V2, Kind::Party).is_ok());
+        let e = p.check_version(Version::V1, Kind::Party).unwrap_err();
+        assert!(e.contains("new in vouch/v2"), "{e}");
+        let e = p.check_version(Version::V2, Kind::Genesis).unwrap_err();
+        assert!(e.contains("genesis"), "{e}");
     }
 
     #[test]

@@ -43,7 +43,7 @@ impl Ledger {
                 "key {fpr} is not registered in {}",
                 self.path().display()
             ))
-            .hint("a registered party must add it first: vouch party add ID --pubkey FILE.pub --key THEIR.key")
+            .hint("a registered party must add it first: vouch party add --request ID.request.json --key THEIR.key (the new party makes the file with vouch party request)")
         })?;
         let role = Role::parse(&p.role)?;
         Ok((p.id, role))

@@ -53,7 +53,7 @@ fn forge_raw(env: &Env, key: &str, kind: Kind, payload: &[u8]) -> u64 {
         .unwrap();
     let tip = EntryHeader::parse(&body).unwrap();
     let h = EntryHeader {
-        version: vouch::format::entry::Version::V1,
+        version: vouch::format::entry::Version::CURRENT,
         ledger: tip.ledger,
         seq: tip.seq + 1,
         prev: sha256(&body),

@@ -9,6 +9,7 @@ mod confirm;
 mod crafted_payloads;
 mod csv_import;
 mod everyday;
+mod format_v2;
 mod hardening;
 mod keys;
 mod ledger;
