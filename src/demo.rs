@@ -526,7 +526,7 @@ fn found(ledger_path: &Path) -> Result<Ledger> {
                 name: (*name).into(),
                 role: *role,
             },
-            &demo_key(pid).public(),
+            &demo_key(pid),
             &provider,
             t("2026-07-01T08:05:00Z")?,
         )?;

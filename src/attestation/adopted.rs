@@ -22,6 +22,64 @@ pub fn matrix_ref(matrix: &Matrix, bytes: &[u8]) -> crate::format::payload::Matr
     }
 }
 
+/// The rules an adoption's payload must meet against the matrix file it adopts
+/// (`FORMAT.md` §4 `adoption`), for the writer and `verify` alike: the file parses as a
+/// matrix, `matrix` is what [`matrix_ref`] says of it (id, version, effective date, size,
+/// SHA-256), the bindings bind exactly the matrix's roles, and every variant is one of the
+/// matrix's. Returns the matrix; `Err` says which rule does not hold.
+pub fn check_adoption(a: &AdoptionPayload, bytes: &[u8]) -> std::result::Result<Matrix, String> {
+    let text = std::str::from_utf8(bytes)
+        .map_err(|_| format!("adopted matrix {} is not UTF-8", a.matrix.id))?;
+    let m = Matrix::parse(text, &format!("{}.toml", a.matrix.id)).map_err(|e| {
+        format!(
+            "adopted matrix {} does not parse: {}",
+            a.matrix.id,
+            e.message()
+        )
+    })?;
+    let actual = matrix_ref(&m, bytes);
+    for (member, signed, file) in [
+        ("id", &a.matrix.id, &actual.id),
+        ("version", &a.matrix.version, &actual.version),
+        ("effective", &a.matrix.effective, &actual.effective),
+        ("sha256", &a.matrix.sha256, &actual.sha256),
+    ] {
+        if signed != file {
+            return Err(format!(
+                "adoption says matrix {member} {signed:?}, the adopted file says {file:?} (§4: matrix is the file's id, version, effective date, size and SHA-256)"
+            ));
+        }
+    }
+    if a.matrix.size != actual.size {
+        return Err(format!(
+            "adoption says matrix size {}, the adopted file has {} bytes",
+            a.matrix.size, actual.size
+        ));
+    }
+    let roles: Vec<&str> = m.roles.iter().map(|r| r.id.as_str()).collect();
+    let bound: Vec<&str> = a.bindings.keys().map(String::as_str).collect();
+    let (mut want, mut have) = (roles.clone(), bound.clone());
+    want.sort_unstable();
+    have.sort_unstable();
+    if want != have {
+        return Err(format!(
+            "adoption binds roles {}, matrix {} has roles {} (§4: every role of the matrix is bound, and only those)",
+            bound.join(", "),
+            a.matrix.id,
+            roles.join(", ")
+        ));
+    }
+    for v in &a.variants {
+        if !m.variants.iter().any(|x| &x.id == v) {
+            return Err(format!(
+                "adoption selects variant {v:?}, which matrix {} does not have (§4: variants are the matrix's)",
+                a.matrix.id
+            ));
+        }
+    }
+    Ok(m)
+}
+
 /// The newest adoption and its parsed matrix, if any.
 pub fn current(ledger: &Ledger) -> Result<Option<(u64, AdoptionPayload, Matrix)>> {
     let Some((seq, a, bytes)) = ledger.adoptions()?.pop() else {

@@ -35,33 +35,34 @@ enum Parsed {
     Other,
 }
 
-fn decode_payload(kind: Kind, bytes: &[u8]) -> Result<Parsed, String> {
+fn decode_payload(h: &EntryHeader, bytes: &[u8]) -> Result<Parsed, String> {
+    let kind = h.kind;
     Ok(match kind {
         Kind::Genesis | Kind::Party => {
-            let p: PartyPayload = payload::decode(bytes)?;
+            let p: PartyPayload = payload::decode_entry(bytes, h)?;
             let k = PublicKey::from_spki_base64(&p.public_key).ok();
             Parsed::Party(p, k)
         }
-        Kind::Evidence => Parsed::Evidence(payload::decode(bytes)?),
-        Kind::Adoption => Parsed::Adoption(payload::decode(bytes)?),
+        Kind::Evidence => Parsed::Evidence(payload::decode_entry(bytes, h)?),
+        Kind::Adoption => Parsed::Adoption(payload::decode_entry(bytes, h)?),
         Kind::Cosign => {
-            let c: CosignPayload = payload::decode(bytes)?;
+            let c: CosignPayload = payload::decode_entry(bytes, h)?;
             Parsed::Reference(c.entry, c.entry_sha256)
         }
         Kind::Retraction => {
-            let r: RetractionPayload = payload::decode(bytes)?;
+            let r: RetractionPayload = payload::decode_entry(bytes, h)?;
             Parsed::Reference(r.entry, r.entry_sha256)
         }
         Kind::Waiver => {
-            payload::decode::<WaiverPayload>(bytes)?;
+            payload::decode_entry::<WaiverPayload>(bytes, h)?;
             Parsed::Other
         }
         Kind::Delegation => {
-            payload::decode::<DelegationPayload>(bytes)?;
+            payload::decode_entry::<DelegationPayload>(bytes, h)?;
             Parsed::Other
         }
         Kind::Signoff => {
-            payload::decode::<SignoffPayload>(bytes)?;
+            payload::decode_entry::<SignoffPayload>(bytes, h)?;
             Parsed::Other
         }
         // Kinds this module does not read member by member: a canonical JSON object.
@@ -100,7 +101,7 @@ fn pre_sample(no: u64, bytes: &[u8], cp: Option<(u64, Hash)>) -> Result<Pre, (u6
     let mut parsed = None;
     if let Ok(h) = &header {
         if crypto::sha256(&entry.payload) == h.payload {
-            match decode_payload(h.kind, &entry.payload) {
+            match decode_payload(h, &entry.payload) {
                 Ok(p) => parsed = Some(p),
                 Err(e) => own.push(("payload", e)),
             }

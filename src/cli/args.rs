@@ -388,21 +388,59 @@ pub enum CheckpointCommand {
 
 #[derive(Subcommand, Debug)]
 pub enum PartyCommand {
-    /// Register another party and its public key, signed by a registered party.
+    /// Register another party and its key, signed by a registered party. The new key's
+    /// proof of possession comes from the new party's request file (--request, made with
+    /// `vouch party request`) or, when you hold the new party's private key, from it
+    /// (--new-key).
     Add {
-        /// Party id (lowercase letters, digits, '-').
-        id: String,
+        /// Party id (lowercase letters, digits, '-'); with --request, taken from the file.
+        #[arg(required_unless_present = "request", conflicts_with = "request")]
+        id: Option<String>,
         /// Display name.
-        #[arg(long, value_name = "NAME")]
-        name: String,
+        #[arg(
+            long,
+            value_name = "NAME",
+            required_unless_present = "request",
+            conflicts_with = "request"
+        )]
+        name: Option<String>,
         /// Role.
-        #[arg(long, value_name = "ROLE", value_parser = ["provider", "customer", "third-party", "auditor"])]
-        role: String,
-        /// The new party's public key file (SPKI PEM, from `vouch keygen`).
+        #[arg(long, value_name = "ROLE", value_parser = ["provider", "customer", "third-party", "auditor"], required_unless_present = "request", conflicts_with = "request")]
+        role: Option<String>,
+        /// The registration request the new party made (`vouch party request`).
         #[arg(long, value_name = "FILE")]
-        pubkey: PathBuf,
+        request: Option<PathBuf>,
+        /// The new party's private key (or NAME for keys/NAME.key), to sign its proof of
+        /// possession here.
+        #[arg(long, value_name = "FILE", conflicts_with = "request")]
+        new_key: Option<String>,
+        /// No longer accepted: a public key alone carries no proof of possession.
+        #[arg(long, value_name = "FILE", hide = true)]
+        pubkey: Option<PathBuf>,
         #[command(flatten)]
         key: KeyArg,
+    },
+    /// Make a registration request: the party payload with your key's proof of possession,
+    /// for a registered party to append with `vouch party add --request FILE`.
+    Request {
+        /// Your party id (lowercase letters, digits, '-').
+        id: String,
+        /// Your display name.
+        #[arg(long, value_name = "NAME")]
+        name: String,
+        /// Your role.
+        #[arg(long, value_name = "ROLE", value_parser = ["provider", "customer", "third-party", "auditor"])]
+        role: String,
+        /// The ledger id (32 hex digits, `vouch log` or the registering party tells it);
+        /// default: the id of the ledger file.
+        #[arg(long, value_name = "ID")]
+        ledger_id: Option<String>,
+        /// Where to write the request (default: ID.request.json; never overwritten).
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+        /// Your private key file (or NAME for keys/NAME.key).
+        #[arg(long, value_name = "FILE")]
+        key: String,
     },
     /// List registered parties and their key fingerprints.
     List,

@@ -40,6 +40,7 @@ use std::process::ExitCode;
 use args::{Cli, Command, Format, MatrixCommand, PartyCommand};
 use input::parse_period;
 use output::Outcome;
+use party_cmd::NewPartyArgs;
 use vouch::{Error, Result};
 
 /// The `vouch` binary: parse arguments, run, map the outcome to an exit code.
@@ -129,9 +130,38 @@ fn run(cli: Cli) -> Result<Outcome> {
             id,
             name,
             role,
+            request,
+            new_key,
             pubkey,
             key,
-        }) => party_cmd::add(&cli.ledger, id, name, role, &pubkey, &key, fmt),
+        }) => party_cmd::add(
+            &cli.ledger,
+            party_cmd::AddArgs {
+                id,
+                name,
+                role,
+                request,
+                new_key,
+                pubkey,
+            },
+            &key,
+            fmt,
+        ),
+        Command::Party(PartyCommand::Request {
+            id,
+            name,
+            role,
+            ledger_id,
+            out,
+            key,
+        }) => party_cmd::request(
+            &cli.ledger,
+            NewPartyArgs { id, name, role },
+            ledger_id.as_deref(),
+            out,
+            &key,
+            fmt,
+        ),
         Command::Party(PartyCommand::List) => party_cmd::list(&cli.ledger, fmt),
         Command::Key(cmd) => key_cmd::run(&cli.ledger, cmd, fmt),
         Command::Record(args) => record_cmd::record(&cli.ledger, &args, fmt),

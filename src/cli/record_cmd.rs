@@ -30,7 +30,7 @@ pub(super) fn record(path: &Path, args: &RecordArgs, fmt: Format) -> Result<Outc
     let fpr = key.public().fingerprint();
     let party = ledger.party_of_key(&fpr)?.ok_or_else(|| {
         Error::new(format!("key {fpr} is not registered in {}", path.display()))
-            .hint("a registered party must add it first: vouch party add ID --pubkey FILE.pub --key THEIR.key")
+            .hint("a registered party must add it first: vouch party add --request ID.request.json --key THEIR.key (the new party makes the file with vouch party request)")
     })?;
     let now = clock::now();
     let store = !args.no_store;

@@ -24,6 +24,60 @@ use crate::crypto::{Fingerprint, parse_hex32};
 
 /// The first line of every v1 entry: format name, version and domain separator.
 pub const MAGIC: &str = "vouch/v1 entry";
+/// The first line of every v2 entry.
+pub const MAGIC_V2: &str = "vouch/v2 entry";
+
+/// A version of the entry format (`FORMAT.md` §8), named on the first line of every entry
+/// text. The entry text is the same in every version; what a version changes is which
+/// payloads are valid ([`crate::format::payload::Checked::check_version`]) and which kinds
+/// exist ([`Kind::since`]). Within a ledger, versions never decrease.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Version {
+    /// `vouch/v1`: the first version.
+    V1,
+    /// `vouch/v2`: `party` and `genesis` payloads carry the registered key's proof of
+    /// possession (`FORMAT.md` §4, §14.6).
+    V2,
+}
+
+impl Version {
+    /// The version writers append.
+    pub const CURRENT: Version = Version::V2;
+    /// Every version this build reads, oldest first.
+    pub const ALL: [Version; 2] = [Version::V1, Version::V2];
+
+    /// The format name, as `meta.format` spells it: `vouch/v1`, `vouch/v2`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Version::V1 => "vouch/v1",
+            Version::V2 => "vouch/v2",
+        }
+    }
+
+    /// The first line of an entry text of this version.
+    pub fn magic(self) -> &'static str {
+        match self {
+            Version::V1 => MAGIC,
+            Version::V2 => MAGIC_V2,
+        }
+    }
+
+    /// The version whose entry texts start with `line`.
+    pub fn from_magic(line: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|v| v.magic() == line)
+    }
+
+    /// The version a `meta.format` value names.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|v| v.as_str() == name)
+    }
+}
+
+impl fmt::Display for Version {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 /// `prev` of the first entry.
 pub const ZERO_HASH: [u8; 32] = [0u8; 32];
 /// The time format of entry and payload times.
@@ -80,6 +134,12 @@ impl Kind {
         }
     }
 
+    /// The first format version with this kind (every kind so far exists since v1; a
+    /// kind added later returns its version here, and is refused in older entries).
+    pub fn since(self) -> Version {
+        Version::V1
+    }
+
     /// Parse the spelling in entry text.
     pub fn parse(s: &str) -> Option<Self> {
         Some(match s {
@@ -126,6 +186,8 @@ impl fmt::Display for LedgerId {
 /// The fields of an entry text.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EntryHeader {
+    /// The format version, from the first line.
+    pub version: Version,
     /// The ledger this entry belongs to.
     pub ledger: LedgerId,
     /// Position in the ledger, from 1.
@@ -227,7 +289,8 @@ impl EntryHeader {
     /// The exact bytes that are hashed and signed.
     pub fn encode(&self) -> String {
         format!(
-            "{MAGIC}\nledger: {}\nseq: {}\nprev: {}\ntime: {}\nkind: {}\nsigner: {}\npayload: {}\n",
+            "{}\nledger: {}\nseq: {}\nprev: {}\ntime: {}\nkind: {}\nsigner: {}\npayload: {}\n",
+            self.version.magic(),
             self.ledger,
             self.seq,
             hex::encode(self.prev),
@@ -272,9 +335,14 @@ impl EntryHeader {
                 &format!("entry text has {count} lines, expected 8"),
             ));
         }
-        if lines[0] != MAGIC {
-            return Err(err(1, &format!("first line must be {MAGIC:?}")));
-        }
+        let Some(version) = Version::from_magic(lines[0]) else {
+            return Err(err(
+                1,
+                &format!(
+                    "first line must be {MAGIC:?} or {MAGIC_V2:?} (a format version this vouch does not know is not read)"
+                ),
+            ));
+        };
         let field = |i: usize, key: &str| -> Result<&str, ParseError> {
             lines[i]
                 .strip_prefix(key)
@@ -303,11 +371,21 @@ impl EntryHeader {
         let kind_s = field(5, "kind")?;
         let kind =
             Kind::parse(kind_s).ok_or_else(|| err(6, &format!("unknown kind {kind_s:?}")))?;
+        if kind.since() > version {
+            return Err(err(
+                6,
+                &format!(
+                    "kind {kind_s:?} does not exist in {version} (it is new in {})",
+                    kind.since()
+                ),
+            ));
+        }
         let signer = Fingerprint::parse(field(6, "signer")?)
             .ok_or_else(|| err(7, "signer must be a 64-hex-digit key fingerprint"))?;
         let payload = parse_hex32(field(7, "payload")?)
             .ok_or_else(|| err(8, "payload must be 64 lowercase hex digits"))?;
         Ok(Self {
+            version,
             ledger,
             seq,
             prev,
@@ -325,6 +403,7 @@ mod tests {
 
     fn sample() -> EntryHeader {
         EntryHeader {
+            version: Version::V1,
             ledger: LedgerId([0x11; 16]),
             seq: 42,
             prev: [0xab; 32],

@@ -9,4 +9,5 @@ pub mod entry;
 pub mod merkle;
 pub mod payload;
 pub mod proof;
+pub mod rules;
 pub mod stamp;

@@ -12,9 +12,12 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 use std::fmt;
 
+use chrono::{DateTime, Utc};
+
 use crate::crypto::Fingerprint;
 use crate::error::{Error, Result};
-use crate::format::entry::LedgerId;
+use crate::format::entry::{Kind, LedgerId, Version};
+use crate::format::rules;
 
 /// Largest integer magnitude allowed in a payload (2^53 − 1).
 pub const MAX_SAFE_INT: i64 = (1 << 53) - 1;
@@ -110,7 +113,8 @@ impl fmt::Display for Outcome {
     }
 }
 
-/// Payload of `genesis` and `party` entries: a party and its key.
+/// Payload of `genesis` and `party` entries: a party and its key. Members are declared in
+/// sorted order (see [`decode`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PartyPayload {
@@ -118,10 +122,14 @@ pub struct PartyPayload {
     pub id: String,
     /// Display name.
     pub name: String,
-    /// Role.
-    pub role: Role,
+    /// Format v2, `party` entries only: base64 (standard, padded) of the registered key's
+    /// 64-byte Ed25519 signature over the party statement ([`party_statement`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proof: Option<String>,
     /// Base64 of the key's DER SubjectPublicKeyInfo.
     pub public_key: String,
+    /// Role.
+    pub role: Role,
 }
 
 /// An artefact referenced by evidence.
@@ -165,29 +173,110 @@ pub struct EvidencePayload {
     pub supporting: bool,
 }
 
-/// Rules a decoded payload must meet beyond its JSON shape.
+/// Rules a decoded payload must meet beyond its JSON shape (`FORMAT.md` §4), each stated
+/// once in [`crate::format::rules`] and applied by writers and `verify` alike.
 pub trait Checked {
-    /// Every number within ±(2^53 − 1), and the like.
+    /// The rules of the payload's members on their own: spellings, lengths, ranges.
     fn check(&self) -> Result<(), String>;
+
+    /// The rules that need the entry's ledger time (evidence: `performed_at`).
+    fn check_at(&self, _time: DateTime<Utc>) -> Result<(), String> {
+        Ok(())
+    }
+
+    /// The rules that depend on the entry's format version and kind (`FORMAT.md` §8):
+    /// members that a version requires or does not know. A member added in a later version
+    /// is refused here for the versions before it (see [`since`]).
+    fn check_version(&self, _version: Version, _kind: Kind) -> Result<(), String> {
+        Ok(())
+    }
+
+    /// Whether the payload holds a fractional number (then its canonical encoding is
+    /// made by the full RFC 8785 canonicaliser, not serde_json's compact output).
+    fn has_fraction(&self) -> bool {
+        false
+    }
+}
+
+/// Prefix a rule's message with `payload `.
+fn member(r: Result<(), String>) -> Result<(), String> {
+    r.map_err(|e| format!("payload {e}"))
 }
 
 impl Checked for PartyPayload {
     fn check(&self) -> Result<(), String> {
+        member(rules::party_id(&self.id))?;
+        member(rules::party_name(&self.name))?;
+        crate::crypto::PublicKey::from_spki_base64(&self.public_key)
+            .map_err(|e| format!("payload public_key: {}", e.message()))?;
+        if let Some(p) = &self.proof
+            && decode_proof(p).is_none()
+        {
+            return Err("payload proof is not the canonical base64 of a 64-byte signature".into());
+        }
         Ok(())
     }
+
+    fn check_version(&self, version: Version, kind: Kind) -> Result<(), String> {
+        // The proof of possession is new in v2, and only a `party` entry carries it: a
+        // genesis entry is signed by the key it registers, over a text naming the ledger.
+        let wants_proof = kind == Kind::Party && version >= Version::V2;
+        since(version, Version::V2, "proof", self.proof.is_some())?;
+        match (&self.proof, wants_proof) {
+            (None, true) => Err(format!(
+                "payload of a {version} party entry has no proof (§4: the registered key's proof of possession)"
+            )),
+            (Some(_), false) if kind == Kind::Genesis => Err(
+                "payload of a genesis entry has a proof (§4: genesis is signed by the key it registers)"
+                    .into(),
+            ),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Refuse a payload member (`present`) in an entry of a version before the one that
+/// introduced it (`FORMAT.md` §8): the one place later v2-only members are declared.
+pub fn since(version: Version, added: Version, member: &str, present: bool) -> Result<(), String> {
+    if present && version < added {
+        return Err(format!(
+            "payload of a {version} entry has a {member} member, which is new in {added} (§8)"
+        ));
+    }
+    Ok(())
 }
 
 impl Checked for EvidencePayload {
     fn check(&self) -> Result<(), String> {
-        for (k, v) in &self.fields {
-            check_numbers(v).map_err(|e| format!("payload field {k}: {e}"))?;
-        }
+        member(rules::item(&self.item))?;
+        member(rules::evidence_kind(&self.kind))?;
+        rules::time("performed_at", &self.performed_at).map_err(|e| format!("payload {e}"))?;
+        member(rules::fields(&self.fields))?;
         for a in &self.artifacts {
+            if let Some(why) = rules::artifact_name_problem(&a.name) {
+                return Err(format!("payload artefact name {:?} {why} (§4)", a.name));
+            }
+            member(rules::hex64(
+                &format!("artefact {:?} sha256", a.name),
+                &a.sha256,
+            ))?;
             if a.size > MAX_SAFE_INT as u64 {
                 return Err(format!("payload artefact {:?}: size too large", a.name));
             }
         }
+        if let Some(n) = &self.note {
+            member(rules::text("note", n, rules::MAX_NOTE))?;
+        }
         Ok(())
+    }
+
+    fn check_at(&self, time: DateTime<Utc>) -> Result<(), String> {
+        let t = rules::time("performed_at", &self.performed_at)?;
+        member(rules::performed_at(t, time))
+    }
+
+    fn has_fraction(&self) -> bool {
+        self.fields.values().any(has_fraction)
     }
 }
 
@@ -330,7 +419,9 @@ pub struct CheckpointPayload {
 
 impl Checked for CheckpointPayload {
     fn check(&self) -> Result<(), String> {
-        check_seq(self.size)?;
+        if self.size > MAX_SAFE_INT as u64 {
+            return Err(format!("payload size {} out of range", self.size));
+        }
         if crate::crypto::parse_hex32(&self.root).is_none() {
             return Err("payload root is not 64 lowercase hex digits".into());
         }
@@ -355,6 +446,9 @@ pub struct KeyRotationPayload {
 
 impl Checked for KeyRotationPayload {
     fn check(&self) -> Result<(), String> {
+        member(rules::party_id(&self.party))?;
+        crate::crypto::PublicKey::from_spki_base64(&self.public_key)
+            .map_err(|e| format!("payload public_key: {}", e.message()))?;
         if decode_proof(&self.proof).is_none() {
             return Err("payload proof is not the canonical base64 of a 64-byte signature".into());
         }
@@ -384,20 +478,54 @@ impl Checked for KeyRevocationPayload {
         if crate::format::entry::parse_time(&self.since).is_none() {
             return Err("payload since is not a time spelt YYYY-MM-DDTHH:MM:SSZ".into());
         }
-        Ok(())
+        member(rules::text("reason", &self.reason, rules::MAX_REASON))
     }
 }
 
 impl Checked for SignoffPayload {
     fn check(&self) -> Result<(), String> {
-        check_seq(self.head)
+        check_seq(self.head)?;
+        member(rules::hex64("digest", &self.digest))?;
+        let from =
+            rules::date("period from", &self.period.from).map_err(|e| format!("payload {e}"))?;
+        let to = rules::date("period to", &self.period.to).map_err(|e| format!("payload {e}"))?;
+        if from > to {
+            return Err(format!(
+                "payload period from {} is after its to {}",
+                self.period.from, self.period.to
+            ));
+        }
+        Ok(())
     }
 }
+
+/// The matrix roles an adoption binds (`FORMAT.md` §4 `adoption`).
+pub const MATRIX_ROLES: [&str; 3] = ["provider", "customer", "third-party"];
 
 impl Checked for AdoptionPayload {
     fn check(&self) -> Result<(), String> {
         if self.matrix.size > MAX_SAFE_INT as u64 {
             return Err("payload matrix size too large".into());
+        }
+        member(rules::hex64("matrix sha256", &self.matrix.sha256))?;
+        rules::date("matrix effective", &self.matrix.effective)
+            .map_err(|e| format!("payload {e}"))?;
+        if self.bindings.is_empty() {
+            return Err("payload bindings is empty (§4: every role of the matrix is bound)".into());
+        }
+        for (role, party) in &self.bindings {
+            if !MATRIX_ROLES.contains(&role.as_str()) {
+                return Err(format!(
+                    "payload binds {role:?}, which is not a matrix role (§4: provider, customer, third-party)"
+                ));
+            }
+            member(rules::party_id(party))?;
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        for v in &self.variants {
+            if !seen.insert(v) {
+                return Err(format!("payload selects variant {v:?} twice"));
+            }
         }
         Ok(())
     }
@@ -405,24 +533,37 @@ impl Checked for AdoptionPayload {
 
 impl Checked for CosignPayload {
     fn check(&self) -> Result<(), String> {
-        check_seq(self.entry)
+        check_seq(self.entry)?;
+        member(rules::hex64("entry_sha256", &self.entry_sha256))?;
+        if let Some(r) = &self.reason {
+            member(rules::text("reason", r, rules::MAX_REASON))?;
+        }
+        Ok(())
     }
 }
 
 impl Checked for RetractionPayload {
     fn check(&self) -> Result<(), String> {
-        check_seq(self.entry)
+        check_seq(self.entry)?;
+        member(rules::hex64("entry_sha256", &self.entry_sha256))?;
+        member(rules::text("reason", &self.reason, rules::MAX_REASON))
     }
 }
 
 impl Checked for WaiverPayload {
     fn check(&self) -> Result<(), String> {
-        Ok(())
+        member(rules::item(&self.item))?;
+        member(rules::text("reason", &self.reason, rules::MAX_REASON))
     }
 }
 
 impl Checked for DelegationPayload {
     fn check(&self) -> Result<(), String> {
+        member(rules::item(&self.item))?;
+        member(rules::party_id(&self.to))?;
+        if let Some(n) = &self.note {
+            member(rules::text("note", n, rules::MAX_REASON))?;
+        }
         Ok(())
     }
 }
@@ -485,33 +626,71 @@ pub fn check_numbers(value: &Value) -> Result<()> {
     }
 }
 
-/// Decode stored payload bytes, requiring them to be canonical.
+/// Decode stored payload bytes, requiring them to be the one spelling of what they hold
+/// (`FORMAT.md` §1, §4), and check the rules of its members ([`Checked::check`]).
 ///
-/// Fast path: the payload structs declare their members in sorted order and hold maps as
-/// `BTreeMap`, so plain serde_json output equals RFC 8785 whenever the payload has no
-/// fractional numbers; only when it differs is the full canonicaliser consulted.
+/// The stored bytes must equal [`encode`] of the decoded payload: so a number spelt two
+/// ways (`7.0`, `1e-6`), an optional member given as `null` or `false`, an empty optional
+/// list or object, or any non-RFC 8785 spelling is refused. Fast path: the payload structs
+/// declare their members in sorted order and hold maps as `BTreeMap`, so plain serde_json
+/// output equals RFC 8785 whenever the payload has no fractional number.
 pub fn decode<T: DeserializeOwned + Serialize + Checked>(bytes: &[u8]) -> Result<T, String> {
-    if let Ok(v) = serde_json::from_slice::<T>(bytes)
-        && serde_json::to_vec(&v).is_ok_and(|b| b == bytes)
-    {
-        v.check()?;
-        return Ok(v);
+    let v: T = match serde_json::from_slice::<T>(bytes) {
+        Ok(v) => v,
+        Err(e) => {
+            return Err(match serde_json::from_slice::<Value>(bytes) {
+                Err(e) => format!("payload is not JSON: {e}"),
+                Ok(x) if !x.is_object() => "payload is not a JSON object".into(),
+                Ok(_) => format!("payload does not match its kind: {e}"),
+            });
+        }
+    };
+    // Fast path: serde_json's compact output of a struct declared in sorted order without
+    // fractional numbers is RFC 8785; otherwise `encode` (through a sorted `Value`) decides.
+    let same = (!v.has_fraction() && serde_json::to_vec(&v).is_ok_and(|b| b == bytes))
+        || encode(&v).is_ok_and(|b| b == bytes);
+    if !same {
+        return Err(non_canonical(bytes));
     }
-    let value: Value =
-        serde_json::from_slice(bytes).map_err(|e| format!("payload is not JSON: {e}"))?;
-    if !value.is_object() {
-        return Err("payload is not a JSON object".into());
-    }
-    check_numbers(&value).map_err(|e| format!("payload {e}"))?;
-    let canonical = serde_json_canonicalizer::to_vec(&value)
-        .map_err(|e| format!("payload cannot be canonicalised: {e}"))?;
-    if canonical != bytes {
-        return Err("payload is not in canonical form (RFC 8785)".into());
-    }
-    let v: T = serde_json::from_value(value)
-        .map_err(|e| format!("payload does not match its kind: {e}"))?;
     v.check()?;
     Ok(v)
+}
+
+/// Decode an entry's payload ([`decode`]) and check the rules that need its entry text
+/// (`FORMAT.md` §4, §8): against the entry's ledger time ([`Checked::check_at`]) and for its
+/// format version ([`Checked::check_version`]). What `verify` applies to every entry.
+pub fn decode_entry<T: DeserializeOwned + Serialize + Checked>(
+    bytes: &[u8],
+    h: &crate::format::entry::EntryHeader,
+) -> Result<T, String> {
+    let v = decode::<T>(bytes)?;
+    v.check_at(h.time)?;
+    v.check_version(h.version, h.kind)?;
+    Ok(v)
+}
+
+/// Why bytes that decode are still not the canonical spelling, as precisely as can be said.
+fn non_canonical(bytes: &[u8]) -> String {
+    let rule = "(§1, §4: one spelling: RFC 8785, optional members omitted, never null or false)";
+    let Ok(value) = serde_json::from_slice::<Value>(bytes) else {
+        return format!("payload is not in canonical form {rule}");
+    };
+    if has_null(&value) {
+        return format!("payload has a null member {rule}");
+    }
+    match serde_json_canonicalizer::to_vec(&value) {
+        Ok(c) if c != bytes => format!("payload is not in canonical form (RFC 8785) {rule}"),
+        _ => format!("payload spells a default value of an optional member {rule}"),
+    }
+}
+
+fn has_null(value: &Value) -> bool {
+    match value {
+        Value::Null => true,
+        Value::Array(a) => a.iter().any(has_null),
+        Value::Object(o) => o.values().any(has_null),
+        _ => false,
+    }
 }
 
 // ---- What entries may refer to (FORMAT.md §4) ----------------------------------------------
@@ -568,6 +747,27 @@ pub fn rotation_statement(
     format!("{ROTATION_MAGIC}\nledger: {ledger}\nparty: {party}\nold: {old}\nnew: {new}\n")
 }
 
+// ---- Party statement (FORMAT.md §14.6) -----------------------------------------------------
+
+/// First line of the party statement: format, version and domain separator.
+pub const PARTY_MAGIC: &str = "vouch/v2 party";
+
+/// The party statement (`FORMAT.md` §14.6) that a key being registered signs (format v2):
+/// six lines, each ending in one LF, binding the ledger, the party id, its display name,
+/// its role and the key. The name holds no control character (§4), so no line can bleed
+/// into another.
+pub fn party_statement(
+    ledger: &LedgerId,
+    party: &str,
+    name: &str,
+    role: Role,
+    key: &Fingerprint,
+) -> String {
+    format!(
+        "{PARTY_MAGIC}\nledger: {ledger}\nparty: {party}\nname: {name}\nrole: {role}\nkey: {key}\n"
+    )
+}
+
 /// The payload spelling of a proof: standard padded base64 of the 64-byte signature.
 pub fn encode_proof(signature: &[u8; 64]) -> String {
     crate::crypto::base64_encode(signature)
@@ -587,13 +787,19 @@ mod tests {
         let p = PartyPayload {
             id: "acme".into(),
             name: "Acme".into(),
+            proof: None,
             role: Role::Customer,
-            public_key: "x".into(),
+            public_key: crate::crypto::SecretKey::from_seed(&[1; 32])
+                .public()
+                .spki_base64(),
         };
         let bytes = encode(&p).unwrap();
         assert_eq!(
             std::str::from_utf8(&bytes).unwrap(),
-            r#"{"id":"acme","name":"Acme","public_key":"x","role":"customer"}"#
+            format!(
+                r#"{{"id":"acme","name":"Acme","public_key":"{}","role":"customer"}}"#,
+                p.public_key
+            )
         );
         assert_eq!(decode::<PartyPayload>(&bytes).unwrap(), p);
         assert!(
@@ -608,6 +814,28 @@ mod tests {
             )
             .is_err()
         );
+    }
+
+    #[test]
+    fn the_party_proof_belongs_to_v2_party_entries() {
+        let mut p = PartyPayload {
+            id: "acme".into(),
+            name: "Acme".into(),
+            proof: None,
+            public_key: crate::crypto::SecretKey::from_seed(&[1; 32])
+                .public()
+                .spki_base64(),
+            role: Role::Customer,
+        };
+        assert!(p.check_version(Version::V1, Kind::Party).is_ok());
+        assert!(p.check_version(Version::V2, Kind::Genesis).is_ok());
+        assert!(p.check_version(Version::V2, Kind::Party).is_err());
+        p.proof = Some(encode_proof(&[0; 64]));
+        assert!(p.check_version(Version::V2, Kind::Party).is_ok());
+        let e = p.check_version(Version::V1, Kind::Party).unwrap_err();
+        assert!(e.contains("new in vouch/v2"), "{e}");
+        let e = p.check_version(Version::V2, Kind::Genesis).unwrap_err();
+        assert!(e.contains("genesis"), "{e}");
     }
 
     #[test]

@@ -43,7 +43,7 @@ impl Ledger {
                 "key {fpr} is not registered in {}",
                 self.path().display()
             ))
-            .hint("a registered party must add it first: vouch party add ID --pubkey FILE.pub --key THEIR.key")
+            .hint("a registered party must add it first: vouch party add --request ID.request.json --key THEIR.key (the new party makes the file with vouch party request)")
         })?;
         let role = Role::parse(&p.role)?;
         Ok((p.id, role))
@@ -135,6 +135,9 @@ impl Ledger {
             matrix,
             variants,
         };
+        // The rules verify applies to the adoption (one owner: `check_adoption`).
+        crate::attestation::adopted::check_adoption(&body, source.bytes.as_deref().unwrap_or_default())
+            .map_err(|e| Error::new(e).hint("adopt the matrix file as it is, binding each of its roles once, with variants it defines"))?;
         let draft = Draft {
             kind: Kind::Adoption,
             payload: payload::encode(&body)?,
@@ -327,7 +330,7 @@ impl Ledger {
             return Err(Error::new("no item given"));
         }
         for item in items {
-            check_text("item", item, 200)?;
+            super::rule(crate::format::rules::item(item))?;
         }
         if let Some((_, _, m)) = crate::attestation::adopted::current(self)? {
             m.select_items(items, &[], &[])?;

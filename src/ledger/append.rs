@@ -15,7 +15,7 @@ use super::store::{EntryRow, Txn};
 use super::{Appended, Draft, Ledger, Progress, evidence};
 use crate::crypto::{self, Fingerprint, SecretKey};
 use crate::error::{Error, Result};
-use crate::format::entry::{EntryHeader, Kind, LedgerId, ZERO_HASH, format_time};
+use crate::format::entry::{EntryHeader, Kind, LedgerId, Version, ZERO_HASH, format_time};
 use crate::format::merkle;
 use crate::format::payload;
 
@@ -29,6 +29,8 @@ const SIGN_CHUNK: usize = 4096;
 /// [`evidence::MAX_FUTURE`] later: see [`tip`]).
 struct Tip {
     exists: bool,
+    /// The version the new entries are written in.
+    version: Version,
     seq: u64,
     prev: [u8; 32],
     time: DateTime<Utc>,
@@ -60,7 +62,7 @@ impl Ledger {
                 .meta("ledger_id")?
                 .and_then(|s| LedgerId::parse(&s))
                 .ok_or_else(|| Error::new(format!("{}: ledger id missing", path.display())))?;
-            let tip = tip(w, now)?;
+            let tip = tip(w, now, self.version)?;
             let key_change = check_signer(w, &path, &id, &signer, &drafts, &tip)?;
             // The chain is sequential and cheap; signatures are independent of each other.
             progress.start(drafts.len() as u64, "signing");
@@ -81,10 +83,11 @@ impl Ledger {
 
 /// The tip of the ledger inside the write transaction. Refuses a tip dated more than
 /// [`evidence::MAX_FUTURE`] after `now` (FORMAT.md §5).
-fn tip(w: &dyn Txn, now: DateTime<Utc>) -> Result<Tip> {
+fn tip(w: &dyn Txn, now: DateTime<Utc>, version: Version) -> Result<Tip> {
     Ok(match w.tip()? {
         None => Tip {
             exists: false,
+            version,
             seq: 0,
             prev: ZERO_HASH,
             time: now,
@@ -106,8 +109,17 @@ fn tip(w: &dyn Txn, now: DateTime<Utc>) -> Result<Tip> {
                 ))
                 .hint("check this machine's clock; if it is right, the ledger holds an entry dated in the future: run vouch verify and tell the other parties (nothing was written)"));
             }
+            // Versions never decrease (FORMAT.md §8): a v1 ledger is upgraded in place by
+            // appending v2 entries, but a v2 ledger never gets a v1 entry.
+            if h.version > version {
+                return Err(Error::new(format!(
+                    "the newest entry ({}) is a {} entry: this writer was asked for {version} entries, and versions never decrease",
+                    h.seq, h.version
+                )));
+            }
             Tip {
                 exists: true,
+                version,
                 seq: h.seq,
                 prev: crypto::sha256(&row.body),
                 time: now.max(h.time),
@@ -141,7 +153,7 @@ fn check_signer(
                 "key {signer} is not registered in {}",
                 path.display()
             ))
-            .hint("a registered party must add it first: vouch party add ID --pubkey FILE.pub --key THEIR.key"));
+            .hint("a registered party must add it first: vouch party add --request ID.request.json --key THEIR.key (the new party makes the file with vouch party request)"));
         };
         keys::check_signer(w, &row)?;
         key_change = keys::check_drafts(w, id, &row, drafts, tip.seq + 1, tip.time)?;
@@ -182,6 +194,7 @@ fn chain(
             }
         }
         let header = EntryHeader {
+            version: tip.version,
             ledger: *id,
             seq,
             prev,

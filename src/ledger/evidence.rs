@@ -9,7 +9,7 @@
 //! removed), recorded under a plain file name; a batch is read a line at a time, each line
 //! at most [`MAX_BATCH_LINE`] bytes.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use rayon::prelude::*;
 use serde::Deserialize;
 use serde_json::Value;
@@ -24,10 +24,12 @@ use crate::crypto::{self, Hasher};
 use crate::error::{Error, Result};
 use crate::format::entry::{Kind, format_time};
 use crate::format::payload::{self, ArtifactRef, EvidencePayload, Outcome};
-use crate::matrix::fields::check_field_key;
+use crate::format::rules;
 
-/// How far in the future a claimed `performed_at` may lie (clock skew allowance).
-pub const MAX_FUTURE: Duration = Duration::minutes(5);
+pub use crate::format::rules::{
+    EARLIEST_PERFORMED_AT, MAX_ARTIFACT_NAME, MAX_FIELD_LIST, MAX_FIELD_TEXT, MAX_FIELDS,
+    MAX_FUTURE, artifact_name_problem,
+};
 
 /// One piece of evidence as the operator gave it.
 #[derive(Debug, Clone, Default)]
@@ -75,20 +77,6 @@ impl ArtifactSource {
     }
 }
 
-/// The earliest `performed_at` accepted: 1970-01-01T00:00:00Z. Nothing a shared
-/// responsibility matrix asks for was done before then; an earlier date is a typo (year 0
-/// or 1), and some readers of the ledger cannot represent it.
-pub const EARLIEST_PERFORMED_AT: DateTime<Utc> = DateTime::UNIX_EPOCH;
-
-/// Most fields one piece of evidence may carry (declared and `x_` fields together).
-pub const MAX_FIELDS: usize = 64;
-
-/// Longest string field value, and longest list item, in bytes.
-pub const MAX_FIELD_TEXT: usize = 4096;
-
-/// Most bytes a list field may hold: its items together, each counting one byte more.
-pub const MAX_FIELD_LIST: usize = 16 * 1024;
-
 /// Hint for a field over a limit.
 const BULKY_HINT: &str =
     "record bulky data as an artefact (--artifact FILE): its name, size and SHA-256 are signed";
@@ -102,117 +90,47 @@ pub fn parse_performed_at(s: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>> 
             "use RFC 3339 (2026-10-05T10:00:00Z, 2026-10-05T12:00:00+02:00) or a date (2026-10-05)",
         ));
     };
-    if t > now + MAX_FUTURE {
-        return Err(Error::new(format!(
-            "performed_at {s} is in the future (now is {})",
-            format_time(&now)
-        ))
-        .hint("evidence records work already done; check the date and the machine's clock"));
-    }
-    if t < EARLIEST_PERFORMED_AT {
-        return Err(Error::new(format!(
-            "performed_at {s} is before {}",
-            format_time(&EARLIEST_PERFORMED_AT)
-        ))
-        .hint("check the year: evidence records work done since 1970"));
+    // The rule is `rules::performed_at` (verify applies it against the entry's time);
+    // here it is said in the operator's terms.
+    if rules::performed_at(t, now).is_err() {
+        return Err(if t > now {
+            Error::new(format!(
+                "performed_at {s} is in the future (now is {})",
+                format_time(&now)
+            ))
+            .hint("evidence records work already done; check the date and the machine's clock")
+        } else {
+            Error::new(format!(
+                "performed_at {s} is before {}",
+                format_time(&EARLIEST_PERFORMED_AT)
+            ))
+            .hint("check the year: evidence records work done since 1970")
+        });
     }
     Ok(t)
 }
 
-/// Check the fields' number, then each name and value.
+/// Check the fields' number, then each name and value ([`rules::fields`]).
 fn check_fields(fields: &BTreeMap<String, Value>) -> Result<()> {
-    if fields.len() > MAX_FIELDS {
-        return Err(Error::new(format!(
-            "{} fields; evidence carries at most {MAX_FIELDS}",
-            fields.len()
-        ))
-        .hint(BULKY_HINT));
-    }
-    for (k, v) in fields {
-        check_field_key(k)?;
-        check_field_value(k, v)?;
-    }
-    Ok(())
-}
-
-fn check_field_value(k: &str, v: &Value) -> Result<()> {
-    let text_ok = |s: &str| !s.chars().any(|c| c.is_control() && c != '\n');
-    let (ok, size, max) = match v {
-        Value::String(s) => (text_ok(s), s.len(), MAX_FIELD_TEXT),
-        Value::Number(_) | Value::Bool(_) => (true, 0, 0),
-        Value::Array(a) => {
-            let mut size = 0;
-            let mut ok = true;
-            for x in a {
-                match x {
-                    Value::String(s) if s.len() <= MAX_FIELD_TEXT => size += s.len() + 1,
-                    Value::String(s) => {
-                        return Err(Error::new(format!(
-                            "field {k}: a list item is {} bytes; at most {MAX_FIELD_TEXT} are allowed",
-                            s.len()
-                        ))
-                        .hint(BULKY_HINT));
-                    }
-                    _ => ok = false,
-                }
-            }
-            (ok, size, MAX_FIELD_LIST)
+    rules::fields(fields).map_err(|e| {
+        let e = Error::new(e);
+        if e.message().contains("bytes") || e.message().contains("at most") {
+            e.hint(BULKY_HINT)
+        } else {
+            e.hint("field names use lowercase letters, digits and '_' (e.g. rto_minutes); values are strings, numbers, booleans or lists of strings")
         }
-        _ => (false, 0, 0),
-    };
-    if !ok {
-        return Err(Error::new(format!(
-            "field {k}: value must be a string, number, boolean or list of strings"
-        )));
-    }
-    if size > max {
-        return Err(Error::new(format!(
-            "field {k}: value is {size} bytes; at most {max} are allowed"
-        ))
-        .hint(BULKY_HINT));
-    }
-    payload::check_numbers(v).map_err(|e| e.context(format!("field {k}")))
+    })
 }
 
 fn check_kind(kind: &str) -> Result<()> {
-    let ok = !kind.is_empty()
-        && kind.len() <= 64
-        && kind.as_bytes()[0].is_ascii_lowercase()
-        && kind
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
-    if ok {
-        Ok(())
-    } else {
-        Err(Error::new(format!("invalid evidence kind {kind:?}"))
-            .hint("kinds are lowercase words joined by '-', e.g. restore-test, patch-run"))
-    }
+    rules::evidence_kind(kind).map_err(|e| {
+        Error::new(e).hint("kinds are lowercase words joined by '-', e.g. restore-test, patch-run")
+    })
 }
 
 /// Bytes read from the start of an artefact to tell whether it is a private key; a DER key
 /// is recognised only in a file no longer than this (key files are small).
 const SNIFF: usize = 8 * 1024;
-
-/// Longest artefact name recorded in a payload, in bytes (`FORMAT.md` §4).
-pub const MAX_ARTIFACT_NAME: usize = 255;
-
-/// Why `name` may not be recorded as an artefact name (`FORMAT.md` §4: a plain file name,
-/// not empty, at most 255 bytes, without `/`, `..` or control characters), or `None`.
-pub fn artifact_name_problem(name: &str) -> Option<&'static str> {
-    if name.is_empty() {
-        Some("is empty")
-    } else if name.len() > MAX_ARTIFACT_NAME {
-        Some("is longer than 255 bytes")
-    } else if name.contains('/') {
-        Some("contains '/'")
-    } else if name.contains("..") {
-        Some("contains '..'")
-    } else if name.chars().any(char::is_control) {
-        Some("contains a control character")
-    } else {
-        None
-    }
-}
 
 /// The name an artefact is recorded under: its file name, checked.
 fn artifact_name(path: &Path) -> Result<String> {
@@ -559,10 +477,7 @@ pub fn draft_with(
     store_artifacts: bool,
     policy: &ArtifactPolicy,
 ) -> Result<Draft> {
-    check_text("item", &input.item, 200)?;
-    if input.item.contains('\n') {
-        return Err(Error::new("item contains a line break"));
-    }
+    super::rule(rules::item(&input.item))?;
     check_kind(&input.kind)?;
     let outcome = Outcome::parse(&input.outcome)?;
     let performed = parse_performed_at(&input.performed_at, now)?;
@@ -573,7 +488,7 @@ pub fn draft_with(
         .kind(&input.kind)?
         .check_fields(&mut fields)?;
     if let Some(n) = &input.note {
-        check_text("note", n, 8192)?;
+        check_text("note", n, rules::MAX_NOTE)?;
     }
     let mut refs = Vec::with_capacity(input.artifacts.len());
     let mut sources = Vec::new();

@@ -18,7 +18,8 @@ use crate::crypto::{Fingerprint, PublicKey, SecretKey};
 use crate::error::{Error, Result};
 use crate::format::entry::{Kind, LedgerId, format_time, parse_time};
 use crate::format::payload::{
-    self, KeyRevocationPayload, KeyRotationPayload, decode_proof, encode_proof, rotation_statement,
+    self, KeyRevocationPayload, KeyRotationPayload, PartyPayload, decode_proof, encode_proof,
+    party_statement, rotation_statement,
 };
 
 /// `key_events.event` of a key a rotation replaced.
@@ -62,6 +63,62 @@ pub fn check_rotation(
         ));
     }
     Ok(new)
+}
+
+/// A registration request (`FORMAT.md` §4 `party`, format v2): the `party` payload that
+/// registers `party` with `key`, carrying the key's proof of possession for the ledger
+/// `ledger`. Made by the key's holder (`vouch party request`); any registered party then
+/// appends it as it is.
+pub fn party_request(
+    ledger: &LedgerId,
+    party: &super::NewParty,
+    key: &SecretKey,
+) -> Result<PartyPayload> {
+    super::check_party_id(&party.id)?;
+    super::rule(crate::format::rules::party_name(&party.name))?;
+    let public = key.public();
+    let statement = party_statement(
+        ledger,
+        &party.id,
+        &party.name,
+        party.role,
+        &public.fingerprint(),
+    );
+    Ok(PartyPayload {
+        id: party.id.clone(),
+        name: party.name.clone(),
+        proof: Some(encode_proof(&key.sign(statement.as_bytes()))),
+        public_key: public.spki_base64(),
+        role: party.role,
+    })
+}
+
+/// The proof of possession of a v2 `party` payload (`FORMAT.md` §14.6): the registered
+/// key's signature over the party statement of this ledger, party id, name, role and key.
+/// Writers check a request with it before appending; `verify` checks every v2 `party`
+/// entry with it. Returns the registered key.
+pub fn check_party_proof(
+    ledger: &LedgerId,
+    p: &PartyPayload,
+) -> std::result::Result<PublicKey, String> {
+    let key = PublicKey::from_spki_base64(&p.public_key)
+        .map_err(|e| format!("party {:?}: key: {}", p.id, e.message()))?;
+    let proof = p
+        .proof
+        .as_deref()
+        .and_then(decode_proof)
+        .ok_or_else(|| format!("party {:?} has no proof of possession", p.id))?;
+    let fpr = key.fingerprint();
+    if !key.verify(
+        party_statement(ledger, &p.id, &p.name, p.role, &fpr).as_bytes(),
+        &proof,
+    ) {
+        return Err(format!(
+            "party {:?}: proof of possession does not verify: it is not key {fpr}'s signature over the party statement of this ledger, party id, name and role (§14.6)",
+            p.id
+        ));
+    }
+    Ok(key)
 }
 
 /// The rules of a `key-revocation` payload on its own (`FORMAT.md` §4): a fingerprint, a

@@ -27,8 +27,9 @@ use std::path::Path;
 
 use crate::crypto::{Fingerprint, PublicKey, SecretKey};
 use crate::error::{Error, Result};
-use crate::format::entry::{Kind, LedgerId};
+use crate::format::entry::{Kind, LedgerId, Version};
 use crate::format::payload::{self, PartyPayload, Role};
+use crate::format::rules;
 use store::{Engine, KeyRow, PartyRow, Txn};
 
 /// Reports progress of long operations; the CLI draws a bar, the library never prints.
@@ -143,49 +144,38 @@ pub struct Appended {
     pub kind: Kind,
 }
 
-/// Check a party id: `[a-z0-9][a-z0-9-]*`, at most 64 bytes.
+/// Check a party id: `[a-z0-9][a-z0-9-]*`, at most 64 bytes (the rule is
+/// [`rules::party_id`], which `verify` applies too).
 pub fn check_party_id(id: &str) -> Result<()> {
-    let ok = !id.is_empty()
-        && id.len() <= 64
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        && !id.starts_with('-');
-    if ok {
-        Ok(())
-    } else {
-        Err(Error::new(format!("invalid party id {id:?}"))
-            .hint("use lowercase letters, digits and '-' (for example: cloudtemple, acme)"))
-    }
+    rules::party_id(id).map_err(|e| {
+        Error::new(e).hint("use lowercase letters, digits and '-' (for example: cloudtemple, acme)")
+    })
 }
 
-/// Check free text that goes into a payload: no control characters, bounded length.
+/// Check free text that goes into a payload: not blank, bounded length, no control
+/// characters but line feed and tab ([`rules::text`], which `verify` applies too).
 pub fn check_text(what: &str, s: &str, max: usize) -> Result<()> {
-    if s.trim().is_empty() {
-        return Err(Error::new(format!("{what} is empty")));
-    }
-    if s.len() > max {
-        return Err(Error::new(format!("{what} is longer than {max} bytes")));
-    }
-    if s.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
-        return Err(Error::new(format!("{what} contains control characters")));
-    }
-    Ok(())
+    rules::text(what, s, max).map_err(Error::new)
 }
 
-fn party_draft(kind: Kind, party: &NewParty, key: &PublicKey) -> Result<Draft> {
-    check_party_id(&party.id)?;
-    check_text("party name", &party.name, 200)?;
-    let payload = PartyPayload {
-        id: party.id.clone(),
-        name: party.name.clone(),
-        role: party.role,
-        public_key: key.spki_base64(),
-    };
+/// Apply a payload rule of [`rules`] at write time.
+pub(crate) fn rule(r: std::result::Result<(), String>) -> Result<()> {
+    r.map_err(Error::new)
+}
+
+/// The draft of a `genesis` or `party` entry with this payload, checked as `verify` checks
+/// it for the format version it is written in.
+fn party_draft(kind: Kind, payload: &PartyPayload, version: Version) -> Result<Draft> {
+    use payload::Checked as _;
+    payload
+        .check()
+        .and_then(|()| payload.check_version(version, kind))
+        .map_err(Error::new)?;
+    let key = PublicKey::from_spki_base64(&payload.public_key)?;
     Ok(Draft {
         kind,
-        payload: payload::encode(&payload)?,
-        party: Some(Registration::of(&payload, key)),
+        payload: payload::encode(payload)?,
+        party: Some(Registration::of(payload, &key)),
         store_artifacts: Vec::new(),
     })
 }
@@ -193,6 +183,8 @@ fn party_draft(kind: Kind, party: &NewParty, key: &PublicKey) -> Result<Draft> {
 /// An open ledger.
 pub struct Ledger {
     store: Box<dyn Engine>,
+    /// The format version new entries are written in ([`Ledger::write_version`]).
+    version: Version,
 }
 
 impl Ledger {
@@ -204,10 +196,31 @@ impl Ledger {
         key: &SecretKey,
         now: DateTime<Utc>,
     ) -> Result<(Self, Appended)> {
-        let draft = party_draft(Kind::Genesis, founder, &key.public())?;
+        Self::init_version(path, id, founder, key, now, Version::CURRENT)
+    }
+
+    /// [`Ledger::init`], writing entries in format `version` (an older version only to
+    /// reproduce ledgers of that version, such as the test vectors of `FORMAT.md` §9).
+    pub fn init_version(
+        path: &Path,
+        id: LedgerId,
+        founder: &NewParty,
+        key: &SecretKey,
+        now: DateTime<Utc>,
+        version: Version,
+    ) -> Result<(Self, Appended)> {
+        check_party_id(&founder.id)?;
+        let genesis = PartyPayload {
+            id: founder.id.clone(),
+            name: founder.name.clone(),
+            proof: None,
+            public_key: key.public().spki_base64(),
+            role: founder.role,
+        };
+        let draft = party_draft(Kind::Genesis, &genesis, version)?;
         let id_s = id.to_string();
-        let store = store::create(path, &[("ledger_id", &id_s), ("format", "vouch/v1")])?;
-        let mut ledger = Self { store };
+        let store = store::create(path, &[("ledger_id", &id_s), ("format", version.as_str())])?;
+        let mut ledger = Self { store, version };
         match ledger.append(key, vec![draft], now, &NoProgress) {
             Ok(mut a) => Ok((ledger, a.remove(0))),
             Err(e) => {
@@ -222,7 +235,15 @@ impl Ledger {
     pub fn open(path: &Path, access: Access) -> Result<Self> {
         Ok(Self {
             store: store::open(path, access)?,
+            version: Version::CURRENT,
         })
+    }
+
+    /// Write new entries in format `version` instead of [`Version::CURRENT`]: only to
+    /// reproduce a ledger of an older version (the test vectors, `FORMAT.md` §9). Appending
+    /// still refuses to write an entry of a version older than the newest entry's (§8).
+    pub fn write_version(&mut self, version: Version) {
+        self.version = version;
     }
 
     /// The ledger id.
@@ -236,15 +257,39 @@ impl Ledger {
         })
     }
 
-    /// Register another party, signed by a registered party's key.
+    /// Register another party with its key `new`, signed by a registered party's key
+    /// `signer`: the caller holds the new party's private key and makes its proof of
+    /// possession (`FORMAT.md` §14.6) here. Otherwise the new party makes a request
+    /// ([`keys::party_request`]) and the caller appends it with [`Ledger::register`].
     pub fn add_party(
         &mut self,
         party: &NewParty,
-        public: &PublicKey,
+        new: &SecretKey,
         signer: &SecretKey,
         now: DateTime<Utc>,
     ) -> Result<Appended> {
-        let draft = party_draft(Kind::Party, party, public)?;
+        let mut request = keys::party_request(&self.id()?, party, new)?;
+        if self.version < Version::V2 {
+            request.proof = None;
+        }
+        self.register(&request, signer, now)
+    }
+
+    /// Append a registration request (a `party` payload with its proof of possession, made
+    /// by the new party with [`keys::party_request`]), signed by a registered party's key.
+    /// The proof must be for this ledger.
+    pub fn register(
+        &mut self,
+        request: &PartyPayload,
+        signer: &SecretKey,
+        now: DateTime<Utc>,
+    ) -> Result<Appended> {
+        if self.version >= Version::V2 {
+            keys::check_party_proof(&self.id()?, request).map_err(|e| {
+                Error::new(e).hint("the new party makes its request for this ledger: vouch party request ID --name NAME --role ROLE --key ITS.key --ledger-id ID")
+            })?;
+        }
+        let draft = party_draft(Kind::Party, request, self.version)?;
         let mut a = self.append(signer, vec![draft], now, &NoProgress)?;
         Ok(a.remove(0))
     }

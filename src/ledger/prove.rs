@@ -254,8 +254,7 @@ mod tests {
             name: "C".into(),
             role: Role::Customer,
         };
-        l.add_party(&c, &customer().public(), &provider(), t)
-            .unwrap();
+        l.add_party(&c, &customer(), &provider(), t).unwrap();
         append(&mut l, &customer(), n);
         l
     }

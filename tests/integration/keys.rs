@@ -53,6 +53,7 @@ fn forge_raw(env: &Env, key: &str, kind: Kind, payload: &[u8]) -> u64 {
         .unwrap();
     let tip = EntryHeader::parse(&body).unwrap();
     let h = EntryHeader {
+        version: vouch::format::entry::Version::CURRENT,
         ledger: tip.ledger,
         seq: tip.seq + 1,
         prev: sha256(&body),
@@ -796,7 +797,7 @@ fn forged_revocations_break_the_rules_verify_checks() {
     })
     .unwrap();
     let seq = forge_raw(&env, "customer2", Kind::KeyRevocation, &p);
-    finding(&env, seq, "key-revocation without a reason");
+    finding(&env, seq, "payload reason is empty");
 }
 
 #[test]

@@ -100,7 +100,7 @@ fn record_show_and_log() {
     assert_eq!(v["payload"]["artifacts"][0]["stored"], true);
     assert_eq!(v["payload"]["fields"]["rto_minutes"], 41);
     assert_eq!(v["payload"]["fields"]["data_verified"], true);
-    assert!(v["entry"].as_str().unwrap().starts_with("vouch/v1 entry\n"));
+    assert!(v["entry"].as_str().unwrap().starts_with("vouch/v2 entry\n"));
     // The entry hash printed is SHA-256 of the entry text.
     assert_eq!(
         v["hash"].as_str().unwrap(),
@@ -395,8 +395,8 @@ fn cosign_retract_waive_delegate_through_the_cli() {
         "Audit",
         "--role",
         "auditor",
-        "--pubkey",
-        "keys/auditor.pub",
+        "--new-key",
+        "keys/auditor.key",
         "--key",
         "provider",
     ]);
@@ -408,8 +408,8 @@ fn cosign_retract_waive_delegate_through_the_cli() {
         "MSP",
         "--role",
         "third-party",
-        "--pubkey",
-        "keys/msp.pub",
+        "--new-key",
+        "keys/msp.key",
         "--key",
         "provider",
     ]);

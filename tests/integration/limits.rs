@@ -144,12 +144,12 @@ fn verify_compares_times_with_the_clock_it_is_given() {
 fn meta_rows_are_checked() {
     let env = Env::two_parties();
     attacker(&env.p("ledger.db"))
-        .execute_batch("UPDATE meta SET value = 'vouch/v2' WHERE key = 'format'")
+        .execute_batch("UPDATE meta SET value = 'vouch/v3' WHERE key = 'format'")
         .unwrap();
     let r = env.fails(&["verify"]);
     assert!(
         r.stderr.contains(
-            "ledger.db: ledger format \"vouch/v2\" is not one this vouch reads (it reads vouch/v1)"
+            "ledger.db: ledger format \"vouch/v3\" is not one this vouch reads (it reads vouch/v1, vouch/v2)"
         ),
         "{}",
         r.stderr

@@ -43,8 +43,8 @@ fn ledger() -> Env {
         "Orbit Managed Services",
         "--role",
         "third-party",
-        "--pubkey",
-        "keys/orbit.pub",
+        "--new-key",
+        "keys/orbit.key",
         "--key",
         "provider",
     ]);
@@ -339,8 +339,8 @@ fn third_party_duties_and_every_roles_statement_are_shown() {
         "Orbit Managed Services",
         "--role",
         "third-party",
-        "--pubkey",
-        "keys/orbit.pub",
+        "--new-key",
+        "keys/orbit.key",
         "--key",
         "provider",
     ]);

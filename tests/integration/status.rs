@@ -855,8 +855,8 @@ fn delegated_evidence_counts_until_the_delegation_is_retracted() {
         "Orbit MSP",
         "--role",
         "third-party",
-        "--pubkey",
-        "keys/msp.pub",
+        "--new-key",
+        "keys/msp.key",
         "--key",
         "provider",
     ]); // 5

@@ -187,6 +187,7 @@ fn entry_signed_by_an_unregistered_key() {
         .unwrap();
     let mallory = SecretKey::from_seed(&[9u8; 32]);
     let header = EntryHeader {
+        version: vouch::format::entry::Version::CURRENT,
         ledger: LedgerId::parse(&id).unwrap(),
         seq: 7,
         prev: sha256(&tip),
@@ -239,8 +240,8 @@ fn substituted_party_key_is_caught_with_trust() {
         "Acme",
         "--role",
         "customer",
-        "--pubkey",
-        "keys/mallory.pub",
+        "--new-key",
+        "keys/mallory.key",
         "--key",
         "provider",
     ]);
@@ -567,8 +568,8 @@ fn signoffs_are_recomputed_and_their_signers_checked_by_verify() {
         "Orbit MSP",
         "--role",
         "third-party",
-        "--pubkey",
-        "keys/msp.pub",
+        "--new-key",
+        "keys/msp.key",
         "--key",
         "provider",
     ]); // 5

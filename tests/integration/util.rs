@@ -114,8 +114,8 @@ impl Env {
             "Acme",
             "--role",
             "customer",
-            "--pubkey",
-            "keys/customer.pub",
+            "--new-key",
+            "keys/customer.key",
             "--key",
             "keys/provider.key",
         ]);

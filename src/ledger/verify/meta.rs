@@ -15,12 +15,15 @@ use chrono::{DateTime, Utc};
 use super::precheck::Pre;
 use super::{Check, Finding};
 use crate::error::{Error, Result};
-use crate::format::entry::format_time;
+use crate::format::entry::{Version, format_time};
 use crate::ledger::evidence::MAX_FUTURE;
 use crate::ledger::store::Engine;
 
-/// The ledger formats this vouch reads (the `format` row of `meta`).
-const FORMATS: [&str; 1] = ["vouch/v1"];
+/// The ledger formats this vouch reads (the `format` row of `meta`: the version the ledger
+/// was created in; its entries may be of that version or later ones, §8).
+fn formats() -> Vec<&'static str> {
+    Version::ALL.iter().map(|v| v.as_str()).collect()
+}
 
 /// The `meta` keys a ledger has.
 const KEYS: [&str; 2] = ["format", "ledger_id"];
@@ -30,11 +33,11 @@ const KEYS: [&str; 2] = ["format", "ledger_id"];
 pub(super) fn check_meta(store: &dyn Engine, findings: &mut Vec<Finding>) -> Result<()> {
     let path = store.path().display();
     match store.meta("format")? {
-        Some(f) if FORMATS.contains(&f.as_str()) => {}
+        Some(f) if Version::from_name(&f).is_some() => {}
         Some(f) => {
             return Err(Error::new(format!(
                 "{path}: ledger format {f:?} is not one this vouch reads (it reads {})",
-                FORMATS.join(", ")
+                formats().join(", ")
             ))
             .hint("upgrade vouch to a version that reads this format, then verify again"));
         }

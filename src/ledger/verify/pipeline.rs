@@ -115,6 +115,7 @@ impl<'a> Pipeline<'a> {
             next: 1,
             prev: ZERO_HASH,
             last_time: None,
+            version: None,
             keys: HashMap::new(),
             party_ids: HashSet::new(),
             trust: opts.trust.as_ref().map(|t| t.iter().copied().collect()),

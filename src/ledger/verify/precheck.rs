@@ -12,7 +12,6 @@ use crate::format::payload::{
     KeyRevocationPayload, KeyRotationPayload, PartyPayload, RetractionPayload, SignoffPayload,
     WaiverPayload,
 };
-use crate::ledger::check_party_id;
 use crate::ledger::store::EntryRow;
 
 /// An entry's payload, parsed by kind.
@@ -44,9 +43,10 @@ impl Parsed {
 
 fn decode_as<T: serde::de::DeserializeOwned + serde::Serialize + payload::Checked>(
     bytes: &[u8],
+    h: &EntryHeader,
     wrap: fn(T) -> Parsed,
 ) -> Result<Parsed, String> {
-    payload::decode::<T>(bytes).map(wrap)
+    payload::decode_entry::<T>(bytes, h).map(wrap)
 }
 
 /// A stored row after its pre-check.
@@ -84,16 +84,11 @@ pub(super) fn pre_check(row: EntryRow) -> Pre {
         } else {
             parsed = match h.kind {
                 Kind::Genesis | Kind::Party => {
-                    match payload::decode::<PartyPayload>(&row.payload) {
+                    match payload::decode_entry::<PartyPayload>(&row.payload, h) {
                         Ok(p) => {
-                            let key = PublicKey::from_spki_base64(&p.public_key);
-                            if let Err(e) = &key {
-                                f(Check::Payload, format!("party {:?}: {e}", p.id));
-                            }
-                            if let Err(e) = check_party_id(&p.id) {
-                                f(Check::Payload, e.to_string());
-                            }
-                            Some(Parsed::Party(p, key.ok()))
+                            // decode_entry checked the key's spelling.
+                            let key = PublicKey::from_spki_base64(&p.public_key).ok();
+                            Some(Parsed::Party(p, key))
                         }
                         Err(e) => {
                             f(Check::Payload, e);
@@ -103,16 +98,16 @@ pub(super) fn pre_check(row: EntryRow) -> Pre {
                 }
                 kind => {
                     let decoded = match kind {
-                        Kind::Evidence => decode_as(&row.payload, Parsed::Evidence),
-                        Kind::Adoption => decode_as(&row.payload, Parsed::Adoption),
-                        Kind::Cosign => decode_as(&row.payload, Parsed::Cosign),
-                        Kind::Retraction => decode_as(&row.payload, Parsed::Retraction),
-                        Kind::Waiver => decode_as(&row.payload, Parsed::Waiver),
-                        Kind::Signoff => decode_as(&row.payload, Parsed::Signoff),
-                        Kind::Checkpoint => decode_as(&row.payload, Parsed::Checkpoint),
-                        Kind::KeyRotation => decode_as(&row.payload, Parsed::KeyRotation),
-                        Kind::KeyRevocation => decode_as(&row.payload, Parsed::KeyRevocation),
-                        _ => decode_as(&row.payload, Parsed::Delegation),
+                        Kind::Evidence => decode_as(&row.payload, h, Parsed::Evidence),
+                        Kind::Adoption => decode_as(&row.payload, h, Parsed::Adoption),
+                        Kind::Cosign => decode_as(&row.payload, h, Parsed::Cosign),
+                        Kind::Retraction => decode_as(&row.payload, h, Parsed::Retraction),
+                        Kind::Waiver => decode_as(&row.payload, h, Parsed::Waiver),
+                        Kind::Signoff => decode_as(&row.payload, h, Parsed::Signoff),
+                        Kind::Checkpoint => decode_as(&row.payload, h, Parsed::Checkpoint),
+                        Kind::KeyRotation => decode_as(&row.payload, h, Parsed::KeyRotation),
+                        Kind::KeyRevocation => decode_as(&row.payload, h, Parsed::KeyRevocation),
+                        _ => decode_as(&row.payload, h, Parsed::Delegation),
                     };
                     match decoded {
                         Ok(p) => Some(p),

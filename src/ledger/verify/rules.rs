@@ -106,15 +106,22 @@ impl Walk {
                     }
                 }
                 let mut h = Hasher::default();
-                match self
-                    .lookup
-                    .read_artifact(&a.matrix.sha256, &mut |c| h.update(c))
-                {
-                    // The stored size column, the bytes read and the signed size all agree.
+                let mut bytes = Vec::new();
+                match self.lookup.read_artifact(&a.matrix.sha256, &mut |c| {
+                    h.update(c);
+                    bytes.extend_from_slice(c);
+                }) {
+                    // The stored size column, the bytes read and the signed size all agree;
+                    // then the payload must say what the file is (§4 `adoption`).
                     Ok(Some((stored, n)))
                         if n == a.matrix.size
                             && u64::try_from(stored).ok() == Some(n)
-                            && hex::encode(h.finish()) == a.matrix.sha256 => {}
+                            && hex::encode(h.finish()) == a.matrix.sha256 =>
+                    {
+                        if let Err(e) = crate::attestation::adopted::check_adoption(a, &bytes) {
+                            out.push((Check::Reference, e));
+                        }
+                    }
                     Ok(None) => out.push((
                         Check::Reference,
                         format!("matrix {} is not stored in the ledger", a.matrix.id),

@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use super::precheck::{Parsed, Pre};
 use super::{Check, Finding, RevokedUse, VerifiedParty};
 use crate::crypto::{Fingerprint, PublicKey};
-use crate::format::entry::{EntryHeader, Kind, LedgerId, format_time};
+use crate::format::entry::{EntryHeader, Kind, LedgerId, Version, format_time};
 use crate::format::payload::{PartyPayload, Role};
 use crate::ledger::store::{Engine, KeyEventRow};
 use chrono::{DateTime, Utc};
@@ -61,6 +61,8 @@ pub(super) struct Walk {
     pub(super) next: u64,
     pub(super) prev: [u8; 32],
     pub(super) last_time: Option<chrono::DateTime<chrono::Utc>>,
+    /// The newest format version seen so far, and the entry that had it (§8).
+    pub(super) version: Option<(Version, u64)>,
     pub(super) keys: HashMap<Fingerprint, Registered>,
     pub(super) party_ids: HashSet<String>,
     pub(super) trust: Option<HashSet<Fingerprint>>,
@@ -178,6 +180,18 @@ impl Walk {
             };
             f2(Check::Chain, what);
         }
+        // Versions never decrease (FORMAT.md §8): a v1 ledger is upgraded in place.
+        match self.version {
+            Some((v, at)) if h.version < v => f2(
+                Check::Format,
+                format!(
+                    "a {} entry after the {v} entry {at} (§8: the versions of a ledger's entries never decrease)",
+                    h.version
+                ),
+            ),
+            Some((v, _)) if h.version == v => {}
+            _ => self.version = Some((h.version, seq)),
+        }
         if let Some(t) = self.last_time
             && h.time < t
         {
@@ -221,6 +235,14 @@ impl Walk {
     ) {
         let mut f2 = |check, what: String| out.push(Finding { seq, check, what });
         let fpr = pk.fingerprint();
+        // Format v2: the registered key proves possession (§14.6). (That a v2 party
+        // payload has a proof, and v1 none, is checked with the payload.)
+        if h.kind == Kind::Party
+            && h.version >= Version::V2
+            && let Err(e) = crate::ledger::keys::check_party_proof(&h.ledger, p)
+        {
+            f2(Check::Registry, e);
+        }
         if h.kind == Kind::Genesis {
             if fpr != h.signer {
                 f2(
