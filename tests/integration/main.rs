@@ -18,5 +18,6 @@ mod pdf;
 mod proof;
 mod report_parts;
 mod status;
+mod streaming;
 mod tamper;
 mod vectors;
