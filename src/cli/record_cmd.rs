@@ -135,7 +135,7 @@ fn record_batch(
     now: chrono::DateTime<chrono::Utc>,
     fmt: Format,
 ) -> Result<Outcome> {
-    let bar = progress::Bar::new(true);
+    let bar = progress::Bar::counter();
     let mut first: Option<vouch::ledger::Appended> = None;
     let mut last = 0;
     let n = ledger.append_stream(key, source, now, &bar, &mut |a| {
