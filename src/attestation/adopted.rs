@@ -55,7 +55,9 @@ pub fn check_item(
         supporting,
         at,
     };
-    check_target(adopted, party, &target, || delegated_to(ledger, party, item))
+    check_target(adopted, party, &target, || {
+        delegated_to(ledger, party, item)
+    })
 }
 
 /// The checks of [`check_item`] for many inputs of one party (a batch): the delegations to

@@ -155,9 +155,9 @@ pub(super) fn full_pass(
                 progress,
                 entries,
             );
-            let found = parser.join().map_err(|_| {
-                Error::new("internal error: the bundle parser thread failed")
-            })?;
+            let found = parser
+                .join()
+                .map_err(|_| Error::new("internal error: the bundle parser thread failed"))?;
             out.0.extend(found.0);
             report
         })

@@ -191,7 +191,6 @@ fn print_entries_json(ledger: &Ledger, party: &str, first: u64, last: u64) -> Re
         }
     }
     put(&format!("  ],\n  \"party\": {}\n}}", json!(party)));
-    drop(put);
     if w.flush().is_err() {
         std::process::exit(0);
     }

@@ -356,7 +356,11 @@ impl Batch<'_> {
         if let Some(row) = &self.key_row {
             // A rotation retires its signer: nothing may follow it in the same batch.
             let change = keys::check_drafts(w, &self.id, row, drafts, self.seq + 1, self.time)?;
-            if let Some(c) = self.key_change.as_ref().or(change.as_ref().filter(|_| more)) {
+            if let Some(c) = self
+                .key_change
+                .as_ref()
+                .or(change.as_ref().filter(|_| more))
+            {
                 return Err(Error::new(format!(
                     "a {} entry is appended on its own, not in a batch",
                     c.kind()

@@ -34,7 +34,10 @@ fn a_huge_batch_with_a_bad_line_near_the_end_changes_nothing() {
     let unknown = line(19_990, "backup.no-such-item");
     let negative = line(19_990, "backup.restore-tests").replace("45", "-45");
     for (bad, what) in [
-        ("{\"item\":", "b.jsonl line 19990, column 8: EOF while parsing"),
+        (
+            "{\"item\":",
+            "b.jsonl line 19990, column 8: EOF while parsing",
+        ),
         (
             negative.as_str(),
             "b.jsonl line 19990: field rto_minutes of restore-test: -45 is less than 0",
@@ -95,7 +98,10 @@ fn a_batch_in_json_lists_every_entry() {
         serde_json::from_str(&env.ok(&["--format", "json", "show", "5004"]).stdout).unwrap();
     assert_eq!(entries[4999]["hash"], shown["hash"], "{shown}");
     // The document is what print_json would print for the same value.
-    assert_eq!(r.stdout, format!("{}\n", serde_json::to_string_pretty(&v).unwrap()));
+    assert_eq!(
+        r.stdout,
+        format!("{}\n", serde_json::to_string_pretty(&v).unwrap())
+    );
 }
 
 /// `verify --bundle` needs no temporary ledger: it passes with TMPDIR pointing at a file

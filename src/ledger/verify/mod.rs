@@ -34,13 +34,13 @@ use std::path::Path;
 
 use super::Progress;
 use super::store::EntryRow;
-use rayon::prelude::*;
 use crate::crypto::Fingerprint;
 use crate::error::Result;
 use crate::format::entry::{Kind, LedgerId};
 use crate::format::payload::PartyPayload;
 use chrono::{DateTime, Utc};
 use pipeline::Pipeline;
+use rayon::prelude::*;
 
 /// What to check.
 #[derive(Debug, Clone, Default)]

@@ -101,12 +101,7 @@ impl<'a> Pipeline<'a> {
     ) -> Result<(Self, Box<dyn Engine>)> {
         let store = store::open(path, Access::ReadOnly)?;
         store.begin_read()?;
-        let mut report = Report {
-            pinned: opts.trust.is_some(),
-            ..Report::default()
-        };
         let meta_id = store.meta("ledger_id")?;
-        report.ledger_id.clone_from(&meta_id);
         let ledger = meta_id.as_deref().and_then(LedgerId::parse);
         let mut findings = Vec::new();
         super::meta::check_meta(&*store, &mut findings)?;
@@ -134,7 +129,7 @@ impl<'a> Pipeline<'a> {
         let merkle_table = store.merkle_table()?;
         let lookup = Box::new(StoreReferences(store.reopen()?));
         let mut pipeline = Self::new(opts, progress, ledger, lookup, hints);
-        pipeline.report.ledger_id = report.ledger_id;
+        pipeline.report.ledger_id = meta_id;
         pipeline.findings = findings;
         pipeline.merkle.compare = merkle_table == Some(true);
         pipeline.party_rows = party_rows;
@@ -376,19 +371,17 @@ impl<'a> Pipeline<'a> {
     /// was walked.
     fn check_stray_nodes(&mut self, store: &dyn Engine) -> Result<()> {
         let merkle = &self.merkle;
-        if merkle.intact && !self.report.stopped_early {
-            if merkle.compare {
-                let size = i64::try_from(merkle.tree.size()).unwrap_or(i64::MAX);
-                for r in store.merkle_stray_nodes(size, STRAY_NODES)? {
-                    self.findings.push(Finding {
-                        seq: 0,
-                        check: Check::Derived,
-                        what: format!(
-                            "merkle_nodes has a row at level {}, index {}, which is not a stored node of the tree of {size} entries",
-                            r.level, r.idx
-                        ),
-                    });
-                }
+        if merkle.intact && !self.report.stopped_early && merkle.compare {
+            let size = i64::try_from(merkle.tree.size()).unwrap_or(i64::MAX);
+            for r in store.merkle_stray_nodes(size, STRAY_NODES)? {
+                self.findings.push(Finding {
+                    seq: 0,
+                    check: Check::Derived,
+                    what: format!(
+                        "merkle_nodes has a row at level {}, index {}, which is not a stored node of the tree of {size} entries",
+                        r.level, r.idx
+                    ),
+                });
             }
         }
         Ok(())
