@@ -107,6 +107,92 @@ pub fn check_item(
     supporting: bool,
     at: &str,
 ) -> Result<()> {
+    let target = Target {
+        item,
+        kind,
+        supporting,
+        at,
+    };
+    check_target(adopted, party, &target, || {
+        delegated_to(ledger, party, item)
+    })
+}
+
+/// The checks of [`check_item`] for many inputs of one party (a batch): the delegations to
+/// the party are read once, and the ledger is not needed afterwards.
+pub struct ItemGuard<'m> {
+    adopted: &'m (u64, AdoptionPayload, Matrix),
+    party: String,
+    /// Items delegated to the party.
+    delegated: std::collections::HashSet<String>,
+}
+
+impl<'m> ItemGuard<'m> {
+    /// Read the delegations to `party`.
+    ///
+    /// # Errors
+    ///
+    /// I/O reading the ledger.
+    pub fn new(
+        ledger: &Ledger,
+        adopted: &'m (u64, AdoptionPayload, Matrix),
+        party: &str,
+    ) -> Result<Self> {
+        let mut delegated = std::collections::HashSet::new();
+        for e in ledger.entries_of_kind(Kind::Delegation, None)? {
+            if let Ok(d) = payload::decode::<DelegationPayload>(&e.payload)
+                && d.to == party
+            {
+                delegated.insert(d.item);
+            }
+        }
+        Ok(Self {
+            adopted,
+            party: party.to_string(),
+            delegated,
+        })
+    }
+
+    /// [`check_item`] of one input.
+    ///
+    /// # Errors
+    ///
+    /// As [`check_item`].
+    pub fn check(&self, item: &str, kind: &str, supporting: bool, at: &str) -> Result<()> {
+        let target = Target {
+            item,
+            kind,
+            supporting,
+            at,
+        };
+        check_target(self.adopted, &self.party, &target, || {
+            Ok(self.delegated.contains(item))
+        })
+    }
+}
+
+/// What one input records: item, kind, whether supporting, and how it is named.
+struct Target<'t> {
+    item: &'t str,
+    kind: &'t str,
+    supporting: bool,
+    at: &'t str,
+}
+
+/// The checks of [`check_item`], `delegated` telling whether the item was delegated to the
+/// party.
+fn check_target(
+    adopted: &(u64, AdoptionPayload, Matrix),
+    party: &str,
+    target: &Target<'_>,
+    delegated: impl FnOnce() -> Result<bool>,
+) -> Result<()> {
+    let Target {
+        item,
+        kind,
+        supporting,
+        at,
+    } = *target;
     let it = check_item_exists(adopted, item, at)?;
     let (_, a, _) = adopted;
     if supporting {
@@ -121,7 +207,7 @@ pub fn check_item(
     let holds = roles
         .iter()
         .any(|r| it.raci.get(r).is_some_and(|l| l.r || l.a) || it.statements.contains_key(r));
-    if holds || delegated_to(ledger, party, item)? {
+    if holds || delegated()? {
         // An unknown kind is reported (with a suggestion) when the evidence is drafted.
         let known = crate::matrix::kinds::Registry::builtin()?
             .get(kind)

@@ -1,38 +1,40 @@
-//! Full bundles (`schema/FORMAT.md` §16.9 step 3): the lines are loaded, as they are, into a
-//! temporary ledger, which the same [`crate::ledger::verify`] as `vouch verify` checks, so no
-//! check is written twice; its findings are then reported against the bundle's lines.
+//! Full bundles (`schema/FORMAT.md` §16.9 step 3): the lines are streamed, as they are,
+//! through the same verifier as `vouch verify` ([`crate::ledger::verify::verify_rows`]), so
+//! no check is written twice and nothing is copied: no temporary ledger, no temporary file.
+//! Its findings are then reported against the bundle's lines.
 //!
-//! The temporary ledger is made with the ledger's import API ([`crate::ledger::import`]),
-//! which stores the signed bytes verbatim and derives every column as the writer does.
+//! Three threads: one reads and hashes `entries.jsonl` (`lines`), one parses a chunk of
+//! lines on every core and learns what the bundle needs of them, and the verifier walks
+//! them. An entry that a later one refers to (a co-signature, a retraction) is read again
+//! from the file by its offset; an adopted matrix is the bundle's file with its SHA-256.
 
 use rayon::prelude::*;
 use std::collections::{HashMap, HashSet};
-use std::path::Path;
-use std::sync::mpsc;
+use std::fs::File;
+use std::io::{BufRead as _, BufReader, Read as _, Seek as _, SeekFrom};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, mpsc};
 
 use super::BundleFinding;
 use super::VerifyOptions;
 use super::files::Files;
 use super::findings::{Findings, check_name};
 use super::format::{ENTRIES, Info, decode_line, memfind, rotation_key};
-use super::lines::stream_lines;
+use super::lines::{MAX_LINE, RawChunk, stream_lines};
 use super::seen::Seen;
 use crate::crypto::{self, Fingerprint, PublicKey};
 use crate::error::{Error, Result};
-use crate::format::entry::{EntryHeader, Kind};
+use crate::format::entry::{EntryHeader, Kind, LedgerId};
 use crate::format::merkle::Hash;
 use crate::format::payload::{self, AdoptionPayload, EvidencePayload, PartyPayload};
-use crate::ledger::import::Import;
-use crate::ledger::verify::{self, Check, Options};
-use crate::ledger::{Ledger, Progress};
+use crate::ledger::Progress;
+use crate::ledger::verify::{self, Check, Options, References, SignedEntry};
 
-/// One line of a full bundle, ready to be stored.
+/// One line of a full bundle, parsed.
 struct Loaded {
     no: u64,
-    seq: u64,
-    body: Vec<u8>,
-    signature: Vec<u8>,
-    payload: Vec<u8>,
+    offset: u64,
+    entry: SignedEntry,
     has_proof: bool,
     party: Option<(PartyPayload, PublicKey)>,
     /// A key rotation: its signer and the new key.
@@ -41,13 +43,12 @@ struct Loaded {
     stored: Vec<(String, String, u64)>,
 }
 
-/// A chunk of lines parsed for loading: how many lines, and each line or why it does not
-/// read (its line number and the problem).
-type ParsedChunk = (u64, Vec<Result<Loaded, (u64, String)>>);
+/// The entries walked so far: (seq, line, byte offset of the line), in seq order.
+type Index = Arc<Mutex<Vec<(u64, u64, u64)>>>;
 
 /// Decode a line and learn what the bundle needs of it; the registry mirrors what `verify`
-/// registers. The ledger's import derives the stored columns.
-fn load_line(no: u64, bytes: &[u8]) -> Result<Loaded, (u64, String)> {
+/// registers.
+fn load_line(no: u64, offset: u64, bytes: &[u8]) -> Result<Loaded, (u64, String)> {
     let e = decode_line(bytes).map_err(|w| (no, w))?;
     let header = EntryHeader::parse(&e.body).ok();
     let payload_ok = header
@@ -88,10 +89,13 @@ fn load_line(no: u64, bytes: &[u8]) -> Result<Loaded, (u64, String)> {
     };
     Ok(Loaded {
         no,
-        seq: e.seq,
-        body: e.body,
-        signature: e.signature,
-        payload: e.payload,
+        offset,
+        entry: SignedEntry {
+            seq: e.seq,
+            body: e.body,
+            signature: e.signature,
+            payload: e.payload,
+        },
         has_proof: e.proof.is_some(),
         party,
         rotation,
@@ -100,7 +104,7 @@ fn load_line(no: u64, bytes: &[u8]) -> Result<Loaded, (u64, String)> {
     })
 }
 
-/// Load a full bundle's lines into a temporary ledger and verify it as `vouch verify` does.
+/// Stream a full bundle's lines through the verifier of `vouch verify`.
 pub(super) fn full_pass(
     path: &Path,
     info: &Info,
@@ -109,66 +113,84 @@ pub(super) fn full_pass(
     progress: &dyn Progress,
     out: &mut Findings,
 ) -> Result<(Seen, verify::Report)> {
-    let tmp = tempfile::Builder::new()
-        .prefix("vouch-bundle-")
-        .tempdir()
-        .map_err(|e| Error::io(&std::env::temp_dir(), &e).context("temporary ledger"))?;
-    let db = tmp.path().join("ledger.db");
-    let mut seen = Seen::default();
-    progress.start(info.entries, "loading");
-    let ((), hash, lines) = stream_lines(path, out, |rx, out| {
-        // Three stages: the reader hashes and splits lines, a second thread parses them on
-        // every core, and this one inserts them (SQLite writes on one connection).
-        let (ptx, prx) = mpsc::sync_channel::<ParsedChunk>(2);
-        std::thread::scope(|s| {
-            s.spawn(move || {
-                for chunk in rx {
-                    let n = chunk.len() as u64;
-                    let loaded = chunk
-                        .into_par_iter()
-                        .map(|(no, b)| load_line(no, &b))
-                        .collect();
-                    if ptx.send((n, loaded)).is_err() {
-                        break;
-                    }
-                }
-            });
-            Ledger::import(&db, &info.ledger, |import| {
-                insert_loaded(import, prx, info, files, &mut seen, progress, out)
-            })
-        })
-    })?;
-    progress.finish();
-    seen.hash = Some(hash);
-    seen.lines = lines;
+    let index: Index = Arc::default();
+    // The matrices the adoptions need, under the SHA-256 of their actual bytes.
+    let documents = info
+        .matrices
+        .iter()
+        .filter_map(|m| files.small.get(&m.file))
+        .map(|b| (hex::encode(crypto::sha256(b)), b.clone()))
+        .collect();
+    let lookup = BundleReferences {
+        path: path.to_path_buf(),
+        file: Mutex::new(None),
+        index: Arc::clone(&index),
+        documents,
+    };
     // Every problem is collected (`all`): some of verify's findings are reported against a
     // bundle file instead, and one of those must not hide the entries after it. The caller
     // keeps only the first entry problem unless asked for all.
-    let report = verify::verify(
-        &db,
-        &Options {
-            trust: opts.trust.clone(),
-            artifacts: false,
-            all: true,
-            now: None,
-        },
-        progress,
-    )?;
+    let options = Options {
+        trust: opts.trust.clone(),
+        artifacts: false,
+        all: true,
+        now: None,
+    };
+    let ledger = LedgerId::parse(&info.ledger);
+    let mut seen = Seen::default();
+    let (report, hash, lines) = stream_lines(path, out, |rx, out| {
+        let (tx, entries) = mpsc::sync_channel::<Result<Vec<SignedEntry>>>(2);
+        std::thread::scope(|s| {
+            let parser = s.spawn(|| {
+                let mut found = Findings::default();
+                feed(rx, &tx, &index, &mut seen, &mut found);
+                drop(tx);
+                found
+            });
+            let report = verify::verify_rows(
+                ledger,
+                info.entries,
+                Box::new(lookup),
+                &options,
+                progress,
+                entries,
+            );
+            let found = parser
+                .join()
+                .map_err(|_| Error::new("internal error: the bundle parser thread failed"))?;
+            out.0.extend(found.0);
+            report
+        })
+    })?;
+    let index = std::mem::take(&mut *index.lock().map_err(|_| poisoned())?);
+    seen.line_of = index.into_iter().map(|(seq, no, _)| (seq, no)).collect();
+    seen.hash = Some(hash);
+    seen.lines = lines;
     Ok((seen, report))
 }
 
-/// Import parsed lines into the temporary ledger, and learn what the bundle holds.
-fn insert_loaded(
-    import: &mut Import<'_>,
-    prx: mpsc::Receiver<ParsedChunk>,
-    info: &Info,
-    files: &Files,
+fn poisoned() -> Error {
+    Error::new("internal error: the bundle index is unusable")
+}
+
+/// Parse the chunks of lines on every core, learn what the bundle holds, and hand the
+/// entries on in seq order (a line out of order, or that does not read, is a finding and
+/// is not walked).
+fn feed(
+    rx: mpsc::Receiver<RawChunk>,
+    tx: &mpsc::SyncSender<Result<Vec<SignedEntry>>>,
+    index: &Index,
     seen: &mut Seen,
-    progress: &dyn Progress,
     out: &mut Findings,
-) -> Result<()> {
+) {
     let mut last = 0u64;
-    for (n, loaded) in prx {
+    for chunk in rx {
+        let loaded: Vec<Result<Loaded, (u64, String)>> = chunk
+            .into_par_iter()
+            .map(|(no, offset, b)| load_line(no, offset, &b))
+            .collect();
+        let mut entries = Vec::with_capacity(loaded.len());
+        let mut walked = Vec::with_capacity(loaded.len());
         for l in loaded {
             let l = match l {
                 Ok(l) => l,
@@ -177,18 +199,19 @@ fn insert_loaded(
                     continue;
                 }
             };
+            let seq = l.entry.seq;
             if l.has_proof {
                 out.entry(
                     Some(l.no),
-                    l.seq,
+                    seq,
                     "format",
                     "has an inclusion proof: a full bundle's lines have none",
                 );
             }
-            if l.seq <= last {
+            if seq <= last {
                 out.entry(
                     Some(l.no),
-                    l.seq,
+                    seq,
                     "format",
                     format!(
                         "comes after entry {last}: lines are in increasing seq order, each entry once"
@@ -196,48 +219,104 @@ fn insert_loaded(
                 );
                 continue;
             }
-            last = l.seq;
-            seen.line_of.push((l.seq, l.no));
+            last = seq;
+            walked.push((seq, l.no, l.offset));
             if let Some((signer, k)) = l.rotation {
-                let _ = seen.book.rotate(&signer, k, l.seq);
+                let _ = seen.book.rotate(&signer, k, seq);
             }
-            if let Some((p, k)) = &l.party
-                && seen.book.register(p, *k, l.seq).is_ok()
-            {
-                import.register(l.seq, p, k)?;
+            if let Some((p, k)) = &l.party {
+                let _ = seen.book.register(p, *k, seq);
             }
             if let Some(a) = l.adoption {
-                seen.adoptions.push((l.seq, a));
+                seen.adoptions.push((seq, a));
             }
             for (sha, name, size) in l.stored {
-                seen.stored.entry(sha).or_insert((l.seq, l.no, name, size));
+                seen.stored.entry(sha).or_insert((seq, l.no, name, size));
             }
-            import.entry(l.seq, l.body, l.signature, l.payload)?;
+            entries.push(l.entry);
         }
-        // Only complete subtrees of entries 1 … k form stored nodes; after a gap verify
-        // stops following the tree, as it does for a ledger.
-        import.flush()?;
-        progress.advance(n);
-    }
-    // The matrices the adoptions need, under the SHA-256 of their actual bytes.
-    for m in &info.matrices {
-        if let Some(b) = files.small.get(&m.file) {
-            import.document(b)?;
+        // The entries are looked up (by later ones) only once they are walked.
+        match index.lock() {
+            Ok(mut i) => i.extend(walked),
+            Err(_) => {
+                let _ = tx.send(Err(poisoned()));
+                return;
+            }
+        }
+        if tx.send(Ok(entries)).is_err() {
+            return;
         }
     }
-    Ok(())
 }
 
-/// Report the temporary ledger's findings against the bundle's lines, leaving out those
-/// about what the bundle does not have or reports elsewhere.
+/// What the verifier looks up in a bundle: an earlier entry, read again from
+/// `entries.jsonl` at the offset of its line; an adopted matrix, from the bundle's files.
+struct BundleReferences {
+    path: PathBuf,
+    file: Mutex<Option<BufReader<File>>>,
+    index: Index,
+    /// The matrix files, by the SHA-256 of their bytes.
+    documents: HashMap<String, Vec<u8>>,
+}
+
+impl References for BundleReferences {
+    fn entry_text(&self, seq: u64) -> Result<Option<Vec<u8>>> {
+        let offset = {
+            let index = self.index.lock().map_err(|_| poisoned())?;
+            match index.binary_search_by_key(&seq, |(s, _, _)| *s) {
+                Ok(i) => index[i].2,
+                Err(_) => return Ok(None),
+            }
+        };
+        let mut file = self.file.lock().map_err(|_| poisoned())?;
+        if file.is_none() {
+            let f = File::open(&self.path).map_err(|e| Error::io(&self.path, &e))?;
+            *file = Some(BufReader::with_capacity(8192, f));
+        }
+        let Some(r) = file.as_mut() else {
+            return Ok(None);
+        };
+        let mut line = Vec::new();
+        r.seek(SeekFrom::Start(offset))
+            .and_then(|_| {
+                r.by_ref()
+                    .take(MAX_LINE as u64 + 1)
+                    .read_until(b'\n', &mut line)
+            })
+            .map_err(|e| Error::io(&self.path, &e))?;
+        if line.last() == Some(&b'\n') {
+            line.pop();
+        }
+        // The line was read and decoded once already; if it no longer decodes to entry
+        // `seq`, the file changed under the verifier, and the entry is as good as missing.
+        Ok(decode_line(&line)
+            .ok()
+            .filter(|e| e.seq == seq)
+            .map(|e| e.body))
+    }
+
+    fn read_document(
+        &self,
+        sha256: &str,
+        sink: &mut dyn FnMut(&[u8]),
+    ) -> Result<Option<(i64, u64)>> {
+        Ok(self.documents.get(sha256).map(|b| {
+            sink(b);
+            (i64::try_from(b.len()).unwrap_or(i64::MAX), b.len() as u64)
+        }))
+    }
+}
+
+/// Report the verifier's findings against the bundle's lines, leaving out those about
+/// what the bundle does not have or reports elsewhere.
 pub(super) fn ledger_findings(
     findings: Vec<verify::Finding>,
     seen: &Seen,
     matrix_sha: &HashMap<String, (&str, Hash)>,
     out: &mut Findings,
 ) {
-    // The temporary ledger's matrices are the bundle's files: a matrix finding of
-    // verify is reported once, against the file (by `verify`'s matrix step).
+    // The verifier's matrices are the bundle's files: a matrix finding of verify is
+    // reported once, against the file (by `verify`'s matrix step).
     let matrix_seqs: HashSet<u64> = seen
         .adoptions
         .iter()
@@ -249,9 +328,8 @@ pub(super) fn ledger_findings(
         .map(|(s, _)| *s)
         .collect();
     for f in findings {
-        // A bundle has no derived columns or tables: the temporary ledger's are made
-        // here from the signed bytes, and any disagreement is about them, not the
-        // bundle (key history, for one, is derived by verify's own rules).
+        // A bundle has no derived columns or tables: the verifier makes its rows from the
+        // signed bytes, and any disagreement is about them, not the bundle.
         if f.check == Check::Derived {
             continue;
         }

@@ -15,10 +15,11 @@ use crate::format::merkle::Hash;
 
 /// Longest line of `entries.jsonl` read (an entry text is at most 512 bytes; a payload with
 /// a long note and many fields a few kB; a proof at most 64 hashes).
-const MAX_LINE: usize = 16 << 20;
+pub(super) const MAX_LINE: usize = 16 << 20;
 
-/// Lines of `entries.jsonl`: line number and bytes (without the LF).
-pub(super) type RawChunk = Vec<(u64, Vec<u8>)>;
+/// Lines of `entries.jsonl`: line number, byte offset of the line in the file, and bytes
+/// (without the LF).
+pub(super) type RawChunk = Vec<(u64, u64, Vec<u8>)>;
 
 /// Read `entries.jsonl` line by line, hashing every byte, and send the lines in chunks.
 /// Returns the file's SHA-256 and the number of lines.
@@ -31,6 +32,7 @@ fn read_lines(
     let mut r = BufReader::with_capacity(1 << 20, f);
     let mut h = Hasher::default();
     let mut no = 0u64;
+    let mut offset = 0u64;
     let mut chunk: RawChunk = Vec::with_capacity(CHUNK);
     let limit = MAX_LINE as u64 + 1;
     loop {
@@ -44,6 +46,8 @@ fn read_lines(
         }
         h.update(&buf);
         no += 1;
+        let at = offset;
+        offset += n as u64;
         if buf.last() == Some(&b'\n') {
             buf.pop();
             if buf.is_empty() {
@@ -65,6 +69,7 @@ fn read_lines(
                     .read_until(b'\n', &mut rest)
                     .map_err(|e| Error::io(path, &e))?;
                 h.update(&rest);
+                offset += k as u64;
                 if k == 0 || rest.last() == Some(&b'\n') {
                     break;
                 }
@@ -78,7 +83,7 @@ fn read_lines(
                 "the last line does not end in a newline (cut short?)",
             );
         }
-        chunk.push((no, buf));
+        chunk.push((no, at, buf));
         if chunk.len() == CHUNK {
             if tx.send(std::mem::take(&mut chunk)).is_err() {
                 break;

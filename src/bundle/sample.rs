@@ -215,7 +215,7 @@ impl Sampler<'_> {
         let cp = self.cp;
         let pre: Vec<Result<Pre, (u64, String)>> = chunk
             .into_par_iter()
-            .map(|(no, b)| pre_sample(no, &b, cp))
+            .map(|(no, _, b)| pre_sample(no, &b, cp))
             .collect();
         let mut jobs: Vec<(usize, PublicKey)> = Vec::new();
         let mut ok_pre = Vec::with_capacity(pre.len());

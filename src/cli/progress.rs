@@ -8,6 +8,8 @@ use std::sync::Mutex;
 pub struct Bar {
     bar: Mutex<Option<ProgressBar>>,
     enabled: bool,
+    /// Show a running count when the total is unknown (0).
+    counter: bool,
 }
 
 impl Bar {
@@ -16,13 +18,37 @@ impl Bar {
         Self {
             bar: Mutex::new(None),
             enabled: wanted && std::io::stderr().is_terminal(),
+            counter: false,
+        }
+    }
+
+    /// A bar that, when the total is not known in advance (a batch read as it is
+    /// appended), counts what is done; shows only if stderr is a terminal.
+    pub fn counter() -> Self {
+        Self {
+            counter: true,
+            ..Self::new(true)
         }
     }
 }
 
 impl vouch::ledger::Progress for Bar {
     fn start(&self, total: u64, what: &str) {
-        if !self.enabled || total < 1000 {
+        if !self.enabled {
+            return;
+        }
+        if total == 0 && self.counter {
+            let pb = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+            if let Ok(style) = ProgressStyle::with_template("{msg:>10} {pos} ({per_sec})") {
+                pb.set_style(style);
+            }
+            pb.set_message(what.to_string());
+            if let Ok(mut b) = self.bar.lock() {
+                *b = Some(pb);
+            }
+            return;
+        }
+        if total < 1000 {
             return;
         }
         let pb = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());

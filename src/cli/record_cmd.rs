@@ -35,89 +35,171 @@ pub(super) fn record(path: &Path, args: &RecordArgs, fmt: Format) -> Result<Outc
     let now = clock::now();
     let store = !args.no_store;
     let adopted = vouch::attestation::adopted::current(&ledger)?;
-    let drafts = if let Some(batch) = &args.batch {
-        let drafts = evidence::draft_batch(batch, now, store, &policy)?;
-        if let Some(adopted) = &adopted {
-            let label = evidence::batch_label(batch);
-            for (line, d) in &drafts {
-                let at = format!("{label} line {line}");
-                let supporting = is_supporting(d);
-                vouch::attestation::adopted::check_item(
-                    &ledger,
-                    adopted,
-                    &party.id,
+    if let Some(batch) = &args.batch {
+        let guard = match &adopted {
+            Some(a) => Some(vouch::attestation::adopted::ItemGuard::new(
+                &ledger, a, &party.id,
+            )?),
+            None => None,
+        };
+        let mut source = Checked {
+            batch: evidence::BatchDrafts::open(batch, now, store, &policy)?,
+            guard,
+        };
+        return record_batch(&mut ledger, &key, &mut source, &party.id, now, fmt);
+    }
+    let mut fields = std::collections::BTreeMap::new();
+    for f in &args.fields {
+        let (k, v) = parse_field(f)?;
+        if fields.insert(k.clone(), v).is_some() {
+            return Err(Error::new(format!("--field {k} is given twice")));
+        }
+    }
+    let input = EvidenceInput {
+        item: args.item.clone().unwrap_or_default(),
+        kind: args.kind.clone().unwrap_or_default(),
+        outcome: args.outcome.clone().unwrap_or_default(),
+        performed_at: args
+            .performed_at
+            .clone()
+            .unwrap_or_else(|| vouch::format::entry::format_time(&now)),
+        fields,
+        artifacts: args.artifacts.clone(),
+        note: args.note.clone(),
+        supporting: args.supporting,
+    };
+    // Input is checked in the order it is read: the item, then kind, outcome, time,
+    // fields and artefacts, and only then whether this party may record it.
+    if let Some(adopted) = &adopted {
+        vouch::attestation::adopted::check_item_exists(adopted, &input.item, "--item")?;
+    }
+    let draft = evidence::draft_with(&input, now, store, &policy.origin("--artifact"))?;
+    if let Some(adopted) = &adopted {
+        vouch::attestation::adopted::check_item(
+            &ledger,
+            adopted,
+            &party.id,
+            &input.item,
+            &input.kind,
+            args.supporting,
+            "--item",
+        )?;
+    }
+    let a = append_one(&mut ledger, &key, draft)?;
+    if fmt == Format::Json {
+        let list = vec![json!({"seq": a.seq, "hash": hex::encode(a.hash)})];
+        print_json(&json!({"party": party.id, "entries": list}));
+    } else {
+        out!(
+            "entry {}: evidence recorded by {} ({})",
+            a.seq,
+            party.id,
+            hex::encode(a.hash)
+        );
+    }
+    Ok(Outcome::Ok)
+}
+
+/// A batch's drafts, each checked against the adopted matrix (if any) as it is read.
+struct Checked<'a> {
+    batch: evidence::BatchDrafts<'a>,
+    guard: Option<vouch::attestation::adopted::ItemGuard<'a>>,
+}
+
+impl vouch::ledger::DraftSource for Checked<'_> {
+    fn next_chunk(&mut self) -> Result<Option<Vec<(usize, vouch::ledger::Draft)>>> {
+        let chunk = self.batch.next_chunk()?;
+        if let (Some(chunk), Some(guard)) = (&chunk, &self.guard) {
+            for (line, d) in chunk {
+                let at = self.batch.name(*line).unwrap_or_default();
+                guard.check(
                     d.item().as_deref().unwrap_or(""),
                     &payload_str(d, "kind"),
-                    supporting,
+                    is_supporting(d),
                     &at,
                 )?;
             }
         }
-        drafts.into_iter().map(|(_, d)| d).collect()
-    } else {
-        let mut fields = std::collections::BTreeMap::new();
-        for f in &args.fields {
-            let (k, v) = parse_field(f)?;
-            if fields.insert(k.clone(), v).is_some() {
-                return Err(Error::new(format!("--field {k} is given twice")));
-            }
+        Ok(chunk)
+    }
+
+    fn name(&self, number: usize) -> Option<String> {
+        self.batch.name(number)
+    }
+}
+
+/// `record --batch`: the batch is read, checked, signed and stored a chunk at a time, in
+/// one transaction. Memory stays flat in the batch's length: the text output needs only
+/// the first and last entry; the JSON output (every entry's seq and hash) is read back
+/// from the ledger a chunk at a time once the batch is committed.
+fn record_batch(
+    ledger: &mut Ledger,
+    key: &vouch::crypto::SecretKey,
+    source: &mut Checked<'_>,
+    party: &str,
+    now: chrono::DateTime<chrono::Utc>,
+    fmt: Format,
+) -> Result<Outcome> {
+    let bar = progress::Bar::counter();
+    let mut first: Option<vouch::ledger::Appended> = None;
+    let mut last = 0;
+    let n = ledger.append_stream(key, source, now, &bar, &mut |a| {
+        if first.is_none() {
+            first = Some(a.clone());
         }
-        let input = EvidenceInput {
-            item: args.item.clone().unwrap_or_default(),
-            kind: args.kind.clone().unwrap_or_default(),
-            outcome: args.outcome.clone().unwrap_or_default(),
-            performed_at: args
-                .performed_at
-                .clone()
-                .unwrap_or_else(|| vouch::format::entry::format_time(&now)),
-            fields,
-            artifacts: args.artifacts.clone(),
-            note: args.note.clone(),
-            supporting: args.supporting,
-        };
-        // Input is checked in the order it is read: the item, then kind, outcome, time,
-        // fields and artefacts, and only then whether this party may record it.
-        if let Some(adopted) = &adopted {
-            vouch::attestation::adopted::check_item_exists(adopted, &input.item, "--item")?;
-        }
-        let draft = evidence::draft_with(&input, now, store, &policy.origin("--artifact"))?;
-        if let Some(adopted) = &adopted {
-            vouch::attestation::adopted::check_item(
-                &ledger,
-                adopted,
-                &party.id,
-                &input.item,
-                &input.kind,
-                args.supporting,
-                "--item",
-            )?;
-        }
-        vec![draft]
+        last = a.seq;
+    })?;
+    let Some(first) = first else {
+        return Err(Error::new("nothing was appended"));
     };
-    let bar = progress::Bar::new(drafts.len() as u64 >= 1000);
-    let appended = ledger.append(&key, drafts, now, &bar)?;
-    let first = appended.first().map_or(0, |a| a.seq);
-    let last = appended.last().map_or(0, |a| a.seq);
     if fmt == Format::Json {
-        let list: Vec<Value> = appended
-            .iter()
-            .map(|a| json!({"seq": a.seq, "hash": hex::encode(a.hash)}))
-            .collect();
-        print_json(&json!({"party": party.id, "entries": list}));
-    } else if appended.len() == 1 {
+        print_entries_json(ledger, party, first.seq, last)?;
+    } else if n == 1 {
         out!(
-            "entry {first}: evidence recorded by {} ({})",
-            party.id,
-            hex::encode(appended[0].hash)
+            "entry {}: evidence recorded by {party} ({})",
+            first.seq,
+            hex::encode(first.hash)
         );
     } else {
         out!(
-            "entries {first}–{last}: {} evidence entries recorded by {}",
-            appended.len(),
-            party.id
+            "entries {}–{last}: {n} evidence entries recorded by {party}",
+            first.seq
         );
     }
     Ok(Outcome::Ok)
+}
+
+/// `{"entries": [{"hash", "seq"}…], "party"}` for entries `first..=last`, as `print_json`
+/// prints it, written as the entries are read back (a chunk at a time). Like `out!`, a
+/// closed standard output ends the command quietly (the batch is committed).
+fn print_entries_json(ledger: &Ledger, party: &str, first: u64, last: u64) -> Result<()> {
+    let mut w = io::BufWriter::new(io::stdout().lock());
+    let mut put = |text: &str| {
+        if writeln!(w, "{text}").is_err() {
+            std::process::exit(0);
+        }
+    };
+    put("{\n  \"entries\": [");
+    let mut after = first.saturating_sub(1);
+    while after < last {
+        let chunk = ledger.entries_after(after, 4096)?;
+        if chunk.is_empty() {
+            break;
+        }
+        for e in chunk.iter().take_while(|e| e.seq() <= last) {
+            let v = json!({"hash": hex::encode(e.hash()), "seq": e.seq()});
+            let text = serde_json::to_string_pretty(&v).unwrap_or_default();
+            let sep = if e.seq() == last { "" } else { "," };
+            let indented: Vec<String> = text.lines().map(|l| format!("    {l}")).collect();
+            put(&format!("{}{sep}", indented.join("\n")));
+            after = e.seq();
+        }
+    }
+    put(&format!("  ],\n  \"party\": {}\n}}", json!(party)));
+    if w.flush().is_err() {
+        std::process::exit(0);
+    }
+    Ok(())
 }
 
 /// `vouch cosign SEQ --ack|--dispute REASON|--approve [--note TEXT] [--item ITEM] [--yes]

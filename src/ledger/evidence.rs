@@ -1,6 +1,6 @@
 //! Turning what an operator typed (flags or a JSONL batch) into evidence drafts.
 //!
-//! Checks every input before anything is written, hashes artefacts while streaming them,
+//! Checks every input before anything is committed, hashes artefacts while streaming them,
 //! and names the line of a batch file that is wrong.
 //!
 //! What `vouch record` reads is bounded and safe to keep for ever: artefacts are regular
@@ -19,7 +19,7 @@ use std::io::{BufRead as _, BufReader, Read as _};
 use std::path::{Path, PathBuf};
 
 use super::store::Txn;
-use super::{Draft, check_text};
+use super::{Draft, DraftSource, check_text};
 use crate::crypto::{self, Hasher};
 use crate::error::{Error, Result};
 use crate::format::entry::{Kind, format_time};
@@ -656,66 +656,115 @@ pub fn batch_label(source: &Path) -> String {
     }
 }
 
-/// Read a JSONL batch (`-`: standard input) and build every draft with its line number;
-/// the first bad line is named and nothing is returned. Blank lines are skipped; a file
-/// with no entries is refused.
+/// A JSONL batch (`-`: standard input) read as a [`DraftSource`]: a chunk of lines at a
+/// time, drafted on every core; the first bad line is named. Blank lines are skipped; a
+/// batch with no entries is refused.
 ///
-/// The batch is read as a stream of lines, each at most [`MAX_BATCH_LINE`] bytes (a longer
-/// one is refused by number without being read whole), drafted a chunk at a time on every
-/// core: the raw text is never held whole, only the drafts.
-pub fn draft_batch(
-    source: &Path,
+/// Lines are read one at a time, each at most [`MAX_BATCH_LINE`] bytes (a longer one is
+/// refused by number without being read whole): neither the text nor the drafts of the
+/// whole batch are ever held, only a chunk's.
+pub struct BatchDrafts<'a> {
+    lines: BatchLines<'static>,
     now: DateTime<Utc>,
     store_artifacts: bool,
-    policy: &ArtifactPolicy,
-) -> Result<Vec<(usize, Draft)>> {
-    let reader: Box<dyn std::io::BufRead> = if source == Path::new("-") {
-        Box::new(std::io::stdin().lock())
-    } else {
-        let meta = std::fs::metadata(source).map_err(|e| Error::io(source, &e).context("batch"))?;
-        if meta.is_dir() {
-            return Err(Error::new(format!(
-                "batch {} is a directory",
-                source.display()
-            )));
-        }
-        // A pipe is fine (`--batch <(…)`): it ends when its writer does.
-        let f = File::open(source).map_err(|e| Error::io(source, &e).context("batch"))?;
-        Box::new(BufReader::with_capacity(256 * 1024, f))
-    };
-    let mut lines = BatchLines {
-        reader,
-        label: batch_label(source),
-        line: 0,
-    };
-    let mut drafts = Vec::new();
-    loop {
-        let (chunk, stop) = lines.next_chunk();
-        // Lines are independent: draft them on every core, then report the first bad line
-        // in file order (a line that could not be read comes after those before it).
-        let results: Vec<Result<(usize, Draft)>> = chunk
-            .par_iter()
-            .map(|(n, line)| {
-                let at = format!("{} line {n}", lines.label);
-                draft_line(line, &at, now, store_artifacts, policy).map(|d| (*n, d))
-            })
-            .collect();
-        for r in results {
-            drafts.push(r?);
-        }
-        match stop {
-            Some(Ok(())) => break,
+    policy: &'a ArtifactPolicy,
+    /// Drafts handed out so far.
+    drafted: u64,
+    /// The end was reached, or a line could not be read (the error is handed out next).
+    stop: Option<Result<()>>,
+}
+
+impl<'a> BatchDrafts<'a> {
+    /// Open the batch at `source` (`-`: standard input).
+    ///
+    /// # Errors
+    ///
+    /// No such file, a directory, I/O.
+    pub fn open(
+        source: &Path,
+        now: DateTime<Utc>,
+        store_artifacts: bool,
+        policy: &'a ArtifactPolicy,
+    ) -> Result<Self> {
+        let reader: Box<dyn std::io::BufRead> = if source == Path::new("-") {
+            Box::new(std::io::stdin().lock())
+        } else {
+            let meta =
+                std::fs::metadata(source).map_err(|e| Error::io(source, &e).context("batch"))?;
+            if meta.is_dir() {
+                return Err(Error::new(format!(
+                    "batch {} is a directory",
+                    source.display()
+                )));
+            }
+            // A pipe is fine (`--batch <(…)`): it ends when its writer does.
+            let f = File::open(source).map_err(|e| Error::io(source, &e).context("batch"))?;
+            Box::new(BufReader::with_capacity(256 * 1024, f))
+        };
+        Ok(Self {
+            lines: BatchLines {
+                reader,
+                label: batch_label(source),
+                line: 0,
+            },
+            now,
+            store_artifacts,
+            policy,
+            drafted: 0,
+            stop: None,
+        })
+    }
+}
+
+impl DraftSource for BatchDrafts<'_> {
+    fn next_chunk(&mut self) -> Result<Option<Vec<(usize, Draft)>>> {
+        match self.stop.take() {
+            Some(Ok(())) => {
+                self.stop = Some(Ok(()));
+                return Ok(None);
+            }
             Some(Err(e)) => return Err(e),
             None => {}
         }
-    }
-    if drafts.is_empty() {
-        return Err(
-            Error::new(format!("batch {} holds no entries", lines.label))
-                .hint("write one JSON object per line"),
+        let (chunk, stop) = self.lines.next_chunk();
+        self.stop = stop;
+        // Lines are independent: draft them on every core, then report the first bad line
+        // in file order (a line that could not be read comes after those before it).
+        let (now, store, policy, label) = (
+            self.now,
+            self.store_artifacts,
+            self.policy,
+            &self.lines.label,
         );
+        let results: Vec<Result<(usize, Draft)>> = chunk
+            .par_iter()
+            .map(|(n, line)| {
+                let at = format!("{label} line {n}");
+                draft_line(line, &at, now, store, policy).map(|d| (*n, d))
+            })
+            .collect();
+        let drafts = results.into_iter().collect::<Result<Vec<_>>>()?;
+        self.drafted += drafts.len() as u64;
+        if !drafts.is_empty() {
+            return Ok(Some(drafts));
+        }
+        match self.stop.take() {
+            Some(Err(e)) => Err(e),
+            _ if self.drafted == 0 => Err(Error::new(format!(
+                "batch {} holds no entries",
+                self.lines.label
+            ))
+            .hint("write one JSON object per line")),
+            _ => {
+                self.stop = Some(Ok(()));
+                Ok(None)
+            }
+        }
     }
-    Ok(drafts)
+
+    fn name(&self, number: usize) -> Option<String> {
+        Some(format!("{} line {number}", self.lines.label))
+    }
 }
 
 /// SHA-256 hex of bytes (for callers that must not import the crypto module's internals).

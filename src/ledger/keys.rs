@@ -171,6 +171,17 @@ pub(crate) struct KeyChange {
     event: KeyEventRow,
 }
 
+impl KeyChange {
+    /// The kind of the entry that makes the change.
+    pub(crate) fn kind(&self) -> Kind {
+        if self.key.is_some() {
+            Kind::KeyRotation
+        } else {
+            Kind::KeyRevocation
+        }
+    }
+}
+
 /// A key's state in the writer's derived tables: the entry that retired it, and the entry
 /// that revoked it with its `since`.
 type Events = (Option<i64>, Option<(i64, String)>);

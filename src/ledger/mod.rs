@@ -19,6 +19,7 @@ pub mod read;
 mod store;
 pub mod verify;
 
+pub use append::DraftSource;
 pub use read::{Entry, Key, Party};
 pub use store::Access;
 

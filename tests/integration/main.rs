@@ -21,5 +21,6 @@ mod pdf_contract;
 mod proof;
 mod report_parts;
 mod status;
+mod streaming;
 mod tamper;
 mod vectors;

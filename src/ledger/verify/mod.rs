@@ -18,6 +18,10 @@
 //! §4), `derived` (derived tables, the Merkle nodes and the indexes), `meta` (the file's
 //! `meta` rows, and entry times against the verifier's clock) and `pipeline` (threads,
 //! chunks and batch signature verification).
+//!
+//! The entries need not come from a ledger file: [`verify_rows`] streams them from a
+//! bundle's `entries.jsonl` (`schema/FORMAT.md` §16.9) through the same checks, with no
+//! temporary copy, looking earlier entries and documents up through [`References`].
 
 mod derived;
 mod meta;
@@ -29,12 +33,14 @@ mod walk;
 use std::path::Path;
 
 use super::Progress;
+use super::store::EntryRow;
 use crate::crypto::Fingerprint;
 use crate::error::Result;
-use crate::format::entry::Kind;
+use crate::format::entry::{Kind, LedgerId};
 use crate::format::payload::PartyPayload;
 use chrono::{DateTime, Utc};
 use pipeline::Pipeline;
+use rayon::prelude::*;
 
 /// What to check.
 #[derive(Debug, Clone, Default)]
@@ -176,5 +182,73 @@ pub fn verify_noting_revoked(
     let (mut pipeline, store) = Pipeline::open(path, opts, progress)?;
     let store = pipeline.stream(store)?;
     progress.finish();
-    pipeline.finish(&*store)
+    pipeline.finish(Some(&*store))
+}
+
+/// Where the walk finds what entries refer to, for entries that do not come from a ledger
+/// file (see [`verify_rows`]).
+pub(crate) trait References {
+    /// The signed text of entry `seq` (an earlier entry than the one being walked), if
+    /// there is one.
+    ///
+    /// # Errors
+    ///
+    /// I/O (reported as the entry missing).
+    fn entry_text(&self, seq: u64) -> Result<Option<Vec<u8>>>;
+
+    /// Stream the document (an adopted matrix) stored under `sha256` into `sink`: its
+    /// recorded size and the bytes read, or `None` if there is none.
+    ///
+    /// # Errors
+    ///
+    /// I/O.
+    fn read_document(
+        &self,
+        sha256: &str,
+        sink: &mut dyn FnMut(&[u8]),
+    ) -> Result<Option<(i64, u64)>>;
+}
+
+/// An entry as it was signed, found elsewhere than in a ledger file: the seq it is found
+/// under, its text, signature and payload.
+pub(crate) struct SignedEntry {
+    pub seq: u64,
+    pub body: Vec<u8>,
+    pub signature: Vec<u8>,
+    pub payload: Vec<u8>,
+}
+
+/// Verify entries of ledger `ledger` that do not come from a ledger file (a bundle's
+/// `entries.jsonl`, `schema/FORMAT.md` §16.9), with the checks of [`verify`] on the
+/// entries themselves: format, sequence, chain, time, signatures (batch-verified on every
+/// core), the rules of each kind, key history, trust pins and the Merkle root. The entries
+/// come in chunks, in the order they are walked; each is made the row a writer would
+/// store (the checks of derived columns, tables, indexes and stored nodes are those of a
+/// ledger file, and not made here); `expected` is their number, for progress. Memory
+/// stays flat: a few chunks at a time.
+///
+/// # Errors
+///
+/// An error from `rows`.
+pub(crate) fn verify_rows(
+    ledger: Option<LedgerId>,
+    expected: u64,
+    lookup: Box<dyn References>,
+    opts: &Options,
+    progress: &dyn Progress,
+    entries: impl IntoIterator<Item = Result<Vec<SignedEntry>>>,
+) -> Result<Report> {
+    let mut pipeline = Pipeline::rows(ledger, expected, lookup, opts, progress);
+    let rows = entries.into_iter().map(|chunk| {
+        chunk?
+            .into_par_iter()
+            .map(|e| {
+                let hash = crate::crypto::sha256(&e.body);
+                EntryRow::derive(e.seq, hash, e.body, e.signature, e.payload)
+            })
+            .collect::<Result<Vec<_>>>()
+    });
+    pipeline.stream_rows(rows)?;
+    progress.finish();
+    pipeline.finish(None).map(|(report, _)| report)
 }

@@ -5,6 +5,12 @@
 //! order, and its signatures batch-verified in the background; then the whole-ledger checks
 //! (derived tables, index sizes, Merkle root and stray nodes, stored artefacts) and the
 //! report. Memory stays flat in ledger size.
+//!
+//! Entries from elsewhere than a ledger file (a bundle's `entries.jsonl`, §16.9) go through
+//! the same pipeline ([`Pipeline::rows`], [`Pipeline::stream_rows`]): every check of the
+//! entries themselves, with earlier entries and documents looked up through
+//! [`References`]; the checks of the file (layout, `meta`, derived tables, indexes, stored
+//! Merkle nodes, stored artefacts) are made only for a ledger file.
 
 use rayon::prelude::*;
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
@@ -14,7 +20,7 @@ use std::sync::mpsc;
 use super::derived::{LookupTally, MerkleCheck, check_derived_tables};
 use super::precheck::{Pre, pre_check};
 use super::walk::{KeyHistory, Walk};
-use super::{Check, Finding, Options, Report, RevokedUse};
+use super::{Check, Finding, Options, References, Report, RevokedUse};
 use crate::crypto::{self, Fingerprint, Hasher, PublicKey};
 use crate::error::Result;
 use crate::format::entry::{Kind, LedgerId, ZERO_HASH};
@@ -61,6 +67,28 @@ pub(super) struct Pipeline<'a> {
     /// The lookups (indexes) the layout check found intact, and what the reader read of
     /// them.
     tally: LookupTally,
+    /// The entries come from a ledger file, whose own checks are made too.
+    file: bool,
+}
+
+/// A ledger file's engine as the walk's [`References`].
+struct StoreReferences(Box<dyn Engine>);
+
+impl References for StoreReferences {
+    fn entry_text(&self, seq: u64) -> Result<Option<Vec<u8>>> {
+        let Ok(seq) = i64::try_from(seq) else {
+            return Ok(None);
+        };
+        Ok(self.0.entry(seq)?.map(|r| r.body))
+    }
+
+    fn read_document(
+        &self,
+        sha256: &str,
+        sink: &mut dyn FnMut(&[u8]),
+    ) -> Result<Option<(i64, u64)>> {
+        self.0.read_artifact(sha256, sink)
+    }
 }
 
 impl<'a> Pipeline<'a> {
@@ -73,12 +101,7 @@ impl<'a> Pipeline<'a> {
     ) -> Result<(Self, Box<dyn Engine>)> {
         let store = store::open(path, Access::ReadOnly)?;
         store.begin_read()?;
-        let mut report = Report {
-            pinned: opts.trust.is_some(),
-            ..Report::default()
-        };
         let meta_id = store.meta("ledger_id")?;
-        report.ledger_id.clone_from(&meta_id);
         let ledger = meta_id.as_deref().and_then(LedgerId::parse);
         let mut findings = Vec::new();
         super::meta::check_meta(&*store, &mut findings)?;
@@ -104,12 +127,43 @@ impl<'a> Pipeline<'a> {
         let (count, _) = store.count()?;
         progress.start(u64::try_from(count).unwrap_or(0), "verifying");
         let merkle_table = store.merkle_table()?;
-        let merkle = MerkleCheck {
-            tree: merkle::Builder::new(),
-            intact: true,
-            compare: merkle_table == Some(true),
-        };
+        let lookup = Box::new(StoreReferences(store.reopen()?));
+        let mut pipeline = Self::new(opts, progress, ledger, lookup, hints);
+        pipeline.report.ledger_id = meta_id;
+        pipeline.findings = findings;
+        pipeline.merkle.compare = merkle_table == Some(true);
+        pipeline.party_rows = party_rows;
+        pipeline.key_rows = key_rows;
+        pipeline.key_event_rows = key_event_rows;
+        pipeline.tally = LookupTally::new(&layout.lookups);
+        pipeline.file = true;
+        Ok((pipeline, store))
+    }
 
+    /// Entries from elsewhere than a ledger file, of ledger `ledger` (`None`: unknown),
+    /// about `expected` of them (for progress); `lookup` finds earlier entries and
+    /// documents.
+    pub(super) fn rows(
+        ledger: Option<LedgerId>,
+        expected: u64,
+        lookup: Box<dyn References>,
+        opts: &'a Options,
+        progress: &'a dyn Progress,
+    ) -> Self {
+        progress.start(expected, "verifying");
+        let mut pipeline = Self::new(opts, progress, ledger, lookup, Hints::new());
+        pipeline.report.ledger_id = ledger.map(|l| l.to_string());
+        pipeline
+    }
+
+    /// The state before the first entry, with nothing of a ledger file.
+    fn new(
+        opts: &'a Options,
+        progress: &'a dyn Progress,
+        ledger: Option<LedgerId>,
+        lookup: Box<dyn References>,
+        hints: Hints,
+    ) -> Self {
         let walk = Walk {
             ledger,
             next: 1,
@@ -124,25 +178,32 @@ impl<'a> Pipeline<'a> {
             artifacts: BTreeMap::new(),
             want_artifacts: opts.artifacts,
             roles: HashMap::new(),
-            lookup: store.reopen()?,
+            lookup,
             history: KeyHistory {
                 hints,
                 ..KeyHistory::default()
             },
         };
-        let pipeline = Self {
+        Self {
             opts,
             progress,
-            report,
-            findings,
+            report: Report {
+                pinned: opts.trust.is_some(),
+                ..Report::default()
+            },
+            findings: Vec::new(),
             walk,
-            merkle,
-            party_rows,
-            key_rows,
-            key_event_rows,
-            tally: LookupTally::new(&layout.lookups),
-        };
-        Ok((pipeline, store))
+            merkle: MerkleCheck {
+                tree: merkle::Builder::new(),
+                intact: true,
+                compare: false,
+            },
+            party_rows: Vec::new(),
+            key_rows: Vec::new(),
+            key_event_rows: Vec::new(),
+            tally: LookupTally::new(&[]),
+            file: false,
+        }
     }
 
     /// Stream every entry through the checks: a reader thread fetches the chunks, this
@@ -154,7 +215,9 @@ impl<'a> Pipeline<'a> {
         let (stop_tx, stop_rx) = mpsc::channel::<()>();
         let (store, tally) = std::thread::scope(|s| -> Result<_> {
             let reader = s.spawn(move || read_chunks(store, fetch_nodes, tally, tx, stop_rx));
-            self.walk_chunks(rx, &stop_tx)?;
+            self.walk_chunks(rx, &|| {
+                let _ = stop_tx.send(());
+            })?;
             reader.join().map_err(|_| {
                 crate::error::Error::new("internal error: verify reader thread failed")
             })
@@ -163,14 +226,31 @@ impl<'a> Pipeline<'a> {
         Ok(store)
     }
 
-    /// Check the chunks as they come, in order; tell the reader to stop when the walk stops
-    /// early. Signatures of chunk k are checked in the background while chunk k+1 is parsed
-    /// and walked; at most two chunks are in flight, so memory stays flat.
-    fn walk_chunks(&mut self, rx: mpsc::Receiver<Chunk>, stop_tx: &mpsc::Sender<()>) -> Result<()> {
+    /// Stream entries from elsewhere than a ledger file through the checks, as they come
+    /// (in the order they are to be walked); an error ends the walk. When the walk stops
+    /// early, the remaining chunks are left unread.
+    pub(super) fn stream_rows(
+        &mut self,
+        chunks: impl IntoIterator<Item = Result<Vec<EntryRow>>>,
+    ) -> Result<()> {
+        let chunks = chunks
+            .into_iter()
+            .map(|c| c.map(|rows| (rows, Vec::new(), Vec::new())));
+        self.walk_chunks(chunks, &|| {})
+    }
+
+    /// Check the chunks as they come, in order; tell the reader to stop (`stop`) when the
+    /// walk stops early. Signatures of chunk k are checked in the background while chunk
+    /// k+1 is parsed and walked; at most two chunks are in flight, so memory stays flat.
+    fn walk_chunks(
+        &mut self,
+        chunks: impl IntoIterator<Item = Chunk>,
+        stop_reader: &dyn Fn(),
+    ) -> Result<()> {
         let mut pending: VecDeque<InFlight> = VecDeque::new();
         rayon::in_place_scope(|scope| {
             let mut stop = false;
-            for msg in rx {
+            for msg in chunks {
                 let (rows, nodes, index_findings) = msg?;
                 let in_flight = self.check_chunk(scope, rows, nodes, index_findings);
                 pending.push_back(in_flight);
@@ -186,7 +266,7 @@ impl<'a> Pipeline<'a> {
             }
             if stop {
                 self.report.stopped_early = true;
-                let _ = stop_tx.send(());
+                stop_reader();
             }
             Ok(())
         })
@@ -244,31 +324,41 @@ impl<'a> Pipeline<'a> {
         found && !self.opts.all
     }
 
-    /// After the walk: the whole-ledger checks, then the report and the entries noted
-    /// against a confirmed revocation.
-    pub(super) fn finish(mut self, store: &dyn Engine) -> Result<(Report, Vec<RevokedUse>)> {
-        self.check_tables();
-        if !self.report.stopped_early {
-            self.tally.finish(store, &mut self.findings)?;
-        }
-        self.check_merkle_root(store)?;
-        if self.opts.artifacts {
-            self.check_artifacts(store)?;
-        }
-        Ok(self.into_report())
-    }
-
-    /// No entries at all; the derived tables (whether the tables the schema version has
-    /// are there is the layout's check).
-    fn check_tables(&mut self) {
-        let findings = &mut self.findings;
+    /// After the walk: the whole-ledger checks (those of the file only with `store`, the
+    /// ledger file's engine), then the report and the entries noted against a confirmed
+    /// revocation.
+    pub(super) fn finish(
+        mut self,
+        store: Option<&dyn Engine>,
+    ) -> Result<(Report, Vec<RevokedUse>)> {
         if self.report.entries == 0 {
-            findings.push(Finding {
+            self.findings.push(Finding {
                 seq: 1,
                 check: Check::Missing,
                 what: "the ledger has no entries (no genesis)".into(),
             });
         }
+        let merkle = &self.merkle;
+        if merkle.intact && !self.report.stopped_early {
+            self.report.merkle_root = Some(merkle.tree.root());
+        }
+        if let Some(store) = store.filter(|_| self.file) {
+            self.check_tables();
+            if !self.report.stopped_early {
+                self.tally.finish(store, &mut self.findings)?;
+            }
+            self.check_stray_nodes(store)?;
+            if self.opts.artifacts {
+                self.check_artifacts(store)?;
+            }
+        }
+        Ok(self.into_report())
+    }
+
+    /// The derived tables (whether the tables the schema version has are there is the
+    /// layout's check).
+    fn check_tables(&mut self) {
+        let findings = &mut self.findings;
         check_derived_tables(
             &self.walk,
             &self.party_rows,
@@ -278,24 +368,21 @@ impl<'a> Pipeline<'a> {
         );
     }
 
-    /// The Merkle root, when every entry was walked; and the stored nodes that are not
-    /// nodes of the tree (`FORMAT.md` §12).
-    fn check_merkle_root(&mut self, store: &dyn Engine) -> Result<()> {
+    /// The stored nodes that are not nodes of the tree (`FORMAT.md` §12), when every entry
+    /// was walked.
+    fn check_stray_nodes(&mut self, store: &dyn Engine) -> Result<()> {
         let merkle = &self.merkle;
-        if merkle.intact && !self.report.stopped_early {
-            self.report.merkle_root = Some(merkle.tree.root());
-            if merkle.compare {
-                let size = i64::try_from(merkle.tree.size()).unwrap_or(i64::MAX);
-                for r in store.merkle_stray_nodes(size, STRAY_NODES)? {
-                    self.findings.push(Finding {
-                        seq: 0,
-                        check: Check::Derived,
-                        what: format!(
-                            "merkle_nodes has a row at level {}, index {}, which is not a stored node of the tree of {size} entries",
-                            r.level, r.idx
-                        ),
-                    });
-                }
+        if merkle.intact && !self.report.stopped_early && merkle.compare {
+            let size = i64::try_from(merkle.tree.size()).unwrap_or(i64::MAX);
+            for r in store.merkle_stray_nodes(size, STRAY_NODES)? {
+                self.findings.push(Finding {
+                    seq: 0,
+                    check: Check::Derived,
+                    what: format!(
+                        "merkle_nodes has a row at level {}, index {}, which is not a stored node of the tree of {size} entries",
+                        r.level, r.idx
+                    ),
+                });
             }
         }
         Ok(())

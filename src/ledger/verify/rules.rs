@@ -57,18 +57,20 @@ impl Walk {
                 "refers to entry {seq}, which is not an earlier entry"
             ));
         }
-        let row = i64::try_from(seq)
+        let body = self
+            .lookup
+            .entry_text(seq)
             .ok()
-            .and_then(|s| self.lookup.entry(s).ok().flatten())
+            .flatten()
             .ok_or_else(|| format!("refers to entry {seq}, which is missing"))?;
-        let h = EntryHeader::parse(&row.body)
+        let h = EntryHeader::parse(&body)
             .map_err(|_| format!("refers to entry {seq}, which is malformed"))?;
         let party = self
             .keys
             .get(&h.signer)
             .map(|r| r.party.clone())
             .unwrap_or_default();
-        Ok((party, crypto::sha256(&row.body), h.kind))
+        Ok((party, crypto::sha256(&body), h.kind))
     }
 
     /// Kind-specific rules (`FORMAT.md` §4): who may sign what, and what it may refer to.
@@ -107,7 +109,7 @@ impl Walk {
                 }
                 let mut h = Hasher::default();
                 let mut bytes = Vec::new();
-                match self.lookup.read_artifact(&a.matrix.sha256, &mut |c| {
+                match self.lookup.read_document(&a.matrix.sha256, &mut |c| {
                     h.update(c);
                     bytes.extend_from_slice(c);
                 }) {

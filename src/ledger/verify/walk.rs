@@ -7,11 +7,11 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use super::precheck::{Parsed, Pre};
-use super::{Check, Finding, RevokedUse, VerifiedParty};
+use super::{Check, Finding, References, RevokedUse, VerifiedParty};
 use crate::crypto::{Fingerprint, PublicKey};
 use crate::format::entry::{EntryHeader, Kind, LedgerId, Version, format_time};
 use crate::format::payload::{PartyPayload, Role};
-use crate::ledger::store::{Engine, KeyEventRow};
+use crate::ledger::store::KeyEventRow;
 use chrono::{DateTime, Utc};
 
 /// A signer's key state before the entry: the entry that retired it, and the one that
@@ -72,8 +72,9 @@ pub(super) struct Walk {
     pub(super) want_artifacts: bool,
     /// Role of each registered party.
     pub(super) roles: HashMap<String, Role>,
-    /// A second connection, to look up entries that later entries reference.
-    pub(super) lookup: Box<dyn Engine>,
+    /// Where entries that later entries reference (and adopted matrices) are looked up: a
+    /// second connection to the ledger file, or a bundle's files.
+    pub(super) lookup: Box<dyn References>,
     /// Rotations and revocations.
     pub(super) history: KeyHistory,
 }
