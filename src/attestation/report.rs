@@ -11,7 +11,7 @@ use crate::attestation::status::{Duty, Status, WaiverState, Window};
 use crate::error::{Error, Result};
 use crate::format::entry::{Kind, format_time};
 use crate::format::payload::{self, CosignPayload, EvidencePayload};
-pub use crate::format::stamp::{ReportOptions, STAMP_FORMAT, Stamp};
+pub use crate::format::stamp::{ReportOptions, STAMP_FORMAT, Stamp, StampSince};
 use crate::ledger::Ledger;
 use crate::ledger::verify::Report as Verification;
 use crate::matrix::RoleId;
@@ -33,18 +33,37 @@ pub enum Generated {
     Refused(Verification),
 }
 
+/// How a report is made ([`generate`]): beside the period and the appendix.
+#[derive(Debug, Clone, Default)]
+pub struct Making {
+    /// Pinned key fingerprints.
+    pub trust: Option<Vec<crate::crypto::Fingerprint>>,
+    /// Report even if the ledger does not verify.
+    pub allow_unverified: bool,
+    /// The report at the head at or before this entry (default: the newest head).
+    pub at: Option<u64>,
+    /// Verify from this trusted checkpoint (`FORMAT.md` §7.1).
+    pub since: Option<crate::ledger::verify::Since>,
+}
+
 /// Verify the ledger at `path` (every hash, signature and stored artefact, against the
-/// pinned keys if any) and build the report of `period` from it. A ledger that does not
-/// verify gives [`Generated::Refused`] unless `allow_unverified`, in which case the report
-/// says so (and every rendering of it marks it).
+/// pinned keys if any; from a trusted checkpoint with `making.since`) and build the report
+/// of `period` at the head at or before `making.at` from it. A ledger that does not verify
+/// gives [`Generated::Refused`] unless `allow_unverified`, in which case the report says so
+/// (and every rendering of it marks it).
 pub fn generate(
     path: &std::path::Path,
     period: &Period,
-    trust: Option<Vec<crate::crypto::Fingerprint>>,
     appendix: Appendix,
-    allow_unverified: bool,
+    making: Making,
 ) -> Result<Generated> {
     use crate::ledger::verify::{self, Options};
+    let Making {
+        trust,
+        allow_unverified,
+        at,
+        since,
+    } = making;
     let trust_pins = trust.clone().unwrap_or_default();
     let verification = verify::verify(
         path,
@@ -53,6 +72,7 @@ pub fn generate(
             artifacts: true,
             all: true,
             now: None,
+            since,
         },
         &crate::ledger::NoProgress,
     )?;
@@ -60,7 +80,7 @@ pub fn generate(
         return Ok(Generated::Refused(verification));
     }
     let ledger = Ledger::open(path, crate::ledger::Access::ReadOnly)?;
-    let mut r = build(&ledger, period, &verification, appendix)?;
+    let mut r = build(&ledger, period, &verification, appendix, at)?;
     let mut pins: Vec<String> = trust_pins.iter().map(ToString::to_string).collect();
     pins.sort();
     r.options.trust = pins;
@@ -316,6 +336,9 @@ pub struct Report {
     pub checkpoint: Option<String>,
     /// The newest signed checkpoint recorded in the ledger: its entry and note.
     pub signed_checkpoint: Option<(u64, String)>,
+    /// The trusted checkpoint the ledger was verified from (`--since`), if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub since: Option<StampSince>,
     /// The options the report was made with (to make it again: `vouch verify --report`).
     pub options: ReportOptions,
 }
@@ -386,6 +409,7 @@ impl Report {
             digest: self.digest.clone(),
             head: self.head.clone(),
             checkpoint: self.checkpoint.clone(),
+            since: self.since.clone(),
             options: self.options.clone(),
         }
     }
@@ -708,16 +732,24 @@ fn performed_by(d: &Duty, evidence: &HashMap<u64, EvidenceRead>) -> Vec<String> 
     out
 }
 
-/// Build the report of a period from a ledger and its verification result.
+/// Build the report of a period from a ledger and its verification result, at the head at
+/// or before entry `at` (the newest head with `None`). The report is the statement at that
+/// head: it reads entries 1 … the head and the sign-offs recorded right after it (the
+/// attestation's `extent`), and nothing later, so the same prefix always gives the same
+/// report (`FORMAT.md` §11).
 pub fn build(
     ledger: &Ledger,
     period: &Period,
     verification: &Verification,
     appendix: Appendix,
+    at: Option<u64>,
 ) -> Result<Report> {
-    let att = attest::build(ledger, period)?;
+    let mut att = attest::build_at(ledger, period, at)?;
+    let extent = att.extent;
+    att.signoffs.retain(|s| s.seq <= extent);
     let ledger_id = ledger.id()?;
-    let keys = ledger.keys()?;
+    let mut keys = ledger.keys()?;
+    keys.retain(|k| k.seq <= extent);
     let parties = party_rows(ledger, &keys, &att)?;
     let matrix = matrix_facts(ledger, &att)?;
     // Co-signatures, by the entry they refer to.
@@ -737,15 +769,24 @@ pub fn build(
     let (rows, appendix_note) = evidence_rows(wanted, &evidence, &cosigns);
     let digest = hex::encode(att.digest);
     let head = (att.head.0, hex::encode(att.head.1));
-    let how_to_verify = how_to_verify(&parties, period);
-    let checkpoint = verification.merkle_root.map(|root| {
-        crate::format::checkpoint::vouch_checkpoint(&ledger_id, verification.entries, root)
-            .to_string()
-    });
-    let signed_checkpoint = signed_checkpoint(ledger, verification)?;
+    let how_to_verify = how_to_verify(&parties, period, att.head.0);
+    // The prefix the report reads, as a checkpoint (its root: the verified one when it is
+    // the whole ledger, else from the verified tree's stored nodes).
+    let checkpoint = match verification.merkle_root {
+        Some(root) if extent == verification.entries => Some(root),
+        Some(_) => Some(ledger.merkle_root(extent)?),
+        None => None,
+    }
+    .map(|root| crate::format::checkpoint::vouch_checkpoint(&ledger_id, extent, root).to_string());
+    let signed_checkpoint = signed_checkpoint(ledger, extent.min(verification.entries))?;
     Ok(Report {
         checkpoint,
         signed_checkpoint,
+        since: verification.since.as_ref().map(|c| StampSince {
+            size: c.size,
+            root: hex::encode(c.root),
+            key: c.key.to_string(),
+        }),
         options: ReportOptions {
             appendix: appendix.as_str().to_string(),
             trust: Vec::new(),
@@ -759,7 +800,7 @@ pub fn build(
         head,
         as_of: att.report.as_of.clone(),
         verified: verification.ok(),
-        entries: verification.entries,
+        entries: extent.min(verification.entries),
         findings: verification
             .findings
             .iter()
@@ -829,6 +870,7 @@ fn party_rows(
     let parties: Vec<PartyRow> = ledger
         .parties()?
         .into_iter()
+        .filter(|p| p.seq <= att.extent)
         .map(|p| PartyRow {
             fingerprints: keys
                 .iter()
@@ -1055,7 +1097,7 @@ fn evidence_rows(
 }
 
 /// How to verify the report: the commands, with every party's key pinned.
-fn how_to_verify(parties: &[PartyRow], period: &Period) -> Vec<String> {
+fn how_to_verify(parties: &[PartyRow], period: &Period, head: u64) -> Vec<String> {
     let p = period.name();
     let trust: Vec<String> = parties
         .iter()
@@ -1067,22 +1109,19 @@ fn how_to_verify(parties: &[PartyRow], period: &Period) -> Vec<String> {
             trust.join(" ")
         ),
         format!(
-            "vouch --ledger LEDGER attest --period {p}    (recomputes the attestation digest and checks each sign-off)"
+            "vouch --ledger LEDGER attest --period {p} --at {head}    (recomputes the attestation digest at this head and checks each sign-off)"
         ),
         format!(
-            "vouch --ledger LEDGER report --period {p} --out check.pdf    (with the same options, the same ledger gives a byte-identical PDF)"
+            "vouch --ledger LEDGER report --period {p} --at {head} --out check.pdf    (with the same options, the ledger gives a byte-identical PDF for as long as it holds these entries)"
         ),
         "Without vouch: schema/FORMAT.md section 10 checks any entry with sqlite3, sha256sum and openssl; section 11 defines the attestation encoding.".to_string(),
     ]
 }
 
-/// The newest signed checkpoint among the verified entries: its entry and note.
-fn signed_checkpoint(
-    ledger: &Ledger,
-    verification: &Verification,
-) -> Result<Option<(u64, String)>> {
+/// The newest signed checkpoint among entries 1 … `upto`: its entry and note.
+fn signed_checkpoint(ledger: &Ledger, upto: u64) -> Result<Option<(u64, String)>> {
     let mut signed_checkpoint = None;
-    for e in ledger.entries_of_kind(Kind::Checkpoint, Some(verification.entries))? {
+    for e in ledger.entries_of_kind(Kind::Checkpoint, Some(upto))? {
         if let Ok(c) = payload::decode::<payload::CheckpointPayload>(&e.payload) {
             signed_checkpoint = Some((e.seq(), c.note));
         }

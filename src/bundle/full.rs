@@ -151,6 +151,7 @@ pub(super) fn full_pass(
             artifacts: false,
             all: true,
             now: None,
+            since: None,
         },
         progress,
     )?;
