@@ -235,6 +235,68 @@ pub fn changes(before: &Attestation, after: &Attestation) -> Vec<Change> {
     out
 }
 
+/// Entries after an earlier head read at most by [`responsible`].
+const RESPONSIBLE_SCAN: usize = 100_000;
+
+/// Add to each change (from [`changes`]`(before, after)`) the entries after `before`'s head
+/// that concern it: evidence, waivers and delegations of its item, and retractions and
+/// co-signatures of an entry the duty counted at either head. Reads at most
+/// [`RESPONSIBLE_SCAN`] entries after the earlier head.
+///
+/// # Errors
+///
+/// I/O, or a damaged entry.
+pub fn responsible(
+    ledger: &Ledger,
+    before: &Attestation,
+    after: &Attestation,
+    changes: &mut [Change],
+) -> Result<()> {
+    use std::collections::{HashMap, HashSet};
+    if changes.is_empty() {
+        return Ok(());
+    }
+    let mut counted: HashMap<(String, &'static str, String), HashSet<u64>> = HashMap::new();
+    for att in [before, after] {
+        for it in &att.report.items {
+            for d in &it.duties {
+                counted
+                    .entry((it.id.clone(), d.role, d.party.clone()))
+                    .or_default()
+                    .extend(d.evidence.iter().copied());
+            }
+        }
+    }
+    let upto = after.head.0;
+    for e in ledger.entries_after(before.head.0, RESPONSIBLE_SCAN)? {
+        let seq = e.seq();
+        if seq > upto {
+            break;
+        }
+        let item = e.item();
+        let refers = match e.header.kind {
+            Kind::Retraction | Kind::Cosign => {
+                serde_json::from_slice::<serde_json::Value>(&e.payload)
+                    .ok()
+                    .and_then(|v| v.get("entry").and_then(serde_json::Value::as_u64))
+            }
+            _ => None,
+        };
+        for c in changes.iter_mut() {
+            let key = (c.item.clone(), c.role, c.party.clone());
+            let concerns = item.as_deref() == Some(c.item.as_str())
+                || refers.is_some_and(|r| counted.get(&key).is_some_and(|s| s.contains(&r)));
+            if concerns && !c.entries.contains(&seq) {
+                c.entries.push(seq);
+            }
+        }
+    }
+    for c in changes.iter_mut() {
+        c.entries.sort_unstable();
+    }
+    Ok(())
+}
+
 /// The attestation at the head at or before `at`, with the period's sign-offs judged only
 /// against it (`valid` when they match it).
 pub fn compute(ledger: &Ledger, period: &Period, at: Option<u64>) -> Result<Attestation> {

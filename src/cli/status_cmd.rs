@@ -240,7 +240,9 @@ fn later_changes(
         .into_iter()
         .map(|h| {
             let then = attest::compute(&ledger, period, Some(h))?;
-            Ok((h, current.head.0, attest::changes(&then, &current)))
+            let mut changes = attest::changes(&then, &current);
+            attest::responsible(&ledger, &then, &current, &mut changes)?;
+            Ok((h, current.head.0, changes))
         })
         .collect()
 }

@@ -17,6 +17,7 @@ mod modes;
 mod pdf;
 mod proof;
 mod report_parts;
+mod since_at;
 mod status;
 mod tamper;
 mod vectors;
