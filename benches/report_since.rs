@@ -128,7 +128,8 @@ fn main() {
         .into_iter()
         .map(|(a, b)| (a.to_string(), b.to_string()))
         .collect();
-    l.adopt(&provider, mref, text, bindings, vec![], t0).unwrap();
+    l.adopt(&provider, mref, text, bindings, vec![], t0)
+        .unwrap();
     let t = Instant::now();
     // The customer verified the ledger and wrote a checkpoint; then life went on.
     append(&mut l, &customer, 0, n - 4 - after);

@@ -93,10 +93,10 @@ fn head(ledger: &Ledger, upto: Option<u64>) -> Result<(u64, [u8; 32], DateTime<U
     if let Some(u) = upto
         && (u == 0 || u > size)
     {
-        return Err(Error::new(format!(
-            "--at {u}: the ledger has entries 1 to {size}"
-        ))
-        .hint("name an entry of the ledger: vouch log lists them"));
+        return Err(
+            Error::new(format!("--at {u}: the ledger has entries 1 to {size}"))
+                .hint("name an entry of the ledger: vouch log lists them"),
+        );
     }
     let mut seq = upto.unwrap_or(size);
     while seq > 0 {
@@ -168,7 +168,13 @@ pub fn build_at(ledger: &Ledger, period: &Period, at: Option<u64>) -> Result<Att
             Some(d) => *d,
             None => {
                 let d = compute(ledger, period, Some(s.head))
-                    .map(|a| if a.head.0 == s.head { a.digest } else { [0; 32] })
+                    .map(|a| {
+                        if a.head.0 == s.head {
+                            a.digest
+                        } else {
+                            [0; 32]
+                        }
+                    })
                     .unwrap_or([0; 32]);
                 earlier.insert(s.head, d);
                 d
@@ -183,9 +189,8 @@ pub fn build_at(ledger: &Ledger, period: &Period, at: Option<u64>) -> Result<Att
 /// one, with the entries after the earlier head that each now counts or flags.
 pub fn changes(before: &Attestation, after: &Attestation) -> Vec<Change> {
     use std::collections::BTreeMap;
-    let key = |item: &str, role: &'static str, party: &str| {
-        (item.to_string(), role, party.to_string())
-    };
+    let key =
+        |item: &str, role: &'static str, party: &str| (item.to_string(), role, party.to_string());
     let mut old: BTreeMap<(String, &'static str, String), &'static str> = BTreeMap::new();
     for it in &before.report.items {
         for d in &it.duties {

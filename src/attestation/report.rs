@@ -30,7 +30,7 @@ pub enum Generated {
     /// The report (of a verified ledger, or stamped unverified when that was allowed).
     Report(Box<Report>),
     /// The ledger does not verify and an unverified report was not allowed.
-    Refused(Verification),
+    Refused(Box<Verification>),
 }
 
 /// How a report is made ([`generate`]): beside the period and the appendix.
@@ -77,7 +77,7 @@ pub fn generate(
         &crate::ledger::NoProgress,
     )?;
     if !verification.ok() && !allow_unverified {
-        return Ok(Generated::Refused(verification));
+        return Ok(Generated::Refused(Box::new(verification)));
     }
     let ledger = Ledger::open(path, crate::ledger::Access::ReadOnly)?;
     let mut r = build(&ledger, period, &verification, appendix, at)?;

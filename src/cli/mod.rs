@@ -143,7 +143,14 @@ fn run(cli: Cli) -> Result<Outcome> {
         Command::Report(args) => status_cmd::report(&cli.ledger, args, fmt),
         Command::Log { last } => log_cmd::log(&cli.ledger, last, fmt),
         Command::Show { seq } => log_cmd::show(&cli.ledger, seq, fmt),
-        Command::Verify(args) if args.since.since.is_some() && (args.proof.is_some() || args.bundle.is_some() || args.report.is_some()) => Err(Error::new("--since verifies a ledger file from a checkpoint; it cannot be used with --proof, --bundle or --report")),
+        Command::Verify(args)
+            if args.since.since.is_some()
+                && (args.proof.is_some() || args.bundle.is_some() || args.report.is_some()) =>
+        {
+            Err(Error::new(
+                "--since verifies a ledger file from a checkpoint; it cannot be used with --proof, --bundle or --report",
+            ))
+        }
         Command::Verify(args) => match (&args.proof, &args.bundle, &args.report) {
             (Some(file), _, _) => proof_cmd::verify_proof(file, &args.trust, fmt),
             (None, Some(dir), _) => bundle_cmd::verify_bundle(dir, &args, fmt),

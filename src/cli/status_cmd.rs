@@ -131,7 +131,6 @@ pub(super) fn attest(
     at: Option<u64>,
     fmt: Format,
 ) -> Result<Outcome> {
-
     let (att, signed) = match key {
         Some(k) => {
             let k = load_key(&k)?;
@@ -198,7 +197,10 @@ pub(super) fn attest(
         let state = if s.matches {
             "matches".to_string()
         } else if s.valid {
-            format!("valid at head {} (a statement about the ledger up to that entry)", s.head)
+            format!(
+                "valid at head {} (a statement about the ledger up to that entry)",
+                s.head
+            )
         } else {
             format!("does NOT match the attestation at its head {}", s.head)
         };

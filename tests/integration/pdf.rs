@@ -186,7 +186,15 @@ fn a_later_entry_makes_a_new_statement_and_the_old_signoff_stays_valid_at_its_he
     );
     // The report at the signed head is still the one made before.
     let head = before["head"][0].as_u64().unwrap().to_string();
-    env.ok(&["report", "--period", "2026-Q3", "--at", &head, "--out", "again.pdf"]);
+    env.ok(&[
+        "report",
+        "--period",
+        "2026-Q3",
+        "--at",
+        &head,
+        "--out",
+        "again.pdf",
+    ]);
     assert_eq!(
         std::fs::read(env.p("before.pdf")).unwrap(),
         std::fs::read(env.p("again.pdf")).unwrap()
