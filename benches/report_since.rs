@@ -51,8 +51,9 @@ fn input(i: usize) -> EvidenceInput {
     );
     fields.insert("rto_minutes".to_string(), serde_json::json!(45));
     fields.insert("data_verified".to_string(), serde_json::json!(true));
+    // Spread over the first 300 days of 2026 (none in the future of a late-2026 clock).
     let day =
-        chrono::NaiveDate::from_ymd_opt(2026, 1, 1).unwrap() + chrono::Days::new((i % 365) as u64);
+        chrono::NaiveDate::from_ymd_opt(2026, 1, 1).unwrap() + chrono::Days::new((i % 300) as u64);
     let items = [
         "backup.restore-tests",
         "backup.verify-restorability",
@@ -90,8 +91,11 @@ fn main() {
     let n = 1_000_000 / if quick { 10 } else { 1 };
     // Entries recorded after the checkpoint: their signatures are checked.
     let after = 10_000 / if quick { 10 } else { 1 };
+    // VOUCH_BENCH_DIR keeps the ledger and checkpoint there (to profile them afterwards).
     let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path();
+    let kept = std::env::var_os("VOUCH_BENCH_DIR").map(std::path::PathBuf::from);
+    let dir = kept.as_deref().unwrap_or(tmp.path());
+    std::fs::create_dir_all(dir).unwrap();
 
     // The ledger of benches/ledger.rs: two parties, the Cloud Temple matrix, evidence.
     let provider = SecretKey::from_seed(&[1u8; 32]);
