@@ -361,6 +361,7 @@ fn main() {
             &year,
             &report,
             vouch::attestation::report::Appendix::All,
+            None,
         )
         .unwrap()
     });

@@ -462,6 +462,7 @@ pub fn run(dir: &Path) -> Result<Summary> {
     let matrix = adopt(&mut ledger)?;
     let (count, approve) = record_quarter(&mut ledger, &matrix, &art_dir)?;
     close_quarter(&mut ledger, approve)?;
+    next_quarter(&mut ledger)?;
     drop(ledger);
     summarise(dir, ledger_path, parties, count)
 }
@@ -677,6 +678,28 @@ fn close_quarter(ledger: &mut Ledger, approve: Option<u64>) -> Result<()> {
     Ok(())
 }
 
+/// Life goes on after the sign-offs: the provider records the first patch run of Q4. The
+/// Q3 sign-offs stay valid statements at their head (`FORMAT.md` §11).
+fn next_quarter(ledger: &mut Ledger) -> Result<()> {
+    let now = t("2026-10-20T16:00:00Z")?;
+    let input = EvidenceInput {
+        item: "physical.hypervisors".into(),
+        kind: "patch-run".into(),
+        outcome: "pass".into(),
+        performed_at: "2026-10-20T14:00:00Z".into(),
+        fields: [("hosts", "48"), ("patches_applied", "52"), ("failed", "0")]
+            .iter()
+            .map(|(k, v)| ((*k).to_string(), serde_json::json!(v)))
+            .collect(),
+        artifacts: Vec::new(),
+        note: None,
+        supporting: false,
+    };
+    let draft = evidence::draft(&input, now, true)?;
+    ledger.append(&demo_key("cloudtemple"), vec![draft], now, &NoProgress)?;
+    Ok(())
+}
+
 fn demo_period() -> Result<crate::period::Period> {
     crate::period::Period::parse(PERIOD).ok_or_else(|| Error::new("internal: bad demo period"))
 }
@@ -704,7 +727,17 @@ fn summarise(
     let ledger = Ledger::open(&ledger_path, crate::ledger::Access::ReadOnly)?;
     let (status, _, _) =
         crate::attestation::status_ledger::from_ledger(&ledger, &period, t(AS_OF)?, None)?;
-    let attestation = crate::attestation::attest::build(&ledger, &period)?;
+    // The quarter's attestation at the head its sign-offs were made at (the newest sign-off's
+    // head: entries recorded after it, such as Q4's first evidence, do not change it).
+    let signed_head = ledger
+        .entries_of_kind(crate::format::entry::Kind::Signoff, None)?
+        .last()
+        .and_then(|e| {
+            crate::format::payload::decode::<crate::format::payload::SignoffPayload>(&e.payload)
+                .ok()
+        })
+        .map(|s| s.head);
+    let attestation = crate::attestation::attest::build_at(&ledger, &period, signed_head)?;
     Ok(Summary {
         dir: dir.to_path_buf(),
         ledger: ledger_path,

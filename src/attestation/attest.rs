@@ -40,8 +40,11 @@ pub struct Signoff {
     pub digest: String,
     /// The head it was computed at.
     pub head: u64,
-    /// Its digest equals the attestation recomputed now.
+    /// Its digest is this attestation's (same period, same head).
     pub matches: bool,
+    /// Its digest is the attestation of its period recomputed at its own head: a valid
+    /// statement about the ledger up to that head, for ever (`FORMAT.md` §11).
+    pub valid: bool,
 }
 
 /// An attestation: canonical bytes, digest, and what they were computed from.
@@ -59,14 +62,43 @@ pub struct Attestation {
     pub matrix: Matrix,
     /// The adoption in force.
     pub adoption: Adoption,
-    /// Sign-offs of this period, oldest first.
+    /// Sign-offs of this period, oldest first (every one in the ledger, at any head).
     pub signoffs: Vec<Signoff>,
+    /// The last entry of the statement at this head: the head and the sign-offs recorded
+    /// right after it (a report at this head covers entries 1 … `extent`).
+    pub extent: u64,
+}
+
+/// A duty whose status differs between two attestations of a period (an earlier signed
+/// head and a later one): what the entries recorded in between changed.
+#[derive(Debug, Clone, Serialize)]
+pub struct Change {
+    /// Item id.
+    pub item: String,
+    /// Duty role.
+    pub role: &'static str,
+    /// Bound party.
+    pub party: String,
+    /// Status at the earlier head (`None`: no such duty there).
+    pub before: Option<&'static str>,
+    /// Status at the later head (`None`: no such duty there).
+    pub after: Option<&'static str>,
+    /// Entries after the earlier head that the duty now counts or flags.
+    pub entries: Vec<u64>,
 }
 
 /// The attestation head: the newest entry that is not a sign-off (at or before `upto`).
 fn head(ledger: &Ledger, upto: Option<u64>) -> Result<(u64, [u8; 32], DateTime<Utc>)> {
     let size = ledger.size()?;
-    let mut seq = upto.map_or(size, |u| u.min(size));
+    if let Some(u) = upto
+        && (u == 0 || u > size)
+    {
+        return Err(
+            Error::new(format!("--at {u}: the ledger has entries 1 to {size}"))
+                .hint("name an entry of the ledger: vouch log lists them"),
+        );
+    }
+    let mut seq = upto.unwrap_or(size);
     while seq > 0 {
         let e = ledger.entry(seq)?.ok_or_else(|| {
             Error::new(format!("entry {seq} is missing")).hint("run vouch verify")
@@ -119,8 +151,160 @@ pub fn build(ledger: &Ledger, period: &Period) -> Result<Attestation> {
 }
 
 /// Compute the attestation of a period at the head at or before entry `at` (the current
-/// head with `None`), with the period's sign-offs.
+/// head with `None`), with the period's sign-offs, each judged at its own head.
+///
+/// # Errors
+///
+/// `at` is not an entry of the ledger; I/O; a ledger too damaged to compute statuses.
 pub fn build_at(ledger: &Ledger, period: &Period, at: Option<u64>) -> Result<Attestation> {
+    let mut att = compute(ledger, period, at)?;
+    let mut earlier: std::collections::HashMap<u64, [u8; 32]> = std::collections::HashMap::new();
+    earlier.insert(att.head.0, att.digest);
+    for s in &mut att.signoffs {
+        if s.matches {
+            continue;
+        }
+        let digest = match earlier.get(&s.head) {
+            Some(d) => *d,
+            None => {
+                let d = compute(ledger, period, Some(s.head))
+                    .map(|a| {
+                        if a.head.0 == s.head {
+                            a.digest
+                        } else {
+                            [0; 32]
+                        }
+                    })
+                    .unwrap_or([0; 32]);
+                earlier.insert(s.head, d);
+                d
+            }
+        };
+        s.valid = s.digest == hex::encode(digest);
+    }
+    Ok(att)
+}
+
+/// The duties whose status differs between an earlier attestation of a period and a later
+/// one, with the entries after the earlier head that each now counts or flags.
+pub fn changes(before: &Attestation, after: &Attestation) -> Vec<Change> {
+    use std::collections::BTreeMap;
+    let key =
+        |item: &str, role: &'static str, party: &str| (item.to_string(), role, party.to_string());
+    let mut old: BTreeMap<(String, &'static str, String), &'static str> = BTreeMap::new();
+    for it in &before.report.items {
+        for d in &it.duties {
+            old.insert(key(&it.id, d.role, &d.party), d.status.as_str());
+        }
+    }
+    let mut out = Vec::new();
+    for it in &after.report.items {
+        for d in &it.duties {
+            let was = old.remove(&key(&it.id, d.role, &d.party));
+            if was == Some(d.status.as_str()) {
+                continue;
+            }
+            let mut entries: Vec<u64> = d
+                .evidence
+                .iter()
+                .copied()
+                .chain(
+                    d.flags
+                        .iter()
+                        .filter_map(|f| f.rsplit(':').next()?.parse::<u64>().ok()),
+                )
+                .filter(|s| *s > before.head.0)
+                .collect();
+            entries.sort_unstable();
+            entries.dedup();
+            out.push(Change {
+                item: it.id.clone(),
+                role: d.role,
+                party: d.party.clone(),
+                before: was,
+                after: Some(d.status.as_str()),
+                entries,
+            });
+        }
+    }
+    for ((item, role, party), was) in old {
+        out.push(Change {
+            item,
+            role,
+            party,
+            before: Some(was),
+            after: None,
+            entries: Vec::new(),
+        });
+    }
+    out
+}
+
+/// Entries after an earlier head read at most by [`responsible`].
+const RESPONSIBLE_SCAN: usize = 100_000;
+
+/// Add to each change (from [`changes`]`(before, after)`) the entries after `before`'s head
+/// that concern it: evidence, waivers and delegations of its item, and retractions and
+/// co-signatures of an entry the duty counted at either head. Reads at most
+/// [`RESPONSIBLE_SCAN`] entries after the earlier head.
+///
+/// # Errors
+///
+/// I/O, or a damaged entry.
+pub fn responsible(
+    ledger: &Ledger,
+    before: &Attestation,
+    after: &Attestation,
+    changes: &mut [Change],
+) -> Result<()> {
+    use std::collections::{HashMap, HashSet};
+    if changes.is_empty() {
+        return Ok(());
+    }
+    let mut counted: HashMap<(String, &'static str, String), HashSet<u64>> = HashMap::new();
+    for att in [before, after] {
+        for it in &att.report.items {
+            for d in &it.duties {
+                counted
+                    .entry((it.id.clone(), d.role, d.party.clone()))
+                    .or_default()
+                    .extend(d.evidence.iter().copied());
+            }
+        }
+    }
+    let upto = after.head.0;
+    for e in ledger.entries_after(before.head.0, RESPONSIBLE_SCAN)? {
+        let seq = e.seq();
+        if seq > upto {
+            break;
+        }
+        let item = e.item();
+        let refers = match e.header.kind {
+            Kind::Retraction | Kind::Cosign => {
+                serde_json::from_slice::<serde_json::Value>(&e.payload)
+                    .ok()
+                    .and_then(|v| v.get("entry").and_then(serde_json::Value::as_u64))
+            }
+            _ => None,
+        };
+        for c in changes.iter_mut() {
+            let key = (c.item.clone(), c.role, c.party.clone());
+            let concerns = item.as_deref() == Some(c.item.as_str())
+                || refers.is_some_and(|r| counted.get(&key).is_some_and(|s| s.contains(&r)));
+            if concerns && !c.entries.contains(&seq) {
+                c.entries.push(seq);
+            }
+        }
+    }
+    for c in changes.iter_mut() {
+        c.entries.sort_unstable();
+    }
+    Ok(())
+}
+
+/// The attestation at the head at or before `at`, with the period's sign-offs judged only
+/// against it (`valid` when they match it).
+pub fn compute(ledger: &Ledger, period: &Period, at: Option<u64>) -> Result<Attestation> {
     let head = head(ledger, at)?;
     let (report, matrix, adoption) =
         status_ledger::from_ledger(ledger, period, head.2, Some(head.0))?;
@@ -155,11 +339,13 @@ pub fn build_at(ledger: &Ledger, period: &Period, at: Option<u64>) -> Result<Att
             fingerprint: h.signer.to_string(),
             time: format_time(&h.time),
             signature: hex::encode(&e.signature),
-            matches: s.digest == hex::encode(digest),
+            matches: s.head == head.0 && s.digest == hex::encode(digest),
+            valid: s.head == head.0 && s.digest == hex::encode(digest),
             digest: s.digest,
             head: s.head,
         });
     }
+    let extent = extent(ledger, head.0)?;
     Ok(Attestation {
         canonical,
         digest,
@@ -168,7 +354,22 @@ pub fn build_at(ledger: &Ledger, period: &Period, at: Option<u64>) -> Result<Att
         matrix,
         adoption,
         signoffs,
+        extent,
     })
+}
+
+/// The last entry of the statement at head `head`: the head, and the sign-offs recorded
+/// right after it.
+fn extent(ledger: &Ledger, head: u64) -> Result<u64> {
+    let size = ledger.size()?;
+    let mut last = head;
+    while last < size {
+        match ledger.entry(last + 1)? {
+            Some(e) if e.header.kind == Kind::Signoff => last += 1,
+            _ => break,
+        }
+    }
+    Ok(last)
 }
 
 /// Sign the attestation of a period as it stands: append a `signoff` entry.
@@ -178,7 +379,7 @@ pub fn sign(
     period: &Period,
     now: DateTime<Utc>,
 ) -> Result<(Appended, Attestation)> {
-    let (draft, att) = prepare(ledger, key, period)?;
+    let (draft, att) = prepare(ledger, key, period, None)?;
     let mut a = ledger.append(key, vec![draft], now, &NoProgress)?;
     let appended = a.pop().ok_or_else(|| Error::new("nothing was appended"))?;
     Ok((appended, att))
@@ -187,10 +388,16 @@ pub fn sign(
 /// Check that the key's party may sign, and compute the attestation and the `signoff`
 /// draft over its digest, without appending it: a caller shows the attestation, asks,
 /// then [`Ledger::append`]s the draft, which signs exactly the digest shown (at the head
-/// shown, even if entries were appended meanwhile).
-pub fn prepare(ledger: &Ledger, key: &SecretKey, period: &Period) -> Result<(Draft, Attestation)> {
+/// shown, even if entries were appended meanwhile). With `at`, the attestation at the head
+/// at or before that entry (an earlier statement, `FORMAT.md` §11).
+pub fn prepare(
+    ledger: &Ledger,
+    key: &SecretKey,
+    period: &Period,
+    at: Option<u64>,
+) -> Result<(Draft, Attestation)> {
     let (party, _) = ledger.signer_party(key)?;
-    let att = build(ledger, period)?;
+    let att = build_at(ledger, period, at)?;
     if !att.adoption.bindings.values().any(|p| *p == party) {
         let role = ledger
             .parties()?
@@ -264,7 +471,7 @@ pub fn check_signoffs(ledger: &Ledger) -> Result<Vec<SignoffProblem>> {
         let att = match cache.entry((period, s.head)) {
             std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
             std::collections::hash_map::Entry::Vacant(v) => {
-                v.insert(build_at(ledger, &period, Some(s.head))?)
+                v.insert(compute(ledger, &period, Some(s.head))?)
             }
         };
         if att.head.0 != s.head {

@@ -11,7 +11,7 @@ use crate::attestation::status::{Duty, Status, WaiverState, Window};
 use crate::error::{Error, Result};
 use crate::format::entry::{Kind, format_time};
 use crate::format::payload::{self, CosignPayload, EvidencePayload};
-pub use crate::format::stamp::{ReportOptions, STAMP_FORMAT, Stamp};
+pub use crate::format::stamp::{ReportOptions, STAMP_FORMAT, Stamp, StampSince};
 use crate::ledger::Ledger;
 use crate::ledger::verify::Report as Verification;
 use crate::matrix::RoleId;
@@ -30,21 +30,40 @@ pub enum Generated {
     /// The report (of a verified ledger, or stamped unverified when that was allowed).
     Report(Box<Report>),
     /// The ledger does not verify and an unverified report was not allowed.
-    Refused(Verification),
+    Refused(Box<Verification>),
+}
+
+/// How a report is made ([`generate`]): beside the period and the appendix.
+#[derive(Debug, Clone, Default)]
+pub struct Making {
+    /// Pinned key fingerprints.
+    pub trust: Option<Vec<crate::crypto::Fingerprint>>,
+    /// Report even if the ledger does not verify.
+    pub allow_unverified: bool,
+    /// The report at the head at or before this entry (default: the newest head).
+    pub at: Option<u64>,
+    /// Verify from this trusted checkpoint (`FORMAT.md` §7.1).
+    pub since: Option<crate::ledger::verify::Since>,
 }
 
 /// Verify the ledger at `path` (every hash, signature and stored artefact, against the
-/// pinned keys if any) and build the report of `period` from it. A ledger that does not
-/// verify gives [`Generated::Refused`] unless `allow_unverified`, in which case the report
-/// says so (and every rendering of it marks it).
+/// pinned keys if any; from a trusted checkpoint with `making.since`) and build the report
+/// of `period` at the head at or before `making.at` from it. A ledger that does not verify
+/// gives [`Generated::Refused`] unless `allow_unverified`, in which case the report says so
+/// (and every rendering of it marks it).
 pub fn generate(
     path: &std::path::Path,
     period: &Period,
-    trust: Option<Vec<crate::crypto::Fingerprint>>,
     appendix: Appendix,
-    allow_unverified: bool,
+    making: Making,
 ) -> Result<Generated> {
     use crate::ledger::verify::{self, Options};
+    let Making {
+        trust,
+        allow_unverified,
+        at,
+        since,
+    } = making;
     let trust_pins = trust.clone().unwrap_or_default();
     let verification = verify::verify(
         path,
@@ -53,14 +72,15 @@ pub fn generate(
             artifacts: true,
             all: true,
             now: None,
+            since,
         },
         &crate::ledger::NoProgress,
     )?;
     if !verification.ok() && !allow_unverified {
-        return Ok(Generated::Refused(verification));
+        return Ok(Generated::Refused(Box::new(verification)));
     }
     let ledger = Ledger::open(path, crate::ledger::Access::ReadOnly)?;
-    let mut r = build(&ledger, period, &verification, appendix)?;
+    let mut r = build(&ledger, period, &verification, appendix, at)?;
     let mut pins: Vec<String> = trust_pins.iter().map(ToString::to_string).collect();
     pins.sort();
     r.options.trust = pins;
@@ -319,6 +339,9 @@ pub struct Report {
     pub checkpoint: Option<String>,
     /// The newest signed checkpoint recorded in the ledger: its entry and note.
     pub signed_checkpoint: Option<(u64, String)>,
+    /// The trusted checkpoint the ledger was verified from (`--since`), if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub since: Option<StampSince>,
     /// The options the report was made with (to make it again: `vouch verify --report`).
     pub options: ReportOptions,
 }
@@ -389,6 +412,7 @@ impl Report {
             digest: self.digest.clone(),
             head: self.head.clone(),
             checkpoint: self.checkpoint.clone(),
+            since: self.since.clone(),
             options: self.options.clone(),
         }
     }
@@ -713,16 +737,24 @@ fn performed_by(d: &Duty, evidence: &HashMap<u64, EvidenceRead>) -> Vec<String> 
     out
 }
 
-/// Build the report of a period from a ledger and its verification result.
+/// Build the report of a period from a ledger and its verification result, at the head at
+/// or before entry `at` (the newest head with `None`). The report is the statement at that
+/// head: it reads entries 1 … the head and the sign-offs recorded right after it (the
+/// attestation's `extent`), and nothing later, so the same prefix always gives the same
+/// report (`FORMAT.md` §11).
 pub fn build(
     ledger: &Ledger,
     period: &Period,
     verification: &Verification,
     appendix: Appendix,
+    at: Option<u64>,
 ) -> Result<Report> {
-    let att = attest::build(ledger, period)?;
+    let mut att = attest::build_at(ledger, period, at)?;
+    let extent = att.extent;
+    att.signoffs.retain(|s| s.seq <= extent);
     let ledger_id = ledger.id()?;
-    let keys = ledger.keys()?;
+    let mut keys = ledger.keys()?;
+    keys.retain(|k| k.seq <= extent);
     let parties = party_rows(ledger, &keys, &att)?;
     let matrix = matrix_facts(ledger, &att)?;
     // Co-signatures, by the entry they refer to.
@@ -742,15 +774,24 @@ pub fn build(
     let (rows, appendix_note) = evidence_rows(wanted, &evidence, &cosigns);
     let digest = hex::encode(att.digest);
     let head = (att.head.0, hex::encode(att.head.1));
-    let how_to_verify = how_to_verify(&parties, period);
-    let checkpoint = verification.merkle_root.map(|root| {
-        crate::format::checkpoint::vouch_checkpoint(&ledger_id, verification.entries, root)
-            .to_string()
-    });
-    let signed_checkpoint = signed_checkpoint(ledger, verification)?;
+    let how_to_verify = how_to_verify(&parties, period, att.head.0);
+    // The prefix the report reads, as a checkpoint (its root: the verified one when it is
+    // the whole ledger, else from the verified tree's stored nodes).
+    let checkpoint = match verification.merkle_root {
+        Some(root) if extent == verification.entries => Some(root),
+        Some(_) => Some(ledger.merkle_root(extent)?),
+        None => None,
+    }
+    .map(|root| crate::format::checkpoint::vouch_checkpoint(&ledger_id, extent, root).to_string());
+    let signed_checkpoint = signed_checkpoint(ledger, extent.min(verification.entries))?;
     Ok(Report {
         checkpoint,
         signed_checkpoint,
+        since: verification.since.as_ref().map(|c| StampSince {
+            size: c.size,
+            root: hex::encode(c.root),
+            key: c.key.to_string(),
+        }),
         options: ReportOptions {
             appendix: appendix.as_str().to_string(),
             trust: Vec::new(),
@@ -764,7 +805,7 @@ pub fn build(
         head,
         as_of: att.report.as_of.clone(),
         verified: verification.ok(),
-        entries: verification.entries,
+        entries: extent.min(verification.entries),
         findings: verification
             .findings
             .iter()
@@ -834,6 +875,7 @@ fn party_rows(
     let parties: Vec<PartyRow> = ledger
         .parties()?
         .into_iter()
+        .filter(|p| p.seq <= att.extent)
         .map(|p| PartyRow {
             fingerprints: keys
                 .iter()
@@ -1061,7 +1103,7 @@ fn evidence_rows(
 }
 
 /// How to verify the report: the commands, with every party's key pinned.
-fn how_to_verify(parties: &[PartyRow], period: &Period) -> Vec<String> {
+fn how_to_verify(parties: &[PartyRow], period: &Period, head: u64) -> Vec<String> {
     let p = period.name();
     let trust: Vec<String> = parties
         .iter()
@@ -1073,22 +1115,19 @@ fn how_to_verify(parties: &[PartyRow], period: &Period) -> Vec<String> {
             trust.join(" ")
         ),
         format!(
-            "vouch --ledger LEDGER attest --period {p}    (recomputes the attestation digest and checks each sign-off)"
+            "vouch --ledger LEDGER attest --period {p} --at {head}    (recomputes the attestation digest at this head and checks each sign-off)"
         ),
         format!(
-            "vouch --ledger LEDGER report --period {p} --out check.pdf    (with the same options, the same ledger gives a byte-identical PDF)"
+            "vouch --ledger LEDGER report --period {p} --at {head} --out check.pdf    (with the same options, the ledger gives a byte-identical PDF for as long as it holds these entries)"
         ),
         "Without vouch: schema/FORMAT.md section 10 checks any entry with sqlite3, sha256sum and openssl; section 11 defines the attestation encoding.".to_string(),
     ]
 }
 
-/// The newest signed checkpoint among the verified entries: its entry and note.
-fn signed_checkpoint(
-    ledger: &Ledger,
-    verification: &Verification,
-) -> Result<Option<(u64, String)>> {
+/// The newest signed checkpoint among entries 1 … `upto`: its entry and note.
+fn signed_checkpoint(ledger: &Ledger, upto: u64) -> Result<Option<(u64, String)>> {
     let mut signed_checkpoint = None;
-    for e in ledger.entries_of_kind(Kind::Checkpoint, Some(verification.entries))? {
+    for e in ledger.entries_of_kind(Kind::Checkpoint, Some(upto))? {
         if let Ok(c) = payload::decode::<payload::CheckpointPayload>(&e.payload) {
             signed_checkpoint = Some((e.seq(), c.note));
         }
@@ -1097,111 +1136,5 @@ fn signed_checkpoint(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use chrono::NaiveDate;
-
-    fn window(from: &str, to: &str, state: &'static str) -> Window {
-        let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
-        Window {
-            from: d(from),
-            to: d(to),
-            due: true,
-            state,
-            due_by: d(to),
-            evidence: Vec::new(),
-        }
-    }
-
-    fn duty(status: Status, flags: &[&str]) -> Duty {
-        Duty {
-            role: "customer",
-            party: "acme".to_string(),
-            raci: "RA".to_string(),
-            status,
-            due_by: None,
-            windows: Vec::new(),
-            evidence: Vec::new(),
-            last_performed: None,
-            flags: flags.iter().map(ToString::to_string).collect(),
-        }
-    }
-
-    #[test]
-    fn flags_in_short_words_one_line_per_kind() {
-        let d = duty(
-            Status::Fulfilled,
-            &[
-                "delegated-to:orbit",
-                "late-recorded:42",
-                "late-recorded:43",
-                "waiver-pending:20",
-                "signed-by-revoked-key:9",
-                "other-kind:11",
-                "supporting-only",
-            ],
-        );
-        assert_eq!(
-            flag_words(&d.flags),
-            [
-                "delegated to orbit",
-                "late-recorded #42 #43",
-                "waiver pending #20",
-                "signed by revoked key #9",
-                "other kind #11",
-                "supporting evidence only",
-            ]
-        );
-        assert!(flag_words(&[]).is_empty());
-    }
-
-    #[test]
-    fn due_reads_due_by_its_date() {
-        let mut d = duty(Status::Due, &[]);
-        assert_eq!(status_words(&d), "due");
-        d.due_by = Some("2026-12-31".to_string());
-        assert_eq!(status_words(&d), "due by 2026-12-31");
-        d.status = Status::Missing;
-        assert_eq!(status_words(&d), "missing");
-    }
-
-    #[test]
-    fn runs_of_empty_windows_are_one_range() {
-        let mut d = duty(Status::Overdue, &["waiver-disputed:20", "other-kind:11"]);
-        d.windows = vec![
-            window("2026-01-01", "2026-01-31", "empty"),
-            window("2026-02-01", "2026-02-28", "empty"),
-            window("2026-03-01", "2026-03-31", "empty"),
-            window("2026-04-01", "2026-04-30", "ok"),
-            window("2026-05-01", "2026-05-31", "empty"),
-            window("2026-06-01", "2026-06-30", "failed"),
-            window("2026-07-01", "2026-07-31", "open"),
-        ];
-        assert_eq!(
-            detail(&d, &HashMap::new(), &HashMap::new()),
-            "2026-01-01 to 2026-03-31: no evidence (3 windows); \
-             2026-05-01 to 2026-05-31: no evidence; \
-             2026-06-01 to 2026-06-30: the latest evidence failed; \
-             waiver #20 disputed; \
-             #11 is of a kind the item does not list: not counted"
-        );
-    }
-
-    #[test]
-    fn waiver_states_in_words() {
-        let mut w = WaiverState {
-            seq: 20,
-            item: "backup.manual-snapshots".to_string(),
-            by: "acme".to_string(),
-            reason: "none taken".to_string(),
-            agreed_by: Vec::new(),
-            disputed_by: vec!["cloudtemple".to_string()],
-            state: "disputed",
-        };
-        assert_eq!(waiver_state_words(&w), "disputed by cloudtemple");
-        w.state = "unbound";
-        assert!(waiver_state_words(&w).contains("not bound"));
-        w.state = "pending";
-        assert!(waiver_state_words(&w).starts_with("pending"));
-    }
-}
+#[path = "report_tests.rs"]
+mod tests;

@@ -341,6 +341,8 @@ fn md_signoffs(o: &mut String, r: &Report) {
             s.head,
             if s.matches {
                 "matches this attestation".to_string()
+            } else if s.valid {
+                format!("valid at its head {} (an earlier statement)", s.head)
             } else {
                 format!("does NOT match (signed at head {})", s.head)
             }

@@ -139,6 +139,7 @@ fn verify_while_writing(
         artifacts: opts.artifacts,
         all: false,
         now: None,
+        since: None,
     };
     std::thread::scope(|s| {
         let verifier = s.spawn(|| verify::verify(ledger_path, &verify_opts, progress));

@@ -135,6 +135,7 @@ pub(super) fn full_pass(
         artifacts: false,
         all: true,
         now: None,
+        since: None,
     };
     let ledger = LedgerId::parse(&info.ledger);
     let mut seen = Seen::default();

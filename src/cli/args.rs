@@ -97,6 +97,26 @@ pub struct ReportArgs {
     /// Report even if verification finds a problem (every page says so).
     #[arg(long)]
     pub allow_unverified: bool,
+    /// The report at this head entry (default: the newest entry that is not a sign-off):
+    /// the ledger as it stood there, entries after it left out (FORMAT.md §11).
+    #[arg(long, value_name = "SEQ")]
+    pub at: Option<u64>,
+    #[command(flatten)]
+    pub since: SinceArgs,
+}
+
+/// `--since FILE --since-key KEY`: verify from a trusted checkpoint (FORMAT.md §7.1).
+#[derive(Args, Debug, Default)]
+pub struct SinceArgs {
+    /// Verify from this signed checkpoint: entries up to its size are rehashed and must
+    /// have its Merkle root, and their signatures are not checked again. It must be signed
+    /// by a key you trust (--since-key, or a key pinned with --trust).
+    #[arg(long, value_name = "FILE")]
+    pub since: Option<PathBuf>,
+    /// A key you trust to have verified the ledger up to the --since checkpoint: a public
+    /// key file or a 64-hex fingerprint (repeatable).
+    #[arg(long, value_name = "FILE.pub|FINGERPRINT", requires = "since")]
+    pub since_key: Vec<String>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -193,6 +213,10 @@ Status reads the signed entries but does not check signatures: run `vouch verify
         /// Judge what was due at this time instead of now (RFC 3339 or a date).
         #[arg(long, value_name = "TIME")]
         as_of: Option<String>,
+        /// The ledger as it stood at this entry: entries after it are left out, and
+        /// statuses are judged as of its time unless --as-of is given.
+        #[arg(long, value_name = "SEQ")]
+        at: Option<u64>,
     },
     /// Sign the attestation of a period (its digest over every item's status), or, without
     /// --key, show the digest and who has signed it.
@@ -213,6 +237,10 @@ the question). Without a terminal it signs without asking."
         /// Sign without asking, even on a terminal (for scripts).
         #[arg(long, short = 'y', requires = "key")]
         yes: bool,
+        /// The attestation at this head entry instead of the newest (the newest entry at
+        /// or before SEQ that is not a sign-off); with --key, sign it there.
+        #[arg(long, value_name = "SEQ")]
+        at: Option<u64>,
     },
     /// The attestation report of a period, from a verified ledger: a PDF in
     /// reports/MATRIX-PERIOD.pdf, or --format json|csv|md on standard output.
@@ -524,6 +552,8 @@ pub struct VerifyArgs {
     /// say whether it still matches (attestation digest, checkpoint, bytes).
     #[arg(long, value_name = "FILE.pdf", conflicts_with_all = ["proof", "bundle", "checkpoint"])]
     pub report: Option<PathBuf>,
+    #[command(flatten)]
+    pub since: SinceArgs,
 }
 
 /// `vouch key …`.

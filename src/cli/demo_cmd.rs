@@ -26,9 +26,12 @@ pub(super) fn demo(dir: &Path, pdf_path: &Path, fmt: Format) -> Result<Outcome> 
     let report = match vouch::attestation::report::generate(
         &s.ledger,
         &period,
-        Some(trust),
         vouch::attestation::report::Appendix::All,
-        false,
+        vouch::attestation::report::Making {
+            trust: Some(trust),
+            at: Some(s.attestation.head.0),
+            ..Default::default()
+        },
     )? {
         vouch::attestation::report::Generated::Report(r) => r,
         vouch::attestation::report::Generated::Refused(_) => {
@@ -56,9 +59,11 @@ pub(super) fn demo(dir: &Path, pdf_path: &Path, fmt: Format) -> Result<Outcome> 
             );
         }
         out!(
-            "  {} entries: adoption of the Cloud Temple matrix (acknowledged), {} evidence entries, co-signatures",
+            "  {} entries: adoption of the Cloud Temple matrix (acknowledged), {} evidence entries, co-signatures, the {} sign-offs at head entry {}, and Q4's first evidence",
             s.entries,
-            s.evidence
+            s.evidence,
+            vouch::demo::PERIOD,
+            report.head.0
         );
         out!(
             "  verify: {}; head entry {} {}",
@@ -125,9 +130,14 @@ pub(super) fn demo(dir: &Path, pdf_path: &Path, fmt: Format) -> Result<Outcome> 
             pins.join(" ")
         );
         out!(
-            "      {vouch} --ledger {l} report --period {} --appendix all {} --out my-copy.pdf   # the same bytes as {}",
+            "      {vouch} --ledger {l} report --period {} --at {} --appendix all {} --out my-copy.pdf   # the same bytes as {}",
             vouch::demo::PERIOD,
+            report.head.0,
             pins.join(" "),
+            pdf_path.display()
+        );
+        out!(
+            "      {vouch} --ledger {l} verify --report {}   # still matches after later entries",
             pdf_path.display()
         );
     }

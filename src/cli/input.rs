@@ -49,3 +49,41 @@ pub(super) fn parse_trust(items: &[String]) -> Result<Vec<Fingerprint>> {
         })
         .collect()
 }
+
+/// `--since FILE` with the keys trusted to have signed it (`--since-key`, and the `--trust`
+/// pins): the checkpoint to verify from (FORMAT.md §7.1), or `None` without `--since`.
+pub(super) fn read_since(
+    ledger_path: &Path,
+    args: &super::args::SinceArgs,
+    trust: &[String],
+) -> Result<Option<vouch::ledger::verify::Since>> {
+    use vouch::ledger::checkpoints::TrustedKey;
+    let Some(file) = &args.since else {
+        return Ok(None);
+    };
+    let keys = args
+        .since_key
+        .iter()
+        .map(|t| (t, "--since-key"))
+        .chain(trust.iter().map(|t| (t, "--trust")))
+        .map(|(t, flag)| {
+            if let Some(f) = Fingerprint::parse(t) {
+                return Ok(TrustedKey::Fingerprint(f));
+            }
+            let p = Path::new(t);
+            if p.exists() {
+                return keyfile::load_public(p).map(TrustedKey::Key);
+            }
+            Err(Error::new(format!(
+                "{flag} {t:?} is neither a public key file nor a fingerprint"
+            ))
+            .hint("pass a .pub file from `vouch keygen` or the 64-hex fingerprint it printed"))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let text = std::fs::read_to_string(file).map_err(|e| Error::io(file, &e))?;
+    let ledger = vouch::ledger::Ledger::open(ledger_path, vouch::ledger::Access::ReadOnly)?;
+    ledger
+        .trusted_since(&text, &keys)
+        .map(Some)
+        .map_err(|e| e.context(format!("--since {}", file.display())))
+}

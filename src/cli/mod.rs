@@ -181,15 +181,26 @@ fn run(cli: Cli) -> Result<Outcome> {
             note,
             key,
         } => record_cmd::delegate(&cli.ledger, &items, to, note, &key, fmt),
-        Command::Status { period, as_of } => {
-            status_cmd::status(&cli.ledger, parse_period(period)?, as_of, fmt)
+        Command::Status { period, as_of, at } => {
+            status_cmd::status(&cli.ledger, parse_period(period)?, as_of, at, fmt)
         }
-        Command::Attest { period, key, yes } => {
-            status_cmd::attest(&cli.ledger, parse_period(period)?, key, yes, fmt)
-        }
+        Command::Attest {
+            period,
+            key,
+            yes,
+            at,
+        } => status_cmd::attest(&cli.ledger, parse_period(period)?, key, yes, at, fmt),
         Command::Report(args) => status_cmd::report(&cli.ledger, args, fmt),
         Command::Log { last } => log_cmd::log(&cli.ledger, last, fmt),
         Command::Show { seq } => log_cmd::show(&cli.ledger, seq, fmt),
+        Command::Verify(args)
+            if args.since.since.is_some()
+                && (args.proof.is_some() || args.bundle.is_some() || args.report.is_some()) =>
+        {
+            Err(Error::new(
+                "--since verifies a ledger file from a checkpoint; it cannot be used with --proof, --bundle or --report",
+            ))
+        }
         Command::Verify(args) => match (&args.proof, &args.bundle, &args.report) {
             (Some(file), _, _) => proof_cmd::verify_proof(file, &args.trust, fmt),
             (None, Some(dir), _) => bundle_cmd::verify_bundle(dir, &args, fmt),

@@ -9,6 +9,7 @@ use super::args::{Format, ReportArgs};
 use super::confirm;
 use super::input::{load_key, parse_period, parse_trust};
 use super::output::{Outcome, print_findings, print_json, write_output};
+use vouch::attestation::attest;
 use vouch::attestation::report::{flag_words, status_words};
 use vouch::attestation::status::Status;
 use vouch::attestation::status_ledger;
@@ -22,16 +23,29 @@ pub(super) fn status(
     path: &Path,
     period: Period,
     as_of: Option<String>,
+    at: Option<u64>,
     fmt: Format,
 ) -> Result<Outcome> {
     let now = clock::now();
+    let ledger = Ledger::open(path, Access::ReadOnly)?;
+    // With --at, the ledger as it stood at that entry, judged as of its time.
+    let at_time = match at {
+        None => None,
+        Some(seq) => {
+            let size = ledger.size()?;
+            let e = ledger.entry(seq)?.filter(|_| seq > 0).ok_or_else(|| {
+                Error::new(format!("--at {seq}: the ledger has entries 1 to {size}"))
+                    .hint("name an entry of the ledger: vouch log lists them")
+            })?;
+            Some(e.header.time)
+        }
+    };
     let as_of = match as_of {
         Some(t) => evidence::parse_performed_at(&t, now + chrono::Duration::days(36_500))
             .map_err(|e| e.context("--as-of"))?,
-        None => now,
+        None => at_time.unwrap_or(now),
     };
-    let ledger = Ledger::open(path, Access::ReadOnly)?;
-    let (report, matrix, adoption) = status_ledger::from_ledger(&ledger, &period, as_of, None)?;
+    let (report, matrix, adoption) = status_ledger::from_ledger(&ledger, &period, as_of, at)?;
     if fmt == Format::Json {
         let mut v = serde_json::to_value(&report).map_err(|e| Error::new(e.to_string()))?;
         v["matrix"] = json!({"id": matrix.header.id, "version": matrix.header.version, "adoption": adoption.seq});
@@ -47,6 +61,9 @@ pub(super) fn status(
         period.to,
         report.as_of
     );
+    if let Some(seq) = at {
+        out!("the ledger up to entry {seq}: later entries are left out");
+    }
     // One table: a header row, then each section's title and its duties.
     let row = |item: &str, who: &str, status: &str, ev: &str, flags: &str| {
         format!("  {item:<40} {who:<18} {status:<18} {ev:<12} {flags}")
@@ -111,6 +128,7 @@ pub(super) fn attest(
     period: Period,
     key: Option<String>,
     yes: bool,
+    at: Option<u64>,
     fmt: Format,
 ) -> Result<Outcome> {
     let (att, signed) = match key {
@@ -118,7 +136,7 @@ pub(super) fn attest(
             let k = load_key(&k)?;
             let mut ledger = Ledger::open(path, Access::ReadWrite)?;
             ledger.check_signing_key(&k)?;
-            let (draft, shown) = vouch::attestation::attest::prepare(&ledger, &k, &period)?;
+            let (draft, shown) = attest::prepare(&ledger, &k, &period, at)?;
             if clock::now() < period.end() {
                 eprintln!(
                     "vouch: warning: the period {} has not ended (its last day is {}): the statuses may still change, and the report of this attestation says the period was still open",
@@ -138,22 +156,21 @@ pub(super) fn attest(
             let mut a = ledger.append(&k, vec![draft], clock::now(), &NoProgress)?;
             let a = a.pop().ok_or_else(|| Error::new("nothing was appended"))?;
             // Re-read, so the new sign-off is listed with the others.
-            (
-                vouch::attestation::attest::build(&ledger, &period)?,
-                Some(a),
-            )
+            (attest::build_at(&ledger, &period, at)?, Some(a))
         }
         None => {
             let ledger = Ledger::open(path, Access::ReadOnly)?;
-            (vouch::attestation::attest::build(&ledger, &period)?, None)
+            (attest::build_at(&ledger, &period, at)?, None)
         }
     };
+    let later = later_changes(path, &period, &att, at.is_none())?;
     let digest = hex::encode(att.digest);
     if fmt == Format::Json {
         let doc: Value = serde_json::from_slice(&att.canonical).unwrap_or(Value::Null);
         print_json(
             &json!({"digest": digest, "head": {"seq": att.head.0, "sha256": hex::encode(att.head.1)},
-            "signed": signed.map(|a| a.seq), "signoffs": att.signoffs, "attestation": doc}),
+            "signed": signed.map(|a| a.seq), "signoffs": att.signoffs, "attestation": doc,
+            "later": later.iter().map(|(h, now, c)| json!({"head": h, "current_head": now, "changes": c})).collect::<Vec<_>>()}),
         );
         return Ok(Outcome::Ok);
     }
@@ -179,12 +196,103 @@ pub(super) fn attest(
     for s in &att.signoffs {
         let state = if s.matches {
             "matches".to_string()
+        } else if s.valid {
+            format!(
+                "valid at head {} (a statement about the ledger up to that entry)",
+                s.head
+            )
         } else {
-            format!("no longer matches (signed at head {})", s.head)
+            format!("does NOT match the attestation at its head {}", s.head)
         };
         out!("  signed by {} in entry {}: {state}", s.party, s.seq);
     }
+    print_later(&period, &att, &later);
     Ok(Outcome::Ok)
+}
+
+/// An earlier head, the current head, and the duties whose status differs between them.
+type Later = (u64, u64, Vec<attest::Change>);
+
+/// What the entries recorded after each earlier head change in the period: for this
+/// attestation's head (with --at) and every head a valid sign-off was made at, compared with
+/// the attestation at the current head.
+fn later_changes(
+    path: &Path,
+    period: &Period,
+    att: &attest::Attestation,
+    is_current: bool,
+) -> Result<Vec<Later>> {
+    let ledger = Ledger::open(path, Access::ReadOnly)?;
+    let current = if is_current {
+        att.clone()
+    } else {
+        attest::compute(&ledger, period, None)?
+    };
+    let mut heads: Vec<u64> = att
+        .signoffs
+        .iter()
+        .filter(|s| s.valid)
+        .map(|s| s.head)
+        .chain(std::iter::once(att.head.0))
+        .filter(|h| *h < current.head.0)
+        .collect();
+    heads.sort_unstable();
+    heads.dedup();
+    heads
+        .into_iter()
+        .map(|h| {
+            let then = attest::compute(&ledger, period, Some(h))?;
+            let mut changes = attest::changes(&then, &current);
+            attest::responsible(&ledger, &then, &current, &mut changes)?;
+            Ok((h, current.head.0, changes))
+        })
+        .collect()
+}
+
+fn print_later(period: &Period, att: &attest::Attestation, later: &[Later]) {
+    use vouch::attestation::attest::Change;
+    let words = |c: &Change| {
+        let who = if c.party.is_empty() {
+            String::new()
+        } else {
+            format!(" ({} {})", c.party, c.role)
+        };
+        let entries: Vec<String> = c.entries.iter().map(|e| format!("#{e}")).collect();
+        format!(
+            "    {}{who}: {} -> {}{}",
+            c.item,
+            c.before.unwrap_or("-"),
+            c.after.unwrap_or("-"),
+            if entries.is_empty() {
+                String::new()
+            } else {
+                format!(" (entries {})", entries.join(" "))
+            }
+        )
+    };
+    for (head, now, changes) in later {
+        if changes.is_empty() {
+            out!(
+                "entries after head {head}: no status of {} changes up to the current head {now}",
+                period.name()
+            );
+            continue;
+        }
+        out!(
+            "entries after head {head} change {} duty status(es) of {} (current head {now}):",
+            changes.len(),
+            period.name()
+        );
+        for c in changes {
+            out!("{}", words(c));
+        }
+        if *head == att.head.0 || att.head.0 == *now {
+            out!(
+                "  to sign the newer statement: vouch attest --period {} --key KEY",
+                period.name()
+            );
+        }
+    }
 }
 
 pub(super) fn report(path: &Path, args: ReportArgs, fmt: Format) -> Result<Outcome> {
@@ -205,13 +313,14 @@ pub(super) fn report(path: &Path, args: ReportArgs, fmt: Format) -> Result<Outco
     } else {
         Some(parse_trust(trust)?)
     };
-    let r = match vouch::attestation::report::generate(
-        path,
-        &period,
+    let since = super::input::read_since(path, &args.since, &args.trust)?;
+    let making = vouch::attestation::report::Making {
         trust,
-        which,
         allow_unverified,
-    )? {
+        at: args.at,
+        since,
+    };
+    let r = match vouch::attestation::report::generate(path, &period, which, making)? {
         vouch::attestation::report::Generated::Report(r) => r,
         vouch::attestation::report::Generated::Refused(v) => {
             print_findings(&v.findings, 5);

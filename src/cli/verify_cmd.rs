@@ -27,6 +27,7 @@ pub(super) fn verify(path: &Path, args: &VerifyArgs, fmt: Format) -> Result<Outc
         artifacts: args.artifacts,
         all: args.all,
         now: Some(vouch::clock::now()),
+        since: super::input::read_since(path, &args.since, &args.trust)?,
     };
     let bar = progress::Bar::new(true);
     let (mut report, noted) = verify::verify_noting_revoked(path, &opts, &bar)?;
@@ -68,6 +69,7 @@ pub(super) fn verify(path: &Path, args: &VerifyArgs, fmt: Format) -> Result<Outc
             "findings": findings, "stopped_early": report.stopped_early,
             "signed_after_revocation": key_cmd::revocation_notes_json(&noted),
             "checkpoints": checkpoint_cmd::checks_json(&checks),
+            "since": report.since.as_ref().map(since_json),
         }));
     } else {
         print_findings(&report.findings, usize::MAX);
@@ -107,6 +109,9 @@ pub(super) fn verify(path: &Path, args: &VerifyArgs, fmt: Format) -> Result<Outc
                 report.entries
             );
         }
+        if let Some(c) = &report.since {
+            out!("{}", since_words(c));
+        }
         for line in key_cmd::revocation_notes(&noted) {
             out!("{line}");
         }
@@ -140,6 +145,21 @@ pub(super) fn verify(path: &Path, args: &VerifyArgs, fmt: Format) -> Result<Outc
     })
 }
 
+/// How a verification from a trusted checkpoint is described (`--since`).
+pub(super) fn since_words(c: &verify::Since) -> String {
+    format!(
+        "since: entries 1–{} rehashed and their Merkle root {} checked against the checkpoint signed by trusted key {}; their signatures were not checked again",
+        c.size,
+        hex::encode(c.root),
+        c.key
+    )
+}
+
+/// A verification from a trusted checkpoint, as JSON.
+pub(super) fn since_json(c: &verify::Since) -> serde_json::Value {
+    json!({"size": c.size, "root": hex::encode(c.root), "key": c.key.to_string()})
+}
+
 /// `vouch verify --report FILE.pdf`: make the report again from the ledger, with the period
 /// and options the PDF records, and compare.
 pub(super) fn verify_report(path: &Path, pdf: &Path, fmt: Format) -> Result<Outcome> {
@@ -167,13 +187,14 @@ pub(super) fn verify_report(path: &Path, pdf: &Path, fmt: Format) -> Result<Outc
         })
         .collect::<Result<Vec<_>>>()?;
     let appendix = vouch::attestation::report::Appendix::parse(&stamp.options.appendix);
-    let now = match vouch::attestation::report::generate(
-        path,
-        &period,
-        (!pins.is_empty()).then_some(pins),
-        appendix,
-        false,
-    )? {
+    // The report at the head the PDF names: a sign-off, and a report, is a statement about
+    // the ledger up to its head, which later entries do not change (FORMAT.md §11).
+    let making = vouch::attestation::report::Making {
+        trust: (!pins.is_empty()).then_some(pins),
+        at: Some(stamp.head.0),
+        ..Default::default()
+    };
+    let mut now = match vouch::attestation::report::generate(path, &period, appendix, making)? {
         vouch::attestation::report::Generated::Report(r) => r,
         vouch::attestation::report::Generated::Refused(v) => {
             print_findings(&v.findings, 5);
@@ -181,6 +202,9 @@ pub(super) fn verify_report(path: &Path, pdf: &Path, fmt: Format) -> Result<Outc
             return Ok(Outcome::Problem);
         }
     };
+    // A report made from a trusted checkpoint (--since) says so in its stamp; this check
+    // verified every signature itself, and keeps that record to rebuild the same bytes.
+    now.since.clone_from(&stamp.since);
     let same_bytes = vouch::attestation::pdf::render(&now)? == bytes;
     let same_digest = now.digest == stamp.digest && now.head == stamp.head;
     // The ledger must still hold the entries the report was built on.

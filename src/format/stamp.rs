@@ -34,8 +34,26 @@ pub struct Stamp {
     pub head: (u64, String),
     /// The checkpoint text of the ledger as read.
     pub checkpoint: Option<String>,
+    /// The trusted checkpoint the ledger was verified from (`report --since`), if any;
+    /// absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub since: Option<StampSince>,
     /// The options.
     pub options: ReportOptions,
+}
+
+/// A verification from a trusted checkpoint (`FORMAT.md` §7.1), as the stamp records it:
+/// entries 1 … `size` were rehashed and had the Merkle root `root`, and their signatures
+/// were vouched for by the checkpoint signed by the key `key`, not checked again.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct StampSince {
+    /// Entries the checkpoint covers.
+    pub size: u64,
+    /// Their Merkle root, 64 lowercase hex digits.
+    pub root: String,
+    /// The fingerprint of the trusted key that signed the checkpoint.
+    pub key: String,
 }
 
 /// The stamp format name.
@@ -82,6 +100,7 @@ mod tests {
             digest: "ab".repeat(32),
             head: (102, "cd".repeat(32)),
             checkpoint: None,
+            since: None,
             options: ReportOptions {
                 appendix: "all".into(),
                 trust: vec![],

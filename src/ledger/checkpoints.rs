@@ -195,3 +195,79 @@ impl Ledger {
         check_note(&subject, note_text, pins, |n| self.merkle_root(n))
     }
 }
+
+/// A key the user trusts to vouch for a checkpoint (`verify --since`, `FORMAT.md` §7.1): a
+/// public key as given, or a fingerprint held outside the ledger (it selects the registered
+/// key with that fingerprint: the fingerprint is the key's hash, so the ledger cannot
+/// substitute another key).
+#[derive(Debug, Clone)]
+pub enum TrustedKey {
+    /// A public key (from a `.pub` file).
+    Key(PublicKey),
+    /// A key fingerprint.
+    Fingerprint(Fingerprint),
+}
+
+impl Ledger {
+    /// Read a signed checkpoint note that a key the user trusts signed, to verify the
+    /// ledger from it (`FORMAT.md` §7.1). Only the `trusted` keys count: a key is never
+    /// trusted because the ledger registers it.
+    ///
+    /// # Errors
+    ///
+    /// No trusted key given; a malformed note; a checkpoint of another ledger; no valid
+    /// signature by a trusted key, or a trusted key's signature that does not verify.
+    pub fn trusted_since(
+        &self,
+        note_text: &str,
+        trusted: &[TrustedKey],
+    ) -> Result<crate::ledger::verify::Since> {
+        if trusted.is_empty() {
+            return Err(Error::new(
+                "--since needs the key you trust to have signed the checkpoint",
+            )
+            .hint("pass it with --since-key FILE.pub|FINGERPRINT (or pin it with --trust): a key is never trusted because the ledger registers it"));
+        }
+        let id = self.id()?;
+        let note = Note::parse(note_text)?;
+        let cp = Checkpoint::parse(&note.text)?;
+        if cp.origin != vouch_origin(&id) {
+            return Err(Error::new(format!(
+                "the checkpoint is of {:?}, not of this ledger ({})",
+                cp.origin,
+                vouch_origin(&id)
+            ))
+            .hint("pass a checkpoint written for this ledger (vouch checkpoint)"));
+        }
+        let cp = Checkpoint::parse_vouch(&note.text, &id)?;
+        let registered = self.keys()?;
+        let keys: Vec<PublicKey> = trusted
+            .iter()
+            .filter_map(|t| match t {
+                TrustedKey::Key(k) => Some(*k),
+                TrustedKey::Fingerprint(f) => registered
+                    .iter()
+                    .filter_map(|k| PublicKey::from_spki_base64(&k.public_key).ok())
+                    .find(|k| k.fingerprint() == *f),
+            })
+            .collect();
+        let verifiers: Vec<_> = keys.iter().map(|k| vouch_verifier(&id, k)).collect();
+        let verified = note.verify(&verifiers).map_err(|e| {
+            Error::new(format!(
+                "the checkpoint is not signed by a key you trust ({})",
+                e.message()
+            ))
+            .hint("verify from a checkpoint that you (or a party you trust) signed after a full verify, and pass that key with --since-key FILE.pub|FINGERPRINT")
+        })?;
+        let key = verified
+            .first()
+            .and_then(|s| verifiers.iter().find(|v| v.key_id() == s.key_id))
+            .map(|v| v.key().fingerprint())
+            .ok_or_else(|| Error::new("the checkpoint is not signed by a key you trust"))?;
+        Ok(crate::ledger::verify::Since {
+            size: cp.size,
+            root: cp.root,
+            key,
+        })
+    }
+}

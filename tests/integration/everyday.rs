@@ -473,7 +473,7 @@ fn demo_next_lines_run_as_written() {
         .skip(at)
         .map(|l| l.trim_start_matches("next: ").trim().to_string())
         .collect();
-    assert_eq!(commands.len(), 3, "{out}");
+    assert_eq!(commands.len(), 4, "{out}");
     for c in &commands {
         assert!(!c.starts_with("vouch "), "{c}");
         let r = std::process::Command::new("sh")

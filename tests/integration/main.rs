@@ -20,6 +20,7 @@ mod pdf;
 mod pdf_contract;
 mod proof;
 mod report_parts;
+mod since_at;
 mod status;
 mod streaming;
 mod tamper;

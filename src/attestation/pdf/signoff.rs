@@ -14,6 +14,11 @@ use crate::attestation::report::Report;
 fn signoff_state(s: &crate::attestation::attest::Signoff) -> (String, Rgb3) {
     if s.matches {
         ("matches this attestation".to_string(), GOOD)
+    } else if s.valid {
+        (
+            format!("valid at its head {} (an earlier statement)", s.head),
+            WARN,
+        )
     } else {
         (format!("does NOT match (signed at head {})", s.head), STAMP)
     }

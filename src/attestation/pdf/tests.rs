@@ -161,6 +161,7 @@ pub(crate) fn sample(items: usize, verified: bool) -> Report {
             "0123456789abcdef".repeat(2)
         )),
         signed_checkpoint: None,
+        since: None,
         options: crate::attestation::report::ReportOptions {
             appendix: "all".to_string(),
             trust: Vec::new(),
@@ -316,6 +317,7 @@ pub(crate) fn sample(items: usize, verified: bool) -> Report {
                 digest: "0123456789abcdef".repeat(4),
                 head: 39,
                 matches: true,
+                valid: true,
             },
             Signoff {
                 seq: 31,
@@ -326,6 +328,7 @@ pub(crate) fn sample(items: usize, verified: bool) -> Report {
                 digest: "fedcba9876543210".repeat(4),
                 head: 30,
                 matches: false,
+                valid: false,
             },
         ],
         how_to_verify: vec![
@@ -414,6 +417,7 @@ fn demo_report_renders() {
         &period,
         &verification,
         crate::attestation::report::Appendix::All,
+        None,
     )
     .unwrap();
     let l = paginate(&r).unwrap();

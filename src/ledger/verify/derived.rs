@@ -162,6 +162,9 @@ pub(super) struct MerkleCheck {
     pub(super) intact: bool,
     /// The `merkle_nodes` table is there to compare with.
     pub(super) compare: bool,
+    /// The size of a trusted checkpoint (`Options::since`; 0: none), and the root the
+    /// entries have at that size once the walk gets there.
+    pub(super) since: (u64, Option<[u8; 32]>),
 }
 
 impl MerkleCheck {
@@ -190,6 +193,9 @@ impl MerkleCheck {
                 });
             }
             self.tree.push(p.leaf);
+            if self.tree.size() == self.since.0 {
+                self.since.1 = Some(self.tree.root());
+            }
         }
         let completed = self.tree.take_completed();
         if !self.compare {

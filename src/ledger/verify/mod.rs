@@ -55,6 +55,22 @@ pub struct Options {
     /// than the skew allowance after it is a finding. `None`: times are not compared with
     /// a clock.
     pub now: Option<DateTime<Utc>>,
+    /// Verify from a trusted checkpoint (`FORMAT.md` §7.1): entries 1 … `size` must hash to
+    /// its Merkle root, and their signatures are not checked again. The caller has checked
+    /// that a key the user trusts signed it ([`crate::ledger::checkpoints::trusted_since`]).
+    pub since: Option<Since>,
+}
+
+/// A checkpoint the user trusts (`FORMAT.md` §7.1): entries 1 … `size` have the Merkle root
+/// `root`, and the signer vouched for their signatures.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Since {
+    /// Entries covered.
+    pub size: u64,
+    /// Their Merkle root (§12).
+    pub root: [u8; 32],
+    /// The trusted key that signed the checkpoint.
+    pub key: Fingerprint,
 }
 
 /// Kinds of finding, in the order they are reported within one entry (lowest level first).
@@ -141,6 +157,9 @@ pub struct Report {
     pub merkle_root: Option<[u8; 32]>,
     /// Signatures checked.
     pub signatures: u64,
+    /// The trusted checkpoint whose entries' signatures were not checked again (with
+    /// [`Options::since`], when entries 1 … its size hash to its root).
+    pub since: Option<Since>,
     /// Stored artefacts re-hashed (with `--artifacts`).
     pub artifacts_checked: u64,
     /// Whether keys were pinned.

@@ -197,6 +197,7 @@ impl<'a> Pipeline<'a> {
                 tree: merkle::Builder::new(),
                 intact: true,
                 compare: false,
+                since: (opts.since.as_ref().map_or(0, |c| c.size), None),
             },
             party_rows: Vec::new(),
             key_rows: Vec::new(),
@@ -287,9 +288,14 @@ impl<'a> Pipeline<'a> {
         let mut jobs = Vec::with_capacity(pre.len());
         let (last, now) = (self.walk.last_time, self.opts.now);
         super::meta::future_times(&pre, last, now, &mut chunk_findings);
+        // Entries a trusted checkpoint covers: their signatures are vouched for, provided
+        // the entries hash to its root (checked in `finish`).
+        let vouched = self.merkle.since.0;
         for (i, p) in pre.iter().enumerate() {
             chunk_findings.extend(p.findings.iter().cloned());
-            if let Some(k) = self.walk.step(p, &mut chunk_findings) {
+            if let Some(k) = self.walk.step(p, &mut chunk_findings)
+                && u64::try_from(p.row.seq).is_ok_and(|s| s > vouched)
+            {
                 jobs.push((i, k));
             }
         }
@@ -342,6 +348,7 @@ impl<'a> Pipeline<'a> {
         if merkle.intact && !self.report.stopped_early {
             self.report.merkle_root = Some(merkle.tree.root());
         }
+        self.check_since();
         if let Some(store) = store.filter(|_| self.file) {
             self.check_tables();
             if !self.report.stopped_early {
@@ -386,6 +393,39 @@ impl<'a> Pipeline<'a> {
             }
         }
         Ok(())
+    }
+
+    /// With a trusted checkpoint: entries 1 … its size must hash to its root, since their
+    /// signatures were not checked (`FORMAT.md` §7.1).
+    fn check_since(&mut self) {
+        let Some(since) = &self.opts.since else {
+            return;
+        };
+        let what = match self.merkle.since.1 {
+            Some(root) if root == since.root => {
+                self.report.since = Some(since.clone());
+                return;
+            }
+            Some(root) => format!(
+                "entries 1–{} do not hash to the root of the trusted checkpoint ({} instead of {}): they were rewritten or forked after it was signed, and their signatures were not checked (verify without --since to find the entry)",
+                since.size,
+                hex::encode(root),
+                hex::encode(since.root)
+            ),
+            None if self.report.entries < since.size => format!(
+                "the trusted checkpoint covers {} entries, but the ledger has {}: truncated or rolled back after it was signed",
+                since.size, self.report.entries
+            ),
+            None => format!(
+                "the Merkle root of entries 1–{} could not be recomputed (entries missing), so the trusted checkpoint does not vouch for them",
+                since.size
+            ),
+        };
+        self.findings.push(Finding {
+            seq: 0,
+            check: Check::Trust,
+            what,
+        });
     }
 
     /// Re-hash every stored artefact the evidence entries list (with `--artifacts`).
