@@ -647,13 +647,37 @@ pub fn decode<T: DeserializeOwned + Serialize + Checked>(bytes: &[u8]) -> Result
     };
     // Fast path: serde_json's compact output of a struct declared in sorted order without
     // fractional numbers is RFC 8785; otherwise `encode` (through a sorted `Value`) decides.
-    let same = (!v.has_fraction() && serde_json::to_vec(&v).is_ok_and(|b| b == bytes))
-        || encode(&v).is_ok_and(|b| b == bytes);
+    let same = (!v.has_fraction() && spells(&v, bytes)) || encode(&v).is_ok_and(|b| b == bytes);
     if !same {
         return Err(non_canonical(bytes));
     }
     v.check()?;
     Ok(v)
+}
+
+/// Whether serde_json's compact output of `v` is exactly `bytes`, compared as it is written
+/// (no buffer: `verify` decodes every payload of the ledger).
+fn spells<T: Serialize>(v: &T, bytes: &[u8]) -> bool {
+    /// Compares what is written with the rest of `expected`.
+    struct Same<'b> {
+        expected: &'b [u8],
+    }
+    impl std::io::Write for Same<'_> {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            match self.expected.strip_prefix(buf) {
+                Some(rest) => {
+                    self.expected = rest;
+                    Ok(buf.len())
+                }
+                None => Err(std::io::ErrorKind::InvalidData.into()),
+            }
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut w = Same { expected: bytes };
+    serde_json::to_writer(&mut w, v).is_ok() && w.expected.is_empty()
 }
 
 /// Decode an entry's payload ([`decode`]) and check the rules that need its entry text

@@ -17,7 +17,9 @@ use crate::ledger::store::EntryRow;
 /// An entry's payload, parsed by kind.
 pub(super) enum Parsed {
     Party(PartyPayload, Option<PublicKey>),
-    Evidence(EvidencePayload),
+    /// Evidence: only its stored artefacts, all the walk needs (the payload was checked and
+    /// is dropped on the thread that decoded it: verify decodes every payload).
+    Evidence(Vec<crate::format::payload::ArtifactRef>),
     Adoption(AdoptionPayload),
     Cosign(CosignPayload),
     Retraction(RetractionPayload),
@@ -30,15 +32,26 @@ pub(super) enum Parsed {
 }
 
 impl Parsed {
-    /// The item an entry is about (the derived `item` column).
+    /// The item an entry is about (the derived `item` column), evidence aside.
     fn item(&self) -> Option<&str> {
         match self {
-            Parsed::Evidence(e) => Some(&e.item),
             Parsed::Waiver(w) => Some(&w.item),
             Parsed::Delegation(d) => Some(&d.item),
             _ => None,
         }
     }
+}
+
+/// Decode evidence, and keep its item (for the derived column) and stored artefacts.
+fn decode_evidence(
+    bytes: &[u8],
+    h: &EntryHeader,
+    item: &mut Option<String>,
+) -> Result<Parsed, String> {
+    let e = payload::decode_entry::<EvidencePayload>(bytes, h)?;
+    let stored = e.artifacts.into_iter().filter(|a| a.stored).collect();
+    *item = Some(e.item);
+    Ok(Parsed::Evidence(stored))
 }
 
 fn decode_as<T: serde::de::DeserializeOwned + serde::Serialize + payload::Checked>(
@@ -69,6 +82,7 @@ pub(super) fn pre_check(row: EntryRow) -> Pre {
     let mut f = |check, what: String| findings.push(Finding { seq, check, what });
     let header = EntryHeader::parse(&row.body).map_err(|e| e.to_string());
     let mut parsed = None;
+    let mut evidence_item = None;
     if row.hash != hash {
         f(
             Check::Derived,
@@ -98,7 +112,7 @@ pub(super) fn pre_check(row: EntryRow) -> Pre {
                 }
                 kind => {
                     let decoded = match kind {
-                        Kind::Evidence => decode_as(&row.payload, h, Parsed::Evidence),
+                        Kind::Evidence => decode_evidence(&row.payload, h, &mut evidence_item),
                         Kind::Adoption => decode_as(&row.payload, h, Parsed::Adoption),
                         Kind::Cosign => decode_as(&row.payload, h, Parsed::Cosign),
                         Kind::Retraction => decode_as(&row.payload, h, Parsed::Retraction),
@@ -143,7 +157,9 @@ pub(super) fn pre_check(row: EntryRow) -> Pre {
                 "stored signer column differs from the signed signer".into(),
             );
         }
-        let item = parsed.as_ref().and_then(Parsed::item);
+        let item = evidence_item
+            .as_deref()
+            .or_else(|| parsed.as_ref().and_then(Parsed::item));
         if parsed.is_some() && row.item.as_deref() != item {
             f(
                 Check::Derived,

@@ -342,10 +342,10 @@ impl Walk {
 
     /// Stored artefacts of an `evidence` entry, to re-hash at the end (with `--artifacts`).
     fn collect_artifacts(&mut self, seq: u64, parsed: Option<&Parsed>) {
-        if let Some(Parsed::Evidence(e)) = parsed
+        if let Some(Parsed::Evidence(stored)) = parsed
             && self.want_artifacts
         {
-            for a in e.artifacts.iter().filter(|a| a.stored) {
+            for a in stored {
                 self.artifacts
                     .entry(a.sha256.clone())
                     .or_insert((seq, a.name.clone(), a.size));
