@@ -84,6 +84,8 @@ pub fn generate(
     let mut pins: Vec<String> = trust_pins.iter().map(ToString::to_string).collect();
     pins.sort();
     r.options.trust = pins;
+    // The reproduction command names the options the report was made with.
+    r.how_to_verify = how_to_verify(&r.parties, period, r.head.0, appendix, &r.options.trust);
     Ok(Generated::Report(Box::new(r)))
 }
 
@@ -774,7 +776,7 @@ pub fn build(
     let (rows, appendix_note) = evidence_rows(wanted, &evidence, &cosigns);
     let digest = hex::encode(att.digest);
     let head = (att.head.0, hex::encode(att.head.1));
-    let how_to_verify = how_to_verify(&parties, period, att.head.0);
+    let how_to_verify = how_to_verify(&parties, period, att.head.0, appendix, &[]);
     // The prefix the report reads, as a checkpoint (its root: the verified one when it is
     // the whole ledger, else from the verified tree's stored nodes).
     let checkpoint = match verification.merkle_root {
@@ -1102,12 +1104,22 @@ fn evidence_rows(
     (rows, appendix_note)
 }
 
-/// How to verify the report: the commands, with every party's key pinned.
-fn how_to_verify(parties: &[PartyRow], period: &Period, head: u64) -> Vec<String> {
+/// How to verify the report: the commands, with every party's key pinned, and the command
+/// that makes the report again with its own options (`pins`: the keys it was made with).
+fn how_to_verify(
+    parties: &[PartyRow],
+    period: &Period,
+    head: u64,
+    appendix: Appendix,
+    pins: &[String],
+) -> Vec<String> {
     let p = period.name();
     let trust: Vec<String> = parties
         .iter()
         .flat_map(|x| x.fingerprints.iter().map(|f| format!("--trust {f}")))
+        .collect();
+    let options: String = std::iter::once(format!(" --appendix {}", appendix.as_str()))
+        .chain(pins.iter().map(|f| format!(" --trust {f}")))
         .collect();
     vec![
         format!(
@@ -1118,7 +1130,7 @@ fn how_to_verify(parties: &[PartyRow], period: &Period, head: u64) -> Vec<String
             "vouch --ledger LEDGER attest --period {p} --at {head}    (recomputes the attestation digest at this head and checks each sign-off)"
         ),
         format!(
-            "vouch --ledger LEDGER report --period {p} --at {head} --out check.pdf    (with the same options, the ledger gives a byte-identical PDF for as long as it holds these entries)"
+            "vouch --ledger LEDGER report --period {p} --at {head}{options} --out check.pdf    (the ledger gives this PDF again, byte for byte, for as long as it holds these entries)"
         ),
         "Without vouch: schema/FORMAT.md section 10 checks any entry with sqlite3, sha256sum and openssl; section 11 defines the attestation encoding.".to_string(),
     ]
