@@ -211,6 +211,7 @@ pub fn prepare(ledger: &Ledger, key: &SecretKey, period: &Period) -> Result<(Dra
             from: period.from.to_string(),
             to: period.to.to_string(),
         },
+        signatory: None,
     };
     let draft = Draft {
         kind: Kind::Signoff,
@@ -348,6 +349,7 @@ raci = { customer = "I" }
             time: parse_time("2026-01-02T00:00:00Z").unwrap(),
             bindings,
             variants: vec![],
+            services: vec![],
         };
         let period = Period::parse("2026-Q3").unwrap();
         let head_time = parse_time("2026-10-01T00:00:00Z").unwrap();

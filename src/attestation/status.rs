@@ -182,6 +182,8 @@ pub struct Adoption {
     pub bindings: BTreeMap<RoleId, String>,
     /// Selected variants.
     pub variants: Vec<String>,
+    /// Adopted services (empty: every service).
+    pub services: Vec<String>,
 }
 
 /// One cadence window of a duty.
@@ -596,7 +598,13 @@ impl<'a> Engine<'a> {
             .matrix
             .items
             .iter()
-            .filter(|i| i.applies(&self.adoption.variants))
+            .filter(|i| {
+                crate::attestation::adopted::in_scope(
+                    i,
+                    &self.adoption.variants,
+                    &self.adoption.services,
+                )
+            })
         {
             let duties = self.item_duties(item, &waivers);
             for d in duties.iter().filter(|d| !d.party.is_empty()) {
@@ -993,6 +1001,7 @@ evidence_kinds = ["attestation"]
             time: t("2026-06-01T00:00:00Z"),
             bindings,
             variants: vec![],
+            services: vec![],
         }
     }
 

@@ -34,6 +34,15 @@ fn plain(kind: Kind, body: &impl serde::Serialize) -> Result<Draft> {
     })
 }
 
+/// What an adoption selects of its matrix: variants (contract options) and services.
+#[derive(Debug, Clone, Default)]
+pub struct Scope {
+    /// The variants that apply.
+    pub variants: Vec<String>,
+    /// The services adopted; empty for every service.
+    pub services: Vec<String>,
+}
+
 impl Ledger {
     /// The party id and role of the key's owner; refuses an unregistered key.
     pub fn signer_party(&self, key: &SecretKey) -> Result<(String, Role)> {
@@ -95,6 +104,30 @@ impl Ledger {
         variants: Vec<String>,
         now: DateTime<Utc>,
     ) -> Result<Appended> {
+        let scope = Scope {
+            variants,
+            services: Vec::new(),
+        };
+        self.adopt_scoped(key, matrix, bytes, bindings, scope, now)
+    }
+
+    /// Adopt a matrix version for some of its services only (`scope.services`, empty for
+    /// all; sorted and deduplicated here), with the variants selected.
+    pub fn adopt_scoped(
+        &mut self,
+        key: &SecretKey,
+        matrix: MatrixRef,
+        bytes: Vec<u8>,
+        bindings: BTreeMap<String, String>,
+        scope: Scope,
+        now: DateTime<Utc>,
+    ) -> Result<Appended> {
+        let Scope {
+            variants,
+            mut services,
+        } = scope;
+        services.sort_unstable();
+        services.dedup();
         let (signer, _) = self.signer_party(key)?;
         let parties = self.parties()?;
         for (role, party) in &bindings {
@@ -133,11 +166,12 @@ impl Ledger {
         let body = AdoptionPayload {
             bindings,
             matrix,
+            services,
             variants,
         };
         // The rules verify applies to the adoption (one owner: `check_adoption`).
         crate::attestation::adopted::check_adoption(&body, source.bytes.as_deref().unwrap_or_default())
-            .map_err(|e| Error::new(e).hint("adopt the matrix file as it is, binding each of its roles once, with variants it defines"))?;
+            .map_err(|e| Error::new(e).hint("adopt the matrix file as it is, binding each of its roles once, with variants and services it defines"))?;
         let draft = Draft {
             kind: Kind::Adoption,
             payload: payload::encode(&body)?,

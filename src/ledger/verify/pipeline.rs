@@ -124,6 +124,7 @@ impl<'a> Pipeline<'a> {
             artifacts: BTreeMap::new(),
             want_artifacts: opts.artifacts,
             roles: HashMap::new(),
+            bound: HashSet::new(),
             lookup: store.reopen()?,
             history: KeyHistory {
                 hints,

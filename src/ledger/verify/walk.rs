@@ -72,6 +72,8 @@ pub(super) struct Walk {
     pub(super) want_artifacts: bool,
     /// Role of each registered party.
     pub(super) roles: HashMap<String, Role>,
+    /// The parties an adoption so far binds (who may respond, `FORMAT.md` §4 `response`).
+    pub(super) bound: HashSet<String>,
     /// A second connection, to look up entries that later entries reference.
     pub(super) lookup: Box<dyn Engine>,
     /// Rotations and revocations.
