@@ -42,6 +42,9 @@ pub struct Signoff {
     pub head: u64,
     /// Its digest equals the attestation recomputed now.
     pub matches: bool,
+    /// Who signed, and as what (`Jane Roe, CISO`), if the sign-off names them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signatory: Option<String>,
 }
 
 /// An attestation: canonical bytes, digest, and what they were computed from.
@@ -156,6 +159,7 @@ pub fn build_at(ledger: &Ledger, period: &Period, at: Option<u64>) -> Result<Att
             time: format_time(&h.time),
             signature: hex::encode(&e.signature),
             matches: s.digest == hex::encode(digest),
+            signatory: s.signatory,
             digest: s.digest,
             head: s.head,
         });
@@ -220,6 +224,22 @@ pub fn prepare(ledger: &Ledger, key: &SecretKey, period: &Period) -> Result<(Dra
         store_artifacts: Vec::new(),
     };
     Ok((draft, att))
+}
+
+/// Name the signatory (`Jane Roe, CISO`) in a `signoff` draft made by [`prepare`] (format
+/// v2, `FORMAT.md` §4): the signer's statement of who signs, not part of the digest.
+/// `None` leaves the draft as it is.
+pub fn with_signatory(mut draft: Draft, signatory: Option<&str>) -> Result<Draft> {
+    let Some(name) = signatory else {
+        return Ok(draft);
+    };
+    crate::format::rules::signatory(name)
+        .map_err(|e| Error::new(format!("--signatory: {e}")).hint("give a name and title on one line, e.g. --signatory \"Jane Roe, CISO\""))?;
+    let mut body: SignoffPayload = payload::decode(&draft.payload)
+        .map_err(|e| Error::new(format!("internal: sign-off draft: {e}")))?;
+    body.signatory = Some(name.to_string());
+    draft.payload = payload::encode(&body)?;
+    Ok(draft)
 }
 
 /// A problem with a sign-off entry, found by [`check_signoffs`].

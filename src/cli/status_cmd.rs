@@ -109,16 +109,18 @@ pub(super) fn status(
 pub(super) fn attest(
     path: &Path,
     period: Period,
-    key: Option<String>,
+    key: Option<(String, Option<String>)>,
     yes: bool,
     fmt: Format,
 ) -> Result<Outcome> {
     let (att, signed) = match key {
-        Some(k) => {
+        Some((k, signatory)) => {
             let k = load_key(&k)?;
             let mut ledger = Ledger::open(path, Access::ReadWrite)?;
             ledger.check_signing_key(&k)?;
             let (draft, shown) = vouch::attestation::attest::prepare(&ledger, &k, &period)?;
+            let draft =
+                vouch::attestation::attest::with_signatory(draft, signatory.as_deref())?;
             if clock::now() < period.end() {
                 eprintln!(
                     "vouch: warning: the period {} has not ended (its last day is {}): the statuses may still change, and the report of this attestation says the period was still open",
@@ -158,8 +160,15 @@ pub(super) fn attest(
         return Ok(Outcome::Ok);
     }
     if let Some(a) = signed {
+        let by = att
+            .signoffs
+            .iter()
+            .find(|s| s.seq == a.seq)
+            .and_then(|s| s.signatory.as_deref())
+            .map(|s| format!(", signed by {s}"))
+            .unwrap_or_default();
         out!(
-            "entry {}: sign-off of {} to {}",
+            "entry {}: sign-off of {} to {}{by}",
             a.seq,
             period.from,
             period.to
@@ -182,7 +191,11 @@ pub(super) fn attest(
         } else {
             format!("no longer matches (signed at head {})", s.head)
         };
-        out!("  signed by {} in entry {}: {state}", s.party, s.seq);
+        let who = match &s.signatory {
+            Some(n) => format!("{n} for {}", s.party),
+            None => s.party.clone(),
+        };
+        out!("  signed by {who} in entry {}: {state}", s.seq);
     }
     Ok(Outcome::Ok)
 }

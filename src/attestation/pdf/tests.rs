@@ -316,6 +316,7 @@ pub(crate) fn sample(items: usize, verified: bool) -> Report {
                 digest: "0123456789abcdef".repeat(4),
                 head: 39,
                 matches: true,
+                signatory: Some("Jane Roe, CISO".to_string()),
             },
             Signoff {
                 seq: 31,
@@ -326,6 +327,7 @@ pub(crate) fn sample(items: usize, verified: bool) -> Report {
                 digest: "fedcba9876543210".repeat(4),
                 head: 30,
                 matches: false,
+                signatory: None,
             },
         ],
         how_to_verify: vec![
