@@ -235,6 +235,13 @@ pub(crate) fn sample(items: usize, verified: bool) -> Report {
                 seq: 11,
                 note: "vault sealed, rotation aborted, ticket SEC-9".to_string(),
             }],
+            responses: vec![crate::attestation::responses::ResponseRow {
+                seq: 44,
+                party: "globex".to_string(),
+                time: "2026-10-02T09:00:00Z".to_string(),
+                entry: Some(11),
+                text: "vault unsealed on 2026-10-01; rotation rerun in SEC-10".to_string(),
+            }],
         }],
         cuecs: vec![Cuec {
             item: "IAM-01".to_string(),
