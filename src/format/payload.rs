@@ -805,7 +805,7 @@ pub fn response_target(target: crate::format::entry::Kind) -> std::result::Resul
         Ok(())
     } else {
         Err(format!(
-            "responds to a {target} entry: a response names an evidence entry (or an item and a period)"
+            "responds to entry of kind {target}: a response names an evidence entry (or an item and a period)"
         ))
     }
 }
@@ -936,6 +936,56 @@ mod tests {
         assert!(e.contains("genesis"), "{e}");
     }
 
+    #[test]
+    fn services_signatory_and_responses_are_v2_only() {
+        let so = SignoffPayload {
+            digest: "ab".repeat(32),
+            head: 4,
+            period: PeriodRef {
+                from: "2026-07-01".into(),
+                to: "2026-09-30".into(),
+            },
+            signatory: Some("Jane Roe, CISO".into()),
+        };
+        assert!(so.check().is_ok());
+        assert!(so.check_version(Version::V2, Kind::Signoff).is_ok());
+        let e = so.check_version(Version::V1, Kind::Signoff).unwrap_err();
+        assert!(e.contains("signatory member, which is new in vouch/v2"), "{e}");
+        let mut a = AdoptionPayload {
+            bindings: [("provider".to_string(), "p".to_string())].into(),
+            matrix: MatrixRef {
+                effective: "2026-01-01".into(),
+                id: "m".into(),
+                sha256: "ab".repeat(32),
+                size: 1,
+                version: "1".into(),
+            },
+            services: vec!["vps".into()],
+            variants: vec![],
+        };
+        assert!(a.check().is_ok());
+        let e = a.check_version(Version::V1, Kind::Adoption).unwrap_err();
+        assert!(e.contains("services member, which is new in vouch/v2"), "{e}");
+        a.services = vec!["vps".into(), "db".into()];
+        assert!(a.check().unwrap_err().contains("not sorted"));
+        assert_eq!(Kind::Response.since(), Version::V2);
+        let r = ResponsePayload {
+            entry: Some(5),
+            entry_sha256: Some("ab".repeat(32)),
+            item: None,
+            period: None,
+            text: "fixed\nin SEC-10".into(),
+        };
+        assert!(r.check().is_ok());
+        let both = ResponsePayload {
+            item: Some("a.b".into()),
+            ..r.clone()
+        };
+        assert!(both.check().unwrap_err().contains("one form"));
+        assert!(responder(Some(Role::Auditor), true, || true).is_err());
+        assert!(responder(Some(Role::Customer), false, || false).is_err());
+        assert!(responder(Some(Role::ThirdParty), true, || false).is_ok());
+    }
     #[test]
     fn fast_path_is_rfc8785() {
         let v = serde_json::json!({"b": [1, "x\u{1}\"\\é\u{2028}"], "a": {"z": true, "y": null}, "n": -45, "f": 1.5e-7, "g": 1e21});

@@ -20,6 +20,7 @@ mod pdf;
 mod pdf_contract;
 mod proof;
 mod report_parts;
+mod scope_response;
 mod status;
 mod tamper;
 mod vectors;
