@@ -233,8 +233,10 @@ pub fn with_signatory(mut draft: Draft, signatory: Option<&str>) -> Result<Draft
     let Some(name) = signatory else {
         return Ok(draft);
     };
-    crate::format::rules::signatory(name)
-        .map_err(|e| Error::new(format!("--signatory: {e}")).hint("give a name and title on one line, e.g. --signatory \"Jane Roe, CISO\""))?;
+    crate::format::rules::signatory(name).map_err(|e| {
+        Error::new(format!("--signatory: {e}"))
+            .hint("give a name and title on one line, e.g. --signatory \"Jane Roe, CISO\"")
+    })?;
     let mut body: SignoffPayload = payload::decode(&draft.payload)
         .map_err(|e| Error::new(format!("internal: sign-off draft: {e}")))?;
     body.signatory = Some(name.to_string());

@@ -95,7 +95,10 @@ impl Responses {
             .chain(self.by_item.get(item))
             .flatten();
         for row in rows {
-            if latest.get(row.party.as_str()).is_none_or(|l| l.seq < row.seq) {
+            if latest
+                .get(row.party.as_str())
+                .is_none_or(|l| l.seq < row.seq)
+            {
                 latest.insert(&row.party, row);
             }
         }
@@ -125,8 +128,10 @@ mod tests {
         r.by_entry
             .insert(7, vec![row(10, "acme", Some(7)), row(12, "acme", Some(7))]);
         r.by_entry.insert(8, vec![row(11, "cloud", Some(8))]);
-        r.by_item
-            .insert("a.b".into(), vec![row(9, "cloud", None), row(13, "x", None)]);
+        r.by_item.insert(
+            "a.b".into(),
+            vec![row(9, "cloud", None), row(13, "x", None)],
+        );
         let got: Vec<u64> = r
             .for_exception("a.b", [7, 8].into_iter())
             .iter()

@@ -594,18 +594,13 @@ impl<'a> Engine<'a> {
             .collect();
         let mut items = Vec::new();
         let mut summary: BTreeMap<String, BTreeMap<&'static str, u64>> = BTreeMap::new();
-        for item in self
-            .matrix
-            .items
-            .iter()
-            .filter(|i| {
-                crate::attestation::adopted::in_scope(
-                    i,
-                    &self.adoption.variants,
-                    &self.adoption.services,
-                )
-            })
-        {
+        for item in self.matrix.items.iter().filter(|i| {
+            crate::attestation::adopted::in_scope(
+                i,
+                &self.adoption.variants,
+                &self.adoption.services,
+            )
+        }) {
             let duties = self.item_duties(item, &waivers);
             for d in duties.iter().filter(|d| !d.party.is_empty()) {
                 *summary

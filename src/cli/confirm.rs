@@ -23,8 +23,7 @@ use vouch::format::entry::{Kind, format_time};
 use vouch::format::payload::{
     self, AdoptionPayload, Checked, CheckpointPayload, CosignPayload, DelegationPayload,
     EvidencePayload, KeyRevocationPayload, KeyRotationPayload, PartyPayload, ResponsePayload,
-    RetractionPayload,
-    SignoffPayload, WaiverPayload,
+    RetractionPayload, SignoffPayload, WaiverPayload,
 };
 use vouch::ledger::{Entry, Ledger};
 use vouch::{Error, Result};
@@ -106,11 +105,15 @@ fn what(e: &Entry) -> String {
         Kind::KeyRevocation => {
             decoded::<KeyRevocationPayload>(e).map(|p| format!("of key {}", p.key))
         }
-        Kind::Response => decoded::<ResponsePayload>(e).map(|p| match (p.entry, p.item, p.period) {
-            (Some(seq), ..) => format!("to entry {seq}"),
-            (None, Some(item), Some(per)) => format!("on {item} for {} to {}", per.from, per.to),
-            _ => String::new(),
-        }),
+        Kind::Response => {
+            decoded::<ResponsePayload>(e).map(|p| match (p.entry, p.item, p.period) {
+                (Some(seq), ..) => format!("to entry {seq}"),
+                (None, Some(item), Some(per)) => {
+                    format!("on {item} for {} to {}", per.from, per.to)
+                }
+                _ => String::new(),
+            })
+        }
     };
     w.map(|w| format!(" {w}")).unwrap_or_default()
 }

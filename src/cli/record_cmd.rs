@@ -159,7 +159,8 @@ pub(super) fn respond(path: &Path, args: RespondArgs, fmt: Format) -> Result<Out
             Some(shown_target(&ledger, seq, &args.target)?),
         ),
         (None, Some(p), Some(item)) => {
-            let period = vouch::period::Period::parse_input(&p).map_err(|e| e.context("--period"))?;
+            let period =
+                vouch::period::Period::parse_input(&p).map_err(|e| e.context("--period"))?;
             let to = Responded::Duty {
                 item: item.clone(),
                 period,
@@ -414,9 +415,7 @@ pub(super) fn adopt(
         &a,
         &format!(
             "adoption of matrix {} version {} ({adopted_items} items{of_services}); the other parties acknowledge it with: vouch cosign {} --ack",
-            matrix.header.id,
-            matrix.header.version,
-            a.seq
+            matrix.header.id, matrix.header.version, a.seq
         ),
     );
     Ok(Outcome::Ok)

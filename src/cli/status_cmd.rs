@@ -119,8 +119,7 @@ pub(super) fn attest(
             let mut ledger = Ledger::open(path, Access::ReadWrite)?;
             ledger.check_signing_key(&k)?;
             let (draft, shown) = vouch::attestation::attest::prepare(&ledger, &k, &period)?;
-            let draft =
-                vouch::attestation::attest::with_signatory(draft, signatory.as_deref())?;
+            let draft = vouch::attestation::attest::with_signatory(draft, signatory.as_deref())?;
             if clock::now() < period.end() {
                 eprintln!(
                     "vouch: warning: the period {} has not ended (its last day is {}): the statuses may still change, and the report of this attestation says the period was still open",

@@ -789,9 +789,7 @@ pub fn cosign_target(
 pub fn retraction_target(target: crate::format::entry::Kind) -> std::result::Result<(), String> {
     use crate::format::entry::Kind;
     match target {
-        Kind::Evidence | Kind::Cosign | Kind::Waiver | Kind::Delegation | Kind::Response => {
-            Ok(())
-        }
+        Kind::Evidence | Kind::Cosign | Kind::Waiver | Kind::Delegation | Kind::Response => Ok(()),
         _ => Err(format!(
             "retracts a {target} entry: only evidence, co-signatures, waivers, delegations and responses are retracted"
         )),
@@ -819,7 +817,9 @@ pub fn responder(
     bound: impl FnOnce() -> bool,
 ) -> std::result::Result<(), String> {
     if role == Some(Role::Auditor) {
-        return Err("is an auditor: auditors do not respond to exceptions (they dispute or approve)".into());
+        return Err(
+            "is an auditor: auditors do not respond to exceptions (they dispute or approve)".into(),
+        );
     }
     if own || bound() {
         Ok(())
@@ -950,7 +950,10 @@ mod tests {
         assert!(so.check().is_ok());
         assert!(so.check_version(Version::V2, Kind::Signoff).is_ok());
         let e = so.check_version(Version::V1, Kind::Signoff).unwrap_err();
-        assert!(e.contains("signatory member, which is new in vouch/v2"), "{e}");
+        assert!(
+            e.contains("signatory member, which is new in vouch/v2"),
+            "{e}"
+        );
         let mut a = AdoptionPayload {
             bindings: [("provider".to_string(), "p".to_string())].into(),
             matrix: MatrixRef {
@@ -965,7 +968,10 @@ mod tests {
         };
         assert!(a.check().is_ok());
         let e = a.check_version(Version::V1, Kind::Adoption).unwrap_err();
-        assert!(e.contains("services member, which is new in vouch/v2"), "{e}");
+        assert!(
+            e.contains("services member, which is new in vouch/v2"),
+            "{e}"
+        );
         a.services = vec!["vps".into(), "db".into()];
         assert!(a.check().unwrap_err().contains("not sorted"));
         assert_eq!(Kind::Response.since(), Version::V2);

@@ -295,8 +295,9 @@ impl Ledger {
             }
         };
         payload::responder(Some(role), own, bound).map_err(|why| {
-            Error::new(format!("{signer} {why}"))
-                .hint("a party bound by the adopted matrix, or the party whose evidence it is, responds")
+            Error::new(format!("{signer} {why}")).hint(
+                "a party bound by the adopted matrix, or the party whose evidence it is, responds",
+            )
         })?;
         rule(body.check())?;
         plain(Kind::Response, &body)

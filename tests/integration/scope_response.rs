@@ -79,18 +79,21 @@ fn adopting_one_service_scopes_status_show_and_record() {
     let vps = items_of(&env, "vps");
     assert!(!vps.is_empty() && vps.len() < 58, "{vps:?}");
     let (ids, missing) = status(&env);
-    assert_eq!(ids, vps, "status lists exactly the vps items, in matrix order");
-    assert!(
-        missing < all_missing,
-        "missing {missing} of {all_missing}"
+    assert_eq!(
+        ids, vps,
+        "status lists exactly the vps items, in matrix order"
     );
+    assert!(missing < all_missing, "missing {missing} of {all_missing}");
     env.ok(&["verify"]);
 
     // The adoption entry names the service; the attestation leaves the others out.
     let show = json_of(&env, &["show", "3"]);
     assert_eq!(show["payload"]["services"], json!(["vps"]));
     let att = json_of(&env, &["attest", "--period", "2026-Q3"]);
-    assert_eq!(att["attestation"]["items"].as_array().unwrap().len(), vps.len());
+    assert_eq!(
+        att["attestation"]["items"].as_array().unwrap().len(),
+        vps.len()
+    );
 
     // matrix show --adopted: only the vps items, and the services named.
     let r = env.ok(&["matrix", "show", "--adopted"]);
@@ -118,7 +121,8 @@ fn adopting_one_service_scopes_status_show_and_record() {
         "provider",
     ]);
     assert!(
-        r.stderr.contains("which the adoption in entry 3 does not adopt (it adopts vps)"),
+        r.stderr
+            .contains("which the adoption in entry 3 does not adopt (it adopts vps)"),
         "{}",
         r.stderr
     );
@@ -144,7 +148,8 @@ fn an_unknown_service_is_refused_naming_the_known_ones() {
     ]);
     assert_eq!(r.code, 2, "{}", r.stderr);
     assert!(
-        r.stderr.contains("--service gpu: matrix danubedata has no such service"),
+        r.stderr
+            .contains("--service gpu: matrix danubedata has no such service"),
         "{}",
         r.stderr
     );
@@ -168,7 +173,8 @@ fn a_signoff_names_its_signatory() {
         "--yes",
     ]);
     assert!(
-        r.stdout.contains("sign-off of 2026-07-01 to 2026-09-30, signed by Jane Roe, CISO"),
+        r.stdout
+            .contains("sign-off of 2026-07-01 to 2026-09-30, signed by Jane Roe, CISO"),
         "{}",
         r.stdout
     );
@@ -178,7 +184,9 @@ fn a_signoff_names_its_signatory() {
         "{}",
         r.stdout
     );
-    env.ok(&["attest", "--period", "2026-Q3", "--key", "customer", "--yes"]);
+    env.ok(&[
+        "attest", "--period", "2026-Q3", "--key", "customer", "--yes",
+    ]);
     let v = json_of(&env, &["attest", "--period", "2026-Q3"]);
     let so = v["signoffs"].as_array().unwrap();
     assert_eq!(so.len(), 2);
@@ -191,7 +199,8 @@ fn a_signoff_names_its_signatory() {
 
     let md = env.ok(&["report", "--period", "2026-Q3", "--format", "md"]);
     assert!(
-        md.stdout.contains("| cloudtemple (signed by Jane Roe, CISO) |"),
+        md.stdout
+            .contains("| cloudtemple (signed by Jane Roe, CISO) |"),
         "{}",
         md.stdout
     );
@@ -216,7 +225,8 @@ fn a_signoff_names_its_signatory() {
         "--yes",
     ]);
     assert!(
-        r.stderr.contains("--signatory: signatory contains a control character"),
+        r.stderr
+            .contains("--signatory: signatory contains a control character"),
         "{}",
         r.stderr
     );
@@ -275,7 +285,11 @@ fn responses_are_shown_beside_their_exception() {
         "--key",
         "customer",
     ]);
-    assert!(r.stdout.starts_with("entry 6: response to entry 5"), "{}", r.stdout);
+    assert!(
+        r.stdout.starts_with("entry 6: response to entry 5"),
+        "{}",
+        r.stdout
+    );
     env.ok(&[
         "respond",
         "5",
@@ -317,7 +331,13 @@ fn responses_are_shown_beside_their_exception() {
 
     // A retracted response is no longer shown; the earlier one of its party is not revived.
     env.ok(&[
-        "retract", "8", "--reason", "posted too early", "--key", "provider", "--yes",
+        "retract",
+        "8",
+        "--reason",
+        "posted too early",
+        "--key",
+        "provider",
+        "--yes",
     ]);
     let e = exception(&env, "guest-os.patching");
     let seqs: Vec<u64> = e["responses"]
@@ -330,7 +350,11 @@ fn responses_are_shown_beside_their_exception() {
 
     // log and show name the new kind.
     let log = env.ok(&["log"]);
-    assert!(log.stdout.contains("responds to entry 5: Noted"), "{}", log.stdout);
+    assert!(
+        log.stdout.contains("responds to entry 5: Noted"),
+        "{}",
+        log.stdout
+    );
 }
 
 #[test]
@@ -371,14 +395,21 @@ fn a_response_to_a_duty_without_evidence() {
     let r = env.fails(&[
         "respond", "--item", "no.such", "--period", "2026-Q3", "--text", "x", "--key", "customer",
     ]);
-    assert!(r.stderr.contains("is not an item of matrix"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("is not an item of matrix"),
+        "{}",
+        r.stderr
+    );
 }
 
 /// Register `auditor` (key `auditor`) and `orbit`, a third party no adoption binds.
 fn with_outsiders(env: &Env) {
     env.ok(&["keygen", "auditor"]);
     env.ok(&["keygen", "orbit"]);
-    for (id, role, key) in [("kpmg", "auditor", "auditor"), ("orbit", "third-party", "orbit")] {
+    for (id, role, key) in [
+        ("kpmg", "auditor", "auditor"),
+        ("orbit", "third-party", "orbit"),
+    ] {
         env.ok(&[
             "party",
             "add",
@@ -402,11 +433,26 @@ fn who_may_respond_and_to_what() {
     with_outsiders(&env); // entries 6, 7
     let before = env.snapshot();
     let refused = [
-        (vec!["respond", "3", "--text", "x", "--key", "customer"], "responds to entry of kind adoption"),
-        (vec!["respond", "5", "--text", "x", "--key", "auditor"], "kpmg is an auditor"),
-        (vec!["respond", "5", "--text", "x", "--key", "orbit"], "orbit responds, but no adoption binds it"),
-        (vec!["respond", "5", "--text", " ", "--key", "customer"], "--text is empty"),
-        (vec!["respond", "99", "--text", "x", "--key", "customer"], "no entry 99"),
+        (
+            vec!["respond", "3", "--text", "x", "--key", "customer"],
+            "responds to entry of kind adoption",
+        ),
+        (
+            vec!["respond", "5", "--text", "x", "--key", "auditor"],
+            "kpmg is an auditor",
+        ),
+        (
+            vec!["respond", "5", "--text", "x", "--key", "orbit"],
+            "orbit responds, but no adoption binds it",
+        ),
+        (
+            vec!["respond", "5", "--text", " ", "--key", "customer"],
+            "--text is empty",
+        ),
+        (
+            vec!["respond", "99", "--text", "x", "--key", "customer"],
+            "no entry 99",
+        ),
     ];
     for (args, words) in refused {
         let r = env.fails(&args);
@@ -416,25 +462,33 @@ fn who_may_respond_and_to_what() {
     // A response cannot be acknowledged or disputed.
     env.ok(&["respond", "5", "--text", "ok", "--key", "customer"]); // entry 8
     let r = env.fails(&["cosign", "8", "--ack", "--key", "provider", "--yes"]);
-    assert!(r.stderr.contains("co-signs a response entry"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("co-signs a response entry"),
+        "{}",
+        r.stderr
+    );
 
     // verify enforces the same rules on crafted entries signed with the real keys.
-    let h5 = json_of(&env, &["show", "5"])["hash"].as_str().unwrap().to_string();
-    let payload = vouch::format::payload::encode(
-        &json!({"entry": 5, "entry_sha256": h5, "text": "crafted"}),
-    )
-    .unwrap();
+    let h5 = json_of(&env, &["show", "5"])["hash"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let payload =
+        vouch::format::payload::encode(&json!({"entry": 5, "entry_sha256": h5, "text": "crafted"}))
+            .unwrap();
     for (key, words) in [
         ("auditor", "\"kpmg\" is an auditor"),
         ("orbit", "\"orbit\" responds, but no adoption binds it"),
     ] {
         let e = Env::new();
-        for f in ["ledger.db"] {
-            std::fs::copy(env.p(f), e.p(f)).unwrap();
-        }
+        std::fs::copy(env.p("ledger.db"), e.p("ledger.db")).unwrap();
         std::fs::create_dir(e.p("keys")).unwrap();
         for k in ["auditor", "orbit"] {
-            std::fs::copy(env.p(&format!("keys/{k}.key")), e.p(&format!("keys/{k}.key"))).unwrap();
+            std::fs::copy(
+                env.p(&format!("keys/{k}.key")),
+                e.p(&format!("keys/{k}.key")),
+            )
+            .unwrap();
         }
         let seq = append(&e, key, Kind::Response, payload.clone());
         let r = e.run(&["verify"]);
@@ -466,8 +520,10 @@ fn a_response_entry_does_not_exist_in_v1() {
     let r = env.run(&["verify"]);
     assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
     assert!(
-        r.stdout.lines().any(|l| l.starts_with(&format!("entry {seq}: "))
-            && l.contains("kind \"response\" does not exist in vouch/v1")),
+        r.stdout
+            .lines()
+            .any(|l| l.starts_with(&format!("entry {seq}: "))
+                && l.contains("kind \"response\" does not exist in vouch/v1")),
         "{}",
         r.stdout
     );
