@@ -77,7 +77,27 @@ pub fn check_adoption(a: &AdoptionPayload, bytes: &[u8]) -> std::result::Result<
             ));
         }
     }
+    for svc in &a.services {
+        if !m.services.iter().any(|x| &x.id == svc) {
+            return Err(format!(
+                "adoption names service {svc:?}, which matrix {} does not have (§4: services are the matrix's)",
+                a.matrix.id
+            ));
+        }
+    }
     Ok(m)
+}
+
+/// Whether `item` is part of what an adoption adopted: it applies under the selected
+/// variants and belongs to an adopted service (every service when none is named; an item of
+/// no service belongs to every adoption). Items outside are not part of the attestation.
+pub fn in_scope(item: &crate::matrix::Item, variants: &[String], services: &[String]) -> bool {
+    item.applies(variants)
+        && (services.is_empty()
+            || item
+                .service
+                .as_ref()
+                .is_none_or(|s| services.iter().any(|x| x == s)))
 }
 
 /// The newest adoption and its parsed matrix, if any.
@@ -194,7 +214,15 @@ fn check_target(
         at,
     } = *target;
     let it = check_item_exists(adopted, item, at)?;
-    let (_, a, _) = adopted;
+    let (seq, a, _) = adopted;
+    if !in_scope(it, &[], &a.services) {
+        return Err(Error::new(format!(
+            "{at}: {item} belongs to service {}, which the adoption in entry {seq} does not adopt (it adopts {})",
+            it.service.as_deref().unwrap_or_default(),
+            a.services.join(", ")
+        ))
+        .hint("record evidence for the adopted services' items (vouch matrix show --adopted), or adopt the matrix again with this service"));
+    }
     if supporting {
         return Ok(());
     }

@@ -45,6 +45,9 @@ pub struct Signoff {
     /// Its digest is the attestation of its period recomputed at its own head: a valid
     /// statement about the ledger up to that head, for ever (`FORMAT.md` §11).
     pub valid: bool,
+    /// Who signed, and as what (`Jane Roe, CISO`), if the sign-off names them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signatory: Option<String>,
 }
 
 /// An attestation: canonical bytes, digest, and what they were computed from.
@@ -341,6 +344,7 @@ pub fn compute(ledger: &Ledger, period: &Period, at: Option<u64>) -> Result<Atte
             signature: hex::encode(&e.signature),
             matches: s.head == head.0 && s.digest == hex::encode(digest),
             valid: s.head == head.0 && s.digest == hex::encode(digest),
+            signatory: s.signatory,
             digest: s.digest,
             head: s.head,
         });
@@ -418,6 +422,7 @@ pub fn prepare(
             from: period.from.to_string(),
             to: period.to.to_string(),
         },
+        signatory: None,
     };
     let draft = Draft {
         kind: Kind::Signoff,
@@ -426,6 +431,24 @@ pub fn prepare(
         store_artifacts: Vec::new(),
     };
     Ok((draft, att))
+}
+
+/// Name the signatory (`Jane Roe, CISO`) in a `signoff` draft made by [`prepare`] (format
+/// v2, `FORMAT.md` §4): the signer's statement of who signs, not part of the digest.
+/// `None` leaves the draft as it is.
+pub fn with_signatory(mut draft: Draft, signatory: Option<&str>) -> Result<Draft> {
+    let Some(name) = signatory else {
+        return Ok(draft);
+    };
+    crate::format::rules::signatory(name).map_err(|e| {
+        Error::new(format!("--signatory: {e}"))
+            .hint("give a name and title on one line, e.g. --signatory \"Jane Roe, CISO\"")
+    })?;
+    let mut body: SignoffPayload = payload::decode(&draft.payload)
+        .map_err(|e| Error::new(format!("internal: sign-off draft: {e}")))?;
+    body.signatory = Some(name.to_string());
+    draft.payload = payload::encode(&body)?;
+    Ok(draft)
 }
 
 /// A problem with a sign-off entry, found by [`check_signoffs`].
@@ -555,6 +578,7 @@ raci = { customer = "I" }
             time: parse_time("2026-01-02T00:00:00Z").unwrap(),
             bindings,
             variants: vec![],
+            services: vec![],
         };
         let period = Period::parse("2026-Q3").unwrap();
         let head_time = parse_time("2026-10-01T00:00:00Z").unwrap();

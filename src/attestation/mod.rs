@@ -10,5 +10,6 @@ pub mod attest;
 pub mod pdf;
 pub mod report;
 pub mod report_text;
+pub mod responses;
 pub mod status;
 pub mod status_ledger;

@@ -7,6 +7,7 @@ use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use crate::attestation::attest::{self, Signoff};
+use crate::attestation::responses::Responses;
 use crate::attestation::status::{Duty, Status, WaiverState, Window};
 use crate::error::{Error, Result};
 use crate::format::entry::{Kind, format_time};
@@ -211,6 +212,9 @@ pub struct Exception {
     /// The notes of its evidence (counted, or flagged as not counted).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<EvidenceNote>,
+    /// Management responses: each party's latest on its evidence or its item.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub responses: Vec<crate::attestation::responses::ResponseRow>,
 }
 
 /// A duty the customer is accountable for, listed as a complementary user entity control
@@ -767,12 +771,13 @@ pub fn build(
     let (cosigns, reasons) = cosign_rows(ledger, &party_of, att.head.0)?;
     let adoption = adoption_row(ledger, &att, &party_of, &cosigns)?;
     let evidence = read_evidence(ledger, &att.report, &party_of)?;
+    let responses = Responses::read(ledger, &party_of, period, att.head.0)?;
     let MatrixRows {
         sections,
         exceptions,
         cuecs,
         wanted,
-    } = matrix_rows(&att, appendix, &cosigns, &reasons, &evidence);
+    } = matrix_rows(&att, appendix, &cosigns, &reasons, &evidence, &responses);
     let (rows, appendix_note) = evidence_rows(wanted, &evidence, &cosigns);
     let digest = hex::encode(att.digest);
     let head = (att.head.0, hex::encode(att.head.1));
@@ -959,6 +964,7 @@ fn matrix_rows(
     cosigns: &CosignsByEntry,
     reasons: &HashMap<u64, String>,
     evidence: &HashMap<u64, EvidenceRead>,
+    responses: &Responses,
 ) -> MatrixRows {
     let m = &att.matrix;
     let mut sections: Vec<SectionRows> = Vec::new();
@@ -1009,6 +1015,10 @@ fn matrix_rows(
                     notes: notes_of(
                         d.evidence.iter().copied().chain(flagged_evidence(d)),
                         evidence,
+                    ),
+                    responses: responses.for_exception(
+                        &it.id,
+                        d.evidence.iter().copied().chain(flagged_evidence(d)),
                     ),
                 });
             }

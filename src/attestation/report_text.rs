@@ -189,7 +189,7 @@ fn md_matrix(o: &mut String, r: &Report) {
 fn md_exceptions(o: &mut String, r: &Report) {
     let _ = writeln!(
         o,
-        "\n## Exceptions\n\n| item | party | status | detail | evidence notes |\n|---|---|---|---|---|"
+        "\n## Exceptions\n\n| item | party | status | detail | evidence notes | responses |\n|---|---|---|---|---|---|"
     );
     for e in &r.exceptions {
         let party = match r.performed_by_words(&e.performed_by) {
@@ -202,14 +202,20 @@ fn md_exceptions(o: &mut String, r: &Report) {
             .iter()
             .map(|n| format!("#{}: \u{201c}{}\u{201d}", n.seq, n.note))
             .collect();
+        let responses: Vec<String> = e
+            .responses
+            .iter()
+            .map(|m| format!("#{} by {}: \u{201c}{}\u{201d}", m.seq, m.party, m.text))
+            .collect();
         let _ = writeln!(
             o,
-            "| {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} |",
             e.item,
             md_escape(&party),
             e.status.as_str(),
             md_escape(&e.detail),
-            md_escape(&notes.join("; "))
+            md_escape(&notes.join("; ")),
+            md_escape(&responses.join("; "))
         );
     }
     let _ = writeln!(
@@ -330,10 +336,13 @@ fn md_signoffs(o: &mut String, r: &Report) {
             .iter()
             .find(|p| p.id == s.party)
             .map_or("", |p| p.bound_as.as_deref().unwrap_or(p.role.as_str()));
+        let party = match &s.signatory {
+            Some(n) => format!("{} (signed by {})", s.party, md_escape(n)),
+            None => s.party.clone(),
+        };
         let _ = writeln!(
             o,
-            "| {} | {role} | {} | {} | {} | {} | {} | {} |",
-            s.party,
+            "| {party} | {role} | {} | {} | {} | {} | {} | {} |",
             s.seq,
             s.time,
             s.fingerprint,

@@ -182,6 +182,8 @@ pub struct Adoption {
     pub bindings: BTreeMap<RoleId, String>,
     /// Selected variants.
     pub variants: Vec<String>,
+    /// Adopted services (empty: every service).
+    pub services: Vec<String>,
 }
 
 /// One cadence window of a duty.
@@ -592,12 +594,13 @@ impl<'a> Engine<'a> {
             .collect();
         let mut items = Vec::new();
         let mut summary: BTreeMap<String, BTreeMap<&'static str, u64>> = BTreeMap::new();
-        for item in self
-            .matrix
-            .items
-            .iter()
-            .filter(|i| i.applies(&self.adoption.variants))
-        {
+        for item in self.matrix.items.iter().filter(|i| {
+            crate::attestation::adopted::in_scope(
+                i,
+                &self.adoption.variants,
+                &self.adoption.services,
+            )
+        }) {
             let duties = self.item_duties(item, &waivers);
             for d in duties.iter().filter(|d| !d.party.is_empty()) {
                 *summary
@@ -993,6 +996,7 @@ evidence_kinds = ["attestation"]
             time: t("2026-06-01T00:00:00Z"),
             bindings,
             variants: vec![],
+            services: vec![],
         }
     }
 

@@ -70,6 +70,7 @@ fn adoption_in_force(
         time: adoption_entry.header.time,
         bindings,
         variants: a.variants.clone(),
+        services: a.services.clone(),
     };
     Ok((matrix, adoption))
 }

@@ -216,7 +216,7 @@ fn select(ledger: &Ledger, size: u64, sel: &Selection, progress: &dyn Progress) 
                     | Kind::Adoption
                     | Kind::KeyRotation
                     | Kind::KeyRevocation => (2, 0),
-                    Kind::Cosign | Kind::Retraction => {
+                    Kind::Cosign | Kind::Retraction | Kind::Response => {
                         serde_json::from_slice::<TargetOnly>(&r.payload)
                             .map_or((0, 0), |t| (3, t.entry))
                     }

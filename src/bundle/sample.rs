@@ -18,7 +18,7 @@ use crate::format::entry::{EntryHeader, Kind, LedgerId, ZERO_HASH, format_time};
 use crate::format::merkle::{self, Hash};
 use crate::format::payload::{
     self, AdoptionPayload, CosignPayload, DelegationPayload, EvidencePayload, PartyPayload,
-    RetractionPayload, SignoffPayload, WaiverPayload,
+    ResponsePayload, RetractionPayload, SignoffPayload, WaiverPayload,
 };
 use crate::ledger::Progress;
 
@@ -56,6 +56,13 @@ fn decode_payload(h: &EntryHeader, bytes: &[u8]) -> Result<Parsed, String> {
         Kind::Waiver => {
             payload::decode_entry::<WaiverPayload>(bytes, h)?;
             Parsed::Other
+        }
+        Kind::Response => {
+            let r: ResponsePayload = payload::decode_entry(bytes, h)?;
+            match (r.entry, r.entry_sha256) {
+                (Some(e), Some(sha)) => Parsed::Reference(e, sha),
+                _ => Parsed::Other,
+            }
         }
         Kind::Delegation => {
             payload::decode_entry::<DelegationPayload>(bytes, h)?;

@@ -174,6 +174,10 @@ vouch record --batch evidence.jsonl --key keys/acme.key")]
         #[command(flatten)]
         key: KeyArg,
     },
+    /// Respond to an exception (a management response, shown beside it in reports): to the
+    /// evidence entry SEQ, or to a duty without evidence with --item ITEM --period P.
+    #[command(after_help = RESPOND_HELP)]
+    Respond(RespondArgs),
     /// Declare matrix items not applicable in this ledger, with a reason (one entry per
     /// item, all or none).
     #[command(after_help = ITEMS_HELP)]
@@ -241,6 +245,10 @@ the question). Without a terminal it signs without asking."
         /// or before SEQ that is not a sign-off); with --key, sign it there.
         #[arg(long, value_name = "SEQ")]
         at: Option<u64>,
+        /// With --key: who signs, and as what ("Jane Roe, CISO"), shown in reports; not
+        /// part of the digest.
+        #[arg(long, value_name = "NAME", requires = "key")]
+        signatory: Option<String>,
     },
     /// The attestation report of a period, from a verified ledger: a PDF in
     /// reports/MATRIX-PERIOD.pdf, or --format json|csv|md on standard output.
@@ -343,6 +351,37 @@ pub struct CosignArgs {
     #[command(flatten)]
     pub key: KeyArg,
 }
+
+/// `vouch respond`.
+#[derive(Args, Debug)]
+pub struct RespondArgs {
+    /// The evidence entry the exception names (omit it for a duty without evidence, with
+    /// --item ITEM --period P).
+    #[arg(required_unless_present = "period")]
+    pub seq: Option<u64>,
+    /// Without SEQ: the period of the duty without evidence (2026-Q3, 2026-07, 2026); the
+    /// item is --item.
+    #[arg(long, value_name = "PERIOD", conflicts_with = "seq", requires = "item")]
+    pub period: Option<String>,
+    /// The response: what management says about the exception (free text, at most 8192
+    /// bytes).
+    #[arg(long, value_name = "TEXT")]
+    pub text: String,
+    #[command(flatten)]
+    pub target: TargetArgs,
+    #[command(flatten)]
+    pub key: KeyArg,
+}
+
+/// What `respond` says about who responds and confirming.
+const RESPOND_HELP: &str = "A party bound by the adopted matrix, or the party that signed the \
+evidence, responds; an auditor does not. A response changes no status: the report shows each \
+party's latest response beside the exception (a response is withdrawn with vouch retract).\n\
+With SEQ, the evidence entry is shown on standard error first and, on a terminal, vouch asks \
+before signing (--yes skips the question); --item ITEM then refuses unless the entry is about \
+that item.\n\
+Examples:\n  vouch respond 42 --text \"Restore test rescheduled after the storage migration\" --key acme\n  \
+vouch respond --item backup.restore-tests --period 2026-Q3 --text \"…\" --key acme";
 
 /// What `cosign` and `retract` say about confirming.
 const CONFIRM_HELP: &str = "The target entry is shown on standard error first (kind, item, \
@@ -734,6 +773,10 @@ every error of the file is reported at once."
         /// A matrix variant (contract option) that applies (repeatable).
         #[arg(long = "variant", value_name = "ID")]
         variants: Vec<String>,
+        /// Adopt only this service's items (repeatable; default: every service). Items of
+        /// other services are not part of the attestation.
+        #[arg(long = "service", value_name = "ID")]
+        services: Vec<String>,
         #[command(flatten)]
         key: KeyArg,
     },

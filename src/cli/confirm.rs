@@ -22,8 +22,8 @@ use vouch::attestation::status::Status;
 use vouch::format::entry::{Kind, format_time};
 use vouch::format::payload::{
     self, AdoptionPayload, Checked, CheckpointPayload, CosignPayload, DelegationPayload,
-    EvidencePayload, KeyRevocationPayload, KeyRotationPayload, PartyPayload, RetractionPayload,
-    SignoffPayload, WaiverPayload,
+    EvidencePayload, KeyRevocationPayload, KeyRotationPayload, PartyPayload, ResponsePayload,
+    RetractionPayload, SignoffPayload, WaiverPayload,
 };
 use vouch::ledger::{Entry, Ledger};
 use vouch::{Error, Result};
@@ -92,8 +92,9 @@ fn what(e: &Entry) -> String {
             decoded::<DelegationPayload>(e).map(|p| format!("of {} to {}", p.item, p.to))
         }
         Kind::Signoff => decoded::<SignoffPayload>(e).map(|p| {
+            let by = p.signatory.map(|s| format!(" by {s}")).unwrap_or_default();
             format!(
-                "of {} to {} at head entry {}",
+                "of {} to {} at head entry {}{by}",
                 p.period.from, p.period.to, p.head
             )
         }),
@@ -103,6 +104,15 @@ fn what(e: &Entry) -> String {
         Kind::KeyRotation => decoded::<KeyRotationPayload>(e).map(|p| format!("of {}", p.party)),
         Kind::KeyRevocation => {
             decoded::<KeyRevocationPayload>(e).map(|p| format!("of key {}", p.key))
+        }
+        Kind::Response => {
+            decoded::<ResponsePayload>(e).map(|p| match (p.entry, p.item, p.period) {
+                (Some(seq), ..) => format!("to entry {seq}"),
+                (None, Some(item), Some(per)) => {
+                    format!("on {item} for {} to {}", per.from, per.to)
+                }
+                _ => String::new(),
+            })
         }
     };
     w.map(|w| format!(" {w}")).unwrap_or_default()

@@ -146,12 +146,26 @@ fn summary(kind: &str, payload_bytes: &[u8]) -> String {
         "waiver" => format!("{} not applicable: {}", s("item"), s("reason")),
         "delegation" => format!("{} delegated to {}", s("item"), s("to")),
         "signoff" => format!(
-            "signs period {}..{}: digest {} at head {}",
+            "signs period {}..{}: digest {} at head {}{}",
             v["period"]["from"].as_str().unwrap_or_default(),
             v["period"]["to"].as_str().unwrap_or_default(),
             short(&s("digest")),
-            v["head"]
+            v["head"],
+            v.get("signatory")
+                .and_then(Value::as_str)
+                .map(|x| format!(" (signed by {x})"))
+                .unwrap_or_default()
         ),
+        "response" => match v.get("entry") {
+            Some(e) => format!("responds to entry {e}: {}", s("text")),
+            None => format!(
+                "responds on {} for {}..{}: {}",
+                s("item"),
+                v["period"]["from"].as_str().unwrap_or_default(),
+                v["period"]["to"].as_str().unwrap_or_default(),
+                s("text")
+            ),
+        },
         "checkpoint" => format!(
             "checkpoint of entries 1–{}: root {}",
             v["size"],

@@ -102,6 +102,14 @@ fn show(file: Option<&Path>, adopted: bool, ledger: &Path, fmt: Format) -> Resul
                 ))
                 .hint("adopt one first: vouch matrix adopt FILE --bind ROLE=PARTY… --key K, or show a file: vouch matrix show FILE"));
             };
+            // Only the adopted services' items (and items of no service) are adopted.
+            let mut m = m;
+            if !a.services.is_empty() {
+                m.items
+                    .retain(|i| vouch::attestation::adopted::in_scope(i, &[], &a.services));
+                let kept: Vec<String> = m.items.iter().map(|i| i.section.clone()).collect();
+                m.sections.retain(|s| kept.contains(&s.id));
+            }
             (m, Some((seq, a)))
         }
     };
@@ -110,7 +118,7 @@ fn show(file: Option<&Path>, adopted: bool, ledger: &Path, fmt: Format) -> Resul
         if let (Some((seq, a)), Some(obj)) = (&adoption, j.as_object_mut()) {
             obj.insert(
                 "adopted".into(),
-                json!({"entry": seq, "bindings": a.bindings, "variants": a.variants, "sha256": a.matrix.sha256}),
+                json!({"entry": seq, "bindings": a.bindings, "variants": a.variants, "services": a.services, "sha256": a.matrix.sha256}),
             );
         }
         print_json(&j);
@@ -122,6 +130,12 @@ fn show(file: Option<&Path>, adopted: bool, ledger: &Path, fmt: Format) -> Resul
         let mut line = format!("adopted in entry {seq}: {}", binds.join(", "));
         if !a.variants.is_empty() {
             line.push_str(&format!("; variants {}", a.variants.join(", ")));
+        }
+        if !a.services.is_empty() {
+            line.push_str(&format!(
+                "; services {} (only their items)",
+                a.services.join(", ")
+            ));
         }
         lines.insert(1, line);
     }

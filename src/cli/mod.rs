@@ -115,8 +115,12 @@ fn run(cli: Cli) -> Result<Outcome> {
             file,
             binds,
             variants,
+            services,
             key,
-        }) => record_cmd::adopt(&cli.ledger, &file, &binds, &variants, &key.key, fmt),
+        }) => {
+            let scope = vouch::ledger::actions::Scope { variants, services };
+            record_cmd::adopt(&cli.ledger, &file, &binds, scope, &key.key, fmt)
+        }
         Command::Kinds { kind } => kinds_cmd::kinds(kind.as_deref(), fmt),
         Command::Matrix(cmd) => matrix_cmd::run(cmd, &cli.ledger, fmt),
         Command::Keygen { name, dir, force } => init_cmd::keygen(&name, &dir, force, fmt),
@@ -166,6 +170,7 @@ fn run(cli: Cli) -> Result<Outcome> {
         Command::Key(cmd) => key_cmd::run(&cli.ledger, cmd, fmt),
         Command::Record(args) => record_cmd::record(&cli.ledger, &args, fmt),
         Command::Cosign(args) => record_cmd::cosign(&cli.ledger, args, fmt),
+        Command::Respond(args) => record_cmd::respond(&cli.ledger, args, fmt),
         Command::Retract {
             seq,
             reason,
@@ -189,7 +194,15 @@ fn run(cli: Cli) -> Result<Outcome> {
             key,
             yes,
             at,
-        } => status_cmd::attest(&cli.ledger, parse_period(period)?, key, yes, at, fmt),
+            signatory,
+        } => status_cmd::attest(
+            &cli.ledger,
+            parse_period(period)?,
+            key.map(|k| (k, signatory)),
+            yes,
+            at,
+            fmt,
+        ),
         Command::Report(args) => status_cmd::report(&cli.ledger, args, fmt),
         Command::Log { last } => log_cmd::log(&cli.ledger, last, fmt),
         Command::Show { seq } => log_cmd::show(&cli.ledger, seq, fmt),

@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 use std::io::{self, Write as _};
 use std::path::Path;
 
-use super::args::{CosignArgs, Format, ItemsArgs, KeyArg, RecordArgs, TargetArgs};
+use super::args::{CosignArgs, Format, ItemsArgs, KeyArg, RecordArgs, RespondArgs, TargetArgs};
 use super::confirm;
 use super::input::load_key;
 use super::output::{Outcome, print_json};
@@ -227,6 +227,48 @@ pub(super) fn cosign(path: &Path, args: CosignArgs, fmt: Format) -> Result<Outco
     Ok(Outcome::Ok)
 }
 
+/// `vouch respond SEQ --text TEXT [--item ITEM] [--yes] --key K`, or `vouch respond --item
+/// ITEM --period P --text TEXT --key K`: a management response, checked as `verify` checks
+/// it; with SEQ the evidence entry is shown (and confirmed on a terminal) first.
+pub(super) fn respond(path: &Path, args: RespondArgs, fmt: Format) -> Result<Outcome> {
+    use vouch::ledger::actions::Responded;
+    let k = load_key(&args.key.key)?;
+    let mut ledger = Ledger::open(path, Access::ReadWrite)?;
+    ledger.check_signing_key(&k)?;
+    let (to, line) = match (args.seq, args.period, &args.target.item) {
+        (Some(seq), _, _) => (
+            Responded::Entry(seq),
+            Some(shown_target(&ledger, seq, &args.target)?),
+        ),
+        (None, Some(p), Some(item)) => {
+            let period =
+                vouch::period::Period::parse_input(&p).map_err(|e| e.context("--period"))?;
+            let to = Responded::Duty {
+                item: item.clone(),
+                period,
+            };
+            (to, None)
+        }
+        _ => {
+            return Err(Error::new("give the evidence entry SEQ, or --item ITEM --period P")
+                .hint("vouch respond 42 --text TEXT --key K, or vouch respond --item ITEM --period 2026-Q3 --text TEXT --key K"));
+        }
+    };
+    let draft = ledger.respond_draft(&k, &to, args.text)?;
+    let what = match &to {
+        Responded::Entry(seq) => format!("response to entry {seq}"),
+        Responded::Duty { item, period } => {
+            format!("response on {item} for {} to {}", period.from, period.to)
+        }
+    };
+    if let Some(line) = line {
+        confirm::confirm(&[line], &format!("sign the {what}?"), args.target.yes)?;
+    }
+    let a = append_one(&mut ledger, &k, draft)?;
+    appended(fmt, &a, &what);
+    Ok(Outcome::Ok)
+}
+
 /// `vouch retract SEQ --reason TEXT [--item ITEM] [--yes] --key K`: checked, the target
 /// shown (and confirmed on a terminal), then appended.
 pub(super) fn retract(
@@ -341,15 +383,16 @@ fn appended_all(fmt: Format, done: &[vouch::ledger::Appended], what: &[String]) 
     }
 }
 
-/// `vouch matrix adopt FILE --bind ROLE=PARTY… [--variant V…] --key K`.
+/// `vouch matrix adopt FILE --bind ROLE=PARTY… [--variant V…] [--service S…] --key K`.
 pub(super) fn adopt(
     ledger_path: &Path,
     file: &Path,
     binds: &[String],
-    variants: &[String],
+    scope: vouch::ledger::actions::Scope,
     key: &str,
     fmt: Format,
 ) -> Result<Outcome> {
+    let variants = &scope.variants;
     let k = load_key(key)?;
     let (matrix, bytes) = vouch::matrix::Matrix::load(file)?;
     let placeholders = vouch::matrix::csv_map::skeleton_placeholders(&matrix.header);
@@ -419,18 +462,42 @@ pub(super) fn adopt(
             }));
         }
     }
+    for svc in &scope.services {
+        if !matrix.services.iter().any(|x| &x.id == svc) {
+            let known: Vec<&str> = matrix.services.iter().map(|x| x.id.as_str()).collect();
+            return Err(Error::new(format!(
+                "--service {svc}: matrix {} has no such service",
+                matrix.header.id
+            ))
+            .hint(if known.is_empty() {
+                "this matrix declares no services".to_string()
+            } else {
+                format!("services: {}", known.join(", "))
+            }));
+        }
+    }
+    let adopted_items = matrix
+        .items
+        .iter()
+        .filter(|i| vouch::attestation::adopted::in_scope(i, &[], &scope.services))
+        .count();
+    let of_services = if scope.services.is_empty() {
+        String::new()
+    } else {
+        let mut s = scope.services.clone();
+        s.sort_unstable();
+        s.dedup();
+        format!(", services {}", s.join(", "))
+    };
     let mref = vouch::attestation::adopted::matrix_ref(&matrix, &bytes);
     let mut ledger = Ledger::open(ledger_path, Access::ReadWrite)?;
-    let a = ledger.adopt(&k, mref, bytes, bindings, variants.to_vec(), clock::now())?;
+    let a = ledger.adopt_scoped(&k, mref, bytes, bindings, scope, clock::now())?;
     appended(
         fmt,
         &a,
         &format!(
-            "adoption of matrix {} version {} ({} items); the other parties acknowledge it with: vouch cosign {} --ack",
-            matrix.header.id,
-            matrix.header.version,
-            matrix.items.len(),
-            a.seq
+            "adoption of matrix {} version {} ({adopted_items} items{of_services}); the other parties acknowledge it with: vouch cosign {} --ack",
+            matrix.header.id, matrix.header.version, a.seq
         ),
     );
     Ok(Outcome::Ok)

@@ -126,17 +126,18 @@ pub(super) fn status(
 pub(super) fn attest(
     path: &Path,
     period: Period,
-    key: Option<String>,
+    key: Option<(String, Option<String>)>,
     yes: bool,
     at: Option<u64>,
     fmt: Format,
 ) -> Result<Outcome> {
     let (att, signed) = match key {
-        Some(k) => {
+        Some((k, signatory)) => {
             let k = load_key(&k)?;
             let mut ledger = Ledger::open(path, Access::ReadWrite)?;
             ledger.check_signing_key(&k)?;
             let (draft, shown) = attest::prepare(&ledger, &k, &period, at)?;
+            let draft = vouch::attestation::attest::with_signatory(draft, signatory.as_deref())?;
             if clock::now() < period.end() {
                 eprintln!(
                     "vouch: warning: the period {} has not ended (its last day is {}): the statuses may still change, and the report of this attestation says the period was still open",
@@ -175,8 +176,15 @@ pub(super) fn attest(
         return Ok(Outcome::Ok);
     }
     if let Some(a) = signed {
+        let by = att
+            .signoffs
+            .iter()
+            .find(|s| s.seq == a.seq)
+            .and_then(|s| s.signatory.as_deref())
+            .map(|s| format!(", signed by {s}"))
+            .unwrap_or_default();
         out!(
-            "entry {}: sign-off of {} to {}",
+            "entry {}: sign-off of {} to {}{by}",
             a.seq,
             period.from,
             period.to
@@ -204,7 +212,11 @@ pub(super) fn attest(
         } else {
             format!("does NOT match the attestation at its head {}", s.head)
         };
-        out!("  signed by {} in entry {}: {state}", s.party, s.seq);
+        let who = match &s.signatory {
+            Some(n) => format!("{n} for {}", s.party),
+            None => s.party.clone(),
+        };
+        out!("  signed by {who} in entry {}: {state}", s.seq);
     }
     print_later(&period, &att, &later);
     Ok(Outcome::Ok)

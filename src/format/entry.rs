@@ -35,8 +35,9 @@ pub const MAGIC_V2: &str = "vouch/v2 entry";
 pub enum Version {
     /// `vouch/v1`: the first version.
     V1,
-    /// `vouch/v2`: `party` and `genesis` payloads carry the registered key's proof of
-    /// possession (`FORMAT.md` §4, §14.6).
+    /// `vouch/v2`: `party` payloads carry the registered key's proof of possession
+    /// (`FORMAT.md` §4, §14.6); adoptions may name `services`, sign-offs a `signatory`;
+    /// the kind `response`.
     V2,
 }
 
@@ -113,6 +114,9 @@ pub enum Kind {
     KeyRotation,
     /// A party revokes one of its retired keys from a given time on (`FORMAT.md` §14).
     KeyRevocation,
+    /// A management response to an exception: to an evidence entry, or to an item's duty
+    /// in a period (format v2, `FORMAT.md` §4).
+    Response,
 }
 
 impl Kind {
@@ -131,13 +135,17 @@ impl Kind {
             Kind::Checkpoint => "checkpoint",
             Kind::KeyRotation => "key-rotation",
             Kind::KeyRevocation => "key-revocation",
+            Kind::Response => "response",
         }
     }
 
-    /// The first format version with this kind (every kind so far exists since v1; a
-    /// kind added later returns its version here, and is refused in older entries).
+    /// The first format version with this kind: a kind added later returns its version
+    /// here, and is refused in older entries.
     pub fn since(self) -> Version {
-        Version::V1
+        match self {
+            Kind::Response => Version::V2,
+            _ => Version::V1,
+        }
     }
 
     /// Parse the spelling in entry text.
@@ -155,6 +163,7 @@ impl Kind {
             "checkpoint" => Kind::Checkpoint,
             "key-rotation" => Kind::KeyRotation,
             "key-revocation" => Kind::KeyRevocation,
+            "response" => Kind::Response,
             _ => return None,
         })
     }

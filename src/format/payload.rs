@@ -304,6 +304,10 @@ pub struct AdoptionPayload {
     pub bindings: BTreeMap<String, String>,
     /// The matrix.
     pub matrix: MatrixRef,
+    /// Format v2: the matrix services adopted (sorted, each once); only their items (and
+    /// items of no service) are part of the attestation. Empty: every service.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub services: Vec<String>,
     /// Selected matrix variants (contract options).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub variants: Vec<String>,
@@ -402,6 +406,51 @@ pub struct SignoffPayload {
     pub head: u64,
     /// The period.
     pub period: PeriodRef,
+    /// Format v2: who signs, and as what (`Jane Roe, CISO`): the signer's statement, not
+    /// part of the attestation digest.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signatory: Option<String>,
+}
+
+/// Payload of `response` entries (format v2): a management response to an exception,
+/// naming either an evidence entry (`entry`, `entry_sha256`) or an item's duty in a period
+/// (`item`, `period`) — one of the two forms, never both.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResponsePayload {
+    /// The evidence entry responded to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entry: Option<u64>,
+    /// Its entry hash.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entry_sha256: Option<String>,
+    /// Or: the matrix item whose duty is responded to (a duty without evidence).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub item: Option<String>,
+    /// With `item`: the period.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub period: Option<PeriodRef>,
+    /// The response: free text, at most 8192 bytes.
+    pub text: String,
+}
+
+impl Checked for ResponsePayload {
+    fn check(&self) -> Result<(), String> {
+        match (&self.entry, &self.entry_sha256, &self.item, &self.period) {
+            (Some(e), Some(sha), None, None) => {
+                check_seq(*e)?;
+                member(rules::hex64("entry_sha256", sha))?;
+            }
+            (None, None, Some(item), Some(p)) => {
+                member(rules::item(item))?;
+                check_period(p)?;
+            }
+            _ => {
+                return Err("payload names neither an entry (entry and entry_sha256) nor a duty (item and period), or both (§4 response: one form)".into());
+            }
+        }
+        member(rules::text("text", &self.text, rules::MAX_RESPONSE))
+    }
 }
 
 /// Payload of `checkpoint` entries (`FORMAT.md` §13.6): the signed checkpoint of every
@@ -482,20 +531,32 @@ impl Checked for KeyRevocationPayload {
     }
 }
 
+/// A period's days: spelt `YYYY-MM-DD`, `from` not after `to`.
+fn check_period(p: &PeriodRef) -> Result<(), String> {
+    let from = rules::date("period from", &p.from).map_err(|e| format!("payload {e}"))?;
+    let to = rules::date("period to", &p.to).map_err(|e| format!("payload {e}"))?;
+    if from > to {
+        return Err(format!(
+            "payload period from {} is after its to {}",
+            p.from, p.to
+        ));
+    }
+    Ok(())
+}
+
 impl Checked for SignoffPayload {
     fn check(&self) -> Result<(), String> {
         check_seq(self.head)?;
         member(rules::hex64("digest", &self.digest))?;
-        let from =
-            rules::date("period from", &self.period.from).map_err(|e| format!("payload {e}"))?;
-        let to = rules::date("period to", &self.period.to).map_err(|e| format!("payload {e}"))?;
-        if from > to {
-            return Err(format!(
-                "payload period from {} is after its to {}",
-                self.period.from, self.period.to
-            ));
+        check_period(&self.period)?;
+        if let Some(s) = &self.signatory {
+            member(rules::signatory(s))?;
         }
         Ok(())
+    }
+
+    fn check_version(&self, version: Version, _kind: Kind) -> Result<(), String> {
+        since(version, Version::V2, "signatory", self.signatory.is_some())
     }
 }
 
@@ -527,7 +588,11 @@ impl Checked for AdoptionPayload {
                 return Err(format!("payload selects variant {v:?} twice"));
             }
         }
-        Ok(())
+        member(rules::sorted_unique("services", &self.services))
+    }
+
+    fn check_version(&self, version: Version, _kind: Kind) -> Result<(), String> {
+        since(version, Version::V2, "services", !self.services.is_empty())
     }
 }
 
@@ -742,15 +807,48 @@ pub fn cosign_target(
 }
 
 /// Whether a retraction may refer to an entry of kind `target` (`FORMAT.md` §4,
-/// `retraction`): its author withdraws evidence, a co-signature, a waiver or a delegation;
+/// `retraction`): its author withdraws evidence, a co-signature, a waiver, a delegation or
+/// a response;
 /// registrations, adoptions, retractions, sign-offs, checkpoints and key history stay.
 pub fn retraction_target(target: crate::format::entry::Kind) -> std::result::Result<(), String> {
     use crate::format::entry::Kind;
     match target {
-        Kind::Evidence | Kind::Cosign | Kind::Waiver | Kind::Delegation => Ok(()),
+        Kind::Evidence | Kind::Cosign | Kind::Waiver | Kind::Delegation | Kind::Response => Ok(()),
         _ => Err(format!(
-            "retracts a {target} entry: only evidence, co-signatures, waivers and delegations are retracted"
+            "retracts a {target} entry: only evidence, co-signatures, waivers, delegations and responses are retracted"
         )),
+    }
+}
+
+/// Whether a response may refer to an entry of kind `target` (`FORMAT.md` §4,
+/// `response`): a management response answers an exception, so it names evidence only.
+pub fn response_target(target: crate::format::entry::Kind) -> std::result::Result<(), String> {
+    if target == crate::format::entry::Kind::Evidence {
+        Ok(())
+    } else {
+        Err(format!(
+            "responds to entry of kind {target}: a response names an evidence entry (or an item and a period)"
+        ))
+    }
+}
+
+/// Whether a party may respond (`FORMAT.md` §4, `response`): never an auditor (who judges,
+/// not responds); the party that signed the evidence responded to (`own`), or a party an
+/// earlier adoption binds (`bound`). `Err` says why not, after the party's id.
+pub fn responder(
+    role: Option<Role>,
+    own: bool,
+    bound: impl FnOnce() -> bool,
+) -> std::result::Result<(), String> {
+    if role == Some(Role::Auditor) {
+        return Err(
+            "is an auditor: auditors do not respond to exceptions (they dispute or approve)".into(),
+        );
+    }
+    if own || bound() {
+        Ok(())
+    } else {
+        Err("responds, but no adoption binds it and the evidence is not its own (§4 response: a bound party, or the evidence's signer)".into())
     }
 }
 
@@ -862,6 +960,62 @@ mod tests {
         assert!(e.contains("genesis"), "{e}");
     }
 
+    #[test]
+    fn services_signatory_and_responses_are_v2_only() {
+        let so = SignoffPayload {
+            digest: "ab".repeat(32),
+            head: 4,
+            period: PeriodRef {
+                from: "2026-07-01".into(),
+                to: "2026-09-30".into(),
+            },
+            signatory: Some("Jane Roe, CISO".into()),
+        };
+        assert!(so.check().is_ok());
+        assert!(so.check_version(Version::V2, Kind::Signoff).is_ok());
+        let e = so.check_version(Version::V1, Kind::Signoff).unwrap_err();
+        assert!(
+            e.contains("signatory member, which is new in vouch/v2"),
+            "{e}"
+        );
+        let mut a = AdoptionPayload {
+            bindings: [("provider".to_string(), "p".to_string())].into(),
+            matrix: MatrixRef {
+                effective: "2026-01-01".into(),
+                id: "m".into(),
+                sha256: "ab".repeat(32),
+                size: 1,
+                version: "1".into(),
+            },
+            services: vec!["vps".into()],
+            variants: vec![],
+        };
+        assert!(a.check().is_ok());
+        let e = a.check_version(Version::V1, Kind::Adoption).unwrap_err();
+        assert!(
+            e.contains("services member, which is new in vouch/v2"),
+            "{e}"
+        );
+        a.services = vec!["vps".into(), "db".into()];
+        assert!(a.check().unwrap_err().contains("not sorted"));
+        assert_eq!(Kind::Response.since(), Version::V2);
+        let r = ResponsePayload {
+            entry: Some(5),
+            entry_sha256: Some("ab".repeat(32)),
+            item: None,
+            period: None,
+            text: "fixed\nin SEC-10".into(),
+        };
+        assert!(r.check().is_ok());
+        let both = ResponsePayload {
+            item: Some("a.b".into()),
+            ..r.clone()
+        };
+        assert!(both.check().unwrap_err().contains("one form"));
+        assert!(responder(Some(Role::Auditor), true, || true).is_err());
+        assert!(responder(Some(Role::Customer), false, || false).is_err());
+        assert!(responder(Some(Role::ThirdParty), true, || false).is_ok());
+    }
     #[test]
     fn fast_path_is_rfc8785() {
         let v = serde_json::json!({"b": [1, "x\u{1}\"\\é\u{2028}"], "a": {"z": true, "y": null}, "n": -45, "f": 1.5e-7, "g": 1e21});

@@ -35,6 +35,10 @@ pub const MAX_FIELD_TEXT: usize = 4096;
 pub const MAX_FIELD_LIST: usize = 16 * 1024;
 /// Longest artefact name, in bytes.
 pub const MAX_ARTIFACT_NAME: usize = 255;
+/// Longest sign-off signatory (name and title), in bytes.
+pub const MAX_SIGNATORY: usize = 200;
+/// Longest management response, in bytes (as an evidence note).
+pub const MAX_RESPONSE: usize = MAX_NOTE;
 
 type Rule = std::result::Result<(), String>;
 
@@ -77,6 +81,23 @@ pub fn party_name(name: &str) -> Rule {
 /// A matrix item id (evidence, waiver, delegation).
 pub fn item(item: &str) -> Rule {
     line("item", item, MAX_ITEM)
+}
+
+/// A sign-off's signatory: the person who signs and their title (`Jane Roe, CISO`).
+pub fn signatory(s: &str) -> Rule {
+    line("signatory", s, MAX_SIGNATORY)
+}
+
+/// A list of ids that must be sorted and each given once (an adoption's `services`).
+pub fn sorted_unique(what: &str, ids: &[String]) -> Rule {
+    match ids.windows(2).find(|w| w[0] >= w[1]) {
+        Some(w) if w[0] == w[1] => Err(format!("{what} names {:?} twice (§4: each once)", w[0])),
+        Some(w) => Err(format!(
+            "{what} are not sorted: {:?} before {:?} (§4: sorted, each once)",
+            w[0], w[1]
+        )),
+        None => Ok(()),
+    }
 }
 
 /// Free text (a note or a reason): not blank, at most `max` bytes, no control characters
@@ -283,5 +304,12 @@ mod tests {
         assert!(date("effective", "2026-01-01").is_ok());
         assert!(date("effective", "2026-1-01").is_err());
         assert!(time("performed_at", "2026-07-01").is_err());
+        assert!(signatory("Jane Roe, CISO").is_ok());
+        assert!(signatory("Jane\nRoe").is_err());
+        assert!(signatory(&"a".repeat(201)).is_err());
+        let ids = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert!(sorted_unique("services", &ids(&["a", "b"])).is_ok());
+        assert!(sorted_unique("services", &ids(&["b", "a"])).is_err());
+        assert!(sorted_unique("services", &ids(&["a", "a"])).is_err());
     }
 }

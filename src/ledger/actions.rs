@@ -1,5 +1,5 @@
-//! Entries that refer to other things: matrix adoption, co-signatures, retractions,
-//! waivers and delegations (`schema/FORMAT.md` §4).
+//! Entries that refer to other things: matrix adoption, co-signatures, responses,
+//! retractions, waivers and delegations (`schema/FORMAT.md` §4).
 //!
 //! Each function checks at write time the same rules `verify` enforces, so a party gets a
 //! clear refusal instead of writing an entry that verification would report.
@@ -8,13 +8,13 @@ use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
 
 use super::evidence::ArtifactSource;
-use super::{Appended, Draft, Ledger, NoProgress, check_text};
+use super::{Appended, Draft, Ledger, NoProgress, check_text, rule};
 use crate::crypto::{self, SecretKey};
 use crate::error::{Error, Result};
 use crate::format::entry::Kind;
 use crate::format::payload::{
-    self, AdoptionPayload, CosignPayload, DelegationPayload, MatrixRef, RetractionPayload, Role,
-    Verdict, WaiverPayload,
+    self, AdoptionPayload, Checked, CosignPayload, DelegationPayload, MatrixRef, PeriodRef,
+    ResponsePayload, RetractionPayload, Role, Verdict, WaiverPayload,
 };
 
 /// An earlier entry, as a reference target.
@@ -32,6 +32,29 @@ fn plain(kind: Kind, body: &impl serde::Serialize) -> Result<Draft> {
         party: None,
         store_artifacts: Vec::new(),
     })
+}
+
+/// What a management response answers: an evidence entry, or a duty without evidence.
+#[derive(Debug, Clone)]
+pub enum Responded {
+    /// The evidence entry.
+    Entry(u64),
+    /// The duty of an item in a period.
+    Duty {
+        /// The matrix item.
+        item: String,
+        /// The period.
+        period: crate::period::Period,
+    },
+}
+
+/// What an adoption selects of its matrix: variants (contract options) and services.
+#[derive(Debug, Clone, Default)]
+pub struct Scope {
+    /// The variants that apply.
+    pub variants: Vec<String>,
+    /// The services adopted; empty for every service.
+    pub services: Vec<String>,
 }
 
 impl Ledger {
@@ -95,6 +118,30 @@ impl Ledger {
         variants: Vec<String>,
         now: DateTime<Utc>,
     ) -> Result<Appended> {
+        let scope = Scope {
+            variants,
+            services: Vec::new(),
+        };
+        self.adopt_scoped(key, matrix, bytes, bindings, scope, now)
+    }
+
+    /// Adopt a matrix version for some of its services only (`scope.services`, empty for
+    /// all; sorted and deduplicated here), with the variants selected.
+    pub fn adopt_scoped(
+        &mut self,
+        key: &SecretKey,
+        matrix: MatrixRef,
+        bytes: Vec<u8>,
+        bindings: BTreeMap<String, String>,
+        scope: Scope,
+        now: DateTime<Utc>,
+    ) -> Result<Appended> {
+        let Scope {
+            variants,
+            mut services,
+        } = scope;
+        services.sort_unstable();
+        services.dedup();
         let (signer, _) = self.signer_party(key)?;
         let parties = self.parties()?;
         for (role, party) in &bindings {
@@ -133,11 +180,12 @@ impl Ledger {
         let body = AdoptionPayload {
             bindings,
             matrix,
+            services,
             variants,
         };
         // The rules verify applies to the adoption (one owner: `check_adoption`).
         crate::attestation::adopted::check_adoption(&body, source.bytes.as_deref().unwrap_or_default())
-            .map_err(|e| Error::new(e).hint("adopt the matrix file as it is, binding each of its roles once, with variants it defines"))?;
+            .map_err(|e| Error::new(e).hint("adopt the matrix file as it is, binding each of its roles once, with variants and services it defines"))?;
         let draft = Draft {
             kind: Kind::Adoption,
             payload: payload::encode(&body)?,
@@ -198,6 +246,61 @@ impl Ledger {
             verdict,
         };
         plain(Kind::Cosign, &body)
+    }
+
+    /// Check a management response as `verify` does (`FORMAT.md` §4 `response`) and make
+    /// its draft, without appending it: to the evidence entry `seq`, or (`seq` `None`) to
+    /// the duty of `item` in `period`. The signer is not an auditor, and is the evidence's
+    /// signer or a party an adoption binds.
+    pub fn respond_draft(&self, key: &SecretKey, to: &Responded, text: String) -> Result<Draft> {
+        let (signer, role) = self.signer_party(key)?;
+        check_text("--text", &text, crate::format::rules::MAX_RESPONSE)?;
+        let bound = || {
+            self.adoptions().is_ok_and(|list| {
+                list.iter()
+                    .any(|(_, a, _)| a.bindings.values().any(|p| *p == signer))
+            })
+        };
+        let (body, own) = match to {
+            Responded::Entry(seq) => {
+                let t = self.target(*seq)?;
+                if let Err(why) = payload::response_target(t.kind) {
+                    return Err(Error::new(format!("entry {seq}: vouch respond {why}"))
+                        .hint("respond to the evidence entry an exception names (vouch status, vouch report), or to a duty without evidence with --item ITEM --period P"));
+                }
+                let body = ResponsePayload {
+                    entry: Some(*seq),
+                    entry_sha256: Some(t.hash),
+                    item: None,
+                    period: None,
+                    text,
+                };
+                (body, t.party == signer)
+            }
+            Responded::Duty { item, period } => {
+                if let Some(adopted) = crate::attestation::adopted::current(self)? {
+                    crate::attestation::adopted::check_item_exists(&adopted, item, "--item")?;
+                }
+                let body = ResponsePayload {
+                    entry: None,
+                    entry_sha256: None,
+                    item: Some(item.clone()),
+                    period: Some(PeriodRef {
+                        from: period.from.to_string(),
+                        to: period.to.to_string(),
+                    }),
+                    text,
+                };
+                (body, false)
+            }
+        };
+        payload::responder(Some(role), own, bound).map_err(|why| {
+            Error::new(format!("{signer} {why}")).hint(
+                "a party bound by the adopted matrix, or the party whose evidence it is, responds",
+            )
+        })?;
+        rule(body.check())?;
+        plain(Kind::Response, &body)
     }
 
     /// Withdraw one of the signer's own earlier entries.

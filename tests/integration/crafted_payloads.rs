@@ -120,6 +120,12 @@ fn adoption(env: &Env, f: impl FnOnce(&mut Value)) -> Vec<u8> {
     canonical(&v)
 }
 
+/// The entry hash of entry `seq`, lowercase hex.
+fn entry_hash(env: &Env, seq: u64) -> String {
+    let l = Ledger::open(&env.p("ledger.db"), Access::ReadOnly).unwrap();
+    hex::encode(sha256(&l.entry(seq).unwrap().unwrap().body))
+}
+
 /// A `party` payload registering a fresh key under `id`, `name`, `role`.
 fn party(id: &str, name: &str, role: &str) -> Vec<u8> {
     let key = vouch::crypto::SecretKey::from_seed(&[42; 32]);
@@ -453,6 +459,89 @@ fn cases(env: &Env) -> Vec<Case> {
                 &json!({"digest": h, "head": 4, "period": {"from": "2026-09-30", "to": "2026-07-01"}}),
             ),
             "period from 2026-09-30 is after its to 2026-07-01",
+        ),
+        // §4 adoption services, signoff signatory, response (format v2).
+        case(
+            "adoption of an unknown service",
+            Kind::Adoption,
+            adoption(env, |v| v["services"] = json!(["gpu"])),
+            "service \"gpu\", which matrix cloudtemple-vm-instances does not have",
+        ),
+        case(
+            "adoption services unsorted",
+            Kind::Adoption,
+            adoption(env, |v| v["services"] = json!(["vps", "db"])),
+            "services are not sorted",
+        ),
+        case(
+            "adoption service twice",
+            Kind::Adoption,
+            adoption(env, |v| v["services"] = json!(["vps", "vps"])),
+            "services names \"vps\" twice",
+        ),
+        case(
+            "signoff signatory with LF",
+            Kind::Signoff,
+            canonical(
+                &json!({"digest": h, "head": 4, "period": {"from": "2026-07-01", "to": "2026-09-30"}, "signatory": "Jane Roe\nCISO"}),
+            ),
+            "signatory contains a control character",
+        ),
+        case(
+            "signoff signatory of 300 bytes",
+            Kind::Signoff,
+            canonical(
+                &json!({"digest": h, "head": 4, "period": {"from": "2026-07-01", "to": "2026-09-30"}, "signatory": "j".repeat(300)}),
+            ),
+            "signatory is longer than 200 bytes",
+        ),
+        case(
+            "response with an empty text",
+            Kind::Response,
+            canonical(&json!({"entry": 3, "entry_sha256": entry_hash(env, 3), "text": " "})),
+            "text is empty",
+        ),
+        case(
+            "response text of 9,000 bytes",
+            Kind::Response,
+            canonical(
+                &json!({"entry": 3, "entry_sha256": entry_hash(env, 3), "text": "t".repeat(9000)}),
+            ),
+            "text is 9000 bytes, longer than 8192",
+        ),
+        case(
+            "response naming an entry and an item",
+            Kind::Response,
+            canonical(
+                &json!({"entry": 3, "entry_sha256": h, "item": "guest-os.patching", "period": {"from": "2026-07-01", "to": "2026-09-30"}, "text": "x"}),
+            ),
+            "one form",
+        ),
+        case(
+            "response naming nothing",
+            Kind::Response,
+            canonical(&json!({"text": "x"})),
+            "one form",
+        ),
+        case(
+            "response period backwards",
+            Kind::Response,
+            canonical(
+                &json!({"item": "guest-os.patching", "period": {"from": "2026-09-30", "to": "2026-07-01"}, "text": "x"}),
+            ),
+            "period from 2026-09-30 is after its to 2026-07-01",
+        ),
+        case(
+            "response to an adoption",
+            Kind::Response,
+            canonical(&json!({"entry": 3, "entry_sha256": entry_hash(env, 3), "text": "x"})),
+            "responds to entry of kind adoption",
+        ),
+        case(
+            "response by a wrong hash",
+            Kind::Response,
+            canonical(&json!({"entry": 3, "entry_sha256": h, "text": "x"})),
+            "refers to entry 3 by a hash that is not its hash",
         ),
         // §4 key-revocation.
         case(

@@ -21,6 +21,7 @@ mod pdf_contract;
 mod proof;
 mod report_parts;
 mod since_at;
+mod scope_response;
 mod status;
 mod streaming;
 mod tamper;

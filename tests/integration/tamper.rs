@@ -541,6 +541,7 @@ fn signoffs_are_recomputed_and_their_signers_checked_by_verify() {
                 from: "2026-07-01".into(),
                 to: "2026-09-30".into(),
             },
+            signatory: None,
         })
         .unwrap()
     };

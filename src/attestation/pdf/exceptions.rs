@@ -1,5 +1,5 @@
 //! The exceptions section: the duties not fulfilled, waived or informational (with the
-//! notes of their evidence), the complementary user entity controls (what the customer is
+//! notes of their evidence and the management responses), the complementary user entity controls (what the customer is
 //! accountable for), and every waiver with its reason, author, who agreed and its state.
 
 use super::labels::{dash, party_label};
@@ -38,6 +38,9 @@ pub(super) fn exceptions(l: &mut Layout, r: &Report) {
                         PLAIN,
                     );
                 }
+                for m in &e.responses {
+                    detail = detail.line(response_words(m), PLAIN);
+                }
                 vec![
                     e.item.as_str().into(),
                     e.activity.as_str().into(),
@@ -56,7 +59,7 @@ pub(super) fn exceptions(l: &mut Layout, r: &Report) {
                     "party",
                     "role",
                     "status",
-                    "detail / evidence notes",
+                    "detail / evidence notes / responses",
                 ]),
                 widths: &[0.16, 0.20, 0.12, 0.09, 0.11, 0.32],
                 size: 8.0,
@@ -69,6 +72,14 @@ pub(super) fn exceptions(l: &mut Layout, r: &Report) {
     }
     cuecs(l, r);
     waivers(l, r);
+}
+
+/// A management response beside its exception: `#44 response by globex: “…”`.
+pub(super) fn response_words(m: &crate::attestation::responses::ResponseRow) -> String {
+    format!(
+        "#{} response by {}: \u{201c}{}\u{201d}",
+        m.seq, m.party, m.text
+    )
 }
 
 /// A CUEC's status in words: `due by 2026-12-31`, or the status.

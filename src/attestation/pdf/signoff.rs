@@ -99,8 +99,12 @@ pub(super) fn signoff_rows(r: &Report) -> Vec<Vec<Cell>> {
         }
         for s in signed {
             let (state, colour) = signoff_state(s);
+            let who = match &s.signatory {
+                Some(name) => party_cell(r, id).line(format!("signed by {name}"), NOTE),
+                None => party_cell(r, id),
+            };
             rows.push(vec![
-                party_cell(r, id),
+                who,
                 role.clone(),
                 Cell::from(format!("#{}", s.seq)).line(s.time.as_str(), NOTE),
                 Cell::default()
@@ -135,6 +139,10 @@ fn signatures(l: &mut Layout, r: &Report) {
             .iter()
             .find(|p| p.id == s.party)
             .map_or(s.party.clone(), |p| format!("{} ({})", p.name, p.id));
+        let who = match &s.signatory {
+            Some(name) => format!("signed by {name} for {who}"),
+            None => who,
+        };
         let label = format!("{who} — sign-off entry #{}, {}", s.seq, s.time);
         let label_lines = l.m.wrap(&label, 8.0, WIDTH);
         let body: Vec<(&str, Vec<String>)> = [

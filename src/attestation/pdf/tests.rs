@@ -236,6 +236,13 @@ pub(crate) fn sample(items: usize, verified: bool) -> Report {
                 seq: 11,
                 note: "vault sealed, rotation aborted, ticket SEC-9".to_string(),
             }],
+            responses: vec![crate::attestation::responses::ResponseRow {
+                seq: 44,
+                party: "globex".to_string(),
+                time: "2026-10-02T09:00:00Z".to_string(),
+                entry: Some(11),
+                text: "vault unsealed on 2026-10-01; rotation rerun in SEC-10".to_string(),
+            }],
         }],
         cuecs: vec![Cuec {
             item: "IAM-01".to_string(),
@@ -318,6 +325,7 @@ pub(crate) fn sample(items: usize, verified: bool) -> Report {
                 head: 39,
                 matches: true,
                 valid: true,
+                signatory: Some("Jane Roe, CISO".to_string()),
             },
             Signoff {
                 seq: 31,
@@ -329,6 +337,7 @@ pub(crate) fn sample(items: usize, verified: bool) -> Report {
                 head: 30,
                 matches: false,
                 valid: false,
+                signatory: None,
             },
         ],
         how_to_verify: vec![
@@ -621,7 +630,11 @@ fn signoff_table_lists_bound_parties_and_signers() {
     let table: Vec<Vec<String>> = rows.iter().map(|r| r.iter().map(text).collect()).collect();
     // Bound parties in report order, then the unbound auditor who signed.
     assert_eq!(table.len(), 3, "{table:?}");
-    assert_eq!(table[0][0], "ACME Cloud GmbH (acme)");
+    // The signatory, when the sign-off names one, under the party.
+    assert_eq!(
+        table[0][0],
+        "ACME Cloud GmbH (acme) signed by Jane Roe, CISO"
+    );
     assert_eq!(table[0][2], "#40 2026-10-15T10:00:00Z");
     // The key fingerprint and the digest signed, in full.
     assert_eq!(
@@ -638,10 +651,9 @@ fn signoff_table_lists_bound_parties_and_signers() {
     assert!(rows[2][5].spans[0].style.colour == STAMP);
     // Below the table, each signature in full, labelled with the party.
     let runs = all_runs(&paginate(&r).unwrap());
-    assert!(
-        runs.iter()
-            .any(|t| t.starts_with("ACME Cloud GmbH (acme) — sign-off entry #40"))
-    );
+    assert!(runs.iter().any(|t| {
+        t.starts_with("signed by Jane Roe, CISO for ACME Cloud GmbH (acme) — sign-off entry #40")
+    }));
     assert!(runs.iter().any(|t| t == &"cd".repeat(32)), "{runs:?}");
     assert_eq!(runs.iter().filter(|t| *t == &"9e".repeat(32)).count(), 2);
     // No sign-off and no bound party: said so.

@@ -178,6 +178,7 @@ impl<'a> Pipeline<'a> {
             artifacts: BTreeMap::new(),
             want_artifacts: opts.artifacts,
             roles: HashMap::new(),
+            bound: HashSet::new(),
             lookup,
             history: KeyHistory {
                 hints,

@@ -9,8 +9,8 @@ use crate::format::entry::{EntryHeader, Kind, raw_value};
 use crate::format::merkle;
 use crate::format::payload::{
     self, AdoptionPayload, CheckpointPayload, CosignPayload, DelegationPayload, EvidencePayload,
-    KeyRevocationPayload, KeyRotationPayload, PartyPayload, RetractionPayload, SignoffPayload,
-    WaiverPayload,
+    KeyRevocationPayload, KeyRotationPayload, PartyPayload, ResponsePayload, RetractionPayload,
+    SignoffPayload, WaiverPayload,
 };
 use crate::ledger::store::EntryRow;
 
@@ -29,6 +29,7 @@ pub(super) enum Parsed {
     Checkpoint(CheckpointPayload),
     KeyRotation(KeyRotationPayload),
     KeyRevocation(KeyRevocationPayload),
+    Response(ResponsePayload),
 }
 
 impl Parsed {
@@ -121,6 +122,7 @@ pub(super) fn pre_check(row: EntryRow) -> Pre {
                         Kind::Checkpoint => decode_as(&row.payload, h, Parsed::Checkpoint),
                         Kind::KeyRotation => decode_as(&row.payload, h, Parsed::KeyRotation),
                         Kind::KeyRevocation => decode_as(&row.payload, h, Parsed::KeyRevocation),
+                        Kind::Response => decode_as(&row.payload, h, Parsed::Response),
                         _ => decode_as(&row.payload, h, Parsed::Delegation),
                     };
                     match decoded {

@@ -42,6 +42,9 @@ impl Walk {
             for (check, what) in self.rules(seq, &reg.party, p) {
                 f2(check, what);
             }
+            if let Parsed::Adoption(a) = p {
+                self.bound.extend(a.bindings.values().cloned());
+            }
             if let (Parsed::Checkpoint(c), Some(id)) = (p, &self.ledger) {
                 for what in checkpoint_note_rules(seq, c, id, &reg.key) {
                     f2(Check::Reference, what);
@@ -184,6 +187,30 @@ impl Walk {
                     }
                 }
             },
+            Parsed::Response(r) => {
+                let author = match (r.entry, &r.entry_sha256) {
+                    (Some(e), Some(sha)) => match reference(e, sha) {
+                        Err(why) => {
+                            out.push((Check::Reference, why));
+                            None
+                        }
+                        Ok((author, kind)) => {
+                            if let Err(why) = payload::response_target(kind) {
+                                out.push((Check::Reference, format!("{why} (entry {e})")));
+                            }
+                            Some(author)
+                        }
+                    },
+                    _ => None,
+                };
+                if let Err(why) =
+                    payload::responder(role, author.as_deref() == Some(signer), || {
+                        self.bound.contains(signer)
+                    })
+                {
+                    out.push((Check::Registry, format!("{signer:?} {why}")));
+                }
+            }
             Parsed::Signoff(so) if so.head >= seq => {
                 out.push((
                     Check::Reference,

@@ -72,6 +72,8 @@ pub(super) struct Walk {
     pub(super) want_artifacts: bool,
     /// Role of each registered party.
     pub(super) roles: HashMap<String, Role>,
+    /// The parties an adoption so far binds (who may respond, `FORMAT.md` §4 `response`).
+    pub(super) bound: HashSet<String>,
     /// Where entries that later entries reference (and adopted matrices) are looked up: a
     /// second connection to the ledger file, or a bundle's files.
     pub(super) lookup: Box<dyn References>,
