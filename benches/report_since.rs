@@ -120,7 +120,7 @@ fn main() {
             name: "C".into(),
             role: Role::Customer,
         },
-        &customer.public(),
+        &customer,
         &provider,
         t0,
     )
