@@ -73,7 +73,7 @@ fn input(i: usize) -> EvidenceInput {
     fields.insert("data_verified".to_string(), serde_json::json!(true));
     // Spread over 2026 and over the customer's backup items of the Cloud Temple matrix.
     let day =
-        chrono::NaiveDate::from_ymd_opt(2026, 1, 1).unwrap() + chrono::Days::new((i % 365) as u64);
+        chrono::NaiveDate::from_ymd_opt(2026, 1, 1).unwrap() + chrono::Days::new((i % 300) as u64);
     let items = [
         "backup.restore-tests",
         "backup.verify-restorability",
