@@ -66,51 +66,22 @@ pub fn generate(
         since,
     } = making;
     let trust_pins = trust.clone().unwrap_or_default();
-    // The report is built from entries 1 … `size` at most while the ledger is verified (the
-    // two share the cores; verification seldom keeps both busy). Verification reads every
-    // entry there is when it runs, so it covers what the report read; the report is used
-    // only once verification has passed (or an unverified report was allowed).
-    let size = Ledger::open(path, crate::ledger::Access::ReadOnly)?.size()?;
-    let at = Some(at.unwrap_or(size));
-    let (verification, model) = std::thread::scope(|s| {
-        let model = s.spawn(|| -> Result<Report> {
-            let ledger = Ledger::open(path, crate::ledger::Access::ReadOnly)?;
-            build_model(&ledger, period, appendix, at)
-        });
-        let verification = verify::verify(
-            path,
-            &Options {
-                trust,
-                artifacts: true,
-                all: true,
-                now: None,
-                since,
-            },
-            &crate::ledger::NoProgress,
-        );
-        let model = model.join().unwrap_or_else(|_| {
-            Err(crate::Error::new(
-                "internal error: the report thread failed",
-            ))
-        });
-        (verification, model)
-    });
-    let verification = verification?;
+    let verification = verify::verify(
+        path,
+        &Options {
+            trust,
+            artifacts: true,
+            all: true,
+            now: None,
+            since,
+        },
+        &crate::ledger::NoProgress,
+    )?;
     if !verification.ok() && !allow_unverified {
         return Ok(Generated::Refused(Box::new(verification)));
     }
-    let mut r = model?;
-    if r.entries > verification.entries {
-        return Err(crate::Error::new(format!(
-            "{}: the ledger changed while the report was made (it read {} entries, verification {})",
-            path.display(),
-            r.entries,
-            verification.entries
-        ))
-        .hint("run the command again"));
-    }
     let ledger = Ledger::open(path, crate::ledger::Access::ReadOnly)?;
-    add_verification(&mut r, &ledger, &verification)?;
+    let mut r = build(&ledger, period, &verification, appendix, at)?;
     let mut pins: Vec<String> = trust_pins.iter().map(ToString::to_string).collect();
     pins.sort();
     r.options.trust = pins;
@@ -784,52 +755,10 @@ pub fn build(
     appendix: Appendix,
     at: Option<u64>,
 ) -> Result<Report> {
-    let mut r = build_model(ledger, period, appendix, at)?;
-    add_verification(&mut r, ledger, verification)?;
-    Ok(r)
-}
-
-/// What verification says of the ledger, into a report [`build_model`] made: whether it
-/// verified and its findings, whether keys were pinned, the trusted checkpoint it started
-/// from, and the checkpoint of the prefix the report read (its root: the verified one when
-/// that prefix is the whole ledger, else from the verified tree's stored nodes).
-fn add_verification(r: &mut Report, ledger: &Ledger, verification: &Verification) -> Result<()> {
-    let extent = r.entries;
-    let ledger_id = ledger.id()?;
-    r.checkpoint = match verification.merkle_root {
-        Some(root) if extent == verification.entries => Some(root),
-        Some(_) => Some(ledger.merkle_root(extent)?),
-        None => None,
-    }
-    .map(|root| crate::format::checkpoint::vouch_checkpoint(&ledger_id, extent, root).to_string());
-    r.signed_checkpoint = signed_checkpoint(ledger, extent.min(verification.entries))?;
-    r.since = verification.since.as_ref().map(|c| StampSince {
-        size: c.size,
-        root: hex::encode(c.root),
-        key: c.key.to_string(),
-    });
-    r.verified = verification.ok();
-    r.entries = extent.min(verification.entries);
-    r.findings = verification
-        .findings
-        .iter()
-        .map(|f| format!("entry {}: {}", f.seq, f.what))
-        .collect();
-    r.keys_pinned = verification.pinned;
-    Ok(())
-}
-
-/// The report of a period at the head at or before `at`, before verification is added
-/// ([`add_verification`]): `entries` is the extent read, nothing is marked verified.
-fn build_model(
-    ledger: &Ledger,
-    period: &Period,
-    appendix: Appendix,
-    at: Option<u64>,
-) -> Result<Report> {
     let mut att = attest::build_at(ledger, period, at)?;
     let extent = att.extent;
     att.signoffs.retain(|s| s.seq <= extent);
+    let ledger_id = ledger.id()?;
     let mut keys = ledger.keys()?;
     keys.retain(|k| k.seq <= extent);
     let parties = party_rows(ledger, &keys, &att)?;
@@ -853,10 +782,23 @@ fn build_model(
     let digest = hex::encode(att.digest);
     let head = (att.head.0, hex::encode(att.head.1));
     let how_to_verify = how_to_verify(&parties, period, att.head.0, appendix, &[]);
+    // The prefix the report reads, as a checkpoint (its root: the verified one when it is
+    // the whole ledger, else from the verified tree's stored nodes).
+    let checkpoint = match verification.merkle_root {
+        Some(root) if extent == verification.entries => Some(root),
+        Some(_) => Some(ledger.merkle_root(extent)?),
+        None => None,
+    }
+    .map(|root| crate::format::checkpoint::vouch_checkpoint(&ledger_id, extent, root).to_string());
+    let signed_checkpoint = signed_checkpoint(ledger, extent.min(verification.entries))?;
     Ok(Report {
-        checkpoint: None,
-        signed_checkpoint: None,
-        since: None,
+        checkpoint,
+        signed_checkpoint,
+        since: verification.since.as_ref().map(|c| StampSince {
+            size: c.size,
+            root: hex::encode(c.root),
+            key: c.key.to_string(),
+        }),
         options: ReportOptions {
             appendix: appendix.as_str().to_string(),
             trust: Vec::new(),
@@ -869,10 +811,14 @@ fn build_model(
         parties,
         head,
         as_of: att.report.as_of.clone(),
-        verified: false,
-        entries: extent,
-        findings: Vec::new(),
-        keys_pinned: false,
+        verified: verification.ok(),
+        entries: extent.min(verification.entries),
+        findings: verification
+            .findings
+            .iter()
+            .map(|f| format!("entry {}: {}", f.seq, f.what))
+            .collect(),
+        keys_pinned: verification.pinned,
         summary: att.report.summary.clone(),
         sections,
         exceptions,
