@@ -28,7 +28,7 @@ measure() {
 "$BIN" keygen provider >/dev/null
 "$BIN" keygen customer >/dev/null
 "$BIN" init --party cloudtemple --name "Cloud Temple" --role provider --key keys/provider.key >/dev/null
-"$BIN" party add acme --name Acme --role customer --pubkey keys/customer.pub --key keys/provider.key >/dev/null
+"$BIN" party add acme --name Acme --role customer --new-key keys/customer.key --key keys/provider.key >/dev/null
 awk -v n="$N" 'BEGIN { for (i = 0; i < n; i++) printf "{\"item\":\"backup.restore-tests\",\"kind\":\"restore-test\",\"outcome\":\"pass\",\"performed_at\":\"2026-07-01T10:00:00Z\",\"fields\":{\"backup_id\":\"bk-%d\",\"rto_minutes\":45,\"data_verified\":true}}\n", i }' > batch.jsonl
 echo "| record --batch of $N lines ($(du -m batch.jsonl | cut -f1) MiB) | $(measure record --batch batch.jsonl --key keys/customer.key) |"
 rm batch.jsonl
