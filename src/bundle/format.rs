@@ -103,15 +103,15 @@ pub fn encode_line(
 /// [`encode_line`] writes.
 pub fn decode_line(line: &[u8]) -> Result<BundleEntry, String> {
     let l: LineIn = serde_json::from_slice(line).map_err(|e| format!("not an entry line: {e}"))?;
-    let again = serde_json::to_vec(&LineOut {
+    // Compared as it is written, with no buffer: a bundle has a line per entry.
+    let again = LineOut {
         entry: &l.entry,
         payload: &l.payload,
         proof: l.proof.as_deref(),
         seq: l.seq,
         signature: &l.signature,
-    })
-    .map_err(|e| e.to_string())?;
-    if again != line {
+    };
+    if !crate::format::payload::spells(&again, line) {
         return Err(
             "the line is not in its one spelling (RFC 8785: members entry, payload, \
                     proof, seq, signature in that order, no spaces, minimal escapes)"

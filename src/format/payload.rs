@@ -722,7 +722,7 @@ pub fn decode<T: DeserializeOwned + Serialize + Checked>(bytes: &[u8]) -> Result
 
 /// Whether serde_json's compact output of `v` is exactly `bytes`, compared as it is written
 /// (no buffer: `verify` decodes every payload of the ledger).
-fn spells<T: Serialize>(v: &T, bytes: &[u8]) -> bool {
+pub(crate) fn spells<T: Serialize>(v: &T, bytes: &[u8]) -> bool {
     /// Compares what is written with the rest of `expected`.
     struct Same<'b> {
         expected: &'b [u8],
