@@ -252,7 +252,8 @@ pub enum AuthError {
     },
     /// `Content-Digest` is well formed but is not the digest of the body received.
     DigestMismatch,
-    /// No key with this fingerprint is known.
+    /// No key with this fingerprint is known. For a request that names a ledger the server
+    /// answers this with the same 404 as an unknown ledger (`PROTOCOL.md` §3), not 401.
     UnknownKey(Fingerprint),
     /// The Ed25519 signature does not verify over the signature base.
     BadSignature,
