@@ -29,5 +29,6 @@ pub mod format;
 pub mod ledger;
 pub mod matrix;
 pub mod period;
+pub mod protocol;
 
 pub use error::{Error, Result};

@@ -11,6 +11,7 @@ mod csv_import;
 mod everyday;
 mod format_v2;
 mod hardening;
+mod http_vectors;
 mod keys;
 mod ledger;
 mod limits;

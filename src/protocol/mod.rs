@@ -1,0 +1,9 @@
+//! The sharing protocol of `vouch serve` (`schema/PROTOCOL.md`): the parts that are pure
+//! functions of bytes, so that the server, the client and the tests share one implementation.
+//!
+//! - [`http_sig`]: request authentication, HTTP Message Signatures (RFC 9421) with Ed25519
+//!   over `@method`, `@target-uri` and `content-digest` (RFC 9530), `PROTOCOL.md` §3.
+//! - [`replay`]: the (`keyid`, `nonce`) replay cache that §3's ±300 s window bounds.
+
+pub mod http_sig;
+pub mod replay;
