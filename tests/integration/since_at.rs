@@ -399,3 +399,31 @@ fn since_finds_entries_rewritten_below_the_checkpoint_and_a_truncated_ledger() {
         r.stdout
     );
 }
+
+/// Evidence below a trusted checkpoint is read for its item and artefacts only (its rules
+/// were checked by the checkpoint's signer, FORMAT.md §7.1), but the derived columns are
+/// still compared with it: an `item` column rewritten below the checkpoint is a finding.
+#[test]
+fn since_still_checks_derived_columns_below_the_checkpoint() {
+    let env = checkpointed();
+    let since = [
+        "--since",
+        "checkpoint-9.txt",
+        "--since-key",
+        "keys/customer.pub",
+    ];
+    let mut a = vec!["verify"];
+    a.extend(since);
+    env.ok(&a);
+    attacker(&env.p("ledger.db"))
+        .execute_batch("UPDATE entries SET item = 'backup.policy' WHERE seq = 5")
+        .unwrap();
+    let r = env.run(&a);
+    assert_eq!(r.code, 1, "{}\n{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout
+            .contains("entry 5: stored item column differs from the signed payload"),
+        "{}",
+        r.stdout
+    );
+}

@@ -285,13 +285,16 @@ impl<'a> Pipeline<'a> {
     ) -> InFlight {
         let n = rows.len() as u64;
         self.report.entries += n;
-        let pre: Vec<Pre> = rows.into_par_iter().map(pre_check).collect();
+        let vouched = self.merkle.since.0;
+        let pre: Vec<Pre> = rows
+            .into_par_iter()
+            .map(|row| pre_check(row, vouched))
+            .collect();
         let mut jobs = Vec::with_capacity(pre.len());
         let (last, now) = (self.walk.last_time, self.opts.now);
         super::meta::future_times(&pre, last, now, &mut chunk_findings);
         // Entries a trusted checkpoint covers: their signatures are vouched for, provided
         // the entries hash to its root (checked in `finish`).
-        let vouched = self.merkle.since.0;
         for (i, p) in pre.iter().enumerate() {
             chunk_findings.extend(p.findings.iter().cloned());
             if let Some(k) = self.walk.step(p, &mut chunk_findings)

@@ -43,6 +43,29 @@ impl Parsed {
     }
 }
 
+/// What the walk and the derived-column check need of evidence a trusted checkpoint covers
+/// (`FORMAT.md` §7.1): its payload bytes are bound, through the payload hash in the entry
+/// text, to those the checkpoint's signer verified in full, so its rules are not checked
+/// again; only the item and the artefacts are read.
+#[derive(serde::Deserialize)]
+struct EvidenceFacts<'a> {
+    #[serde(borrow)]
+    item: std::borrow::Cow<'a, str>,
+    #[serde(default)]
+    artifacts: Vec<crate::format::payload::ArtifactRef>,
+}
+
+/// [`decode_evidence`] of evidence a trusted checkpoint covers: item and stored artefacts
+/// only.
+fn vouched_evidence(bytes: &[u8], item: &mut Option<String>) -> Result<Parsed, String> {
+    let e: EvidenceFacts<'_> = serde_json::from_slice(bytes)
+        .map_err(|e| format!("payload does not match its kind: {e}"))?;
+    *item = Some(e.item.into_owned());
+    Ok(Parsed::Evidence(
+        e.artifacts.into_iter().filter(|a| a.stored).collect(),
+    ))
+}
+
 /// Decode evidence, and keep its item (for the derived column) and stored artefacts.
 fn decode_evidence(
     bytes: &[u8],
@@ -74,8 +97,9 @@ pub(super) struct Pre {
     pub(super) findings: Vec<Finding>,
 }
 
-/// Pre-check one row.
-pub(super) fn pre_check(row: EntryRow) -> Pre {
+/// Pre-check one row. Evidence at or below `vouched` (the size of a trusted checkpoint,
+/// `FORMAT.md` §7.1; 0 without one) is read for its item and artefacts only.
+pub(super) fn pre_check(row: EntryRow, vouched: u64) -> Pre {
     let seq = u64::try_from(row.seq).unwrap_or(0);
     let hash = crypto::sha256(&row.body);
     let leaf = merkle::leaf_hash(&row.body);
@@ -113,6 +137,9 @@ pub(super) fn pre_check(row: EntryRow) -> Pre {
                 }
                 kind => {
                     let decoded = match kind {
+                        Kind::Evidence if seq <= vouched => {
+                            vouched_evidence(&row.payload, &mut evidence_item)
+                        }
                         Kind::Evidence => decode_evidence(&row.payload, h, &mut evidence_item),
                         Kind::Adoption => decode_as(&row.payload, h, Parsed::Adoption),
                         Kind::Cosign => decode_as(&row.payload, h, Parsed::Cosign),
