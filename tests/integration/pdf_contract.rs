@@ -5,7 +5,6 @@
 //! tree of a tagged PDF, consistent with the marked content of the pages.
 
 use std::collections::BTreeSet;
-use std::process::Command;
 
 use lopdf::{Document, Object};
 use sha2::Digest;
@@ -262,26 +261,8 @@ fn text_is_at_least_8_pt_and_the_font_is_a_subset_that_extracts() {
     let note = squash("Regeln geprüft ✓ → keine Änderungen, café");
     let text = squash(&pdf_text(&pdf).join("\n"));
     assert!(text.contains(&note), "{text}");
-    // poppler, an independent reader, agrees when it is installed.
-    if let Ok(out) = Command::new("pdffonts").arg(env.p("d.pdf")).output() {
-        let s = String::from_utf8_lossy(&out.stdout);
-        let line = s
-            .lines()
-            .find(|l| l.contains("+DejaVuSans"))
-            .unwrap_or_else(|| panic!("{s}"));
-        assert!(
-            line.contains("yes yes yes"),
-            "embedded, subset, ToUnicode: {line}"
-        );
-    }
-    if let Ok(out) = Command::new("pdftotext")
-        .arg(env.p("d.pdf"))
-        .arg("-")
-        .output()
-    {
-        let s = squash(&String::from_utf8_lossy(&out.stdout));
-        assert!(s.contains(&note), "{s}");
-    }
+    // poppler (pdffonts, pdftotext) reads the demo's PDF in CI (.ci/run): tests need no
+    // tool beyond cargo.
 }
 
 /// The marked-content ids of each page's content stream, in order.
@@ -393,16 +374,5 @@ fn the_pdf_is_tagged_and_its_structure_tree_matches_the_pages() {
         let n = content.iter().filter(|(p, _)| *p == i).count();
         assert_eq!(parents.len(), n, "page {i}");
     }
-    // Independent readers, when installed: poppler calls it tagged, qpdf finds no error.
-    if let Ok(out) = Command::new("pdfinfo").arg(&path).output() {
-        let s = String::from_utf8_lossy(&out.stdout);
-        assert!(s.contains("Tagged:          yes"), "{s}");
-    }
-    if let Ok(out) = Command::new("qpdf").arg("--check").arg(&path).output() {
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stdout)
-        );
-    }
+    // pdfinfo ("Tagged: yes") and qpdf --check read the demo's PDF in CI (.ci/run).
 }
