@@ -11,13 +11,12 @@ use std::process::Command;
 use std::time::Instant;
 
 use vouch::crypto::{self, PublicKey, SecretKey};
-use vouch::format::entry::{LedgerId, parse_time};
-use vouch::format::payload::Role;
-use vouch::ledger::evidence::{self, EvidenceInput};
+use vouch::ledger::evidence;
 use vouch::ledger::verify::{self, Options};
-use vouch::ledger::{Ledger, NewParty, NoProgress};
+use vouch::ledger::{Ledger, NoProgress};
 
-const BIN: &str = env!("CARGO_BIN_EXE_vouch");
+mod common;
+use common::{BIN, input, run_vouch};
 
 fn rate(n: usize, secs: f64) -> f64 {
     n as f64 / secs
@@ -34,61 +33,8 @@ fn best(mut f: impl FnMut()) -> f64 {
     (0..3).map(|_| time(&mut f).1).fold(f64::INFINITY, f64::min)
 }
 
-/// Run the vouch binary; return (wall seconds, peak RSS in MiB of the child).
-fn run_vouch(dir: &Path, args: &[&str]) -> (f64, f64) {
-    let script = "import resource,subprocess,sys,time\n\
-        t=time.perf_counter(); r=subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL)\n\
-        w=time.perf_counter()-t\n\
-        if r.returncode: sys.exit(r.returncode)\n\
-        print(w, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss/1024)";
-    let out = Command::new("python3")
-        .current_dir(dir)
-        .arg("-c")
-        .arg(script)
-        .arg(BIN)
-        .args(args)
-        .output()
-        .expect("python3 is needed to measure peak memory");
-    assert!(
-        out.status.success(),
-        "vouch {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let s = String::from_utf8_lossy(&out.stdout);
-    let mut it = s.split_whitespace().map(|x| x.parse::<f64>().unwrap());
-    (it.next().unwrap(), it.next().unwrap())
-}
-
 fn message(i: usize) -> Vec<u8> {
     format!("vouch/v1 entry\nledger: {:032x}\nseq: {i}\nprev: {:064x}\ntime: 2026-07-01T00:00:00Z\nkind: evidence\nsigner: {:064x}\npayload: {:064x}\n", i, i, i, i).into_bytes()
-}
-
-fn input(i: usize) -> EvidenceInput {
-    let mut fields = std::collections::BTreeMap::new();
-    fields.insert(
-        "backup_id".to_string(),
-        serde_json::json!(format!("bk-{i}")),
-    );
-    fields.insert("rto_minutes".to_string(), serde_json::json!(45));
-    fields.insert("data_verified".to_string(), serde_json::json!(true));
-    // Spread over 2026 and over the customer's backup items of the Cloud Temple matrix.
-    let day =
-        chrono::NaiveDate::from_ymd_opt(2026, 1, 1).unwrap() + chrono::Days::new((i % 300) as u64);
-    let items = [
-        "backup.restore-tests",
-        "backup.verify-restorability",
-        "backup.policy",
-    ];
-    EvidenceInput {
-        item: items[i % items.len()].into(),
-        kind: "restore-test".into(),
-        outcome: if i.is_multiple_of(97) { "fail" } else { "pass" }.into(),
-        performed_at: format!("{day}T10:00:00Z"),
-        fields,
-        artifacts: vec![],
-        note: None,
-        supporting: false,
-    }
 }
 
 fn main() {
@@ -202,35 +148,8 @@ fn main() {
     );
 
     // --- Ledger with two parties -------------------------------------------------------
-    let provider = SecretKey::from_seed(&[1u8; 32]);
-    let customer = SecretKey::from_seed(&[2u8; 32]);
-    let make = |path: &Path| {
-        let t0 = parse_time("2026-07-01T00:00:00Z").unwrap();
-        let (mut l, _) = Ledger::init(
-            path,
-            LedgerId([3u8; 16]),
-            &NewParty {
-                id: "provider".into(),
-                name: "P".into(),
-                role: Role::Provider,
-            },
-            &provider,
-            t0,
-        )
-        .unwrap();
-        l.add_party(
-            &NewParty {
-                id: "customer".into(),
-                name: "C".into(),
-                role: Role::Customer,
-            },
-            &customer,
-            &provider,
-            t0,
-        )
-        .unwrap();
-        l
-    };
+    let (provider, customer) = common::keys();
+    let make = |path: &Path| common::two_parties(path, &provider, &customer);
     std::fs::write(dir.join("customer.key"), customer.to_pem().unwrap()).unwrap();
     #[cfg(unix)]
     {
@@ -279,24 +198,7 @@ fn main() {
     // A ledger of n_verify entries, then verify it (library and binary).
     let big = dir.join("big.db");
     let mut l = make(&big);
-    {
-        let text = vouch::demo::MATRIX.as_bytes().to_vec();
-        let m = vouch::matrix::Matrix::parse(vouch::demo::MATRIX, "ct.toml").unwrap();
-        let mref = vouch::attestation::adopted::matrix_ref(&m, &text);
-        let bindings = [("provider", "provider"), ("customer", "customer")]
-            .into_iter()
-            .map(|(a, b)| (a.to_string(), b.to_string()))
-            .collect();
-        l.adopt(
-            &provider,
-            mref,
-            text,
-            bindings,
-            vec![],
-            parse_time("2026-07-01T00:00:00Z").unwrap(),
-        )
-        .unwrap();
-    }
+    common::adopt_cloud_temple(&mut l, &provider);
     let chunk = 100_000 / scale;
     let (_, build_s) = time(|| {
         for c in 0..(n_verify - 3) / chunk + 1 {

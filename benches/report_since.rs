@@ -5,71 +5,14 @@
 //! sizes; `-- --since-only` skips the full-verification run. Peak memory of the `vouch`
 //! processes is read with Python's `resource` module, as in `benches/ledger.rs`.
 
-use std::path::Path;
-use std::process::Command;
 use std::time::Instant;
 
 use vouch::crypto::SecretKey;
-use vouch::format::entry::{LedgerId, parse_time};
-use vouch::format::payload::Role;
-use vouch::ledger::evidence::{self, EvidenceInput};
-use vouch::ledger::{Ledger, NewParty, NoProgress};
+use vouch::ledger::evidence;
+use vouch::ledger::{Ledger, NoProgress};
 
-const BIN: &str = env!("CARGO_BIN_EXE_vouch");
-
-/// Run the vouch binary; return (wall seconds, peak RSS in MiB of the child).
-fn run_vouch(dir: &Path, args: &[&str]) -> (f64, f64) {
-    let script = "import resource,subprocess,sys,time\n\
-        t=time.perf_counter(); r=subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL)\n\
-        w=time.perf_counter()-t\n\
-        if r.returncode: sys.exit(r.returncode)\n\
-        print(w, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss/1024)";
-    let out = Command::new("python3")
-        .current_dir(dir)
-        .arg("-c")
-        .arg(script)
-        .arg(BIN)
-        .args(args)
-        .output()
-        .expect("python3 is needed to measure peak memory");
-    assert!(
-        out.status.success(),
-        "vouch {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let s = String::from_utf8_lossy(&out.stdout);
-    let mut it = s.split_whitespace().map(|x| x.parse::<f64>().unwrap());
-    (it.next().unwrap(), it.next().unwrap())
-}
-
-/// The evidence of `benches/ledger.rs`: restore tests spread over 2026.
-fn input(i: usize) -> EvidenceInput {
-    let mut fields = std::collections::BTreeMap::new();
-    fields.insert(
-        "backup_id".to_string(),
-        serde_json::json!(format!("bk-{i}")),
-    );
-    fields.insert("rto_minutes".to_string(), serde_json::json!(45));
-    fields.insert("data_verified".to_string(), serde_json::json!(true));
-    // Spread over the first 300 days of 2026 (none in the future of a late-2026 clock).
-    let day =
-        chrono::NaiveDate::from_ymd_opt(2026, 1, 1).unwrap() + chrono::Days::new((i % 300) as u64);
-    let items = [
-        "backup.restore-tests",
-        "backup.verify-restorability",
-        "backup.policy",
-    ];
-    EvidenceInput {
-        item: items[i % items.len()].into(),
-        kind: "restore-test".into(),
-        outcome: if i.is_multiple_of(97) { "fail" } else { "pass" }.into(),
-        performed_at: format!("{day}T10:00:00Z"),
-        fields,
-        artifacts: vec![],
-        note: None,
-        supporting: false,
-    }
-}
+mod common;
+use common::{input, run_vouch};
 
 /// Append evidence `from..to` in chunks of 100,000.
 fn append(l: &mut Ledger, key: &SecretKey, from: usize, to: usize) {
@@ -98,42 +41,10 @@ fn main() {
     std::fs::create_dir_all(dir).unwrap();
 
     // The ledger of benches/ledger.rs: two parties, the Cloud Temple matrix, evidence.
-    let provider = SecretKey::from_seed(&[1u8; 32]);
-    let customer = SecretKey::from_seed(&[2u8; 32]);
-    let t0 = parse_time("2026-07-01T00:00:00Z").unwrap();
+    let (provider, customer) = common::keys();
     let big = dir.join("big.db");
-    let (mut l, _) = Ledger::init(
-        &big,
-        LedgerId([3u8; 16]),
-        &NewParty {
-            id: "provider".into(),
-            name: "P".into(),
-            role: Role::Provider,
-        },
-        &provider,
-        t0,
-    )
-    .unwrap();
-    l.add_party(
-        &NewParty {
-            id: "customer".into(),
-            name: "C".into(),
-            role: Role::Customer,
-        },
-        &customer,
-        &provider,
-        t0,
-    )
-    .unwrap();
-    let text = vouch::demo::MATRIX.as_bytes().to_vec();
-    let m = vouch::matrix::Matrix::parse(vouch::demo::MATRIX, "ct.toml").unwrap();
-    let mref = vouch::attestation::adopted::matrix_ref(&m, &text);
-    let bindings = [("provider", "provider"), ("customer", "customer")]
-        .into_iter()
-        .map(|(a, b)| (a.to_string(), b.to_string()))
-        .collect();
-    l.adopt(&provider, mref, text, bindings, vec![], t0)
-        .unwrap();
+    let mut l = common::two_parties(&big, &provider, &customer);
+    common::adopt_cloud_temple(&mut l, &provider);
     let t = Instant::now();
     // The customer verified the ledger and wrote a checkpoint; then life went on.
     append(&mut l, &customer, 0, n - 4 - after);
