@@ -264,6 +264,7 @@ fn main() {
             &report,
             vouch::attestation::report::Appendix::All,
             None,
+            &[],
         )
         .unwrap()
     });

@@ -81,12 +81,7 @@ pub fn generate(
         return Ok(Generated::Refused(Box::new(verification)));
     }
     let ledger = Ledger::open(path, crate::ledger::Access::ReadOnly)?;
-    let mut r = build(&ledger, period, &verification, appendix, at)?;
-    let mut pins: Vec<String> = trust_pins.iter().map(ToString::to_string).collect();
-    pins.sort();
-    r.options.trust = pins;
-    // The reproduction command names the options the report was made with.
-    r.how_to_verify = how_to_verify(&r.parties, period, r.head.0, appendix, &r.options.trust);
+    let r = build(&ledger, period, &verification, appendix, at, &trust_pins)?;
     Ok(Generated::Report(Box::new(r)))
 }
 
@@ -747,13 +742,15 @@ fn performed_by(d: &Duty, evidence: &HashMap<u64, EvidenceRead>) -> Vec<String> 
 /// or before entry `at` (the newest head with `None`). The report is the statement at that
 /// head: it reads entries 1 … the head and the sign-offs recorded right after it (the
 /// attestation's `extent`), and nothing later, so the same prefix always gives the same
-/// report (`FORMAT.md` §11).
+/// report (`FORMAT.md` §11). `trust`: the keys verification pinned, recorded in the
+/// report's options and named by its reproduction command.
 pub fn build(
     ledger: &Ledger,
     period: &Period,
     verification: &Verification,
     appendix: Appendix,
     at: Option<u64>,
+    trust: &[crate::crypto::Fingerprint],
 ) -> Result<Report> {
     let mut att = attest::build_at(ledger, period, at)?;
     let extent = att.extent;
@@ -781,7 +778,9 @@ pub fn build(
     let (rows, appendix_note) = evidence_rows(wanted, &evidence, &cosigns);
     let digest = hex::encode(att.digest);
     let head = (att.head.0, hex::encode(att.head.1));
-    let how_to_verify = how_to_verify(&parties, period, att.head.0, appendix, &[]);
+    let mut pins: Vec<String> = trust.iter().map(ToString::to_string).collect();
+    pins.sort();
+    let how_to_verify = how_to_verify(&parties, period, att.head.0, appendix, &pins);
     // The prefix the report reads, as a checkpoint (its root: the verified one when it is
     // the whole ledger, else from the verified tree's stored nodes).
     let checkpoint = match verification.merkle_root {
@@ -801,7 +800,7 @@ pub fn build(
         }),
         options: ReportOptions {
             appendix: appendix.as_str().to_string(),
-            trust: Vec::new(),
+            trust: pins,
         },
         title: TITLE,
         statement: STATEMENT,

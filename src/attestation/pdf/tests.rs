@@ -427,6 +427,7 @@ fn demo_report_renders() {
         &verification,
         crate::attestation::report::Appendix::All,
         None,
+        &[],
     )
     .unwrap();
     let l = paginate(&r).unwrap();
