@@ -11,3 +11,4 @@ pub mod payload;
 pub mod proof;
 pub mod rules;
 pub mod stamp;
+pub mod tiles;

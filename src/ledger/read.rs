@@ -314,6 +314,43 @@ impl Ledger {
         self.engine().consistency_proof(m, n)
     }
 
+    /// The bytes of `tile` (C2SP tlog-tiles, `FORMAT.md` §18) in the tree of entries
+    /// `1..=size`: `None` when the tile is not a tile of that tree (it would hold a hash or
+    /// an entry beyond `size`).
+    ///
+    /// # Errors
+    ///
+    /// A `size` beyond the ledger, an entry missing or damaged, I/O.
+    pub fn tile(&self, tile: &crate::format::tiles::Tile, size: u64) -> Result<Option<Vec<u8>>> {
+        use crate::format::tiles::{self, Content};
+        if !tile.in_tree(size) {
+            return Ok(None);
+        }
+        let engine = self.engine();
+        engine.merkle_size(size)?;
+        let Some((start, end)) = tile.leaves() else {
+            return Ok(None);
+        };
+        match tile.content {
+            Content::Hashes { .. } => tile.hashes(engine).map(Some),
+            Content::Entries => {
+                let width = usize::try_from(end - start).unwrap_or(usize::MAX);
+                let entries = self.entries_after(start, width)?;
+                if entries.len() != width
+                    || entries.iter().zip(start + 1..).any(|(e, s)| e.seq() != s)
+                {
+                    return Err(Error::new(format!(
+                        "entries {}–{end} are not all stored in {}",
+                        start + 1,
+                        self.path().display()
+                    ))
+                    .hint("run `vouch verify`: the ledger looks damaged"));
+                }
+                tiles::entry_bundle(entries.iter().map(|e| e.body.as_slice())).map(Some)
+            }
+        }
+    }
+
     /// Where the ledger is, for messages.
     pub fn path(&self) -> &std::path::Path {
         self.store.path()

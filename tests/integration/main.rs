@@ -26,4 +26,5 @@ mod since_at;
 mod status;
 mod streaming;
 mod tamper;
+mod tiles;
 mod vectors;

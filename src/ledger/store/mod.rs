@@ -354,7 +354,7 @@ impl dyn Engine + '_ {
     /// Check that the ledger has a tree of `size` leaves (at least `size` entries). By the
     /// largest seq, one index lookup (`count(*)` would read the whole table); a missing
     /// entry below it is an error when its leaf is read, and a finding of verify.
-    fn merkle_size(&self, size: u64) -> Result<()> {
+    pub(crate) fn merkle_size(&self, size: u64) -> Result<()> {
         let count = self.max_seq()?;
         if u64::try_from(count).is_ok_and(|c| size <= c) {
             return Ok(());
