@@ -591,3 +591,26 @@ fn check_artifacts(path: &Path, artifacts: &[(u64, String, String, u64)]) -> Res
     }
     Ok(())
 }
+
+/// Store an artefact (`PROTOCOL.md` §6.6) in the ledger file at `path` under `sha256`, the
+/// SHA-256 of the `size` bytes `src` yields (the caller hashed them on arrival). Returns
+/// `false` if it was stored already (nothing written).
+///
+/// # Errors
+///
+/// I/O.
+pub fn store_artifact(
+    path: &Path,
+    sha256: &str,
+    size: u64,
+    src: &mut dyn std::io::Read,
+) -> Result<bool> {
+    let mut engine = store::open(path, Access::ReadWrite)?;
+    engine.write(|tx| {
+        if tx.has_artifact(sha256)? {
+            return Ok(false);
+        }
+        tx.insert_artifact(sha256, size, src, &mut |_| {})?;
+        Ok(true)
+    })
+}
