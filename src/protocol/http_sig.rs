@@ -126,6 +126,19 @@ pub fn sign_request(
     created: i64,
     nonce: &str,
 ) -> Result<SignedHeaders> {
+    sign_request_digest(key, method, target_uri, &sha256(body), created, nonce)
+}
+
+/// [`sign_request`] for a body that is streamed from elsewhere (a file), `body_sha256`
+/// being the SHA-256 of its bytes.
+pub fn sign_request_digest(
+    key: &SecretKey,
+    method: &str,
+    target_uri: &str,
+    body_sha256: &[u8; 32],
+    created: i64,
+    nonce: &str,
+) -> Result<SignedHeaders> {
     check_method(method).map_err(|e| Error::new(e.to_string()))?;
     check_target_uri(target_uri).map_err(|e| Error::new(e.to_string()))?;
     check_nonce(nonce)
@@ -135,7 +148,7 @@ pub fn sign_request(
         keyid: key.public().fingerprint(),
         nonce: nonce.to_string(),
     };
-    let digest = content_digest(body);
+    let digest = format!("sha-256=:{}:", base64_encode(body_sha256));
     let base = signature_base(method, target_uri, &digest, &params);
     let signature = key.sign(base.as_bytes());
     Ok(SignedHeaders {
