@@ -13,8 +13,11 @@ use vouch::{Error, Result};
 /// Run `vouch serve`.
 pub(crate) fn serve(args: &ServeArgs) -> Result<Outcome> {
     let listen: SocketAddr = args.listen.parse().map_err(|_| {
-        Error::new(format!("--listen {:?}: not an address and port", args.listen))
-            .hint("for example --listen 127.0.0.1:7878 or --listen [::1]:7878")
+        Error::new(format!(
+            "--listen {:?}: not an address and port",
+            args.listen
+        ))
+        .hint("for example --listen 127.0.0.1:7878 or --listen [::1]:7878")
     })?;
     let admins = args
         .admin

@@ -398,10 +398,9 @@ impl Feeder<'_> {
                 .insert(e.seq, e.body.clone());
         }
         let first = chunk.first().map_or(0, |e| e.seq);
-        self.tx.insert_entries(&rows).map_err(|error| Refusal::Rejected {
-            seq: first,
-            error,
-        })?;
+        self.tx
+            .insert_entries(&rows)
+            .map_err(|error| Refusal::Rejected { seq: first, error })?;
         Ok(self.tx.insert_merkle_nodes(&self.tree.take_completed())?)
     }
 
@@ -585,8 +584,9 @@ fn check_artifacts(path: &Path, artifacts: &[(u64, String, String, u64)]) -> Res
         };
         return Err(Refusal::Rejected {
             seq: *seq,
-            error: Error::new(what)
-                .hint("upload the artefact first (PUT …/artifacts/SHA256), then send the entry again"),
+            error: Error::new(what).hint(
+                "upload the artefact first (PUT …/artifacts/SHA256), then send the entry again",
+            ),
         });
     }
     Ok(())

@@ -435,7 +435,9 @@ fn split_label<'a>(field: &'static str, value: &'a str) -> std::result::Result<&
 /// The `keyid` a request claims, if its `Signature-Input` parses (to look the key up
 /// before [`verify_request`] runs).
 pub fn claimed_keyid(signature_input: Option<&str>) -> Option<Fingerprint> {
-    parse_signature_input(signature_input?).ok().map(|p| p.keyid)
+    parse_signature_input(signature_input?)
+        .ok()
+        .map(|p| p.keyid)
 }
 
 /// Parse `Signature-Input` (see the module documentation for the one form admitted).

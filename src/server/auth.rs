@@ -62,10 +62,7 @@ fn verify(
     };
     let target = app.target_uri(parts);
     let now = crate::clock::now().timestamp();
-    let mut replay = app
-        .replay
-        .lock()
-        .map_err(|_| AuthError::ReplayCacheFull)?;
+    let mut replay = app.replay.lock().map_err(|_| AuthError::ReplayCacheFull)?;
     http_sig::verify_request_digest(
         parts.method.as_str(),
         &target,
@@ -133,8 +130,9 @@ pub fn admin(app: &App, parts: &Parts, digest: &[u8; 32]) -> Result<Fingerprint,
         AuthError::UnknownKey(k) => Problem::new(
             403,
             "forbidden",
-            &Error::new(format!("key {k} is not an admin key of this server"))
-                .hint("creating and uploading ledgers needs a key given to vouch serve with --admin"),
+            &Error::new(format!("key {k} is not an admin key of this server")).hint(
+                "creating and uploading ledgers needs a key given to vouch serve with --admin",
+            ),
         ),
         e => refused(&e),
     })

@@ -188,11 +188,7 @@ fn upload_lines(file: &std::path::Path) -> Result<Vec<Vec<u8>>, Problem> {
 }
 
 /// `PUT /v1/ledgers/{id}` (admin): upload a whole ledger, verified in full (§6.2).
-async fn upload(
-    State(app): State<Arc<App>>,
-    UrlPath(id): UrlPath<String>,
-    req: Request,
-) -> Answer {
+async fn upload(State(app): State<Arc<App>>, UrlPath(id): UrlPath<String>, req: Request) -> Answer {
     let (parts, body) = req.into_parts();
     let (file, _, digest) =
         body::to_file(body, &parts.headers, "the ledger", MAX_UPLOAD, &app.data).await?;
@@ -223,9 +219,10 @@ async fn upload(
                 docs.push(bytes);
                 continue;
             }
-            entries.push(decode_line(&l).map_err(|w| {
-                Refusal::Malformed(Error::new(format!("line {no}: {w}")))
-            }));
+            entries.push(
+                decode_line(&l)
+                    .map_err(|w| Refusal::Malformed(Error::new(format!("line {no}: {w}")))),
+            );
         }
         let first = entries.first().and_then(|e| e.as_ref().ok());
         if let Some(e) = first
@@ -254,7 +251,9 @@ async fn head(State(app): State<Arc<App>>, UrlPath(id): UrlPath<String>, req: Re
     let (parts, body) = req.into_parts();
     let (_, digest) = body::to_memory(body, &parts.headers, "the body", MAX_JSON).await?;
     auth::party(&app, &id, &parts, &digest).await?;
-    let path = app.ledger_path(&id).ok_or_else(|| Problem::not_found(&id))?;
+    let path = app
+        .ledger_path(&id)
+        .ok_or_else(|| Problem::not_found(&id))?;
     let v = blocking(move || {
         let l = Ledger::open(&path, Access::ReadOnly).map_err(|e| Problem::internal(&e))?;
         let size = l.size().map_err(|e| Problem::internal(&e))?;
@@ -306,7 +305,9 @@ async fn entries(
     let (_, digest) = body::to_memory(body, &parts.headers, "the body", MAX_JSON).await?;
     auth::party(&app, &id, &parts, &digest).await?;
     let (after, limit) = entries_query(parts.uri.query())?;
-    let path = app.ledger_path(&id).ok_or_else(|| Problem::not_found(&id))?;
+    let path = app
+        .ledger_path(&id)
+        .ok_or_else(|| Problem::not_found(&id))?;
     let out = blocking(move || {
         let l = Ledger::open(&path, Access::ReadOnly).map_err(|e| Problem::internal(&e))?;
         let mut out = Vec::new();
@@ -345,11 +346,7 @@ struct BaseJson {
 }
 
 /// `POST /v1/ledgers/{id}/entries`: append entries signed on `base` (§6.5).
-async fn append(
-    State(app): State<Arc<App>>,
-    UrlPath(id): UrlPath<String>,
-    req: Request,
-) -> Answer {
+async fn append(State(app): State<Arc<App>>, UrlPath(id): UrlPath<String>, req: Request) -> Answer {
     let (parts, body) = req.into_parts();
     let (bytes, digest) = body::to_memory(body, &parts.headers, "the body", MAX_JSON).await?;
     auth::party(&app, &id, &parts, &digest).await?;
@@ -373,7 +370,9 @@ async fn append(
         seq: body.base.seq,
         hash,
     };
-    let path = app.ledger_path(&id).ok_or_else(|| Problem::not_found(&id))?;
+    let path = app
+        .ledger_path(&id)
+        .ok_or_else(|| Problem::not_found(&id))?;
     let lock = app.lock(&id);
     let _guard = lock.lock().await;
     let e = blocking(move || {
@@ -398,7 +397,10 @@ async fn artifact_target(
     digest: &[u8; 32],
 ) -> Result<PathBuf, Problem> {
     auth::party(app, id, parts, digest).await?;
-    if sha.len() != 64 || !sha.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    if sha.len() != 64
+        || !sha
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
     {
         return Err(Problem::bad_request(&Error::new(format!(
             "{sha:?} is not a SHA-256 (64 lowercase hex digits)"
@@ -478,8 +480,14 @@ async fn put_artifact(
     req: Request,
 ) -> Answer {
     let (parts, body) = req.into_parts();
-    let (file, size, digest) =
-        body::to_file(body, &parts.headers, "the artefact", MAX_ARTIFACT, &app.data).await?;
+    let (file, size, digest) = body::to_file(
+        body,
+        &parts.headers,
+        "the artefact",
+        MAX_ARTIFACT,
+        &app.data,
+    )
+    .await?;
     let path = artifact_target(&app, &id, &sha, &parts, &digest).await?;
     if hex::encode(digest) != sha {
         return Err(Problem::new(

@@ -81,11 +81,8 @@ async fn shutdown_signal() {
 }
 
 /// Serve one connection over `io`.
-async fn drive<I>(
-    io: I,
-    router: axum::Router,
-    watcher: hyper_util::server::graceful::Watcher,
-) where
+async fn drive<I>(io: I, router: axum::Router, watcher: hyper_util::server::graceful::Watcher)
+where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let mut http = hyper::server::conn::http1::Builder::new();
@@ -126,7 +123,9 @@ pub(super) async fn accept_loop(
             Some(acceptor) => {
                 let acceptor = acceptor.clone();
                 tokio::spawn(async move {
-                    if let Ok(Ok(s)) = tokio::time::timeout(HANDSHAKE, acceptor.accept(stream)).await {
+                    if let Ok(Ok(s)) =
+                        tokio::time::timeout(HANDSHAKE, acceptor.accept(stream)).await
+                    {
                         drive(s, router, watcher).await;
                     }
                 });

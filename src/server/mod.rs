@@ -22,11 +22,11 @@ use std::sync::{Arc, Mutex};
 
 use axum::http::request::Parts;
 
+use crate::bundle::BundleEntry;
 use crate::crypto::{Fingerprint, PublicKey};
 use crate::error::{Error, Result};
 use crate::ledger::extend::{self, ExtendOptions, Extended, Refusal};
 use crate::protocol::replay::MemoryNonces;
-use crate::bundle::BundleEntry;
 
 pub use body::{
     BODY_STALL, HEADER_TIMEOUT, MAX_ARTIFACT, MAX_ENTRIES, MAX_HEADERS, MAX_JSON, MAX_LINE,
@@ -171,11 +171,11 @@ pub fn is_loopback(addr: &SocketAddr) -> bool {
 /// What is wrong, with a hint.
 pub fn check(config: &Config) -> Result<()> {
     if !config.data.is_dir() {
-        return Err(Error::new(format!(
-            "{}: not a directory",
-            config.data.display()
-        ))
-        .hint("create the data directory first (mkdir), or name an existing one with --data"));
+        return Err(
+            Error::new(format!("{}: not a directory", config.data.display())).hint(
+                "create the data directory first (mkdir), or name an existing one with --data",
+            ),
+        );
     }
     if config.tls.is_none() && !is_loopback(&config.listen) {
         return Err(Error::new(format!(

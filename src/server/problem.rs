@@ -144,8 +144,7 @@ pub fn head_json(head: Head) -> Value {
 
 impl IntoResponse for Problem {
     fn into_response(self) -> Response {
-        let status =
-            StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let mut r = (status, self.body()).into_response();
         let h = r.headers_mut();
         h.insert(

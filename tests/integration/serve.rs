@@ -203,8 +203,12 @@ fn parties_share_a_ledger_through_the_server() {
     let id = ledger_id(&lines[0]);
     let srv = Server::start(&env, "srv", &["--admin", "keys/ops.pub"]);
     let admin = Client::new(&srv.url, load_secret(&env.p("keys/ops.key")).unwrap(), None).unwrap();
-    let provider =
-        Client::new(&srv.url, load_secret(&env.p("keys/provider.key")).unwrap(), None).unwrap();
+    let provider = Client::new(
+        &srv.url,
+        load_secret(&env.p("keys/provider.key")).unwrap(),
+        None,
+    )
+    .unwrap();
     let info = provider.info().unwrap();
     assert_eq!(info["protocol"], 1);
 
@@ -214,7 +218,9 @@ fn parties_share_a_ledger_through_the_server() {
     assert_eq!(created.head, head_of(&lines[0]));
     let again = admin.create_ledger(&lines[0]).unwrap_err();
     assert_eq!(again.status(), 409);
-    let a = provider.append(&id, head_of(&lines[0]), &lines[1..2]).unwrap();
+    let a = provider
+        .append(&id, head_of(&lines[0]), &lines[1..2])
+        .unwrap();
     assert_eq!(a.head, head_of(&lines[1]));
 
     // The adoption needs its matrix document on the server first; the evidence its
@@ -223,24 +229,38 @@ fn parties_share_a_ledger_through_the_server() {
     let db = env.p(&format!("srv/{id}.db"));
     let n = lines.len();
     let before = db_bytes(&db);
-    let missing = provider.append(&id, head_of(&lines[1]), &lines[2..n]).unwrap_err();
+    let missing = provider
+        .append(&id, head_of(&lines[1]), &lines[2..n])
+        .unwrap_err();
     assert_eq!(missing.status(), 422, "{missing:?}");
-    assert_eq!(db_bytes(&db), before, "a rejected append changed the ledger");
+    assert_eq!(
+        db_bytes(&db),
+        before,
+        "a rejected append changed the ledger"
+    );
     for (sha, file) in &arts {
         assert!(!provider.has_artifact(&id, sha).unwrap());
         assert!(provider.put_artifact(&id, sha, file).unwrap());
         assert!(!provider.put_artifact(&id, sha, file).unwrap(), "dedup");
         assert!(provider.has_artifact(&id, sha).unwrap());
         let mut got = Vec::new();
-        provider.get_artifact(&id, sha).unwrap().read_to_end(&mut got).unwrap();
+        provider
+            .get_artifact(&id, sha)
+            .unwrap()
+            .read_to_end(&mut got)
+            .unwrap();
         assert_eq!(got, std::fs::read(file).unwrap());
     }
-    let done = provider.append(&id, head_of(&lines[1]), &lines[2..n]).unwrap();
+    let done = provider
+        .append(&id, head_of(&lines[1]), &lines[2..n])
+        .unwrap();
     assert!(done.created);
     assert_eq!(done.head, head_of(&lines[n - 1]));
     // The same request again: answered as the first time, nothing written.
     let before = db_bytes(&db);
-    let repeat = provider.append(&id, head_of(&lines[1]), &lines[2..n]).unwrap();
+    let repeat = provider
+        .append(&id, head_of(&lines[1]), &lines[2..n])
+        .unwrap();
     assert!(!repeat.created);
     assert_eq!(repeat.head, done.head);
     assert_eq!(db_bytes(&db), before);
@@ -248,20 +268,27 @@ fn parties_share_a_ledger_through_the_server() {
     // Reading back: the head and every line as the local ledger has it.
     assert_eq!(provider.head(&id).unwrap(), head_of(&lines[n - 1]));
     let mut text = String::new();
-    provider.entries(&id, 0, 100).unwrap().read_to_string(&mut text).unwrap();
+    provider
+        .entries(&id, 0, 100)
+        .unwrap()
+        .read_to_string(&mut text)
+        .unwrap();
     let expected: String = lines
         .iter()
         .map(|l| {
             String::from_utf8(
-                vouch::bundle::encode_line(l.seq, &l.body, &l.signature, &l.payload, None)
-                    .unwrap(),
+                vouch::bundle::encode_line(l.seq, &l.body, &l.signature, &l.payload, None).unwrap(),
             )
             .unwrap()
         })
         .collect();
     assert_eq!(text, expected);
     let mut tail = String::new();
-    provider.entries(&id, n as u64 - 1, 100).unwrap().read_to_string(&mut tail).unwrap();
+    provider
+        .entries(&id, n as u64 - 1, 100)
+        .unwrap()
+        .read_to_string(&mut tail)
+        .unwrap();
     assert_eq!(tail.lines().count(), 1);
 
     // A copy of the server's file verifies locally, artefacts included.
@@ -272,8 +299,12 @@ fn parties_share_a_ledger_through_the_server() {
     env.record("provider", "images.official-patching");
     let more = lines_of(&env.p("ledger.db"));
     let new = &more[n..];
-    let customer =
-        Client::new(&srv.url, load_secret(&env.p("keys/customer.key")).unwrap(), None).unwrap();
+    let customer = Client::new(
+        &srv.url,
+        load_secret(&env.p("keys/customer.key")).unwrap(),
+        None,
+    )
+    .unwrap();
     match customer.append(&id, head_of(&lines[1]), new) {
         Err(Failure::HeadMoved { head, .. }) => {
             assert_eq!(head, head_of(&lines[n - 1]));
@@ -313,14 +344,26 @@ fn refused_requests_change_nothing() {
     assert_eq!(ok, 200);
     let (status, p) = send(&srv, &s);
     assert_eq!(status, 401, "a replay: {p}");
-    assert!(p["detail"].as_str().unwrap().contains("already used"), "{p}");
+    assert!(
+        p["detail"].as_str().unwrap().contains("already used"),
+        "{p}"
+    );
     s = signed(&srv, &env.p("keys/provider.key"), "GET", &head_path, b"", 0);
-    s.head = s.head.replace("Signature: vouch=:", "Signature: vouch=:AAAA");
+    s.head = s
+        .head
+        .replace("Signature: vouch=:", "Signature: vouch=:AAAA");
     let (status, p) = send(&srv, &s);
     assert_eq!(status, 401, "{p}");
 
     // Expired.
-    let s = signed(&srv, &env.p("keys/provider.key"), "GET", &head_path, b"", -1000);
+    let s = signed(
+        &srv,
+        &env.p("keys/provider.key"),
+        "GET",
+        &head_path,
+        b"",
+        -1000,
+    );
     let (status, p) = send(&srv, &s);
     assert_eq!(status, 401);
     assert!(p["detail"].as_str().unwrap().contains("window"), "{p}");
@@ -336,13 +379,23 @@ fn refused_requests_change_nothing() {
     assert_eq!(status, 404);
     assert_eq!(
         unregistered["detail"].as_str().unwrap().replace(&id, "ID"),
-        unknown["detail"].as_str().unwrap().replace(&"0".repeat(32), "ID")
+        unknown["detail"]
+            .as_str()
+            .unwrap()
+            .replace(&"0".repeat(32), "ID")
     );
     assert_eq!(unregistered["hint"], unknown["hint"]);
 
     // An admin call by a party.
     let body = br#"{"entry":"x","payload":"y","seq":1,"signature":"AA=="}"#;
-    let s = signed(&srv, &env.p("keys/provider.key"), "POST", "/v1/ledgers", body, 0);
+    let s = signed(
+        &srv,
+        &env.p("keys/provider.key"),
+        "POST",
+        "/v1/ledgers",
+        body,
+        0,
+    );
     let (status, p) = send(&srv, &s);
     assert_eq!(status, 403, "{p}");
     assert_eq!(p["type"], "urn:vouch:problem:forbidden");
@@ -377,13 +430,23 @@ fn refused_requests_change_nothing() {
     // An entry the rules refuse (the party entry with its signature broken): 422.
     let mut bad = lines[1].clone();
     bad.signature[0] ^= 1;
-    let provider =
-        Client::new(&srv.url, load_secret(&env.p("keys/provider.key")).unwrap(), None).unwrap();
-    let r = provider.append(&id, head_of(&lines[0]), &[bad]).unwrap_err();
+    let provider = Client::new(
+        &srv.url,
+        load_secret(&env.p("keys/provider.key")).unwrap(),
+        None,
+    )
+    .unwrap();
+    let r = provider
+        .append(&id, head_of(&lines[0]), &[bad])
+        .unwrap_err();
     assert_eq!(r.status(), 422, "{r:?}");
     assert!(vouch::Error::from(r).message().contains("entry 2"));
 
-    assert_eq!(db_bytes(&db), before, "a refused request changed the ledger");
+    assert_eq!(
+        db_bytes(&db),
+        before,
+        "a refused request changed the ledger"
+    );
 }
 
 #[test]
@@ -399,14 +462,21 @@ fn plain_http_only_on_loopback() {
 fn a_tls_server_is_reached_with_its_ca() {
     let env = local_ledger();
     let lines = lines_of(&env.p("ledger.db"));
-    let cert = rcgen::generate_simple_self_signed(vec!["127.0.0.1".into(), "localhost".into()])
-        .unwrap();
+    let cert =
+        rcgen::generate_simple_self_signed(vec!["127.0.0.1".into(), "localhost".into()]).unwrap();
     std::fs::write(env.p("cert.pem"), cert.cert.pem()).unwrap();
     std::fs::write(env.p("key.pem"), cert.signing_key.serialize_pem()).unwrap();
     let srv = Server::start(
         &env,
         "srv",
-        &["--admin", "keys/ops.pub", "--tls-cert", "cert.pem", "--tls-key", "key.pem"],
+        &[
+            "--admin",
+            "keys/ops.pub",
+            "--tls-cert",
+            "cert.pem",
+            "--tls-key",
+            "key.pem",
+        ],
     );
     assert!(srv.url.starts_with("https://127.0.0.1:"), "{}", srv.url);
     // Without the CA the certificate is not trusted.
