@@ -186,7 +186,15 @@ mod tests {
 
     #[test]
     fn not_found_names_no_key() {
-        let a = Problem::not_found("0123").body();
-        assert!(!String::from_utf8(a).unwrap().contains("key "));
+        let a = String::from_utf8(Problem::not_found("0123").body()).unwrap();
+        // No fingerprint (64 hex digits) in it: only the ledger id of the request line.
+        let longest_hex = a
+            .split(|c: char| !c.is_ascii_hexdigit())
+            .map(str::len)
+            .max()
+            .unwrap();
+        assert!(longest_hex < 64, "{a}");
+        assert!(a.contains("ledger 0123: no such ledger"), "{a}");
+        assert_eq!(Problem::not_found("0123").status, 404);
     }
 }
