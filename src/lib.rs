@@ -30,5 +30,6 @@ pub mod ledger;
 pub mod matrix;
 pub mod period;
 pub mod protocol;
+pub mod server;
 
 pub use error::{Error, Result};

@@ -312,6 +312,45 @@ Exit status: 0 intact, 1 problem found, 2 could not run."
         )]
         pdf: PathBuf,
     },
+    /// Host ledgers for parties on other machines (schema/PROTOCOL.md): each ledger is
+    /// DIR/<ledger id>.db in the local format; every request is signed by a key registered
+    /// in the ledger it names.
+    #[command(after_help = SERVE_HELP)]
+    Serve(ServeArgs),
+}
+
+const SERVE_HELP: &str = "Plain HTTP is served only on a loopback address; any other --listen \
+address needs --tls-cert and --tls-key (or listen on 127.0.0.1 behind a TLS reverse proxy and \
+give its URL with --public-url). Prints one line when listening: the URL, the data directory \
+and the number of ledgers. Stops on SIGTERM or ctrl-c, letting open requests finish.
+
+Examples:
+  vouch serve --data /srv/vouch --admin keys/ops.pub
+  vouch serve --data /srv/vouch --listen 0.0.0.0:7878 --tls-cert cert.pem --tls-key key.pem --admin keys/ops.pub
+  vouch serve --data /srv/vouch --listen 127.0.0.1:7878 --public-url https://vouch.example.net";
+
+/// `vouch serve`.
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    /// Directory of the ledger files (DIR/<ledger id>.db); it must exist.
+    #[arg(long, value_name = "DIR")]
+    pub data: PathBuf,
+    /// Address and port to listen on (port 0: any free port, printed when listening).
+    #[arg(long, value_name = "ADDR:PORT", default_value = "127.0.0.1:7878")]
+    pub listen: String,
+    /// TLS certificate chain (PEM), the server's certificate first.
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The certificate's private key (PEM).
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Public key of an admin, who may create and upload ledgers (repeatable).
+    #[arg(long, value_name = "FILE.pub")]
+    pub admin: Vec<PathBuf>,
+    /// The URL clients use to reach the server (requests are signed for it), when it is
+    /// not the listening address: behind a reverse proxy. Default: http(s)://ADDR:PORT.
+    #[arg(long, value_name = "URL")]
+    pub public_url: Option<String>,
 }
 
 /// `--period P` or `--from D --to D`.

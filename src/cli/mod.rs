@@ -32,6 +32,7 @@ mod party_cmd;
 mod progress;
 mod proof_cmd;
 mod record_cmd;
+mod serve_cmd;
 mod status_cmd;
 mod verify_cmd;
 
@@ -224,5 +225,6 @@ fn run(cli: Cli) -> Result<Outcome> {
         Command::Prove(args) => proof_cmd::prove(&cli.ledger, args, fmt),
         Command::Export(args) => bundle_cmd::export(&cli.ledger, args, fmt),
         Command::Demo { dir, pdf } => demo_cmd::demo(&dir, &pdf, fmt),
+        Command::Serve(args) => serve_cmd::serve(&args),
     }
 }

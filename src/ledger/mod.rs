@@ -12,6 +12,7 @@ pub mod actions;
 mod append;
 pub mod checkpoints;
 pub mod evidence;
+pub mod extend;
 pub mod import;
 pub mod keys;
 pub mod prove;

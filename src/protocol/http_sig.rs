@@ -126,6 +126,19 @@ pub fn sign_request(
     created: i64,
     nonce: &str,
 ) -> Result<SignedHeaders> {
+    sign_request_digest(key, method, target_uri, &sha256(body), created, nonce)
+}
+
+/// [`sign_request`] for a body that is streamed from elsewhere (a file), `body_sha256`
+/// being the SHA-256 of its bytes.
+pub fn sign_request_digest(
+    key: &SecretKey,
+    method: &str,
+    target_uri: &str,
+    body_sha256: &[u8; 32],
+    created: i64,
+    nonce: &str,
+) -> Result<SignedHeaders> {
     check_method(method).map_err(|e| Error::new(e.to_string()))?;
     check_target_uri(target_uri).map_err(|e| Error::new(e.to_string()))?;
     check_nonce(nonce)
@@ -135,7 +148,7 @@ pub fn sign_request(
         keyid: key.public().fingerprint(),
         nonce: nonce.to_string(),
     };
-    let digest = content_digest(body);
+    let digest = format!("sha-256=:{}:", base64_encode(body_sha256));
     let base = signature_base(method, target_uri, &digest, &params);
     let signature = key.sign(base.as_bytes());
     Ok(SignedHeaders {
@@ -177,6 +190,21 @@ pub fn verify_request(
     key_of: impl Fn(&Fingerprint) -> Option<PublicKey>,
     replay: &mut impl NonceCache,
 ) -> std::result::Result<Fingerprint, AuthError> {
+    let digest = sha256(body);
+    verify_request_digest(method, target_uri, &digest, headers, now, key_of, replay)
+}
+
+/// [`verify_request`] for a body that was streamed elsewhere (to a file) and hashed on the
+/// way: `body_sha256` is the SHA-256 of its bytes.
+pub fn verify_request_digest(
+    method: &str,
+    target_uri: &str,
+    body_sha256: &[u8; 32],
+    headers: &ReceivedHeaders<'_>,
+    now: i64,
+    key_of: impl Fn(&Fingerprint) -> Option<PublicKey>,
+    replay: &mut impl NonceCache,
+) -> std::result::Result<Fingerprint, AuthError> {
     let input = headers
         .signature_input
         .ok_or(AuthError::MissingField("Signature-Input"))?;
@@ -196,7 +224,7 @@ pub fn verify_request(
             now,
         });
     }
-    check_digest(digest, body)?;
+    check_digest(digest, body_sha256)?;
     let key = key_of(&params.keyid).ok_or(AuthError::UnknownKey(params.keyid))?;
     let base = signature_base(method, target_uri, digest, &params);
     if !key.verify(base.as_bytes(), &signature) {
@@ -404,6 +432,14 @@ fn split_label<'a>(field: &'static str, value: &'a str) -> std::result::Result<&
     Ok(rest)
 }
 
+/// The `keyid` a request claims, if its `Signature-Input` parses (to look the key up
+/// before [`verify_request`] runs).
+pub fn claimed_keyid(signature_input: Option<&str>) -> Option<Fingerprint> {
+    parse_signature_input(signature_input?)
+        .ok()
+        .map(|p| p.keyid)
+}
+
 /// Parse `Signature-Input` (see the module documentation for the one form admitted).
 pub fn parse_signature_input(value: &str) -> std::result::Result<SignatureParams, AuthError> {
     const F: &str = "Signature-Input";
@@ -542,7 +578,7 @@ pub fn parse_signature(value: &str) -> std::result::Result<[u8; 64], AuthError> 
 }
 
 /// Check `Content-Digest` is `sha-256=:<base64>:` and the digest of `body`.
-fn check_digest(value: &str, body: &[u8]) -> std::result::Result<(), AuthError> {
+fn check_digest(value: &str, body_sha256: &[u8; 32]) -> std::result::Result<(), AuthError> {
     const F: &str = "Content-Digest";
     let b64 = value
         .strip_prefix("sha-256=:")
@@ -556,7 +592,7 @@ fn check_digest(value: &str, body: &[u8]) -> std::result::Result<(), AuthError> 
             format!("{} bytes, not a SHA-256 digest", bytes.len()),
         ));
     }
-    if bytes != sha256(body) {
+    if bytes != body_sha256 {
         return Err(AuthError::DigestMismatch);
     }
     Ok(())

@@ -5,5 +5,6 @@
 //!   over `@method`, `@target-uri` and `content-digest` (RFC 9530), `PROTOCOL.md` §3.
 //! - [`replay`]: the (`keyid`, `nonce`) replay cache that §3's ±300 s window bounds.
 
+pub mod client;
 pub mod http_sig;
 pub mod replay;

@@ -22,6 +22,7 @@ mod pdf_contract;
 mod proof;
 mod report_parts;
 mod scope_response;
+mod serve;
 mod since_at;
 mod status;
 mod streaming;

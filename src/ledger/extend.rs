@@ -1,0 +1,616 @@
+//! Appending entries that were signed elsewhere onto a ledger's head: the seam of
+//! `vouch serve` (`schema/PROTOCOL.md` §6.1, §6.2, §6.5) and, later, of replicas (`pull`,
+//! `clone`).
+//!
+//! The entries come as parsed `FORMAT.md` §16.2 lines, with the head they were signed on
+//! (`base`). In one write transaction the head is read; if it is not `base`, the request is
+//! either a repeat (every entry already stored at its seq with the same bytes: answered as
+//! the first time, `PROTOCOL.md` §6.3) or refused with [`Refusal::HeadMoved`]. Otherwise the
+//! entries are stored verbatim with their derived rows (§6) and the Merkle nodes they
+//! complete (§12) as they stream in, and judged by the verifier of `vouch verify` itself
+//! ([`super::verify::verify_rows`]): the ledger's stored entries are walked first (their
+//! signatures are not checked again: they hash to the stored Merkle root), then the new
+//! ones, so every rule of `FORMAT.md` §4 and §7 holds across the boundary with one owner
+//! per rule (signature, registration and key history, payload rules, adopted matrix, time
+//! order, and times at most [`super::evidence::MAX_FUTURE`] after `now`). Stored artefacts
+//! the new entries name must be in the ledger already. Any finding or error rolls the whole
+//! transaction back: all the entries land or none.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, Utc};
+
+use super::store::{self, Access, Engine, Txn};
+use super::verify::{self, Options, References, SignedEntry, Since};
+use super::{Draft, NoProgress, Registration, keys};
+use crate::bundle::BundleEntry;
+use crate::crypto::{self, Fingerprint, PublicKey};
+use crate::error::{Error, Result};
+use crate::format::entry::{EntryHeader, Kind, LedgerId, ZERO_HASH};
+use crate::format::merkle;
+use crate::format::payload::{self, EvidencePayload, PartyPayload};
+
+/// Entries stored and walked per step.
+const CHUNK: usize = 4096;
+
+/// A ledger head: the newest entry's seq and hash (seq 0 and zeros: no entry).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Head {
+    /// The newest entry's seq.
+    pub seq: u64,
+    /// Its SHA-256.
+    pub hash: [u8; 32],
+}
+
+impl Head {
+    /// The head of a ledger with no entry.
+    pub const EMPTY: Head = Head {
+        seq: 0,
+        hash: ZERO_HASH,
+    };
+}
+
+/// What an extension did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Extended {
+    /// The first entry of the request.
+    pub first: u64,
+    /// The last.
+    pub last: u64,
+    /// The ledger's head afterwards.
+    pub head: Head,
+    /// `false`: every entry was stored already, with the same bytes (nothing written).
+    pub created: bool,
+}
+
+/// Why entries were not appended. Nothing was written in every case.
+#[derive(Debug)]
+pub enum Refusal {
+    /// The ledger's head is not the base the entries were signed on (its head).
+    HeadMoved(Head),
+    /// An entry the rules refuse (`seq` 0: the request as a whole).
+    Rejected {
+        /// The entry.
+        seq: u64,
+        /// What is wrong with it.
+        error: Error,
+    },
+    /// The request itself is malformed (a line that does not decode).
+    Malformed(Error),
+    /// The extension could not run (I/O, a damaged ledger).
+    Failed(Error),
+}
+
+impl From<Error> for Refusal {
+    fn from(e: Error) -> Self {
+        Refusal::Failed(e)
+    }
+}
+
+/// How to extend.
+#[derive(Debug, Clone)]
+pub struct ExtendOptions {
+    /// The server's clock: entries may not be dated more than `MAX_FUTURE` after it.
+    pub now: DateTime<Utc>,
+    /// Stored artefacts the entries name must be in the ledger (appends); an uploaded
+    /// ledger gets its artefacts after its entries (`PROTOCOL.md` §6.2).
+    pub require_artifacts: bool,
+    /// Documents (adopted matrices) to store with the entries, before them.
+    pub documents: Vec<Vec<u8>>,
+}
+
+/// Append `entries`, signed on `base`, to the ledger file at `path`.
+///
+/// # Errors
+///
+/// A [`Refusal`]; nothing is written.
+pub fn extend(
+    path: &Path,
+    base: Head,
+    entries: impl IntoIterator<Item = Result<BundleEntry, Refusal>>,
+    opts: &ExtendOptions,
+) -> Result<Extended, Refusal> {
+    let mut engine = store::open(path, Access::ReadWrite)?;
+    let ledger = engine
+        .meta("ledger_id")?
+        .and_then(|s| LedgerId::parse(&s))
+        .ok_or_else(|| Error::new(format!("{}: ledger id missing", path.display())))?;
+    run(&mut engine, path, ledger, base, entries, opts)
+}
+
+/// Create the ledger file at `path` (which must not exist) from `entries`, the first being
+/// its genesis entry, whose ledger id and version the file takes. On a refusal the file is
+/// left with no entry; the caller removes it.
+///
+/// # Errors
+///
+/// A [`Refusal`].
+pub fn create(
+    path: &Path,
+    entries: impl IntoIterator<Item = Result<BundleEntry, Refusal>>,
+    opts: &ExtendOptions,
+) -> Result<Extended, Refusal> {
+    let mut entries = entries.into_iter().peekable();
+    let header = match entries.peek() {
+        None => {
+            return Err(Refusal::Malformed(Error::new(
+                "no entry: a ledger starts with its genesis entry",
+            )));
+        }
+        Some(Err(_)) => {
+            return Err(entries
+                .next()
+                .and_then(Result::err)
+                .unwrap_or_else(|| Refusal::Failed(Error::new("internal error"))));
+        }
+        Some(Ok(first)) => EntryHeader::parse(&first.body).map_err(|e| Refusal::Rejected {
+            seq: first.seq,
+            error: Error::new(format!("entry {}: malformed {e}", first.seq)),
+        })?,
+    };
+    let id = header.ledger.to_string();
+    let mut engine = store::create(
+        path,
+        &[("ledger_id", &id), ("format", header.version.as_str())],
+    )?;
+    run(&mut engine, path, header.ledger, Head::EMPTY, entries, opts)
+}
+
+/// The head of the ledger a write transaction sees.
+fn head_of(tx: &dyn Txn) -> Result<Head> {
+    Ok(match tx.tip()? {
+        None => Head::EMPTY,
+        Some(row) => Head {
+            seq: u64::try_from(row.seq).unwrap_or(0),
+            hash: crypto::sha256(&row.body),
+        },
+    })
+}
+
+/// The transaction: the head, then the repeat check or the walk. A refusal rolls it back.
+fn run(
+    engine: &mut Box<dyn Engine>,
+    path: &Path,
+    ledger: LedgerId,
+    base: Head,
+    entries: impl IntoIterator<Item = Result<BundleEntry, Refusal>>,
+    opts: &ExtendOptions,
+) -> Result<Extended, Refusal> {
+    let mut refusal: Option<Refusal> = None;
+    let result = engine.write(|tx| {
+        let out = (|| {
+            let head = head_of(tx)?;
+            if head != base {
+                return repeat(path, head, entries);
+            }
+            append(tx, path, ledger, head, entries, opts)
+        })();
+        out.map_err(|r| {
+            refusal = Some(r);
+            Error::new("refused")
+        })
+    });
+    match (result, refusal) {
+        (Ok(e), _) => Ok(e),
+        (Err(_), Some(r)) => Err(r),
+        (Err(e), None) => Err(Refusal::Failed(e)),
+    }
+}
+
+/// The head is not `base`: a repeat of entries stored already (`PROTOCOL.md` §6.3), or
+/// entries signed on another head.
+fn repeat(
+    path: &Path,
+    head: Head,
+    entries: impl IntoIterator<Item = Result<BundleEntry, Refusal>>,
+) -> Result<Extended, Refusal> {
+    let store = store::open(path, Access::ReadOnly)?;
+    let mut first = None;
+    let mut last = 0;
+    for e in entries {
+        let e = e?;
+        let stored = match i64::try_from(e.seq) {
+            Ok(s) if e.seq >= 1 && e.seq <= head.seq => store.entry(s)?,
+            _ => None,
+        };
+        let same = stored.is_some_and(|r| {
+            r.body == e.body && r.signature == e.signature && r.payload == e.payload
+        });
+        if !same || first.is_some() && e.seq != last + 1 {
+            return Err(Refusal::HeadMoved(head));
+        }
+        first.get_or_insert(e.seq);
+        last = e.seq;
+    }
+    let first = first.ok_or(Refusal::HeadMoved(head))?;
+    Ok(Extended {
+        first,
+        last,
+        head,
+        created: false,
+    })
+}
+
+/// Where the walk looks up earlier entries and documents: the new entries' texts as they
+/// were stored, the documents of the request, and the ledger file (committed rows).
+struct Lookup {
+    store: Box<dyn Engine>,
+    texts: Arc<Mutex<HashMap<u64, Vec<u8>>>>,
+    documents: HashMap<String, Vec<u8>>,
+}
+
+impl References for Lookup {
+    fn entry_text(&self, seq: u64) -> Result<Option<Vec<u8>>> {
+        let new = self
+            .texts
+            .lock()
+            .map_err(|_| Error::new("internal error: the entry index is unusable"))?
+            .get(&seq)
+            .cloned();
+        if new.is_some() {
+            return Ok(new);
+        }
+        let Ok(seq) = i64::try_from(seq) else {
+            return Ok(None);
+        };
+        Ok(self.store.entry(seq)?.map(|r| r.body))
+    }
+
+    fn read_document(
+        &self,
+        sha256: &str,
+        sink: &mut dyn FnMut(&[u8]),
+    ) -> Result<Option<(i64, u64)>> {
+        if let Some(d) = self.documents.get(sha256) {
+            sink(d);
+            return Ok(Some((d.len() as i64, d.len() as u64)));
+        }
+        self.store.read_artifact(sha256, sink)
+    }
+}
+
+/// The stored entries `1..=head`, in chunks, as the walk takes them.
+fn stored_chunks(
+    store: Box<dyn Engine>,
+    head: u64,
+) -> impl Iterator<Item = Result<Vec<SignedEntry>>> {
+    let mut after = 0i64;
+    let last = i64::try_from(head).unwrap_or(i64::MAX);
+    std::iter::from_fn(move || {
+        if after >= last {
+            return None;
+        }
+        let rows = match store.entries_after(after, CHUNK) {
+            Ok(r) => r,
+            Err(e) => {
+                after = last;
+                return Some(Err(e));
+            }
+        };
+        let Some(end) = rows.last().map(|r| r.seq) else {
+            after = last;
+            return None;
+        };
+        after = end;
+        let rows = rows
+            .into_iter()
+            .filter(|r| r.seq <= last)
+            .map(|r| SignedEntry {
+                seq: u64::try_from(r.seq).unwrap_or(0),
+                body: r.body,
+                signature: r.signature,
+                payload: r.payload,
+            })
+            .collect();
+        Some(Ok(rows))
+    })
+}
+
+/// The new entries, stored a chunk at a time in the transaction as the walk takes them.
+struct Feeder<'t> {
+    tx: &'t dyn Txn,
+    ledger: LedgerId,
+    tree: merkle::Builder,
+    texts: Arc<Mutex<HashMap<u64, Vec<u8>>>>,
+    /// Stored artefacts the entries name: entry, SHA-256, name, size.
+    artifacts: Vec<(u64, String, String, u64)>,
+    /// A malformed line (ends the feed; reported before any finding).
+    malformed: Option<Refusal>,
+    /// An entry that could not be stored (ends the feed after its chunk; reported when
+    /// the walk found nothing).
+    failed: Option<Refusal>,
+}
+
+impl Feeder<'_> {
+    /// The next chunk of entries: stored, then handed to the walk.
+    fn next_chunk(
+        &mut self,
+        entries: &mut dyn Iterator<Item = Result<BundleEntry, Refusal>>,
+    ) -> Option<Result<Vec<SignedEntry>>> {
+        if self.malformed.is_some() || self.failed.is_some() {
+            return None;
+        }
+        let mut chunk = Vec::new();
+        for e in &mut *entries {
+            match e {
+                Ok(e) if e.proof.is_some() => {
+                    self.malformed = Some(Refusal::Malformed(Error::new(format!(
+                        "entry {}: an entry line here has no proof member",
+                        e.seq
+                    ))));
+                    break;
+                }
+                Ok(e) => chunk.push(e),
+                Err(r) => {
+                    self.malformed = Some(r);
+                    break;
+                }
+            }
+            if chunk.len() == CHUNK {
+                break;
+            }
+        }
+        if chunk.is_empty() {
+            return None;
+        }
+        if let Err(r) = self.store(&chunk) {
+            self.failed = Some(r);
+        }
+        Some(Ok(chunk
+            .into_iter()
+            .map(|e| SignedEntry {
+                seq: e.seq,
+                body: e.body,
+                signature: e.signature,
+                payload: e.payload,
+            })
+            .collect()))
+    }
+
+    /// Store a chunk with its derived rows and the Merkle nodes it completes.
+    fn store(&mut self, chunk: &[BundleEntry]) -> Result<(), Refusal> {
+        let mut rows = Vec::with_capacity(chunk.len());
+        for e in chunk {
+            let named = |error: Error| Refusal::Rejected {
+                seq: e.seq,
+                error: error.context(format_args!("entry {}", e.seq)),
+            };
+            if e.seq == self.tree.size() + 1 {
+                self.tree.push(merkle::leaf_hash(&e.body));
+            }
+            self.derived(e).map_err(named)?;
+            let hash = crypto::sha256(&e.body);
+            rows.push(
+                store::EntryRow::derive(
+                    e.seq,
+                    hash,
+                    e.body.clone(),
+                    e.signature.clone(),
+                    e.payload.clone(),
+                )
+                .map_err(named)?,
+            );
+            self.texts
+                .lock()
+                .map_err(|_| Error::new("internal error: the entry index is unusable"))?
+                .insert(e.seq, e.body.clone());
+        }
+        let first = chunk.first().map_or(0, |e| e.seq);
+        self.tx
+            .insert_entries(&rows)
+            .map_err(|error| Refusal::Rejected { seq: first, error })?;
+        Ok(self.tx.insert_merkle_nodes(&self.tree.take_completed())?)
+    }
+
+    /// The derived rows of one entry (§6): a party and its key, a key's history; and the
+    /// stored artefacts it names. An entry that does not parse derives nothing (the walk
+    /// names what is wrong with it).
+    fn derived(&mut self, e: &BundleEntry) -> Result<()> {
+        let Ok(h) = EntryHeader::parse(&e.body) else {
+            return Ok(());
+        };
+        if crypto::sha256(&e.payload) != h.payload {
+            return Ok(());
+        }
+        match h.kind {
+            Kind::Genesis | Kind::Party => {
+                let p: PartyPayload = payload::decode(&e.payload).map_err(Error::new)?;
+                let key = PublicKey::from_spki_base64(&p.public_key)?;
+                Registration::of(&p, &key).insert(self.tx, e.seq)?;
+            }
+            Kind::KeyRotation | Kind::KeyRevocation => {
+                let Some(row) = self.tx.key(&h.signer.to_string())? else {
+                    return Ok(());
+                };
+                let draft = Draft {
+                    kind: h.kind,
+                    payload: e.payload.clone(),
+                    party: None,
+                    store_artifacts: Vec::new(),
+                };
+                if let Some(c) =
+                    keys::check_drafts(self.tx, &self.ledger, &row, &[draft], e.seq, h.time)?
+                {
+                    keys::apply(self.tx, &c)?;
+                }
+            }
+            Kind::Evidence => {
+                let p: EvidencePayload = payload::decode(&e.payload).map_err(Error::new)?;
+                for a in p.artifacts.into_iter().filter(|a| a.stored) {
+                    self.artifacts.push((e.seq, a.sha256, a.name, a.size));
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+}
+
+/// Store the documents of the request (adopted matrices), once each.
+fn store_documents(tx: &dyn Txn, documents: &[Vec<u8>]) -> Result<HashMap<String, Vec<u8>>> {
+    let mut out = HashMap::new();
+    for d in documents {
+        let sha = hex::encode(crypto::sha256(d));
+        if !tx.has_artifact(&sha)? {
+            let mut src = std::io::Cursor::new(d.as_slice());
+            tx.insert_artifact(&sha, d.len() as u64, &mut src, &mut |_| {})?;
+        }
+        out.insert(sha, d.clone());
+    }
+    Ok(out)
+}
+
+/// The head is `base`: store the entries and walk them after the stored ones.
+fn append(
+    tx: &dyn Txn,
+    path: &Path,
+    ledger: LedgerId,
+    head: Head,
+    entries: impl IntoIterator<Item = Result<BundleEntry, Refusal>>,
+    opts: &ExtendOptions,
+) -> Result<Extended, Refusal> {
+    let documents = store_documents(tx, &opts.documents)?;
+    let texts: Arc<Mutex<HashMap<u64, Vec<u8>>>> = Arc::default();
+    let reader = store::open(path, Access::ReadOnly)?;
+    let since = match head.seq {
+        0 => None,
+        n => Some(Since {
+            size: n,
+            root: reader.merkle_root(n)?,
+            // Not a checkpoint's signer: the server's own entries, verified on arrival.
+            key: Fingerprint([0; 32]),
+        }),
+    };
+    let lookup = Lookup {
+        store: store::open(path, Access::ReadOnly)?,
+        texts: Arc::clone(&texts),
+        documents,
+    };
+    let options = Options {
+        trust: None,
+        artifacts: false,
+        all: false,
+        now: Some(opts.now),
+        since,
+    };
+    let mut feeder = Feeder {
+        tx,
+        ledger,
+        tree: merkle::Builder::resume(tx, head.seq)?,
+        texts,
+        artifacts: Vec::new(),
+        malformed: None,
+        failed: None,
+    };
+    let mut entries = entries.into_iter();
+    let new = std::iter::from_fn(|| feeder.next_chunk(&mut entries));
+    let chunks = stored_chunks(reader, head.seq).chain(new);
+    let report = verify::verify_rows(
+        Some(ledger),
+        0,
+        Box::new(lookup),
+        &options,
+        &NoProgress,
+        chunks,
+    );
+    if let Some(r) = feeder.malformed.take() {
+        return Err(r);
+    }
+    let report = report?;
+    if let Some(f) = report.findings.first() {
+        return Err(judged(path, head, f));
+    }
+    if let Some(r) = feeder.failed.take() {
+        return Err(r);
+    }
+    let Some((last, hash)) = report.head.filter(|(s, _)| *s > head.seq) else {
+        return Err(Refusal::Malformed(Error::new(
+            "no entry to append: `entries` is empty",
+        )));
+    };
+    if opts.require_artifacts {
+        check_artifacts(path, &feeder.artifacts)?;
+    }
+    Ok(Extended {
+        first: head.seq + 1,
+        last,
+        head: Head { seq: last, hash },
+        created: true,
+    })
+}
+
+/// The first finding of the walk, as a refusal: a new entry is rejected; a stored one
+/// means the ledger file is damaged.
+fn judged(path: &Path, head: Head, f: &verify::Finding) -> Refusal {
+    if f.seq == 0 || f.seq > head.seq {
+        let what = if f.seq == 0 {
+            f.what.clone()
+        } else {
+            format!("entry {}: {}", f.seq, f.what)
+        };
+        return Refusal::Rejected {
+            seq: f.seq,
+            error: Error::new(what)
+                .hint("nothing was stored: fix the entry (or re-sign it on the ledger's head) and send it again"),
+        };
+    }
+    Refusal::Failed(
+        Error::new(format!(
+            "{}: stored entry {}: {}",
+            path.display(),
+            f.seq,
+            f.what
+        ))
+        .hint("the ledger file is damaged: run vouch verify on it"),
+    )
+}
+
+/// Stored artefacts the new entries name are in the ledger, with the signed size.
+fn check_artifacts(path: &Path, artifacts: &[(u64, String, String, u64)]) -> Result<(), Refusal> {
+    if artifacts.is_empty() {
+        return Ok(());
+    }
+    let store = store::open(path, Access::ReadOnly)?;
+    for (seq, sha, name, size) in artifacts {
+        let found = store.read_artifact(sha, &mut |_| {})?;
+        let what = match found {
+            None => format!("entry {seq}: stored artefact {name} ({sha}) is not on the server"),
+            Some((stored, n)) if n != *size || u64::try_from(stored).ok() != Some(n) => format!(
+                "entry {seq}: stored artefact {name} ({sha}) has {n} bytes, the entry says {size}"
+            ),
+            Some(_) => continue,
+        };
+        return Err(Refusal::Rejected {
+            seq: *seq,
+            error: Error::new(what).hint(
+                "upload the artefact first (PUT …/artifacts/SHA256), then send the entry again",
+            ),
+        });
+    }
+    Ok(())
+}
+
+/// Store an artefact (`PROTOCOL.md` §6.6) in the ledger file at `path` under `sha256`, the
+/// SHA-256 of the `size` bytes `src` yields (the caller hashed them on arrival). Returns
+/// `false` if it was stored already (nothing written).
+///
+/// # Errors
+///
+/// I/O.
+pub fn store_artifact(
+    path: &Path,
+    sha256: &str,
+    size: u64,
+    src: &mut dyn std::io::Read,
+) -> Result<bool> {
+    let mut engine = store::open(path, Access::ReadWrite)?;
+    engine.write(|tx| {
+        if tx.has_artifact(sha256)? {
+            return Ok(false);
+        }
+        tx.insert_artifact(sha256, size, src, &mut |_| {})?;
+        Ok(true)
+    })
+}
