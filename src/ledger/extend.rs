@@ -23,8 +23,8 @@ use std::sync::{Arc, Mutex};
 use chrono::{DateTime, Utc};
 
 use super::store::{self, Access, Engine, Txn};
-use super::verify::{self, Options, References, SignedEntry, Since};
-use super::{Draft, NoProgress, Registration, keys};
+use super::verify::{self, Options, References, Resume, SignedEntry, Since};
+use super::{Draft, Registration, keys};
 use crate::bundle::BundleEntry;
 use crate::crypto::{self, Fingerprint, PublicKey};
 use crate::error::{Error, Result};
@@ -112,12 +112,30 @@ pub fn extend(
     entries: impl IntoIterator<Item = Result<BundleEntry, Refusal>>,
     opts: &ExtendOptions,
 ) -> Result<Extended, Refusal> {
+    extend_resuming(path, base, entries, opts, &mut None)
+}
+
+/// [`extend`], resuming the walk of `cache` when it ended on the ledger's head (the
+/// entries before it are then not walked again), and leaving in `cache` the walk's state
+/// at the new head. A long-running writer (`vouch serve`) keeps one per ledger, so an
+/// append costs what its own entries cost, not what the ledger holds.
+///
+/// # Errors
+///
+/// A [`Refusal`]; nothing is written, and `cache` is emptied unless the ledger is as it was.
+pub fn extend_resuming(
+    path: &Path,
+    base: Head,
+    entries: impl IntoIterator<Item = Result<BundleEntry, Refusal>>,
+    opts: &ExtendOptions,
+    cache: &mut Option<Resume>,
+) -> Result<Extended, Refusal> {
     let mut engine = store::open(path, Access::ReadWrite)?;
     let ledger = engine
         .meta("ledger_id")?
         .and_then(|s| LedgerId::parse(&s))
         .ok_or_else(|| Error::new(format!("{}: ledger id missing", path.display())))?;
-    run(&mut engine, path, ledger, base, entries, opts)
+    run(&mut engine, path, ledger, base, entries, opts, cache)
 }
 
 /// Create the ledger file at `path` (which must not exist) from `entries`, the first being
@@ -131,6 +149,7 @@ pub fn create(
     path: &Path,
     entries: impl IntoIterator<Item = Result<BundleEntry, Refusal>>,
     opts: &ExtendOptions,
+    cache: &mut Option<Resume>,
 ) -> Result<Extended, Refusal> {
     let mut entries = entries.into_iter().peekable();
     let header = match entries.peek() {
@@ -155,7 +174,15 @@ pub fn create(
         path,
         &[("ledger_id", &id), ("format", header.version.as_str())],
     )?;
-    run(&mut engine, path, header.ledger, Head::EMPTY, entries, opts)
+    run(
+        &mut engine,
+        path,
+        header.ledger,
+        Head::EMPTY,
+        entries,
+        opts,
+        cache,
+    )
 }
 
 /// The head of the ledger a write transaction sees.
@@ -177,21 +204,35 @@ fn run(
     base: Head,
     entries: impl IntoIterator<Item = Result<BundleEntry, Refusal>>,
     opts: &ExtendOptions,
+    cache: &mut Option<Resume>,
 ) -> Result<Extended, Refusal> {
     let mut refusal: Option<Refusal> = None;
+    let cached = cache.take();
+    let mut kept = None;
+    let mut resumed = None;
     let result = engine.write(|tx| {
         let out = (|| {
             let head = head_of(tx)?;
+            let cached = cached.filter(|c| c.head() == (head.seq, head.hash));
             if head != base {
+                kept = cached;
                 return repeat(path, head, entries);
             }
-            append(tx, path, ledger, head, entries, opts)
+            let (e, r) = append(tx, path, ledger, head, entries, opts, cached)?;
+            resumed = r;
+            Ok(e)
         })();
         out.map_err(|r| {
             refusal = Some(r);
             Error::new("refused")
         })
     });
+    // The walk's state is kept only for what was committed (or left as it was).
+    *cache = if result.is_ok() && resumed.is_some() {
+        resumed
+    } else {
+        kept
+    };
     match (result, refusal) {
         (Ok(e), _) => Ok(e),
         (Err(_), Some(r)) => Err(r),
@@ -470,11 +511,13 @@ fn append(
     head: Head,
     entries: impl IntoIterator<Item = Result<BundleEntry, Refusal>>,
     opts: &ExtendOptions,
-) -> Result<Extended, Refusal> {
+    cached: Option<Resume>,
+) -> Result<(Extended, Option<Resume>), Refusal> {
     let documents = store_documents(tx, &opts.documents)?;
     let texts: Arc<Mutex<HashMap<u64, Vec<u8>>>> = Arc::default();
     let reader = store::open(path, Access::ReadOnly)?;
     let since = match head.seq {
+        _ if cached.is_some() => None,
         0 => None,
         n => Some(Since {
             size: n,
@@ -506,19 +549,20 @@ fn append(
     };
     let mut entries = entries.into_iter();
     let new = std::iter::from_fn(|| feeder.next_chunk(&mut entries));
-    let chunks = stored_chunks(reader, head.seq).chain(new);
-    let report = verify::verify_rows(
+    // Resuming, the stored entries were walked already (their state is the cache's).
+    let stored = if cached.is_some() { 0 } else { head.seq };
+    let chunks = stored_chunks(reader, stored).chain(new);
+    let walked = verify::verify_rows_from(
+        cached.as_ref(),
         Some(ledger),
-        0,
         Box::new(lookup),
         &options,
-        &NoProgress,
         chunks,
     );
     if let Some(r) = feeder.malformed.take() {
         return Err(r);
     }
-    let report = report?;
+    let (report, resume) = walked?;
     if let Some(f) = report.findings.first() {
         return Err(judged(path, head, f));
     }
@@ -533,12 +577,15 @@ fn append(
     if opts.require_artifacts {
         check_artifacts(path, &feeder.artifacts)?;
     }
-    Ok(Extended {
-        first: head.seq + 1,
-        last,
-        head: Head { seq: last, hash },
-        created: true,
-    })
+    Ok((
+        Extended {
+            first: head.seq + 1,
+            last,
+            head: Head { seq: last, hash },
+            created: true,
+        },
+        resume,
+    ))
 }
 
 /// The first finding of the walk, as a refusal: a new entry is rejected; a stored one
@@ -613,4 +660,141 @@ pub fn store_artifact(
         tx.insert_artifact(sha256, size, src, &mut |_| {})?;
         Ok(true)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crypto::SecretKey;
+    use crate::format::entry::parse_time;
+    use crate::format::payload::Role;
+    use crate::ledger::{Ledger, NewParty, NoProgress};
+
+    /// Genesis by `provider`, the customer registered, then `n` customer evidence entries,
+    /// all at `time`; the ledger's entries as §16.2 lines.
+    fn lines(path: &Path, provider: u8, time: &str, n: usize) -> Vec<BundleEntry> {
+        let t = parse_time(time).unwrap();
+        let (p, c) = (
+            SecretKey::from_seed(&[provider; 32]),
+            SecretKey::from_seed(&[2; 32]),
+        );
+        let party = |id: &str, role| NewParty {
+            id: id.into(),
+            name: id.into(),
+            role,
+        };
+        let (mut l, _) = Ledger::init(
+            path,
+            LedgerId([5u8; 16]),
+            &party("prov", Role::Provider),
+            &p,
+            t,
+        )
+        .unwrap();
+        l.add_party(&party("cust", Role::Customer), &c, &p, t)
+            .unwrap();
+        l.append(&c, crate::ledger::restore_drafts(n, t), t, &NoProgress)
+            .unwrap();
+        l.entries_after(0, n + 2)
+            .unwrap()
+            .into_iter()
+            .map(|e| BundleEntry {
+                seq: e.seq(),
+                body: e.body,
+                signature: e.signature,
+                payload: e.payload,
+                proof: None,
+            })
+            .collect()
+    }
+
+    fn head(l: &BundleEntry) -> Head {
+        Head {
+            seq: l.seq,
+            hash: crypto::sha256(&l.body),
+        }
+    }
+
+    fn ok(ls: &[BundleEntry]) -> Vec<Result<BundleEntry, Refusal>> {
+        ls.iter().cloned().map(Ok).collect()
+    }
+
+    /// An append that resumes the saved walk judges as a full walk does: it accepts the
+    /// ledger's own entries a few at a time, refuses an entry of a fork (same ledger id,
+    /// another history) and a forged signature, keeps nothing of a refusal, and the file
+    /// it writes is the original ledger's, entry for entry.
+    #[test]
+    fn a_resumed_walk_judges_as_a_full_walk() {
+        let dir = tempfile::tempdir().unwrap();
+        let ours = lines(&dir.path().join("a.db"), 1, "2026-07-01T00:00:00Z", 40);
+        let fork = lines(&dir.path().join("f.db"), 1, "2026-07-02T00:00:00Z", 40);
+        let opts = ExtendOptions {
+            now: parse_time("2026-07-03T00:00:00Z").unwrap(),
+            require_artifacts: false,
+            documents: Vec::new(),
+        };
+        let b = dir.path().join("b.db");
+        let mut cache = None;
+        create(&b, ok(&ours[..1]), &opts, &mut cache).unwrap();
+        assert_eq!(
+            cache.as_ref().map(Resume::head),
+            Some((1, head(&ours[0]).hash))
+        );
+        let mut at = 1;
+        for step in [1, 5, 13, 2] {
+            let e = extend_resuming(
+                &b,
+                head(&ours[at - 1]),
+                ok(&ours[at..at + step]),
+                &opts,
+                &mut cache,
+            )
+            .unwrap();
+            at += step;
+            assert_eq!(e.head, head(&ours[at - 1]));
+            assert_eq!(
+                cache.as_ref().map(Resume::head),
+                Some((e.head.seq, e.head.hash))
+            );
+        }
+        // With the walk resumed, and (cache dropped) walked in full: refused alike.
+        for warm in [true, false] {
+            if !warm {
+                cache = None;
+            }
+            let base = head(&ours[at - 1]);
+            match extend_resuming(&b, base, ok(&fork[at..at + 1]), &opts, &mut cache) {
+                Err(Refusal::Rejected { seq, error }) => {
+                    assert_eq!(seq, at as u64 + 1);
+                    assert!(error.message().contains("prev"), "{}", error.message());
+                }
+                other => panic!("fork accepted: {other:?}"),
+            }
+            assert!(cache.is_none(), "a refusal keeps no walk state");
+            let mut forged = ours[at].clone();
+            forged.signature[3] ^= 1;
+            match extend_resuming(&b, base, vec![Ok(forged)], &opts, &mut cache) {
+                Err(Refusal::Rejected { seq, .. }) => assert_eq!(seq, at as u64 + 1),
+                other => panic!("forged signature accepted: {other:?}"),
+            }
+            // A full walk restores the state; the next append resumes it.
+            extend_resuming(&b, base, ok(&ours[at..at + 1]), &opts, &mut cache).unwrap();
+            at += 1;
+            assert!(cache.is_some());
+        }
+        extend_resuming(&b, head(&ours[at - 1]), ok(&ours[at..]), &opts, &mut cache).unwrap();
+        let stored = Ledger::open(&b, Access::ReadOnly)
+            .unwrap()
+            .entries_after(0, 100)
+            .unwrap();
+        assert_eq!(stored.len(), ours.len());
+        assert!(
+            stored
+                .iter()
+                .zip(&ours)
+                .all(|(s, o)| s.body == o.body && s.signature == o.signature)
+        );
+        let report = verify::verify(&b, &Options::default(), &NoProgress).unwrap();
+        assert!(report.findings.is_empty(), "{:?}", report.findings);
+    }
 }

@@ -374,16 +374,21 @@ async fn append(State(app): State<Arc<App>>, UrlPath(id): UrlPath<String>, req: 
         .ledger_path(&id)
         .ok_or_else(|| Problem::not_found(&id))?;
     let lock = app.lock(&id);
-    let _guard = lock.lock().await;
-    let e = blocking(move || {
+    let mut guard = lock.lock().await;
+    let mut cache = guard.take();
+    let (e, cache) = blocking(move || {
         let opts = ExtendOptions {
             now: crate::clock::now(),
             require_artifacts: true,
             documents: Vec::new(),
         };
-        extend::extend(&path, base, entries, &opts).map_err(super::refused)
+        let e = extend::extend_resuming(&path, base, entries, &opts, &mut cache);
+        Ok((e.map_err(super::refused), cache))
     })
     .await?;
+    *guard = cache;
+    drop(guard);
+    let e = e?;
     app.log(&format!("ledger {id}: entries {}–{}", e.first, e.last));
     Ok(extended(e, None))
 }

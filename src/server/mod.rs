@@ -26,6 +26,7 @@ use crate::bundle::BundleEntry;
 use crate::crypto::{Fingerprint, PublicKey};
 use crate::error::{Error, Result};
 use crate::ledger::extend::{self, ExtendOptions, Extended, Refusal};
+use crate::ledger::verify::Resume;
 use crate::protocol::replay::MemoryNonces;
 
 pub use body::{
@@ -68,7 +69,9 @@ pub(crate) struct App {
     admins: HashMap<Fingerprint, PublicKey>,
     public_url: String,
     replay: Mutex<MemoryNonces>,
-    locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    /// Per ledger: the write lock, guarding the walk's state at the ledger's head (so an
+    /// append walks only its own entries, `extend::extend_resuming`).
+    locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<Option<Resume>>>>>,
     log: Log,
 }
 
@@ -93,7 +96,7 @@ impl App {
     }
 
     /// The write lock of ledger `id`.
-    fn lock(&self, id: &str) -> Arc<tokio::sync::Mutex<()>> {
+    fn lock(&self, id: &str) -> Arc<tokio::sync::Mutex<Option<Resume>>> {
         let mut locks = self
             .locks
             .lock()
@@ -138,7 +141,7 @@ impl App {
             require_artifacts: false,
             documents,
         };
-        let e = extend::create(&tmp, entries, &opts).map_err(refused)?;
+        let e = extend::create(&tmp, entries, &opts, &mut None).map_err(refused)?;
         std::fs::rename(&tmp, &path).map_err(|e| Problem::internal(&Error::io(&path, &e)))?;
         Ok(e)
     }

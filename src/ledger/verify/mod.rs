@@ -206,7 +206,7 @@ pub fn verify_noting_revoked(
 
 /// Where the walk finds what entries refer to, for entries that do not come from a ledger
 /// file (see [`verify_rows`]).
-pub(crate) trait References {
+pub(crate) trait References: Send {
     /// The signed text of entry `seq` (an earlier entry than the one being walked), if
     /// there is one.
     ///
@@ -257,7 +257,48 @@ pub(crate) fn verify_rows(
     progress: &dyn Progress,
     entries: impl IntoIterator<Item = Result<Vec<SignedEntry>>>,
 ) -> Result<Report> {
-    let mut pipeline = Pipeline::rows(ledger, expected, lookup, opts, progress);
+    let pipeline = Pipeline::rows(ledger, expected, lookup, opts, progress);
+    walk_rows(pipeline, progress, entries).map(|(report, _)| report)
+}
+
+/// Where a clean walk ended: its state, to check entries appended after its head without
+/// walking the entries before it again (`vouch serve` keeps one per ledger). Only a walk
+/// with no finding is saved; one is resumed only with the same options.
+pub struct Resume(pipeline::Saved);
+
+impl Resume {
+    /// The head the walk ended on: seq and entry hash.
+    pub fn head(&self) -> (u64, [u8; 32]) {
+        self.0.head
+    }
+}
+
+/// [`verify_rows`] of the entries after `resume`'s head (or from the first entry, with
+/// `None`); returns the report and, when it is clean, the walk's state at the new head.
+///
+/// # Errors
+///
+/// An error from `entries`.
+pub(crate) fn verify_rows_from(
+    resume: Option<&Resume>,
+    ledger: Option<LedgerId>,
+    lookup: Box<dyn References>,
+    opts: &Options,
+    entries: impl IntoIterator<Item = Result<Vec<SignedEntry>>>,
+) -> Result<(Report, Option<Resume>)> {
+    let progress = &crate::ledger::NoProgress;
+    let pipeline = match resume {
+        Some(r) => Pipeline::resume(&r.0, lookup, opts, progress),
+        None => Pipeline::rows(ledger, 0, lookup, opts, progress),
+    };
+    walk_rows(pipeline, progress, entries)
+}
+
+fn walk_rows(
+    mut pipeline: Pipeline<'_>,
+    progress: &dyn Progress,
+    entries: impl IntoIterator<Item = Result<Vec<SignedEntry>>>,
+) -> Result<(Report, Option<Resume>)> {
     let rows = entries.into_iter().map(|chunk| {
         chunk?
             .into_par_iter()
@@ -269,5 +310,6 @@ pub(crate) fn verify_rows(
     });
     pipeline.stream_rows(rows)?;
     progress.finish();
-    pipeline.finish(None).map(|(report, _)| report)
+    let saved = pipeline.save().map(Resume);
+    pipeline.finish(None).map(|(report, _)| (report, saved))
 }

@@ -71,6 +71,36 @@ pub(super) struct Pipeline<'a> {
     file: bool,
 }
 
+/// The state of a walk that ended on a clean head, to resume it with later entries
+/// ([`super::Resume`]).
+pub(super) struct Saved {
+    walk: Walk,
+    tree: merkle::Builder,
+    entries: u64,
+    pub(super) head: (u64, [u8; 32]),
+}
+
+/// References of a saved walk (replaced when it resumes).
+struct Detached;
+
+impl References for Detached {
+    fn entry_text(&self, _seq: u64) -> Result<Option<Vec<u8>>> {
+        Err(crate::error::Error::new(
+            "internal error: a saved walk looked an entry up",
+        ))
+    }
+
+    fn read_document(
+        &self,
+        _sha256: &str,
+        _sink: &mut dyn FnMut(&[u8]),
+    ) -> Result<Option<(i64, u64)>> {
+        Err(crate::error::Error::new(
+            "internal error: a saved walk read a document",
+        ))
+    }
+}
+
 /// A ledger file's engine as the walk's [`References`].
 struct StoreReferences(Box<dyn Engine>);
 
@@ -154,6 +184,39 @@ impl<'a> Pipeline<'a> {
         let mut pipeline = Self::new(opts, progress, ledger, lookup, Hints::new());
         pipeline.report.ledger_id = ledger.map(|l| l.to_string());
         pipeline
+    }
+
+    /// Resume a saved walk: the entries after its head come next, looked up in `lookup`.
+    pub(super) fn resume(
+        saved: &Saved,
+        lookup: Box<dyn References>,
+        opts: &'a Options,
+        progress: &'a dyn Progress,
+    ) -> Self {
+        let mut pipeline = Self::new(opts, progress, saved.walk.ledger, lookup, Hints::new());
+        let lookup = std::mem::replace(&mut pipeline.walk.lookup, Box::new(Detached));
+        pipeline.walk = saved.walk.with_lookup(lookup);
+        pipeline.merkle.tree = saved.tree.clone();
+        pipeline.report.entries = saved.entries;
+        pipeline.report.head = Some(saved.head);
+        pipeline.report.ledger_id = saved.walk.ledger.map(|l| l.to_string());
+        pipeline
+    }
+
+    /// The walk's state, if it ended on a clean head (no finding, not stopped early, the
+    /// tree intact): what [`Self::resume`] starts from.
+    pub(super) fn save(&self) -> Option<Saved> {
+        let clean = self.findings.is_empty()
+            && !self.report.stopped_early
+            && self.merkle.intact
+            && self.merkle.tree.size() == self.report.entries;
+        Some(Saved {
+            walk: self.walk.with_lookup(Box::new(Detached)),
+            tree: self.merkle.tree.clone(),
+            entries: self.report.entries,
+            head: self.report.head?,
+        })
+        .filter(|_| clean)
     }
 
     /// The state before the first entry, with nothing of a ledger file.

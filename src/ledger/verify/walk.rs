@@ -19,6 +19,7 @@ use chrono::{DateTime, Utc};
 type SignerState = Option<(Option<u64>, Option<(u64, DateTime<Utc>)>)>;
 
 /// A key the walk has seen registered, and its state (`FORMAT.md` §14.1).
+#[derive(Clone)]
 pub(super) struct Registered {
     pub(super) key: PublicKey,
     pub(super) party: String,
@@ -40,7 +41,7 @@ impl Registered {
 }
 
 /// Key history as the walk derives it (`FORMAT.md` §14).
-#[derive(Default)]
+#[derive(Clone, Default)]
 pub(super) struct KeyHistory {
     /// Keys registered by key-rotation entries: fingerprint, party, base64 key, entry.
     pub(super) rotated: Vec<(Fingerprint, String, String, u64)>,
@@ -82,6 +83,29 @@ pub(super) struct Walk {
 }
 
 impl Walk {
+    /// A copy of the walk's state, looking earlier entries up in `lookup` (to resume the
+    /// walk later, `super::Resume`).
+    pub(super) fn with_lookup(&self, lookup: Box<dyn References>) -> Walk {
+        Walk {
+            ledger: self.ledger,
+            next: self.next,
+            prev: self.prev,
+            last_time: self.last_time,
+            version: self.version,
+            keys: self.keys.clone(),
+            party_ids: self.party_ids.clone(),
+            trust: self.trust.clone(),
+            used_pins: self.used_pins.clone(),
+            parties: self.parties.clone(),
+            artifacts: self.artifacts.clone(),
+            want_artifacts: self.want_artifacts,
+            roles: self.roles.clone(),
+            bound: self.bound.clone(),
+            lookup,
+            history: self.history.clone(),
+        }
+    }
+
     /// Check one entry in order; returns the key its signature must verify against.
     pub(super) fn step(&mut self, pre: &Pre, out: &mut Vec<Finding>) -> Option<PublicKey> {
         let seq = u64::try_from(pre.row.seq).unwrap_or(0);
