@@ -23,6 +23,7 @@ mod confirm;
 mod demo_cmd;
 mod init_cmd;
 mod input;
+mod interop_cmd;
 mod key_cmd;
 mod kinds_cmd;
 mod log_cmd;
@@ -222,6 +223,7 @@ fn run(cli: Cli) -> Result<Outcome> {
         },
         Command::Checkpoint(args) => checkpoint_cmd::run(&cli.ledger, args, fmt),
         Command::Prove(args) => proof_cmd::prove(&cli.ledger, args, fmt),
+        Command::Export(args) if args.oscal => interop_cmd::export_oscal(&cli.ledger, &args, fmt),
         Command::Export(args) => bundle_cmd::export(&cli.ledger, args, fmt),
         Command::Demo { dir, pdf } => demo_cmd::demo(&dir, &pdf, fmt),
     }

@@ -1,0 +1,144 @@
+//! `vouch export --oscal`, `vouch export --in-toto` and `vouch matrix import --from
+//! oscal-ssp`: the ecosystem's formats ([`vouch::interop`], schema/FORMAT.md section 18).
+
+use serde_json::json;
+use std::io::{self, Write as _};
+use std::path::{Path, PathBuf};
+
+use super::args::{ExportArgs, Format};
+use super::input::{load_key, parse_trust};
+use super::output::{Outcome, print_findings, print_json, write_output};
+use vouch::interop::dsse::{self, Envelope};
+use vouch::interop::oscal_out::{self, Exported};
+use vouch::ledger::{Access, Ledger};
+use vouch::period::Period;
+use vouch::{Error, Result};
+
+fn period_of(args: &ExportArgs) -> Result<Period> {
+    let p = args
+        .period
+        .as_deref()
+        .ok_or_else(|| Error::new("--period is missing").hint("e.g. --period 2026-Q3"))?;
+    Period::parse_input(p).map_err(|e| e.context("--period"))
+}
+
+/// `vouch export --oscal --period P [--out FILE [--sign --key K]] [--trust …]`.
+pub(super) fn export_oscal(ledger: &Path, args: &ExportArgs, fmt: Format) -> Result<Outcome> {
+    let period = period_of(args)?;
+    let trust = if args.trust.is_empty() {
+        None
+    } else {
+        Some(parse_trust(&args.trust)?)
+    };
+    // The signing key is checked before anything is written.
+    let signer = match (args.sign, &args.key) {
+        (true, Some(k)) => {
+            let k = load_key(k)?;
+            let (party, _) = Ledger::open(ledger, Access::ReadOnly)?.signer_party(&k)?;
+            Some((k, party))
+        }
+        _ => None,
+    };
+    let doc = match oscal_out::export(ledger, &period, trust)? {
+        Exported::Document(d) => d,
+        Exported::Refused(v) => {
+            print_findings(&v.findings, 5);
+            out!(
+                "FAILED: the ledger does not verify; no OSCAL document (run `vouch verify --all`)"
+            );
+            return Ok(Outcome::Problem);
+        }
+    };
+    if let Some(note) = &doc.limited {
+        eprintln!("vouch: warning: {note}");
+    }
+    let Some(path) = args.out.as_deref().filter(|p| p.as_os_str() != "-") else {
+        if io::stdout().lock().write_all(&doc.bytes).is_err() {
+            std::process::exit(0);
+        }
+        return Ok(Outcome::Ok);
+    };
+    let how = write_output(path, &doc.bytes, args.force, true)?;
+    let envelope = match signer {
+        Some((k, party)) => Some((sign_oscal(path, &doc.bytes, &k, args.force)?, party)),
+        None => None,
+    };
+    if fmt == Format::Json {
+        print_json(&json!({
+            "written": path, "how": how.as_str(), "bytes": doc.bytes.len(),
+            "observations": doc.observations, "findings": doc.findings, "risks": doc.risks,
+            "head": doc.head, "digest": doc.digest,
+            "signature": envelope.as_ref().map(|((p, n), party)| json!({"envelope": p, "signatures": n, "signed_by": party})),
+        }));
+        return Ok(Outcome::Ok);
+    }
+    out!(
+        "{} {} (OSCAL {} assessment results: {} observations, {} findings, {} risks; head entry {}, attestation digest {})",
+        how.as_str(),
+        path.display(),
+        vouch::interop::OSCAL_VERSION,
+        doc.observations,
+        doc.findings,
+        doc.risks,
+        doc.head,
+        doc.digest
+    );
+    if let Some(((env, n), party)) = envelope {
+        out!(
+            "signed by {party}: {} ({n} signature(s)); check it with: trestle verify --beta -f {} --signature {} --public-key keys/{party}.pub",
+            env.display(),
+            path.display(),
+            env.display()
+        );
+    }
+    Ok(Outcome::Ok)
+}
+
+/// Where the DSSE envelope of `file` goes: `FILE.dsse.json`.
+pub(super) fn envelope_path(file: &Path) -> PathBuf {
+    let mut s = file.as_os_str().to_owned();
+    s.push(".dsse.json");
+    PathBuf::from(s)
+}
+
+/// Sign the OSCAL file at `path` (whose bytes are `bytes`) as compliance-trestle does: a
+/// new envelope, or this key's signature added to the envelope of the same statement.
+/// Returns the envelope's path and its number of signatures.
+fn sign_oscal(
+    path: &Path,
+    bytes: &[u8],
+    key: &vouch::crypto::SecretKey,
+    force: bool,
+) -> Result<(PathBuf, usize)> {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".json"))
+        .ok_or_else(|| {
+            Error::new(format!("--out {}: not a .json file name", path.display()))
+                .hint("trestle verifies JSON files only: name the document e.g. ar-2026-Q3.json")
+        })?;
+    let statement = dsse::trestle_statement(&name, bytes)?;
+    let env_path = envelope_path(path);
+    let envelope = match std::fs::read_to_string(&env_path) {
+        Ok(text) => {
+            let mut e = Envelope::parse(&text).map_err(|e| e.context(env_path.display()))?;
+            if e.statement()? == statement {
+                e.add_signature(key);
+                e
+            } else if force {
+                Envelope::sign(&statement, key)?
+            } else {
+                return Err(Error::new(format!(
+                    "{}: signs another version of {name}",
+                    env_path.display()
+                ))
+                .hint("pass --force to start a new envelope, or choose another --out"));
+            }
+        }
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Envelope::sign(&statement, key)?,
+        Err(e) => return Err(Error::io(&env_path, &e)),
+    };
+    write_output(&env_path, envelope.to_json().as_bytes(), true, true)?;
+    Ok((env_path, envelope.signatures.len()))
+}
