@@ -760,9 +760,13 @@ The delimiter (comma, semicolon or tab) is taken from the header line; \
 every error of the file is reported at once."
     )]
     Import {
-        /// The CSV file.
-        #[arg(value_name = "FILE.csv")]
+        /// The CSV file (or, with --from oscal-ssp, the OSCAL SSP in JSON).
+        #[arg(value_name = "FILE")]
         csv: PathBuf,
+        /// What FILE is: csv (the default), or oscal-ssp, an OSCAL system security plan
+        /// in JSON (schema/MATRIX.md, "Importing OSCAL security plans").
+        #[arg(long, value_name = "FORM", default_value = "csv", value_parser = ["csv", "oscal-ssp"])]
+        from: String,
         /// Read the sheet's column COLUMN as TARGET: one of the CSV form's columns
         /// (statement:provider for statement_provider), shared, inherited, or ignore.
         /// Repeatable; overrides --map-file for the same column.

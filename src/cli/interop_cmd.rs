@@ -142,3 +142,75 @@ fn sign_oscal(
     write_output(&env_path, envelope.to_json().as_bytes(), true, true)?;
     Ok((env_path, envelope.signatures.len()))
 }
+
+/// `vouch matrix import FILE.json --from oscal-ssp [--header H.toml] [--out M.toml]`.
+pub(super) fn import_ssp(
+    file: &Path,
+    header: Option<&Path>,
+    out: Option<&Path>,
+    fmt: Format,
+) -> Result<Outcome> {
+    use vouch::interop::oscal_in::{self, Plan};
+    use vouch::matrix::Matrix;
+    let read = |p: &Path| std::fs::read_to_string(p).map_err(|e| Error::io(p, &e));
+    let json = read(file)?;
+    let header_text = header.map(read).transpose()?;
+    let header_origin = header.map(|h| h.display().to_string());
+    let origin = file.display().to_string();
+    let imported = oscal_in::import(
+        &json,
+        &origin,
+        header_text.as_deref().zip(header_origin.as_deref()),
+    )?;
+    for w in &imported.warnings {
+        eprintln!("vouch: warning: {w}");
+    }
+    let m = &imported.matrix;
+    let plan = match imported.plan {
+        Plan::Provider => "the provider's plan (it exports, or describes its own system)",
+        Plan::Customer => "a customer's plan (it inherits and satisfies)",
+    };
+    let toml = format!(
+        "# Written by `vouch matrix import --from oscal-ssp` from {origin}, read as {plan}.\n\
+         # OSCAL plans have no cadence or evidence kinds: add them to the items you will\n\
+         # record evidence for, and check the header, before adopting this matrix.\n\n{}",
+        m.to_toml()
+    );
+    // What is written must read back as the same matrix.
+    match Matrix::parse(&toml, "the generated matrix") {
+        Ok(back) if back == *m => {}
+        _ => {
+            return Err(
+                Error::new("internal error: the generated matrix does not read back")
+                    .hint("this is a bug in vouch; please report it with the SSP"),
+            );
+        }
+    }
+    let Some(path) = out else {
+        out!("{}", toml.trim_end());
+        return Ok(Outcome::Ok);
+    };
+    let how = write_output(path, toml.as_bytes(), false, false)?;
+    let duties = |r| m.items.iter().filter(|i| i.raci.contains_key(&r)).count();
+    let (p, c) = (
+        duties(vouch::matrix::RoleId::Provider),
+        duties(vouch::matrix::RoleId::Customer),
+    );
+    if fmt == Format::Json {
+        print_json(
+            &json!({"written": path, "how": how.as_str(), "items": m.items.len(),
+            "sections": m.sections.len(), "provider_duties": p, "customer_duties": c,
+            "warnings": imported.warnings}),
+        );
+    } else {
+        out!(
+            "{} {}: {} items in {} sections ({p} with a provider duty, {c} with a customer duty), read as {plan}; {} warning(s)",
+            how.as_str(),
+            path.display(),
+            m.items.len(),
+            m.sections.len(),
+            imported.warnings.len()
+        );
+    }
+    Ok(Outcome::Ok)
+}

@@ -123,6 +123,20 @@ fn run(cli: Cli) -> Result<Outcome> {
             record_cmd::adopt(&cli.ledger, &file, &binds, scope, &key.key, fmt)
         }
         Command::Kinds { kind } => kinds_cmd::kinds(kind.as_deref(), fmt),
+        Command::Matrix(MatrixCommand::Import {
+            csv,
+            from,
+            maps,
+            map_file,
+            header,
+            out,
+        }) if from == "oscal-ssp" => {
+            if !maps.is_empty() || map_file.is_some() {
+                return Err(Error::new("--map and --map-file are for CSV files")
+                    .hint("an OSCAL SSP is read as it is: drop --map"));
+            }
+            interop_cmd::import_ssp(&csv, header.as_deref(), out.as_deref(), fmt)
+        }
         Command::Matrix(cmd) => matrix_cmd::run(cmd, &cli.ledger, fmt),
         Command::Keygen { name, dir, force } => init_cmd::keygen(&name, &dir, force, fmt),
         Command::Init {

@@ -17,6 +17,7 @@ mod ledger;
 mod limits;
 mod matrix;
 mod modes;
+mod oscal_in;
 mod oscal_out;
 mod pdf;
 mod pdf_contract;
