@@ -214,3 +214,56 @@ pub(super) fn import_ssp(
     }
     Ok(Outcome::Ok)
 }
+
+/// `vouch export --in-toto (SEQ… | --period P) --key K [--out DIR] [--force]`.
+pub(super) fn export_in_toto(ledger: &Path, args: &ExportArgs, fmt: Format) -> Result<Outcome> {
+    use vouch::interop::intoto::{self, Which};
+    let which = match (&args.period, args.entries.is_empty()) {
+        (Some(_), true) => Which::Period(period_of(args)?),
+        (None, false) => Which::Seqs(args.entries.clone()),
+        _ => {
+            return Err(
+                Error::new("--in-toto needs evidence entries SEQ… or --period P").hint(
+                    "e.g. vouch export --in-toto 7 9 --key acme, or --in-toto --period 2026-Q3",
+                ),
+            );
+        }
+    };
+    let key = load_key(args.key.as_deref().ok_or_else(|| {
+        Error::new("--in-toto needs --key: the envelopes are signed by the entries' author")
+            .hint("pass --key FILE (your party's key), or set VOUCH_KEY")
+    })?)?;
+    let (made, skipped) = match intoto::export(ledger, &which, &key)? {
+        intoto::Exported::Made(m, s) => (m, s),
+        intoto::Exported::Refused(v) => {
+            print_findings(&v.findings, 5);
+            out!("FAILED: the ledger does not verify; no attestations (run `vouch verify --all`)");
+            return Ok(Outcome::Problem);
+        }
+    };
+    let dir = args.out.clone().unwrap_or_else(|| PathBuf::from("."));
+    let mut files = Vec::new();
+    for a in &made {
+        let path = dir.join(format!("entry-{}.intoto.json", a.seq));
+        write_output(&path, a.envelope.to_json().as_bytes(), args.force, true)?;
+        files.push(path);
+    }
+    if fmt == Format::Json {
+        print_json(&json!({"written": files, "skipped": skipped.iter()
+            .map(|(s, p)| json!({"seq": s, "signed_by": p})).collect::<Vec<_>>()}));
+        return Ok(Outcome::Ok);
+    }
+    for f in &files {
+        out!("wrote {}", f.display());
+    }
+    for (seq, party) in &skipped {
+        out!("skipped entry {seq}: signed by {party}; only its key can attest it");
+    }
+    out!(
+        "{} attestation(s) (in-toto Statement v1, predicate {}, DSSE, Ed25519); {} entr(y/ies) of other parties skipped",
+        files.len(),
+        intoto::PREDICATE_TYPE,
+        skipped.len()
+    );
+    Ok(Outcome::Ok)
+}

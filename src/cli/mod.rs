@@ -237,6 +237,9 @@ fn run(cli: Cli) -> Result<Outcome> {
         },
         Command::Checkpoint(args) => checkpoint_cmd::run(&cli.ledger, args, fmt),
         Command::Prove(args) => proof_cmd::prove(&cli.ledger, args, fmt),
+        Command::Export(args) if args.in_toto => {
+            interop_cmd::export_in_toto(&cli.ledger, &args, fmt)
+        }
         Command::Export(args) if args.oscal => interop_cmd::export_oscal(&cli.ledger, &args, fmt),
         Command::Export(args) => bundle_cmd::export(&cli.ledger, args, fmt),
         Command::Demo { dir, pdf } => demo_cmd::demo(&dir, &pdf, fmt),

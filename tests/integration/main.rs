@@ -12,6 +12,7 @@ mod everyday;
 mod format_v2;
 mod hardening;
 mod http_vectors;
+mod intoto_out;
 mod keys;
 mod ledger;
 mod limits;
