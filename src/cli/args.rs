@@ -298,6 +298,23 @@ Exit status: 0 intact, 1 problem found, 2 could not run."
         #[arg(value_name = "KIND")]
         kind: Option<String>,
     },
+    /// Print the shell completion script for bash, zsh, fish or powershell.
+    #[command(
+        after_help = "Examples:\n  vouch completions bash > ~/.local/share/bash-completion/completions/vouch\n  \
+vouch completions zsh > \"${fpath[1]}/_vouch\"\n  vouch completions fish > ~/.config/fish/completions/vouch.fish"
+    )]
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Write the manual pages: vouch.1 on standard output, or with --out DIR, vouch.1 and
+    /// one page per subcommand (vouch-report.1, …) in DIR.
+    Man {
+        /// Directory for the pages (created if missing).
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+    },
     /// Tell the whole story: a ledger in ./demo with three parties' keys, a quarter of
     /// evidence, sign-offs, verification, and the PDF in reports/demo-attestation.pdf.
     Demo {

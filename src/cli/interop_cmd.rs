@@ -267,3 +267,47 @@ pub(super) fn export_in_toto(ledger: &Path, args: &ExportArgs, fmt: Format) -> R
     );
     Ok(Outcome::Ok)
 }
+
+/// `vouch completions SHELL`: the completion script on standard output.
+pub(super) fn completions(shell: clap_complete::Shell) -> Result<Outcome> {
+    use clap::CommandFactory as _;
+    let mut cmd = super::args::Cli::command();
+    let mut buf = Vec::new();
+    clap_complete::generate(shell, &mut cmd, "vouch", &mut buf);
+    if io::stdout().lock().write_all(&buf).is_err() {
+        std::process::exit(0);
+    }
+    Ok(Outcome::Ok)
+}
+
+/// `vouch man [--out DIR]`: vouch.1 on standard output, or every page in DIR.
+pub(super) fn man(out: Option<&Path>) -> Result<Outcome> {
+    use clap::CommandFactory as _;
+    let cmd = super::args::Cli::command();
+    let Some(dir) = out else {
+        let mut buf = Vec::new();
+        clap_mangen::Man::new(cmd)
+            .render(&mut buf)
+            .map_err(|e| Error::new(format!("cannot render the man page: {e}")))?;
+        if io::stdout().lock().write_all(&buf).is_err() {
+            std::process::exit(0);
+        }
+        return Ok(Outcome::Ok);
+    };
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, &e))?;
+    clap_mangen::generate_to(cmd, dir).map_err(|e| Error::io(dir, &e))?;
+    let mut pages: Vec<String> = std::fs::read_dir(dir)
+        .map_err(|e| Error::io(dir, &e))?
+        .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
+        .filter(|n| n.ends_with(".1"))
+        .collect();
+    pages.sort();
+    out!(
+        "wrote {} man page(s) in {}: {}",
+        pages.len(),
+        dir.display(),
+        pages.join(" ")
+    );
+    out!("read them with: man -l {}", dir.join("vouch.1").display());
+    Ok(Outcome::Ok)
+}

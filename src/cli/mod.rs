@@ -83,7 +83,7 @@ fn parse_args() -> std::result::Result<Cli, clap::Error> {
         .find(|a| a.get_id() == "ledger")
         .cloned();
     if let Some(ledger) = ledger {
-        for name in ["keygen", "demo"] {
+        for name in ["keygen", "demo", "completions", "man"] {
             let hidden = ledger.clone().hide(true);
             cmd = cmd.mut_subcommand(name, |s| s.arg(hidden));
         }
@@ -242,6 +242,8 @@ fn run(cli: Cli) -> Result<Outcome> {
         }
         Command::Export(args) if args.oscal => interop_cmd::export_oscal(&cli.ledger, &args, fmt),
         Command::Export(args) => bundle_cmd::export(&cli.ledger, args, fmt),
+        Command::Completions { shell } => interop_cmd::completions(shell),
+        Command::Man { out } => interop_cmd::man(out.as_deref()),
         Command::Demo { dir, pdf } => demo_cmd::demo(&dir, &pdf, fmt),
     }
 }

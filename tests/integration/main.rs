@@ -5,6 +5,7 @@ mod util;
 mod bad_input;
 mod bundle;
 mod checkpoint;
+mod completions_man;
 mod confirm;
 mod crafted_payloads;
 mod csv_import;
