@@ -26,6 +26,7 @@ pub mod crypto;
 pub mod demo;
 pub mod error;
 pub mod format;
+pub mod interop;
 pub mod ledger;
 pub mod matrix;
 pub mod period;

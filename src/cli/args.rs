@@ -298,6 +298,23 @@ Exit status: 0 intact, 1 problem found, 2 could not run."
         #[arg(value_name = "KIND")]
         kind: Option<String>,
     },
+    /// Print the shell completion script for bash, zsh, fish or powershell.
+    #[command(
+        after_help = "Examples:\n  vouch completions bash > ~/.local/share/bash-completion/completions/vouch\n  \
+vouch completions zsh > \"${fpath[1]}/_vouch\"\n  vouch completions fish > ~/.config/fish/completions/vouch.fish"
+    )]
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Write the manual pages: vouch.1 on standard output, or with --out DIR, vouch.1 and
+    /// one page per subcommand (vouch-report.1, …) in DIR.
+    Man {
+        /// Directory for the pages (created if missing).
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+    },
     /// Tell the whole story: a ledger in ./demo with three parties' keys, a quarter of
     /// evidence, sign-offs, verification, and the PDF in reports/demo-attestation.pdf.
     Demo {
@@ -698,15 +715,45 @@ pub struct ProveArgs {
 
 /// `vouch export`.
 #[derive(Args, Debug)]
+#[command(group(clap::ArgGroup::new("what").required(true).args(["bundle", "oscal", "in_toto"])))]
 pub struct ExportArgs {
-    /// The directory to create (must not exist, or be empty).
+    /// A bundle: the directory to create (must not exist, or be empty).
     #[arg(long, value_name = "DIR")]
-    pub bundle: PathBuf,
-    /// Signs the bundle's checkpoint and MANIFEST: a registered party's key.
-    #[command(flatten)]
-    pub key: KeyArg,
+    pub bundle: Option<PathBuf>,
+    /// OSCAL 1.1 assessment results of --period, from the verified ledger (schema/FORMAT.md
+    /// section 18.1); with --sign, a DSSE envelope FILE.dsse.json beside --out.
+    #[arg(long, requires = "period", conflicts_with_all = ["items", "seq", "artifacts"])]
+    pub oscal: bool,
+    /// in-toto attestations (DSSE envelopes) of the evidence entries SEQ… or of --period
+    /// that --key's party signed, one file per entry in --out DIR (schema/FORMAT.md
+    /// section 18.3).
+    #[arg(long = "in-toto", conflicts_with_all = ["items", "seq", "artifacts"])]
+    pub in_toto: bool,
+    /// With --in-toto: the evidence entries to attest.
+    #[arg(value_name = "SEQ", requires = "in_toto", conflicts_with = "period")]
+    pub entries: Vec<u64>,
+    /// Signs (a registered party's key, or NAME for keys/NAME.key): the bundle's
+    /// checkpoint and MANIFEST, the --oscal document with --sign, the --in-toto envelopes.
+    #[arg(long, env = "VOUCH_KEY", value_name = "FILE")]
+    pub key: Option<String>,
+    /// With --oscal: sign the document with --key the way compliance-trestle signs
+    /// (`trestle verify --beta` checks it); a further party's --sign adds its signature.
+    #[arg(long, requires_all = ["oscal", "out", "key"])]
+    pub sign: bool,
+    /// With --oscal: the file (default: standard output); with --in-toto: the directory
+    /// (default: the current directory).
+    #[arg(long, value_name = "FILE|DIR", conflicts_with = "bundle")]
+    pub out: Option<PathBuf>,
+    /// With --oscal or --in-toto: replace files whose contents differ.
+    #[arg(long, conflicts_with = "bundle")]
+    pub force: bool,
+    /// With --oscal: pinned key, a public key file or a 64-hex fingerprint (repeatable), as
+    /// for `verify`.
+    #[arg(long, value_name = "FILE.pub|FINGERPRINT", requires = "oscal")]
+    pub trust: Vec<String>,
     /// Sample: the evidence performed in this period (2026-Q3, 2026-07, 2026), with the
     /// waivers and delegations, each with an inclusion proof instead of the whole ledger.
+    /// With --oscal or --in-toto: the period.
     #[arg(long, value_name = "PERIOD")]
     pub period: Option<String>,
     /// Sample: the entries about these items (evidence, waivers, delegations), with
@@ -769,9 +816,13 @@ The delimiter (comma, semicolon or tab) is taken from the header line; \
 every error of the file is reported at once."
     )]
     Import {
-        /// The CSV file.
-        #[arg(value_name = "FILE.csv")]
+        /// The CSV file (or, with --from oscal-ssp, the OSCAL SSP in JSON).
+        #[arg(value_name = "FILE")]
         csv: PathBuf,
+        /// What FILE is: csv (the default), or oscal-ssp, an OSCAL system security plan
+        /// in JSON (schema/MATRIX.md, "Importing OSCAL security plans").
+        #[arg(long, value_name = "FORM", default_value = "csv", value_parser = ["csv", "oscal-ssp"])]
+        from: String,
         /// Read the sheet's column COLUMN as TARGET: one of the CSV form's columns
         /// (statement:provider for statement_provider), shared, inherited, or ignore.
         /// Repeatable; overrides --map-file for the same column.

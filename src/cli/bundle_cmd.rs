@@ -15,7 +15,14 @@ use vouch::{Error, Result, clock};
 
 /// `vouch export --bundle DIR --key K [--period P] [--items …] [--seq …] [--artifacts]`.
 pub fn export(ledger: &Path, args: ExportArgs, fmt: Format) -> Result<Outcome> {
-    let key = load_key(&args.key.key)?;
+    let dir = args
+        .bundle
+        .clone()
+        .ok_or_else(|| Error::new("--bundle DIR is missing"))?;
+    let key = load_key(args.key.as_deref().ok_or_else(|| {
+        Error::new("--bundle needs --key: the bundle's checkpoint and MANIFEST are signed")
+            .hint("pass --key FILE (a registered party's key), or set VOUCH_KEY")
+    })?)?;
     let period = match &args.period {
         None => None,
         Some(p) => Some(Period::parse_input(p).map_err(|e| e.context("--period"))?),
@@ -30,7 +37,7 @@ pub fn export(ledger: &Path, args: ExportArgs, fmt: Format) -> Result<Outcome> {
         now: clock::now(),
     };
     let bar = progress::Bar::new(true);
-    let s = match bundle::export(ledger, &args.bundle, &key, &opts, &bar)? {
+    let s = match bundle::export(ledger, &dir, &key, &opts, &bar)? {
         Export::Written(s) => s,
         Export::Refused(report) => {
             if fmt == Format::Json {

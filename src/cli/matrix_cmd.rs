@@ -48,6 +48,7 @@ pub fn run(cmd: MatrixCommand, ledger: &Path, fmt: Format) -> Result<Outcome> {
             map_file,
             header,
             out,
+            ..
         } => {
             let map = column_map(&maps, map_file.as_deref())?;
             let (m, toml, warnings) = import(&csv, header.as_deref(), &map)?;

@@ -23,6 +23,7 @@ mod confirm;
 mod demo_cmd;
 mod init_cmd;
 mod input;
+mod interop_cmd;
 mod key_cmd;
 mod kinds_cmd;
 mod log_cmd;
@@ -83,7 +84,7 @@ fn parse_args() -> std::result::Result<Cli, clap::Error> {
         .find(|a| a.get_id() == "ledger")
         .cloned();
     if let Some(ledger) = ledger {
-        for name in ["keygen", "demo"] {
+        for name in ["keygen", "demo", "completions", "man"] {
             let hidden = ledger.clone().hide(true);
             cmd = cmd.mut_subcommand(name, |s| s.arg(hidden));
         }
@@ -123,6 +124,20 @@ fn run(cli: Cli) -> Result<Outcome> {
             record_cmd::adopt(&cli.ledger, &file, &binds, scope, &key.key, fmt)
         }
         Command::Kinds { kind } => kinds_cmd::kinds(kind.as_deref(), fmt),
+        Command::Matrix(MatrixCommand::Import {
+            csv,
+            from,
+            maps,
+            map_file,
+            header,
+            out,
+        }) if from == "oscal-ssp" => {
+            if !maps.is_empty() || map_file.is_some() {
+                return Err(Error::new("--map and --map-file are for CSV files")
+                    .hint("an OSCAL SSP is read as it is: drop --map"));
+            }
+            interop_cmd::import_ssp(&csv, header.as_deref(), out.as_deref(), fmt)
+        }
         Command::Matrix(cmd) => matrix_cmd::run(cmd, &cli.ledger, fmt),
         Command::Keygen { name, dir, force } => init_cmd::keygen(&name, &dir, force, fmt),
         Command::Init {
@@ -223,7 +238,13 @@ fn run(cli: Cli) -> Result<Outcome> {
         },
         Command::Checkpoint(args) => checkpoint_cmd::run(&cli.ledger, args, fmt),
         Command::Prove(args) => proof_cmd::prove(&cli.ledger, args, fmt),
+        Command::Export(args) if args.in_toto => {
+            interop_cmd::export_in_toto(&cli.ledger, &args, fmt)
+        }
+        Command::Export(args) if args.oscal => interop_cmd::export_oscal(&cli.ledger, &args, fmt),
         Command::Export(args) => bundle_cmd::export(&cli.ledger, args, fmt),
+        Command::Completions { shell } => interop_cmd::completions(shell),
+        Command::Man { out } => interop_cmd::man(out.as_deref()),
         Command::Demo { dir, pdf } => demo_cmd::demo(&dir, &pdf, fmt),
         Command::Serve(args) => serve_cmd::serve(&args),
     }

@@ -1,5 +1,5 @@
 //! C2SP tlog-tiles (<https://c2sp.org/tlog-tiles>) over the ledger's Merkle tree
-//! (`schema/FORMAT.md` §12, §18): tile paths, and the bytes of hash tiles and entry bundles.
+//! (`schema/FORMAT.md` §12, §19): tile paths, and the bytes of hash tiles and entry bundles.
 //!
 //! A tiled log serves its tree as fixed resources a client can fetch and check against a
 //! checkpoint on its own: a *hash tile* at level L holds up to 256 consecutive hashes of

@@ -314,7 +314,7 @@ impl Ledger {
         self.engine().consistency_proof(m, n)
     }
 
-    /// The bytes of `tile` (C2SP tlog-tiles, `FORMAT.md` §18) in the tree of entries
+    /// The bytes of `tile` (C2SP tlog-tiles, `FORMAT.md` §19) in the tree of entries
     /// `1..=size`: `None` when the tile is not a tile of that tree (it would hold a hash or
     /// an entry beyond `size`).
     ///
