@@ -39,13 +39,25 @@ fn cluster() -> &'static Cluster {
 /// A new, empty database `name` on the test cluster (dropped first if a test of this
 /// process made it before), as a `postgres://` URL without a ledger.
 pub(crate) fn database(name: &str) -> String {
+    // CREATE DATABASE copies template1, which must not be in use: one at a time.
+    static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
     let mut admin = connect("postgres");
-    admin
-        .batch_execute(&format!(
-            "DROP DATABASE IF EXISTS {name} WITH (FORCE); CREATE DATABASE {name};"
-        ))
-        .unwrap_or_else(|e| panic!("creating test database {name}: {e}"));
+    for sql in [
+        format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+        format!("CREATE DATABASE {name}"),
+    ] {
+        admin
+            .batch_execute(&sql)
+            .unwrap_or_else(|e| panic!("{sql}: {}", message(&e)));
+    }
     url(name)
+}
+
+/// A database error's own message.
+pub(crate) fn message(e: &postgres::Error) -> String {
+    e.as_db_error()
+        .map_or_else(|| e.to_string(), |d| d.message().to_string())
 }
 
 /// The URL of database `name` on the test cluster.
