@@ -17,6 +17,7 @@ mod ledger;
 mod limits;
 mod matrix;
 mod modes;
+mod postgres;
 mod pdf;
 mod pdf_contract;
 mod proof;
