@@ -19,22 +19,58 @@ fn flow(env: &Env, ledger: &str) -> (String, String) {
         env.ok(&v)
     };
     l(&[
-        "init", "--party", "cloudtemple", "--name", "Cloud Temple", "--role", "provider",
-        "--key", "keys/provider.key",
+        "init",
+        "--party",
+        "cloudtemple",
+        "--name",
+        "Cloud Temple",
+        "--role",
+        "provider",
+        "--key",
+        "keys/provider.key",
     ]);
     l(&[
-        "party", "add", "acme", "--name", "Acme", "--role", "customer", "--new-key",
-        "keys/customer.key", "--key", "keys/provider.key",
+        "party",
+        "add",
+        "acme",
+        "--name",
+        "Acme",
+        "--role",
+        "customer",
+        "--new-key",
+        "keys/customer.key",
+        "--key",
+        "keys/provider.key",
     ]);
     l(&[
-        "matrix", "adopt", CT, "--bind", "provider=cloudtemple", "--bind", "customer=acme",
-        "--key", "provider",
+        "matrix",
+        "adopt",
+        CT,
+        "--bind",
+        "provider=cloudtemple",
+        "--bind",
+        "customer=acme",
+        "--key",
+        "provider",
     ]);
     l(&["cosign", "3", "--ack", "--key", "customer"]);
     l(&[
-        "record", "--item", "backup.restore-tests", "--kind", "restore-test", "--outcome",
-        "pass", "--performed-at", "2026-07-01", "--key", "customer", "--field",
-        "backup_id=bk-2026-07-01", "--field", "rto_minutes=45", "--field",
+        "record",
+        "--item",
+        "backup.restore-tests",
+        "--kind",
+        "restore-test",
+        "--outcome",
+        "pass",
+        "--performed-at",
+        "2026-07-01",
+        "--key",
+        "customer",
+        "--field",
+        "backup_id=bk-2026-07-01",
+        "--field",
+        "rto_minutes=45",
+        "--field",
         "data_verified=true",
     ]);
     let status = l(&["status", "--period", "2026-Q3"]).stdout;
@@ -55,13 +91,30 @@ fn postgres_ledger_through_the_binary_answers_as_sqlite() {
     assert_eq!(pg_status, file_status);
     assert!(pg_verify.contains("ok"), "{pg_verify}");
     let lines = |s: &str| s.lines().count();
-    assert_eq!(lines(&pg_verify), lines(&file_verify), "{pg_verify}\n{file_verify}");
+    assert_eq!(
+        lines(&pg_verify),
+        lines(&file_verify),
+        "{pg_verify}\n{file_verify}"
+    );
     // A second init of the same ledger is refused (exit 2), naming it, password-free.
     let r = env.fails(&[
-        "--ledger", &pg, "init", "--party", "x", "--name", "X", "--role", "provider", "--key",
+        "--ledger",
+        &pg,
+        "init",
+        "--party",
+        "x",
+        "--name",
+        "X",
+        "--role",
+        "provider",
+        "--key",
         "keys/provider.key",
     ]);
-    assert!(r.stderr.contains("?ledger=acme already exists"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("?ledger=acme already exists"),
+        "{}",
+        r.stderr
+    );
     // A location without a ledger name is bad input, with the fix.
     let r = env.fails(&["--ledger", &url, "verify"]);
     assert!(r.stderr.contains("?ledger=NAME"), "{}", r.stderr);

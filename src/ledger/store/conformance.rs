@@ -990,10 +990,16 @@ impl Harness for PostgresHarness {
         let mut c = super::postgres_test_cluster::connect(&self.database);
         let sql = sql.replace(
             "INSERT INTO meta (key, value) VALUES (",
-            &format!("INSERT INTO meta (ledger_id, key, value) VALUES ('{}', ", self.ledger()),
+            &format!(
+                "INSERT INTO meta (ledger_id, key, value) VALUES ('{}', ",
+                self.ledger()
+            ),
         );
         c.batch_execute(&format!("SET search_path = vouch; {sql}"))
-            .map_err(|e| e.as_db_error().map_or(e.to_string(), |d| d.message().to_string()))
+            .map_err(|e| {
+                e.as_db_error()
+                    .map_or(e.to_string(), |d| d.message().to_string())
+            })
     }
 }
 

@@ -52,7 +52,7 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[(
 pub(crate) const SCHEMA_VERSION: i32 = 1;
 
 /// The key of the advisory lock that serialises migrations across processes ("vouch").
-const MIGRATION_LOCK: i64 = 0x766f_7563_68;
+const MIGRATION_LOCK: i64 = 0x0076_6f75_6368;
 
 /// What the engine creates before the migrations, so that it can tell which ran.
 const BOOTSTRAP_SQL: &str = "CREATE SCHEMA IF NOT EXISTS vouch;
@@ -109,7 +109,10 @@ impl Location {
                 Some(("ledger", v)) => ledger = Some(v.to_string()),
                 Some(("pool_max", v)) => {
                     pool_max = v.parse().ok().filter(|n| *n > 0).ok_or_else(|| {
-                        Error::new(format!("{}: pool_max={v} is not a positive number", redact(s)))
+                        Error::new(format!(
+                            "{}: pool_max={v} is not a positive number",
+                            redact(s)
+                        ))
                     })?;
                 }
                 _ => rest.push(param),
@@ -124,7 +127,9 @@ impl Location {
                 "{}: ledger name {ledger:?} is not allowed",
                 redact(s)
             ))
-            .hint("use up to 128 letters, digits, '.', '_' and '-', starting with a letter or digit"));
+            .hint(
+                "use up to 128 letters, digits, '.', '_' and '-', starting with a letter or digit",
+            ));
         }
         let conninfo = if rest.is_empty() {
             base.to_string()
@@ -150,7 +155,9 @@ fn valid_ledger_name(name: &str) -> bool {
 
 /// A URL without its password (in the user part or a `password=` parameter).
 fn redact(url: &str) -> String {
-    let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));
+    let (base, query) = url
+        .split_once('?')
+        .map_or((url, None), |(b, q)| (b, Some(q)));
     let mut out = match base.split_once("://") {
         Some((scheme, rest)) => match rest.split_once('@') {
             Some((user, host)) => {
@@ -179,8 +186,11 @@ fn db_err(at: &Path, e: &postgres::Error) -> Error {
         return Error::new(format!("{}: {msg}", at.display()));
     }
     if e.is_closed() {
-        return Error::new(format!("{}: the connection to the database was lost", at.display()))
-            .hint("check that the PostgreSQL server is running, then try again");
+        return Error::new(format!(
+            "{}: the connection to the database was lost",
+            at.display()
+        ))
+        .hint("check that the PostgreSQL server is running, then try again");
     }
     Error::new(format!("{}: {e}", at.display()))
 }
@@ -194,15 +204,18 @@ fn pools() -> &'static Mutex<HashMap<String, Pool>> {
 /// The pool of a database; the first time in this process, connect once directly (so that a
 /// wrong URL or a stopped server is reported at once) and apply the migrations.
 fn pool(loc: &Location) -> Result<Pool> {
-    let mut map = pools()
-        .lock()
-        .map_err(|_| Error::new("the PostgreSQL connection pools are unusable (a thread panicked)"))?;
+    let mut map = pools().lock().map_err(|_| {
+        Error::new("the PostgreSQL connection pools are unusable (a thread panicked)")
+    })?;
     if let Some(p) = map.get(&loc.conninfo) {
         return Ok(p.clone());
     }
     let mut config: postgres::Config = loc.conninfo.parse().map_err(|e| {
-        Error::new(format!("{}: not a PostgreSQL connection URL: {e}", loc.shown.display()))
-            .hint("write it as postgres://USER@HOST:PORT/DB?ledger=NAME")
+        Error::new(format!(
+            "{}: not a PostgreSQL connection URL: {e}",
+            loc.shown.display()
+        ))
+        .hint("write it as postgres://USER@HOST:PORT/DB?ledger=NAME")
     })?;
     if config.get_connect_timeout().is_none() {
         config.connect_timeout(CONNECT_TIMEOUT);
@@ -231,7 +244,10 @@ fn migrate(client: &mut Client, at: &Path) -> Result<()> {
         .map_err(err)?;
     tx.batch_execute(BOOTSTRAP_SQL).map_err(err)?;
     let done: i32 = tx
-        .query_one("SELECT coalesce(max(version), 0) FROM vouch.migrations", &[])
+        .query_one(
+            "SELECT coalesce(max(version), 0) FROM vouch.migrations",
+            &[],
+        )
         .and_then(|r| r.try_get(0))
         .map_err(err)?;
     if done > SCHEMA_VERSION {
@@ -266,30 +282,33 @@ impl Postgres {
     /// Create a ledger (its head row and `meta` rows); refuses a name the database has.
     pub(crate) fn create(location: &str, meta: &[(&str, &str)]) -> Result<Self> {
         let store = Self::connect(location, Access::ReadWrite)?;
-        store.with(|c| {
-            let mut tx = c.transaction()?;
-            let made = tx.execute(
-                "INSERT INTO vouch.ledgers (ledger_id) VALUES ($1) ON CONFLICT DO NOTHING",
-                &[&store.loc.ledger],
-            )?;
-            if made == 1 {
-                for (k, v) in meta {
-                    tx.execute(
-                        "INSERT INTO vouch.meta (ledger_id, key, value) VALUES ($1, $2, $3)",
-                        &[&store.loc.ledger, k, v],
-                    )?;
+        store
+            .with(|c| {
+                let mut tx = c.transaction()?;
+                let made = tx.execute(
+                    "INSERT INTO vouch.ledgers (ledger_id) VALUES ($1) ON CONFLICT DO NOTHING",
+                    &[&store.loc.ledger],
+                )?;
+                if made == 1 {
+                    for (k, v) in meta {
+                        tx.execute(
+                            "INSERT INTO vouch.meta (ledger_id, key, value) VALUES ($1, $2, $3)",
+                            &[&store.loc.ledger, k, v],
+                        )?;
+                    }
+                    tx.commit()?;
                 }
-                tx.commit()?;
-            }
-            Ok(made == 1)
-        })
-        .and_then(|made| {
-            if made {
-                return Ok(());
-            }
-            Err(Error::new(format!("{} already exists", store.path().display()))
-                .hint("refusing to overwrite a ledger; choose another ledger=NAME"))
-        })?;
+                Ok(made == 1)
+            })
+            .and_then(|made| {
+                if made {
+                    return Ok(());
+                }
+                Err(
+                    Error::new(format!("{} already exists", store.path().display()))
+                        .hint("refusing to overwrite a ledger; choose another ledger=NAME"),
+                )
+            })?;
         Ok(store)
     }
 
@@ -321,11 +340,12 @@ impl Postgres {
 
     /// A handle on `pool`'s database, with a connection of its own.
     fn on(pool: Pool, loc: Arc<Location>, access: Access) -> Result<Self> {
-        let conn = pool.get().map_err(|e| {
-            Error::new(format!("{}: no database connection: {e}", loc.shown.display())).hint(
+        let conn =
+            pool.get().map_err(|e| {
+                Error::new(format!("{}: no database connection: {e}", loc.shown.display())).hint(
                 "the server may be down, or every connection of the pool busy (raise pool_max=N)",
             )
-        })?;
+            })?;
         Ok(Self {
             conn: RefCell::new(conn),
             loc,
@@ -336,9 +356,15 @@ impl Postgres {
     }
 
     /// Run `f` on the connection, naming the ledger in errors.
-    fn with<T>(&self, f: impl FnOnce(&mut Client) -> std::result::Result<T, postgres::Error>) -> Result<T> {
+    fn with<T>(
+        &self,
+        f: impl FnOnce(&mut Client) -> std::result::Result<T, postgres::Error>,
+    ) -> Result<T> {
         let mut conn = self.conn.try_borrow_mut().map_err(|_| {
-            Error::new(format!("{}: the connection is already in use", self.path().display()))
+            Error::new(format!(
+                "{}: the connection is already in use",
+                self.path().display()
+            ))
         })?;
         f(&mut conn).map_err(|e| db_err(&self.loc.shown, &e))
     }
@@ -367,12 +393,8 @@ impl Postgres {
     /// Whether table `vouch.NAME` is there (every table is in schema version 1).
     fn table_state(&self, name: &str) -> Result<Option<bool>> {
         let qualified = format!("vouch.{name}");
-        let found: Option<Row> = self.with(|c| {
-            c.query_opt(
-                "SELECT 1 WHERE to_regclass($1) IS NOT NULL",
-                &[&qualified],
-            )
-        })?;
+        let found: Option<Row> = self
+            .with(|c| c.query_opt("SELECT 1 WHERE to_regclass($1) IS NOT NULL", &[&qualified]))?;
         Ok(Some(found.is_some()))
     }
 }
@@ -566,7 +588,10 @@ impl Engine for Postgres {
         sink: &mut dyn FnMut(&[u8]),
     ) -> Result<Option<(i64, u64)>> {
         let sql = "SELECT size FROM vouch.artifacts WHERE ledger_id = $1 AND sha256 = $2";
-        let Some(size) = self.rows(sql, &[&sha256], |r| r.try_get::<_, i64>(0))?.pop() else {
+        let Some(size) = self
+            .rows(sql, &[&sha256], |r| r.try_get::<_, i64>(0))?
+            .pop()
+        else {
             return Ok(None);
         };
         let ledger = self.loc.ledger.as_str();

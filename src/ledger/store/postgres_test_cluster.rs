@@ -62,7 +62,11 @@ pub(crate) fn message(e: &postgres::Error) -> String {
 
 /// The URL of database `name` on the test cluster.
 pub(crate) fn url(name: &str) -> String {
-    let dir = cluster().socket_dir.display().to_string().replace('/', "%2F");
+    let dir = cluster()
+        .socket_dir
+        .display()
+        .to_string()
+        .replace('/', "%2F");
     format!("postgres://{SUPERUSER}@{dir}/{name}")
 }
 
@@ -94,7 +98,9 @@ fn bin_dir() -> PathBuf {
 
 /// As root: the user the server runs as (uid, gid) — `postgres`, else `nobody`.
 fn server_user() -> Option<(u32, u32)> {
-    let me = std::fs::metadata("/proc/self").map(|m| m.uid()).unwrap_or(0);
+    let me = std::fs::metadata("/proc/self")
+        .map(|m| m.uid())
+        .unwrap_or(0);
     if me != 0 {
         return None;
     }
@@ -107,7 +113,11 @@ fn server_user() -> Option<(u32, u32)> {
                 .flatten()
         })
     };
-    Some(find("postgres").or_else(|| find("nobody")).unwrap_or((65534, 65534)))
+    Some(
+        find("postgres")
+            .or_else(|| find("nobody"))
+            .unwrap_or((65534, 65534)),
+    )
 }
 
 /// `program args…`, as the server user when we are root.
@@ -147,7 +157,14 @@ fn start() -> Cluster {
     let out = as_server_user(&bin.join("initdb"), user)
         .args(["-D"])
         .arg(&data)
-        .args(["-U", SUPERUSER, "--auth=trust", "--encoding=UTF8", "--locale=C", "--no-sync"])
+        .args([
+            "-U",
+            SUPERUSER,
+            "--auth=trust",
+            "--encoding=UTF8",
+            "--locale=C",
+            "--no-sync",
+        ])
         .current_dir(&root)
         .output()
         .unwrap_or_else(|e| panic!("running initdb: {e}: {INSTALL}"));
@@ -176,23 +193,20 @@ fn spawn_server(bin: &Path, user: Option<(u32, u32)>, root: &Path, data: &Path, 
     let server = as_server_user(&bin.join("postgres"), user);
     let mut argv: Vec<std::ffi::OsString> = vec![server.get_program().into()];
     argv.extend(server.get_args().map(Into::into));
-    argv.extend(
-        [
-            "-D".into(),
-            data.as_os_str().into(),
-            "-k".into(),
-            sock.as_os_str().into(),
-            "-c".into(),
-            "listen_addresses=".into(),
-            "-c".into(),
-            "max_connections=300".into(),
-            "-c".into(),
-            "fsync=off".into(),
-            "-c".into(),
-            "shared_buffers=32MB".into(),
-        ]
-        .into_iter(),
-    );
+    argv.extend([
+        "-D".into(),
+        data.as_os_str().into(),
+        "-k".into(),
+        sock.as_os_str().into(),
+        "-c".into(),
+        "listen_addresses=".into(),
+        "-c".into(),
+        "max_connections=300".into(),
+        "-c".into(),
+        "fsync=off".into(),
+        "-c".into(),
+        "shared_buffers=32MB".into(),
+    ]);
     let mut keeper = Command::new("setpriv");
     keeper
         .args(["--pdeathsig", "TERM", "--", "sh", "-c", KEEPER_SH, "sh"])

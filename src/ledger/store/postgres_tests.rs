@@ -69,7 +69,11 @@ fn postgres_ledger_written_through_the_ledger_api_verifies() {
         super::open(&file, Access::ReadOnly).unwrap(),
     );
     let bodies = |e: &dyn Engine| -> Vec<Vec<u8>> {
-        e.entries_after(0, 1 << 20).unwrap().into_iter().map(|r| r.body).collect()
+        e.entries_after(0, 1 << 20)
+            .unwrap()
+            .into_iter()
+            .map(|r| r.body)
+            .collect()
     };
     assert_eq!(bodies(&*pg), bodies(&*lite), "same entry texts");
     // A second init of the same ledger is refused, and the first is untouched.
@@ -84,8 +88,14 @@ fn postgres_ledger_written_through_the_ledger_api_verifies() {
     assert!(msg.contains("already exists"), "{msg}");
     assert!(verified(&path).ok());
     // A ledger nobody created is named, with the way to create it.
-    let e = Ledger::open(&location("api", "nobody"), Access::ReadOnly).err().unwrap();
-    assert!(e.message().starts_with("no ledger at postgres://"), "{}", e.message());
+    let e = Ledger::open(&location("api", "nobody"), Access::ReadOnly)
+        .err()
+        .unwrap();
+    assert!(
+        e.message().starts_with("no ledger at postgres://"),
+        "{}",
+        e.message()
+    );
 }
 
 #[test]
@@ -103,7 +113,10 @@ fn postgres_refuses_update_and_delete_of_committed_rows() {
         "UPDATE vouch.ledgers SET head_seq = 1",
         "UPDATE vouch.ledgers SET ledger_id = 'other'",
     ] {
-        let e = c.batch_execute(sql).err().unwrap_or_else(|| panic!("{sql}: accepted"));
+        let e = c
+            .batch_execute(sql)
+            .err()
+            .unwrap_or_else(|| panic!("{sql}: accepted"));
         let msg = e.as_db_error().map(|d| d.message().to_string()).unwrap();
         assert!(msg.contains("append-only"), "{sql}: {msg}");
     }
@@ -116,7 +129,11 @@ fn postgres_refuses_update_and_delete_of_committed_rows() {
     .unwrap();
     let report = verified(&path);
     assert!(!report.ok());
-    assert!(report.findings.iter().any(|f| f.seq == 3), "{:?}", report.findings);
+    assert!(
+        report.findings.iter().any(|f| f.seq == 3),
+        "{:?}",
+        report.findings
+    );
 }
 
 #[test]
@@ -135,8 +152,14 @@ fn postgres_ledgers_in_one_database_are_independent() {
     );
     assert_eq!(ea.count().unwrap(), (41, 41));
     assert_eq!(eb.count().unwrap(), (8, 8));
-    assert_eq!(ea.meta("ledger_id").unwrap(), Some(LedgerId([1; 16]).to_string()));
-    assert_eq!(eb.meta("ledger_id").unwrap(), Some(LedgerId([2; 16]).to_string()));
+    assert_eq!(
+        ea.meta("ledger_id").unwrap(),
+        Some(LedgerId([1; 16]).to_string())
+    );
+    assert_eq!(
+        eb.meta("ledger_id").unwrap(),
+        Some(LedgerId([2; 16]).to_string())
+    );
     assert_eq!(eb.lookup_len(Lookup::Kind).unwrap(), 8);
     assert_eq!(eb.layout().unwrap().problems, Vec::<String>::new());
     // A writer holding alpha's head row does not hold up beta.
@@ -175,6 +198,11 @@ fn postgres_concurrent_writers_on_one_ledger_make_one_chain() {
     assert!(report.ok(), "{:?}", report.findings);
     assert_eq!(report.entries, 121);
     let e = super::open(&path, Access::ReadOnly).unwrap();
-    let seqs: Vec<i64> = e.entries_after(0, 1000).unwrap().iter().map(|r| r.seq).collect();
+    let seqs: Vec<i64> = e
+        .entries_after(0, 1000)
+        .unwrap()
+        .iter()
+        .map(|r| r.seq)
+        .collect();
     assert_eq!(seqs, (1..=121).collect::<Vec<_>>());
 }

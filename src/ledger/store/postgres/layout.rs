@@ -30,20 +30,76 @@ const TABLES: &[&str] = &[
 
 /// Indexes of schema `vouch`: (name, table, definition as `pg_get_indexdef` gives it).
 const INDEXES: &[(&str, &str, &str)] = &[
-    ("migrations_pkey", "migrations", "CREATE UNIQUE INDEX migrations_pkey ON vouch.migrations USING btree (version)"),
-    ("ledgers_pkey", "ledgers", "CREATE UNIQUE INDEX ledgers_pkey ON vouch.ledgers USING btree (ledger_id)"),
-    ("meta_pkey", "meta", "CREATE UNIQUE INDEX meta_pkey ON vouch.meta USING btree (ledger_id, key)"),
-    ("entries_pkey", "entries", "CREATE UNIQUE INDEX entries_pkey ON vouch.entries USING btree (ledger_id, seq)"),
-    ("entries_kind", "entries", "CREATE INDEX entries_kind ON vouch.entries USING btree (ledger_id, kind, seq)"),
-    ("entries_item", "entries", "CREATE INDEX entries_item ON vouch.entries USING btree (ledger_id, item, seq) WHERE (item IS NOT NULL)"),
-    ("parties_pkey", "parties", "CREATE UNIQUE INDEX parties_pkey ON vouch.parties USING btree (ledger_id, id)"),
-    ("keys_pkey", "keys", "CREATE UNIQUE INDEX keys_pkey ON vouch.keys USING btree (ledger_id, fingerprint)"),
-    ("keys_party", "keys", "CREATE INDEX keys_party ON vouch.keys USING btree (ledger_id, party)"),
-    ("key_events_pkey", "key_events", "CREATE UNIQUE INDEX key_events_pkey ON vouch.key_events USING btree (ledger_id, seq)"),
-    ("key_events_fingerprint", "key_events", "CREATE INDEX key_events_fingerprint ON vouch.key_events USING btree (ledger_id, fingerprint)"),
-    ("artifacts_pkey", "artifacts", "CREATE UNIQUE INDEX artifacts_pkey ON vouch.artifacts USING btree (ledger_id, sha256)"),
-    ("artifact_chunks_pkey", "artifact_chunks", "CREATE UNIQUE INDEX artifact_chunks_pkey ON vouch.artifact_chunks USING btree (ledger_id, sha256, n)"),
-    ("merkle_nodes_pkey", "merkle_nodes", "CREATE UNIQUE INDEX merkle_nodes_pkey ON vouch.merkle_nodes USING btree (ledger_id, level, idx)"),
+    (
+        "migrations_pkey",
+        "migrations",
+        "CREATE UNIQUE INDEX migrations_pkey ON vouch.migrations USING btree (version)",
+    ),
+    (
+        "ledgers_pkey",
+        "ledgers",
+        "CREATE UNIQUE INDEX ledgers_pkey ON vouch.ledgers USING btree (ledger_id)",
+    ),
+    (
+        "meta_pkey",
+        "meta",
+        "CREATE UNIQUE INDEX meta_pkey ON vouch.meta USING btree (ledger_id, key)",
+    ),
+    (
+        "entries_pkey",
+        "entries",
+        "CREATE UNIQUE INDEX entries_pkey ON vouch.entries USING btree (ledger_id, seq)",
+    ),
+    (
+        "entries_kind",
+        "entries",
+        "CREATE INDEX entries_kind ON vouch.entries USING btree (ledger_id, kind, seq)",
+    ),
+    (
+        "entries_item",
+        "entries",
+        "CREATE INDEX entries_item ON vouch.entries USING btree (ledger_id, item, seq) WHERE (item IS NOT NULL)",
+    ),
+    (
+        "parties_pkey",
+        "parties",
+        "CREATE UNIQUE INDEX parties_pkey ON vouch.parties USING btree (ledger_id, id)",
+    ),
+    (
+        "keys_pkey",
+        "keys",
+        "CREATE UNIQUE INDEX keys_pkey ON vouch.keys USING btree (ledger_id, fingerprint)",
+    ),
+    (
+        "keys_party",
+        "keys",
+        "CREATE INDEX keys_party ON vouch.keys USING btree (ledger_id, party)",
+    ),
+    (
+        "key_events_pkey",
+        "key_events",
+        "CREATE UNIQUE INDEX key_events_pkey ON vouch.key_events USING btree (ledger_id, seq)",
+    ),
+    (
+        "key_events_fingerprint",
+        "key_events",
+        "CREATE INDEX key_events_fingerprint ON vouch.key_events USING btree (ledger_id, fingerprint)",
+    ),
+    (
+        "artifacts_pkey",
+        "artifacts",
+        "CREATE UNIQUE INDEX artifacts_pkey ON vouch.artifacts USING btree (ledger_id, sha256)",
+    ),
+    (
+        "artifact_chunks_pkey",
+        "artifact_chunks",
+        "CREATE UNIQUE INDEX artifact_chunks_pkey ON vouch.artifact_chunks USING btree (ledger_id, sha256, n)",
+    ),
+    (
+        "merkle_nodes_pkey",
+        "merkle_nodes",
+        "CREATE UNIQUE INDEX merkle_nodes_pkey ON vouch.merkle_nodes USING btree (ledger_id, level, idx)",
+    ),
 ];
 
 /// The append-only triggers, by table (missing ones are not problems: they guard against
@@ -109,7 +165,10 @@ fn catalog(c: &mut Client) -> std::result::Result<Vec<Object>, postgres::Error> 
 pub(super) fn layout(pg: &Postgres) -> Result<Layout> {
     let (version, actual) = pg.with(|c| {
         let v: i32 = c
-            .query_one("SELECT coalesce(max(version), 0) FROM vouch.migrations", &[])?
+            .query_one(
+                "SELECT coalesce(max(version), 0) FROM vouch.migrations",
+                &[],
+            )?
             .try_get(0)?;
         Ok((v, catalog(c)?))
     })?;
@@ -122,9 +181,9 @@ pub(super) fn layout(pg: &Postgres) -> Result<Layout> {
     let has = |kind: &str, name: &str| actual.iter().find(|o| o.0 == kind && o.1 == name);
     for table in TABLES {
         if has("table", table).is_none() {
-            layout
-                .problems
-                .push(format!("the {table} table is missing (schema version 1 has it)"));
+            layout.problems.push(format!(
+                "the {table} table is missing (schema version 1 has it)"
+            ));
         }
     }
     for (name, table, def) in INDEXES {
@@ -135,9 +194,9 @@ pub(super) fn layout(pg: &Postgres) -> Result<Layout> {
                 o.3
             )),
             None if has("table", table).is_none() => {}
-            None => layout
-                .problems
-                .push(format!("the {name} index is missing (schema version 1 has it)")),
+            None => layout.problems.push(format!(
+                "the {name} index is missing (schema version 1 has it)"
+            )),
         }
     }
     layout.lookups = Lookup::ALL

@@ -62,7 +62,10 @@ fn leaf_hashes(pg: &Postgres, start: u64, end: u64) -> Result<Vec<Hash>> {
     if want <= hi {
         return Err(damaged(
             pg,
-            format!("entry {want} is missing (the Merkle tree needs entries {}–{end})", start + 1),
+            format!(
+                "entry {want} is missing (the Merkle tree needs entries {}–{end})",
+                start + 1
+            ),
         ));
     }
     Ok(out)

@@ -228,7 +228,9 @@ impl Txn for PgTxn<'_> {
             }
         }
         if written != size {
-            return Err(Error::new("artefact changed size while it was being stored"));
+            return Err(Error::new(
+                "artefact changed size while it was being stored",
+            ));
         }
         if !piece.is_empty() {
             self.insert_piece(sha256, n, &piece)?;
