@@ -23,6 +23,7 @@ mod oscal_in;
 mod oscal_out;
 mod pdf;
 mod pdf_contract;
+mod postgres;
 mod proof;
 mod report_parts;
 mod scope_response;

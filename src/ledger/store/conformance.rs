@@ -3,8 +3,9 @@
 //! `schema/FORMAT.md` §6 says what is stored and that it is append-only; §12 how the Merkle
 //! nodes are stored and what the tree is. Every check here goes through [`Engine`] and
 //! [`Txn`] (and the `impl dyn Engine` helpers) with rows built by hand, so it holds for any
-//! engine: SQLite today ([`sqlite_engine_conforms`]); another engine is one more `#[test]`
-//! with its own [`Harness`] and must pass [`run_all`] unchanged. The only engine-specific
+//! engine: SQLite ([`sqlite_engine_conforms`]) and PostgreSQL ([`postgres_engine_conforms`]);
+//! another engine is one more `#[test]` with its own [`Harness`] and must pass [`run_all`]
+//! unchanged. The only engine-specific
 //! step is [`Harness::raw_execute`], which reaches the store around the engine, the way an
 //! accident would, to show that committed rows refuse UPDATE and DELETE.
 
@@ -936,4 +937,73 @@ impl Harness for SqliteHarness {
 #[test]
 fn sqlite_engine_conforms() {
     run_all(&SqliteHarness::new());
+}
+
+// ---- PostgreSQL ---------------------------------------------------------------------------
+
+/// Ledgers `c1`, `c2`, … in one database of the test cluster, one per [`Harness::create`]:
+/// the suite's layout check adds an index to the database, so it has a database of its own.
+struct PostgresHarness {
+    database: String,
+    made: Cell<usize>,
+}
+
+impl PostgresHarness {
+    fn new() -> Self {
+        Self {
+            database: "conformance".to_string(),
+            made: Cell::new(0),
+        }
+    }
+
+    fn ledger(&self) -> String {
+        format!("c{}", self.made.get())
+    }
+
+    fn location(&self) -> PathBuf {
+        let url = super::postgres_test_cluster::url(&self.database);
+        PathBuf::from(format!("{url}?ledger={}", self.ledger()))
+    }
+}
+
+impl Harness for PostgresHarness {
+    fn create(&self, meta: &[(&str, &str)]) -> Box<dyn Engine> {
+        if self.made.get() == 0 {
+            super::postgres_test_cluster::database(&self.database);
+        }
+        self.made.set(self.made.get() + 1);
+        super::create(&self.location(), meta).unwrap()
+    }
+
+    fn create_existing(&self, meta: &[(&str, &str)]) -> Result<Box<dyn Engine>> {
+        super::create(&self.location(), meta)
+    }
+
+    fn open(&self, access: Access) -> Box<dyn Engine> {
+        super::open(&self.location(), access).unwrap()
+    }
+
+    /// A connection of its own to the database, with schema `vouch` first on the search
+    /// path: only the triggers stand in the way. Rows of a shared database carry their
+    /// ledger, so an INSERT into `meta` gets the current ledger's `ledger_id` added.
+    fn raw_execute(&self, sql: &str) -> std::result::Result<(), String> {
+        let mut c = super::postgres_test_cluster::connect(&self.database);
+        let sql = sql.replace(
+            "INSERT INTO meta (key, value) VALUES (",
+            &format!(
+                "INSERT INTO meta (ledger_id, key, value) VALUES ('{}', ",
+                self.ledger()
+            ),
+        );
+        c.batch_execute(&format!("SET search_path = vouch; {sql}"))
+            .map_err(|e| {
+                e.as_db_error()
+                    .map_or(e.to_string(), |d| d.message().to_string())
+            })
+    }
+}
+
+#[test]
+fn postgres_engine_conforms() {
+    run_all(&PostgresHarness::new());
 }

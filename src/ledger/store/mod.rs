@@ -4,13 +4,20 @@
 //! derived columns and tables (parties, keys, key events, Merkle nodes) that a writer keeps
 //! beside them and `verify` re-derives. An engine stores and returns rows; it never signs,
 //! judges or parses an entry. The rules of appending are [`super`]'s, the typed reading
-//! [`super::read`]'s. SQLite ([`sqlite`]) is the first engine; any other engine must pass the
-//! conformance suite in `conformance.rs` unchanged.
+//! [`super::read`]'s. SQLite ([`sqlite`]) is the first engine, PostgreSQL ([`postgres`]) the
+//! second, for many ledgers in one database; [`create`] and [`open`] choose by the location
+//! (a file path, or a `postgres://…?ledger=NAME` URL). Every engine passes the conformance
+//! suite in `conformance.rs` unchanged.
 //!
 //! Private to `ledger/`: nothing outside it names an engine, a row or an SQL type.
 
 #[cfg(test)]
 mod conformance;
+mod postgres;
+#[cfg(test)]
+pub(crate) mod postgres_test_cluster;
+#[cfg(test)]
+mod postgres_tests;
 mod sqlite;
 
 use std::io::Read;
@@ -323,14 +330,26 @@ pub(crate) trait Txn: merkle::Source {
     fn commit(self: Box<Self>) -> Result<()>;
 }
 
-/// Create a new ledger file with its `meta` rows; refuses an existing file.
+/// Create a new ledger with its `meta` rows: a file, or a ledger in a PostgreSQL database
+/// when `path` is a `postgres://` URL; refuses an existing one.
 pub(crate) fn create(path: &Path, meta: &[(&str, &str)]) -> Result<Box<dyn Engine>> {
+    if let Some(url) = postgres_url(path) {
+        return Ok(Box::new(postgres::Postgres::create(url, meta)?));
+    }
     Ok(Box::new(sqlite::Sqlite::create(path, meta)?))
 }
 
-/// Open an existing ledger file.
+/// Open an existing ledger: a file, or a ledger in a PostgreSQL database.
 pub(crate) fn open(path: &Path, access: Access) -> Result<Box<dyn Engine>> {
+    if let Some(url) = postgres_url(path) {
+        return Ok(Box::new(postgres::Postgres::open(url, access)?));
+    }
     Ok(Box::new(sqlite::Sqlite::open(path, access)?))
+}
+
+/// The URL, when a location names a ledger in PostgreSQL.
+fn postgres_url(path: &Path) -> Option<&str> {
+    postgres::is_location(path).then(|| path.to_str()).flatten()
 }
 
 impl dyn Engine + '_ {
