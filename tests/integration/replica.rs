@@ -273,7 +273,7 @@ fn fork_server(env: &Env, id: &str) {
     std::fs::copy(env.p("cust/ledger.db"), env.p("fork/ledger.db")).unwrap();
     std::fs::copy(env.p("cust/keys/customer.key"), env.p("fork/customer.key")).unwrap();
     let r = ok(
-        &env,
+        env,
         "fork",
         &[
             "record",
