@@ -145,6 +145,13 @@ pub enum Command {
         role: String,
         #[command(flatten)]
         key: KeyArg,
+        /// Create the ledger on this vouch server (its public URL; the key must be one of
+        /// its admin keys) and make the local file its replica.
+        #[arg(long, value_name = "URL")]
+        remote: Option<String>,
+        /// CA (or self-signed) certificate to trust for --remote (PEM).
+        #[arg(long, value_name = "FILE", requires = "remote")]
+        ca: Option<PathBuf>,
     },
     /// Register and list parties.
     #[command(subcommand)]
@@ -334,7 +341,59 @@ vouch completions zsh > \"${fpath[1]}/_vouch\"\n  vouch completions fish > ~/.co
     /// in the ledger it names.
     #[command(after_help = SERVE_HELP)]
     Serve(ServeArgs),
+    /// Make a verified local replica of a ledger on a vouch server (schema/PROTOCOL.md
+    /// section 7): every entry, matrix and stored artefact, verified as `vouch verify` does.
+    #[command(after_help = REPLICA_HELP)]
+    Clone {
+        /// The server's public URL and the ledger id: URL/LEDGER-ID.
+        #[arg(value_name = "URL/ID")]
+        url_id: String,
+        /// Private key file of a party registered in the ledger (or NAME for
+        /// keys/NAME.key): it signs this replica's requests.
+        #[arg(long, env = "VOUCH_KEY", value_name = "FILE")]
+        key: String,
+        /// CA (or self-signed) certificate to trust (PEM).
+        #[arg(long, value_name = "FILE")]
+        ca: Option<PathBuf>,
+    },
+    /// Fetch a replica's new entries from its server, verified; refused (exit 1, replica
+    /// kept) if the server's history does not extend the replica's.
+    #[command(after_help = REPLICA_HELP)]
+    Pull {
+        /// Sign the requests with this private key instead of the replica's.
+        #[arg(long, value_name = "FILE")]
+        key: Option<String>,
+    },
+    /// Upload a local ledger whole to a vouch server (an admin key) with its artefacts; the
+    /// local file becomes its replica.
+    #[command(after_help = REPLICA_HELP)]
+    Push {
+        /// The server's public URL.
+        #[arg(value_name = "URL")]
+        url: String,
+        /// An admin key of the server that is also registered in the ledger (or NAME for
+        /// keys/NAME.key): it signs the upload and the replica's requests.
+        #[arg(long, env = "VOUCH_KEY", value_name = "FILE")]
+        key: String,
+        /// CA (or self-signed) certificate to trust (PEM).
+        #[arg(long, value_name = "FILE")]
+        ca: Option<PathBuf>,
+    },
+    /// Show a replica's server, ledger id, key and head (and the server's head, if it
+    /// answers).
+    Remote,
 }
+
+const REPLICA_HELP: &str = "A replica is a ledger file with a sidecar FILE.remote naming its \
+server (url, ledger id, key, ca). On a replica every writing command (record, cosign, retract, \
+waive, delegate, respond, matrix adopt, attest --key, checkpoint, key rotate|revoke, party add) \
+goes through the server and then pulls; status, report, verify, log and show work offline.
+
+Examples:
+  vouch init --remote https://vouch.example.net --party cloudtemple --name \"Cloud Temple\" --role provider --key keys/ct.key
+  vouch clone https://vouch.example.net/0123456789abcdef0123456789abcdef --key keys/acme.key
+  vouch pull
+  vouch push https://vouch.example.net --key keys/ct.key";
 
 const SERVE_HELP: &str = "Plain HTTP is served only on a loopback address; any other --listen \
 address needs --tls-cert and --tls-key (or listen on 127.0.0.1 behind a TLS reverse proxy and \

@@ -12,6 +12,8 @@ use vouch::crypto::{SecretKey, keyfile};
 use vouch::format::entry::LedgerId;
 use vouch::format::payload::Role;
 use vouch::ledger::{Ledger, NewParty};
+use vouch::protocol::remote::Remote;
+use vouch::protocol::replica;
 use vouch::{Result, clock};
 
 pub(super) fn keygen(name: &str, dir: &Path, force: bool, fmt: Format) -> Result<Outcome> {
@@ -33,30 +35,80 @@ pub(super) fn keygen(name: &str, dir: &Path, force: bool, fmt: Format) -> Result
     Ok(Outcome::Ok)
 }
 
+/// The founding party of `vouch init`.
+pub(super) struct Founder {
+    pub(super) party: String,
+    pub(super) name: String,
+    pub(super) role: String,
+}
+
 /// `vouch init --party ID --name NAME --role ROLE --key K`.
-pub(super) fn init(
-    path: &Path,
-    party: String,
-    name: String,
-    role: String,
-    key: &KeyArg,
-    fmt: Format,
-) -> Result<Outcome> {
+pub(super) fn init(path: &Path, founder: Founder, key: &KeyArg, fmt: Format) -> Result<Outcome> {
     let key = load_key(&key.key)?;
+    let (lid, a, founder) = make(path, founder, &key)?;
+    print_init(path, &lid, &a, &founder, &key, None, fmt);
+    Ok(Outcome::Ok)
+}
+
+/// Build and sign a new ledger at `path`.
+fn make(
+    path: &Path,
+    founder: Founder,
+    key: &SecretKey,
+) -> Result<(LedgerId, vouch::ledger::Appended, NewParty)> {
     let mut id = [0u8; 16];
     getrandom_id(&mut id)?;
     let founder = NewParty {
-        id: party,
-        name,
-        role: Role::parse(&role)?,
+        id: founder.party,
+        name: founder.name,
+        role: Role::parse(&founder.role)?,
     };
-    let (ledger, a) = Ledger::init(path, LedgerId(id), &founder, &key, clock::now())?;
-    let lid = ledger.id()?;
+    let (ledger, a) = Ledger::init(path, LedgerId(id), &founder, key, clock::now())?;
+    Ok((ledger.id()?, a, founder))
+}
+
+/// `vouch init --remote URL …`: the genesis entry signed here, the ledger created on the
+/// server (the key is an admin key there), the file its replica.
+pub(super) fn init_remote(
+    path: &Path,
+    founder: Founder,
+    key: &KeyArg,
+    url: &str,
+    ca: Option<std::path::PathBuf>,
+    fmt: Format,
+) -> Result<Outcome> {
+    let secret = load_key(&key.key)?;
+    let remote = Remote {
+        url: url.trim_end_matches('/').to_string(),
+        ledger: String::new(),
+        key: super::remote_cmd::key_path(&key.key)?,
+        ca: ca
+            .map(|c| vouch::protocol::remote::absolute(&c))
+            .transpose()?,
+    };
+    let client = remote.client(None)?;
+    let ((lid, a, founder), remote) =
+        replica::init_remote(&client, remote, path, |tmp| make(tmp, founder, &secret))?;
+    print_init(path, &lid, &a, &founder, &secret, Some(&remote), fmt);
+    Ok(Outcome::Ok)
+}
+
+fn print_init(
+    path: &Path,
+    lid: &LedgerId,
+    a: &vouch::ledger::Appended,
+    founder: &NewParty,
+    key: &SecretKey,
+    remote: Option<&Remote>,
+    fmt: Format,
+) {
     if fmt == Format::Json {
-        print_json(
-            &json!({"ledger": path, "ledger_id": lid.to_string(), "seq": a.seq,
-            "hash": hex::encode(a.hash), "party": founder.id, "fingerprint": key.public().fingerprint().to_string()}),
-        );
+        let mut v = json!({"ledger": path, "ledger_id": lid.to_string(), "seq": a.seq,
+            "hash": hex::encode(a.hash), "party": founder.id, "fingerprint": key.public().fingerprint().to_string()});
+        if let Some(r) = remote {
+            v["url"] = json!(r.url);
+        }
+        print_json(&v);
     } else {
         out!("created ledger {} (id {lid})", path.display());
         out!(
@@ -66,8 +118,10 @@ pub(super) fn init(
             founder.role,
             key.public().fingerprint()
         );
+        if let Some(r) = remote {
+            out!("server: {}/{lid} (this file is its replica)", r.url);
+        }
     }
-    Ok(Outcome::Ok)
 }
 
 fn getrandom_id(out: &mut [u8; 16]) -> Result<()> {

@@ -8,9 +8,13 @@
 //! its `*_cmd` module, and the helpers they share in `input` and `output`.
 
 /// Write to standard output; a closed pipe is not an error (exit quietly).
+/// While a command runs through a replica's remote, its lines are held back
+/// ([`output::captured`]) and printed once, for the attempt that landed.
 macro_rules! out {
     ($($arg:tt)*) => {
-        if writeln!(io::stdout().lock(), $($arg)*).is_err() {
+        if !crate::cli::output::capture(|| format!($($arg)*))
+            && writeln!(io::stdout().lock(), $($arg)*).is_err()
+        {
             std::process::exit(0);
         }
     };
@@ -33,6 +37,7 @@ mod party_cmd;
 mod progress;
 mod proof_cmd;
 mod record_cmd;
+mod remote_cmd;
 mod serve_cmd;
 mod status_cmd;
 mod verify_cmd;
@@ -93,8 +98,44 @@ fn parse_args() -> std::result::Result<Cli, clap::Error> {
     Cli::from_arg_matches(&matches)
 }
 
-/// Run a parsed command line.
+/// Whether a command appends entries (on a replica it goes through the remote).
+fn writes(c: &Command) -> bool {
+    use args::KeyCommand;
+    matches!(
+        c,
+        Command::Record(_)
+            | Command::Cosign(_)
+            | Command::Respond(_)
+            | Command::Retract { .. }
+            | Command::Waive { .. }
+            | Command::Delegate { .. }
+            | Command::Matrix(MatrixCommand::Adopt { .. })
+            | Command::Attest { key: Some(_), .. }
+            | Command::Checkpoint(args::CheckpointArgs { cmd: None, .. })
+            | Command::Key(KeyCommand::Rotate { .. } | KeyCommand::Revoke { .. })
+            | Command::Party(PartyCommand::Add { .. })
+    )
+}
+
+/// Run a parsed command line: on a replica, a writing command runs through its remote
+/// (`remote_cmd::write_through`), on a temporary copy of the replica, re-parsed for each
+/// attempt.
 fn run(cli: Cli) -> Result<Outcome> {
+    if writes(&cli.command)
+        && let Some(remote) = vouch::protocol::remote::Remote::load(&cli.ledger)?
+    {
+        let ledger = cli.ledger.clone();
+        return remote_cmd::write_through(&ledger, &remote, &mut |tmp| {
+            let mut again = parse_args().map_err(|e| Error::new(e.to_string()))?;
+            again.ledger = tmp.to_path_buf();
+            run_here(again)
+        });
+    }
+    run_here(cli)
+}
+
+/// Run a parsed command line on the ledger file it names.
+fn run_here(cli: Cli) -> Result<Outcome> {
     let fmt = cli.format;
     let reporting = matches!(cli.command, Command::Report { .. });
     let exporting =
@@ -145,7 +186,15 @@ fn run(cli: Cli) -> Result<Outcome> {
             name,
             role,
             key,
-        } => init_cmd::init(&cli.ledger, party, name, role, &key, fmt),
+            remote,
+            ca,
+        } => {
+            let founder = init_cmd::Founder { party, name, role };
+            match remote {
+                None => init_cmd::init(&cli.ledger, founder, &key, fmt),
+                Some(url) => init_cmd::init_remote(&cli.ledger, founder, &key, &url, ca, fmt),
+            }
+        }
         Command::Party(PartyCommand::Add {
             id,
             name,
@@ -247,5 +296,11 @@ fn run(cli: Cli) -> Result<Outcome> {
         Command::Man { out } => interop_cmd::man(out.as_deref()),
         Command::Demo { dir, pdf } => demo_cmd::demo(&dir, &pdf, fmt),
         Command::Serve(args) => serve_cmd::serve(&args),
+        Command::Clone { url_id, key, ca } => {
+            remote_cmd::clone(&cli.ledger, &url_id, &key, ca, fmt)
+        }
+        Command::Pull { key } => remote_cmd::pull(&cli.ledger, key.as_deref(), fmt),
+        Command::Push { url, key, ca } => remote_cmd::push(&cli.ledger, &url, &key, ca, fmt),
+        Command::Remote => remote_cmd::show(&cli.ledger, fmt),
     }
 }

@@ -8,6 +8,32 @@ use std::path::Path;
 use vouch::ledger::verify;
 use vouch::{Error, Result};
 
+thread_local! {
+    /// Standard output held back while a command runs through a replica's remote.
+    static CAPTURED: std::cell::RefCell<Option<String>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Hold back the line `line` makes if output is being captured (returns `true`), else
+/// leave it to the caller to print (`false`).
+pub(crate) fn capture(line: impl FnOnce() -> String) -> bool {
+    CAPTURED.with(|c| match c.borrow_mut().as_mut() {
+        Some(buf) => {
+            buf.push_str(&line());
+            buf.push('\n');
+            true
+        }
+        None => false,
+    })
+}
+
+/// Run `f` with its standard output held back; returns what it printed.
+pub(crate) fn captured<T>(f: impl FnOnce() -> T) -> (T, String) {
+    CAPTURED.with(|c| *c.borrow_mut() = Some(String::new()));
+    let out = f();
+    let text = CAPTURED.with(|c| c.borrow_mut().take()).unwrap_or_default();
+    (out, text)
+}
+
 /// How a command ended.
 pub(super) enum Outcome {
     /// All good.

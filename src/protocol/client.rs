@@ -404,6 +404,23 @@ impl Client {
         Ok(r.status().as_u16() == 201)
     }
 
+    /// `PUT …/artifacts/{sha256}` of `bytes` (small artefacts and documents). Returns
+    /// whether it was stored now.
+    ///
+    /// # Errors
+    ///
+    /// The server's refusal.
+    pub fn put_artifact_bytes(&self, id: &str, bytes: &[u8]) -> Result<bool, Failure> {
+        let path = format!("/v1/ledgers/{id}/artifacts/{}", hex::encode(sha256(bytes)));
+        let r = self.send(
+            "PUT",
+            &path,
+            Some("application/octet-stream"),
+            Body::Bytes(bytes),
+        )?;
+        Ok(r.status().as_u16() == 201)
+    }
+
     /// `HEAD …/artifacts/{sha256}`: whether the server has it.
     ///
     /// # Errors

@@ -1,10 +1,9 @@
 //! `vouch serve` over loopback (schema/PROTOCOL.md): the real binary as a child process on
 //! port 0, the library's client, and raw HTTP for the requests a client would never send.
 
-use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::io::{Read as _, Write as _};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 
 use serde_json::Value;
 use vouch::crypto::keyfile::load_secret;
@@ -12,51 +11,8 @@ use vouch::ledger::extend::Head;
 use vouch::protocol::client::{Client, Failure, Line};
 use vouch::protocol::http_sig::{new_nonce, sign_request};
 
+use crate::served::Server;
 use crate::util::Env;
-
-/// A running `vouch serve`, killed when dropped.
-struct Server {
-    child: Child,
-    url: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Server {
-    /// Start `vouch serve --data DIR --listen 127.0.0.1:0 ARGS…` and read its URL from the
-    /// line it prints when listening.
-    fn start(env: &Env, data: &str, args: &[&str]) -> Self {
-        std::fs::create_dir_all(env.p(data)).unwrap();
-        let mut child = Command::new(assert_cmd::cargo::cargo_bin("vouch"))
-            .current_dir(env.path())
-            .args(["serve", "--data", data, "--listen", "127.0.0.1:0"])
-            .args(args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        assert!(line.starts_with("vouch serve: listening on "), "{line}");
-        let url = line["vouch serve: listening on ".len()..]
-            .split(' ')
-            .next()
-            .unwrap()
-            .to_string();
-        Server { child, url }
-    }
-
-    fn addr(&self) -> String {
-        self.url.split("://").nth(1).unwrap().to_string()
-    }
-}
 
 /// The entries of a local ledger file, as signed.
 fn lines_of(db: &Path) -> Vec<Line> {
