@@ -276,8 +276,13 @@ pub fn clone(client: &Client, remote: &Remote, path: &Path) -> Result<Head, Pull
     let blobs = fetch_blobs(client, id, &entries, None)?;
     let tmp = temp_dir_beside(path)?;
     let file = tmp.path().join("ledger.db");
-    let done =
-        extend::create(&file, entries.into_iter().map(Ok), &options(blobs)).map_err(refused)?;
+    let done = extend::create(
+        &file,
+        entries.into_iter().map(Ok),
+        &options(blobs),
+        &mut None,
+    )
+    .map_err(refused)?;
     move_new(&file, path)?;
     remote.save(path)?;
     Ok(done.head)
