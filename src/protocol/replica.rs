@@ -35,7 +35,7 @@ use crate::ledger::{Access, Ledger};
 /// Entries read per request.
 const PAGE: usize = 10_000;
 /// Attempts of a write through the remote when the head keeps moving (§6.5).
-pub const MAX_ATTEMPTS: u32 = 8;
+pub const MAX_ATTEMPTS: u32 = 16;
 
 /// Why a pull (or a clone) stopped.
 #[derive(Debug)]
@@ -495,12 +495,13 @@ fn copy_ledger(path: &Path, to: &Path) -> Result<()> {
     Ok(())
 }
 
-/// A pause of about `base` milliseconds times 2^attempt, jittered.
+/// A pause drawn at random from 5 ms to 5 + 25·2^attempt ms (at most 1.6 s): "full
+/// jitter", so that writers who collided spread out instead of colliding again.
 fn back_off(attempt: u32) {
-    let mut b = [0u8; 2];
+    let mut b = [0u8; 4];
     let _ = getrandom::fill(&mut b);
-    let jitter = u64::from(u16::from_le_bytes(b)) % 50;
-    let ms = (20u64 << attempt.min(6)) + jitter;
+    let window = 25u64 << attempt.min(6);
+    let ms = 5 + u64::from(u32::from_le_bytes(b)) % (window + 1);
     std::thread::sleep(Duration::from_millis(ms));
 }
 

@@ -30,6 +30,7 @@ mod report_parts;
 mod scope_response;
 mod serve;
 mod served;
+mod serve_faults;
 mod since_at;
 mod status;
 mod streaming;

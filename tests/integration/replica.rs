@@ -373,23 +373,27 @@ fn a_server_with_fewer_entries_is_refused() {
 fn concurrent_writers_land_in_one_chain() {
     let env = Env::new();
     let (srv, id) = shared(&env);
-    // A second replica of the customer's, in its own directory.
-    std::fs::create_dir_all(env.p("cust2/keys")).unwrap();
-    std::fs::copy(
-        env.p("cust/keys/customer.key"),
-        env.p("cust2/keys/customer.key"),
-    )
-    .unwrap();
-    ok(
-        &env,
-        "cust2",
-        &["clone", &format!("{}/{id}", srv.url), "--key", "customer"],
-    );
-    let writers = [
+    // Eight writers at once (issue 13): the provider's replica, the customer's, and six more
+    // replicas of the customer's, each in its own directory.
+    let extra = ["cust2", "cust3", "cust4", "cust5", "cust6", "cust7"];
+    for dir in extra {
+        std::fs::create_dir_all(env.p(&format!("{dir}/keys"))).unwrap();
+        std::fs::copy(
+            env.p("cust/keys/customer.key"),
+            env.p(&format!("{dir}/keys/customer.key")),
+        )
+        .unwrap();
+        ok(
+            &env,
+            dir,
+            &["clone", &format!("{}/{id}", srv.url), "--key", "customer"],
+        );
+    }
+    let mut writers = vec![
         ("prov", "provider", "images.official-patching"),
         ("cust", "customer", "guest-os.patching"),
-        ("cust2", "customer", "guest-os.patching"),
     ];
+    writers.extend(extra.iter().map(|d| (*d, "customer", "guest-os.patching")));
     let seqs: Vec<u64> = std::thread::scope(|s| {
         let handles: Vec<_> = writers
             .iter()
@@ -400,7 +404,10 @@ fn concurrent_writers_land_in_one_chain() {
                         .map(|i| {
                             // Distinct payloads: the same entry signed twice on one head
                             // is one entry (PROTOCOL.md §6.3).
-                            let hosts = format!("hosts={}{i}", dir.len());
+                            let hosts = format!(
+                                "hosts={}{i}",
+                                dir.len() * 10 + dir.as_bytes()[dir.len() - 1] as usize
+                            );
                             let r = record(
                                 env,
                                 dir,
@@ -435,14 +442,15 @@ fn concurrent_writers_land_in_one_chain() {
     });
     let mut sorted = seqs.clone();
     sorted.sort_unstable();
-    assert_eq!(sorted, (5..=13).collect::<Vec<u64>>(), "{seqs:?}");
-    for (dir, _, _) in writers {
+    assert_eq!(sorted, (5..=28).collect::<Vec<u64>>(), "{seqs:?}");
+    for &(dir, _, _) in &writers {
         ok(&env, dir, &["pull"]);
         ok(&env, dir, &["verify"]);
     }
-    assert_eq!(head(&env, "prov"), head(&env, "cust"));
-    assert_eq!(head(&env, "prov"), head(&env, "cust2"));
-    assert_eq!(head(&env, "prov").0, 13);
+    for &(dir, _, _) in &writers {
+        assert_eq!(head(&env, "prov"), head(&env, dir), "{dir}");
+    }
+    assert_eq!(head(&env, "prov").0, 28);
 }
 
 #[test]

@@ -15,7 +15,7 @@ use crate::served::Server;
 use crate::util::Env;
 
 /// The entries of a local ledger file, as signed.
-fn lines_of(db: &Path) -> Vec<Line> {
+pub(crate) fn lines_of(db: &Path) -> Vec<Line> {
     let c = rusqlite::Connection::open(db).unwrap();
     let mut s = c
         .prepare("SELECT seq, body, signature, payload FROM entries ORDER BY seq")
@@ -51,14 +51,14 @@ fn artifacts_of(env: &Env, db: &Path) -> Vec<(String, PathBuf)> {
         .collect()
 }
 
-fn head_of(l: &Line) -> Head {
+pub(crate) fn head_of(l: &Line) -> Head {
     Head {
         seq: l.seq,
         hash: vouch::crypto::sha256(&l.body),
     }
 }
 
-fn ledger_id(l: &Line) -> String {
+pub(crate) fn ledger_id(l: &Line) -> String {
     let text = String::from_utf8(l.body.clone()).unwrap();
     text.lines()
         .find_map(|x| x.strip_prefix("ledger: "))
