@@ -34,3 +34,4 @@ mod streaming;
 mod tamper;
 mod tiles;
 mod vectors;
+mod witness;
