@@ -401,7 +401,8 @@ mod tests {
         };
         let text = first.to_string();
         assert_eq!(AddCheckpoint::parse(&text).unwrap(), first);
-        let (c4, sig) = add_checkpoint(None, &first, &[lv.clone()], &name, &w, t).unwrap();
+        let (c4, sig) =
+            add_checkpoint(None, &first, std::slice::from_ref(&lv), &name, &w, t).unwrap();
         let cos = Cosigner::from_public(&name, &w.public()).unwrap();
         assert_eq!(cos.verify(&first.note.text, &sig).unwrap(), t);
         let mut n = first.note.clone();
@@ -410,7 +411,7 @@ mod tests {
         assert_eq!(
             Note::parse(&n.to_string())
                 .unwrap()
-                .verify(&[lv.clone()])
+                .verify(std::slice::from_ref(&lv))
                 .unwrap()
                 .len(),
             1
@@ -429,13 +430,13 @@ mod tests {
             proof: proof.clone(),
             note: note(&cp(10, &d)),
         };
-        assert!(add_checkpoint(Some(&c4), &next, &[lv.clone()], &name, &w, t).is_ok());
+        assert!(add_checkpoint(Some(&c4), &next, std::slice::from_ref(&lv), &name, &w, t).is_ok());
         // A wrong old size: 409 with the witness's size.
         let wrong = AddCheckpoint {
             old: 3,
             ..next.clone()
         };
-        match check(Some(&c4), &wrong, &[lv.clone()]) {
+        match check(Some(&c4), &wrong, std::slice::from_ref(&lv)) {
             Err(Refusal::Conflict(4)) => {}
             other => panic!("{other:?}"),
         }
@@ -447,7 +448,7 @@ mod tests {
             proof,
             note: note(&cp(10, &forked)),
         };
-        let e = check(Some(&c4), &fork, &[lv.clone()]).unwrap_err();
+        let e = check(Some(&c4), &fork, std::slice::from_ref(&lv)).unwrap_err();
         assert_eq!(e.status(), 422);
         let m = e.into_error().message().to_string();
         assert!(m.contains("size 10") && m.contains("size 4"), "{m}");

@@ -396,7 +396,7 @@ fn store_cosignatures(app: &App, id: &str, path: &Path, req: &AddCheckpoint) -> 
         .note
         .signatures
         .iter()
-        .filter(|s| !ours(s) && !(is_newest && newest.signatures.contains(s)))
+        .filter(|s| !(ours(s) || is_newest && newest.signatures.contains(s)))
         .collect();
     if lines.is_empty() && !is_newest {
         return Err(Problem::bad_request(
