@@ -403,14 +403,16 @@ and the number of ledgers. Stops on SIGTERM or ctrl-c, letting open requests fin
 Examples:
   vouch serve --data /srv/vouch --admin keys/ops.pub
   vouch serve --data /srv/vouch --listen 0.0.0.0:7878 --tls-cert cert.pem --tls-key key.pem --admin keys/ops.pub
-  vouch serve --data /srv/vouch --listen 127.0.0.1:7878 --public-url https://vouch.example.net";
+  vouch serve --data /srv/vouch --listen 127.0.0.1:7878 --public-url https://vouch.example.net
+  vouch serve --data /srv/vouch --admin keys/ops.pub --key keys/server.key
+  vouch serve --show-key --key keys/server.key --data /srv/vouch";
 
 /// `vouch serve`.
 #[derive(Args, Debug)]
 pub struct ServeArgs {
     /// Directory of the ledger files (DIR/<ledger id>.db); it must exist.
-    #[arg(long, value_name = "DIR")]
-    pub data: PathBuf,
+    #[arg(long, value_name = "DIR", required_unless_present = "show_key")]
+    pub data: Option<PathBuf>,
     /// Address and port to listen on (port 0: any free port, printed when listening).
     #[arg(long, value_name = "ADDR:PORT", default_value = "127.0.0.1:7878")]
     pub listen: String,
@@ -427,6 +429,15 @@ pub struct ServeArgs {
     /// not the listening address: behind a reverse proxy. Default: http(s)://ADDR:PORT.
     #[arg(long, value_name = "URL")]
     pub public_url: Option<String>,
+    /// The server's own Ed25519 key (made by `vouch keygen`): it signs a checkpoint after
+    /// every write (the receipt) and serves checkpoints, cosignatures, proofs and tiles.
+    /// Without it the server signs nothing.
+    #[arg(long, value_name = "FILE.key")]
+    pub key: Option<PathBuf>,
+    /// Print the server key's fingerprint and public key, and with --data the verifier keys
+    /// (vkeys) of each ledger's checkpoints, then exit.
+    #[arg(long, requires = "key")]
+    pub show_key: bool,
 }
 
 /// `--period P` or `--from D --to D`.

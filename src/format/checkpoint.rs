@@ -191,7 +191,7 @@ fn check_text(text: &str) -> Result<()> {
 }
 
 /// The 32 raw bytes of an Ed25519 public key (RFC 8032 encoding).
-fn raw_public_key(key: &PublicKey) -> [u8; 32] {
+pub(crate) fn raw_public_key(key: &PublicKey) -> [u8; 32] {
     let der = key.spki_der();
     let mut raw = [0u8; 32];
     for (o, b) in raw.iter_mut().zip(der.iter().skip(SPKI_PREFIX.len())) {

@@ -5,6 +5,7 @@
 //! (§13), proof files (§15) and the report stamp (§17). Everything that stores or reads entries builds on these; nothing here reaches up.
 
 pub mod checkpoint;
+pub mod cosignature;
 pub mod entry;
 pub mod merkle;
 pub mod payload;

@@ -99,6 +99,38 @@ pub struct ExtendOptions {
     pub require_artifacts: bool,
     /// Documents (adopted matrices) to store with the entries, before them.
     pub documents: Vec<Vec<u8>>,
+    /// New entries may not be dated more than this before `now` ([`MAX_PAST`] for appends
+    /// of new entries; `None` for an upload of an existing history, `PROTOCOL.md` §6.2).
+    pub max_past: Option<chrono::Duration>,
+}
+
+/// How far before the server's clock a newly appended entry may be dated
+/// (`PROTOCOL.md` §6.5): the server's clock bounds ledger time on both sides.
+pub const MAX_PAST: chrono::Duration = chrono::Duration::minutes(5);
+
+/// An entry dated more than `max_past` before `now`: refused, both times named.
+fn too_old(e: &BundleEntry, opts: &ExtendOptions) -> Result<(), Refusal> {
+    let Some(max) = opts.max_past else {
+        return Ok(());
+    };
+    let Ok(h) = EntryHeader::parse(&e.body) else {
+        return Ok(());
+    };
+    if h.time >= opts.now - max {
+        return Ok(());
+    }
+    let t = crate::format::entry::format_time;
+    Err(Refusal::Rejected {
+        seq: e.seq,
+        error: Error::new(format!(
+            "entry {}: time {} is more than {} minutes before the server's clock ({})",
+            e.seq,
+            t(&h.time),
+            max.num_minutes(),
+            t(&opts.now)
+        ))
+        .hint("sign entries on a machine whose clock is right and send them at once; an existing history is uploaded whole (PUT /v1/ledgers/{id}, PROTOCOL.md section 6.2)"),
+    })
 }
 
 /// Append `entries`, signed on `base`, to the ledger file at `path`.
@@ -362,6 +394,8 @@ struct Feeder<'t> {
     /// An entry that could not be stored (ends the feed after its chunk; reported when
     /// the walk found nothing).
     failed: Option<Refusal>,
+    /// The options (the server's clock and how far before it new entries may be dated).
+    opts: &'t ExtendOptions,
 }
 
 impl Feeder<'_> {
@@ -414,6 +448,7 @@ impl Feeder<'_> {
     fn store(&mut self, chunk: &[BundleEntry]) -> Result<(), Refusal> {
         let mut rows = Vec::with_capacity(chunk.len());
         for e in chunk {
+            too_old(e, self.opts)?;
             let named = |error: Error| Refusal::Rejected {
                 seq: e.seq,
                 error: error.context(format_args!("entry {}", e.seq)),
@@ -546,6 +581,7 @@ fn append(
         artifacts: Vec::new(),
         malformed: None,
         failed: None,
+        opts,
     };
     let mut entries = entries.into_iter();
     let new = std::iter::from_fn(|| feeder.next_chunk(&mut entries));
@@ -732,6 +768,7 @@ mod tests {
             now: parse_time("2026-07-03T00:00:00Z").unwrap(),
             require_artifacts: false,
             documents: Vec::new(),
+            max_past: None,
         };
         let b = dir.path().join("b.db");
         let mut cache = None;
@@ -796,5 +833,44 @@ mod tests {
         );
         let report = verify::verify(&b, &Options::default(), &NoProgress).unwrap();
         assert!(report.findings.is_empty(), "{:?}", report.findings);
+    }
+
+    /// The server's clock bounds new entries on the past side too: an upload of an
+    /// existing history (`max_past: None`) keeps its times, an append of entries dated
+    /// more than five minutes before the clock is refused with both times, nothing kept.
+    #[test]
+    fn new_entries_dated_before_the_servers_clock_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let ours = lines(&dir.path().join("a.db"), 1, "2026-07-01T00:00:00Z", 4);
+        let now = parse_time("2026-07-01T01:00:00Z").unwrap();
+        let upload = ExtendOptions {
+            now,
+            require_artifacts: false,
+            documents: Vec::new(),
+            max_past: None,
+        };
+        let b = dir.path().join("b.db");
+        create(&b, ok(&ours[..2]), &upload, &mut None).unwrap();
+        let append = ExtendOptions {
+            max_past: Some(MAX_PAST),
+            ..upload
+        };
+        let Err(Refusal::Rejected { seq, error }) =
+            extend(&b, head(&ours[1]), ok(&ours[2..]), &append)
+        else {
+            panic!("an entry dated an hour before the clock was accepted");
+        };
+        assert_eq!(seq, 3);
+        let m = error.message();
+        assert!(m.starts_with("entry 3: time 2026-07-01T00:00:"), "{m}");
+        assert!(m.contains("(2026-07-01T01:00:00Z)"), "{m}");
+        let l = crate::ledger::Ledger::open(&b, Access::ReadOnly).unwrap();
+        assert_eq!(l.size().unwrap(), 2);
+        // Within five minutes of the clock: accepted.
+        let close = ExtendOptions {
+            now: parse_time("2026-07-01T00:04:00Z").unwrap(),
+            ..append
+        };
+        assert!(extend(&b, head(&ours[1]), ok(&ours[2..]), &close).is_ok());
     }
 }

@@ -23,6 +23,10 @@ use crate::crypto::{SecretKey, sha256};
 use crate::error::{Error, Result};
 use crate::ledger::extend::Head;
 
+mod witness;
+
+pub use witness::{Cosigned, Witnessed};
+
 /// Longest problem document read.
 const MAX_PROBLEM: u64 = 1 << 20;
 
@@ -73,12 +77,15 @@ impl Failure {
 }
 
 /// What an append or a ledger creation did (§6.1, §6.5).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Appended {
     /// The ledger's head afterwards.
     pub head: Head,
     /// `false`: the entries were there already (a repeat, §6.3).
     pub created: bool,
+    /// The server's receipt (§11.2): its signed checkpoint of the ledger after the write,
+    /// when the server has a key. Not verified here: see [`Client::checkpoint`].
+    pub receipt: Option<String>,
 }
 
 /// `{"hash","seq"}` as the server writes it.
@@ -272,7 +279,12 @@ impl Client {
             .ok()
             .and_then(|h| h.head())
             .ok_or_else(|| bad_answer(path, "no head"))?;
-        Ok(Appended { head, created })
+        let receipt = v["receipt"].as_str().map(str::to_string);
+        Ok(Appended {
+            head,
+            created,
+            receipt,
+        })
     }
 
     /// `POST /v1/ledgers` (admin key): create a ledger from its genesis entry (§6.1).

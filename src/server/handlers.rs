@@ -37,6 +37,8 @@ pub fn router(app: Arc<App>) -> Router {
             "/v1/ledgers/{id}/artifacts/{sha}",
             get(get_artifact).head(has_artifact).put(put_artifact),
         )
+        // Receipts, cosignatures, proofs and tiles (§11).
+        .merge(super::witness::routes())
         .fallback(|| async {
             Problem::new(
                 404,
@@ -61,7 +63,7 @@ fn json_response(status: u16, v: &Value) -> Response {
 }
 
 /// Run `f` on the blocking pool.
-async fn blocking<T: Send + 'static>(
+pub(super) async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, Problem> + Send + 'static,
 ) -> Result<T, Problem> {
     tokio::task::spawn_blocking(f)
@@ -129,13 +131,23 @@ fn parse_json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, Problem
     })
 }
 
-/// The answer to an extension.
-fn extended(e: Extended, ledger: Option<&str>) -> Response {
+/// The answer to an extension, with the server's receipt when it has a key (§11.2).
+fn extended(e: Extended, ledger: Option<&str>, receipt: Option<String>) -> Response {
     let mut v = json!({"first": e.first, "head": head_json(e.head), "last": e.last});
     if let Some(id) = ledger {
         v = json!({"head": head_json(e.head), "ledger": id});
     }
+    if let (Some(r), Some(o)) = (receipt, v.as_object_mut()) {
+        o.insert("receipt".into(), Value::String(r));
+    }
     json_response(if e.created { 201 } else { 200 }, &v)
+}
+
+/// The receipt of a write to ledger `id`: its newest server checkpoint (§11.2). The caller
+/// holds the ledger's lock.
+fn receipt(app: &App, id: &str) -> Result<Option<String>, Problem> {
+    let path = app.ledger_path(id).ok_or_else(|| Problem::not_found(id))?;
+    Ok(super::witness::current(app, id, &path)?.map(|n| n.to_string()))
 }
 
 /// `POST /v1/ledgers` (admin): create a ledger from its genesis entry (§6.1).
@@ -157,9 +169,14 @@ async fn create(State(app): State<Arc<App>>, req: Request) -> Answer {
     let lock = app.lock(&id);
     let _guard = lock.lock().await;
     let (app2, id2) = (Arc::clone(&app), id.clone());
-    let e = blocking(move || app2.create_ledger(&id2, vec![Ok(entry)], Vec::new())).await?;
+    let (e, r) = blocking(move || {
+        let max_past = Some(extend::MAX_PAST);
+        let e = app2.create_ledger(&id2, vec![Ok(entry)], Vec::new(), max_past)?;
+        Ok((e, receipt(&app2, &id2)?))
+    })
+    .await?;
     app.log(&format!("created ledger {id}"));
-    Ok(extended(e, Some(&id)))
+    Ok(extended(e, Some(&id), r))
 }
 
 /// Read an uploaded file's lines, each at most [`MAX_LINE`] bytes.
@@ -232,11 +249,14 @@ async fn upload(State(app): State<Arc<App>>, UrlPath(id): UrlPath<String>, req: 
                 "the genesis entry is of another ledger than {id2}"
             ))));
         }
-        app2.create_ledger(&id2, entries, docs)
+        // An existing history keeps its times: no bound before the server's clock.
+        let e = app2.create_ledger(&id2, entries, docs, None)?;
+        Ok((e, receipt(&app2, &id2)?))
     })
     .await?;
+    let (e, r) = e;
     app.log(&format!("uploaded ledger {id} ({} entries)", e.last));
-    Ok(extended(e, Some(&id)))
+    Ok(extended(e, Some(&id), r))
 }
 
 /// A document line of an upload: `{"document":"<base64>"}`.
@@ -376,21 +396,27 @@ async fn append(State(app): State<Arc<App>>, UrlPath(id): UrlPath<String>, req: 
     let lock = app.lock(&id);
     let mut guard = lock.lock().await;
     let mut cache = guard.take();
+    let (app2, id2) = (Arc::clone(&app), id.clone());
     let (e, cache) = blocking(move || {
         let opts = ExtendOptions {
             now: crate::clock::now(),
             require_artifacts: true,
             documents: Vec::new(),
+            max_past: Some(extend::MAX_PAST),
         };
         let e = extend::extend_resuming(&path, base, entries, &opts, &mut cache);
-        Ok((e.map_err(super::refused), cache))
+        let e = match e {
+            Ok(e) => receipt(&app2, &id2).map(|r| (e, r)),
+            Err(r) => Err(super::refused(r)),
+        };
+        Ok((e, cache))
     })
     .await?;
     *guard = cache;
     drop(guard);
-    let e = e?;
+    let (e, r) = e?;
     app.log(&format!("ledger {id}: entries {}–{}", e.first, e.last));
-    Ok(extended(e, None))
+    Ok(extended(e, None, r))
 }
 
 /// The ledger file and the artefact name of an artefact request, after authentication.

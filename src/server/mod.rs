@@ -14,6 +14,7 @@ mod body;
 mod handlers;
 mod listen;
 pub mod problem;
+pub mod witness;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -23,7 +24,7 @@ use std::sync::{Arc, Mutex};
 use axum::http::request::Parts;
 
 use crate::bundle::BundleEntry;
-use crate::crypto::{Fingerprint, PublicKey};
+use crate::crypto::{Fingerprint, PublicKey, SecretKey};
 use crate::error::{Error, Result};
 use crate::ledger::extend::{self, ExtendOptions, Extended, Refusal};
 use crate::ledger::verify::Resume;
@@ -50,6 +51,9 @@ pub struct Config {
     pub admins: Vec<PublicKey>,
     /// The URL clients reach the server at (`None`: the scheme and the bound address).
     pub public_url: Option<String>,
+    /// The server's own key (`--key`): it signs checkpoints (receipts, §11); `None`: no
+    /// receipts, checkpoints, cosignatures or tiles.
+    pub key: Option<Arc<SecretKey>>,
 }
 
 /// The server is listening.
@@ -73,6 +77,8 @@ pub(crate) struct App {
     /// append walks only its own entries, `extend::extend_resuming`).
     locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<Option<Resume>>>>>,
     log: Log,
+    /// The server's key, signing its checkpoints (§11).
+    key: Option<Arc<SecretKey>>,
 }
 
 impl App {
@@ -116,6 +122,7 @@ impl App {
         id: &str,
         entries: Vec<std::result::Result<BundleEntry, Refusal>>,
         documents: Vec<Vec<u8>>,
+        max_past: Option<chrono::Duration>,
     ) -> std::result::Result<Extended, problem::Problem> {
         use problem::Problem;
         let Some(path) = self.ledger_path(id) else {
@@ -140,6 +147,7 @@ impl App {
             now: crate::clock::now(),
             require_artifacts: false,
             documents,
+            max_past,
         };
         let e = extend::create(&tmp, entries, &opts, &mut None).map_err(refused)?;
         std::fs::rename(&tmp, &path).map_err(|e| Problem::internal(&Error::io(&path, &e)))?;
@@ -254,6 +262,7 @@ pub fn serve(config: Config, ready: impl FnOnce(&Ready), log: Log) -> Result<()>
             replay: Mutex::new(MemoryNonces::default()),
             locks: Mutex::default(),
             log: Arc::clone(&log),
+            key: config.key.clone(),
         });
         ready(&Ready {
             addr,

@@ -37,3 +37,4 @@ mod streaming;
 mod tamper;
 mod tiles;
 mod vectors;
+mod witness;
