@@ -30,7 +30,8 @@ fn show_key(args: &ServeArgs, key: &SecretKey) -> Result<Outcome> {
         ids.sort_by_key(|i| i.to_string());
         for id in ids {
             out!("vkey {}", server::witness::log_verifier(&id, &pk));
-            out!("clock-vkey {}", server::witness::clock_cosigner(&id, &pk)?);
+            let clock = server::witness::clock_cosigner(&id, &pk)?;
+            out!("clock-vkey {clock}");
         }
     }
     Ok(Outcome::Ok)
