@@ -1,5 +1,7 @@
-//! The resources of `schema/PROTOCOL.md` §5: one handler each. SQLite work runs on the
-//! blocking pool; writes to one ledger are serialised by its lock (readers run beside them).
+//! The resources of `schema/PROTOCOL.md` §5: one handler each. Store work runs on the
+//! blocking pool ([`App::store_work`]); writes to one ledger are serialised by its lock in
+//! this process, and by the ledger's head row across the processes of one database
+//! (readers run beside them).
 
 use std::io::{BufRead as _, BufReader};
 use std::path::PathBuf;
@@ -58,15 +60,6 @@ fn json_response(status: u16, v: &Value) -> Response {
         HeaderValue::from_static("application/json"),
     );
     r
-}
-
-/// Run `f` on the blocking pool.
-async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T, Problem> + Send + 'static,
-) -> Result<T, Problem> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| Problem::internal(&Error::new(format!("internal error: {e}"))))?
 }
 
 /// `GET /v1/`: versions and limits.
@@ -157,7 +150,11 @@ async fn create(State(app): State<Arc<App>>, req: Request) -> Answer {
     let lock = app.lock(&id);
     let _guard = lock.lock().await;
     let (app2, id2) = (Arc::clone(&app), id.clone());
-    let e = blocking(move || app2.create_ledger(&id2, vec![Ok(entry)], Vec::new())).await?;
+    let e = app
+        .store_work(super::WRITE_CONNECTIONS, move || {
+            app2.create_ledger(&id2, vec![Ok(entry)], Vec::new())
+        })
+        .await?;
     app.log(&format!("created ledger {id}"));
     Ok(extended(e, Some(&id)))
 }
@@ -191,7 +188,7 @@ fn upload_lines(file: &std::path::Path) -> Result<Vec<Vec<u8>>, Problem> {
 async fn upload(State(app): State<Arc<App>>, UrlPath(id): UrlPath<String>, req: Request) -> Answer {
     let (parts, body) = req.into_parts();
     let (file, _, digest) =
-        body::to_file(body, &parts.headers, "the ledger", MAX_UPLOAD, &app.data).await?;
+        body::to_file(body, &parts.headers, "the ledger", MAX_UPLOAD, &app.spool).await?;
     auth::admin(&app, &parts, &digest)?;
     let Some(_) = app.ledger_path(&id) else {
         return Err(Problem::bad_request(&Error::new(format!(
@@ -201,7 +198,7 @@ async fn upload(State(app): State<Arc<App>>, UrlPath(id): UrlPath<String>, req: 
     let lock = app.lock(&id);
     let _guard = lock.lock().await;
     let (app2, id2) = (Arc::clone(&app), id.clone());
-    let e = blocking(move || {
+    let e = app.store_work(super::WRITE_CONNECTIONS, move || {
         let lines = upload_lines(file.path())?;
         let mut docs = Vec::new();
         let mut entries = Vec::new();
@@ -254,7 +251,7 @@ async fn head(State(app): State<Arc<App>>, UrlPath(id): UrlPath<String>, req: Re
     let path = app
         .ledger_path(&id)
         .ok_or_else(|| Problem::not_found(&id))?;
-    let v = blocking(move || {
+    let v = app.store_work(1, move || {
         let l = Ledger::open(&path, Access::ReadOnly).map_err(|e| Problem::internal(&e))?;
         let size = l.size().map_err(|e| Problem::internal(&e))?;
         let e = l
@@ -308,7 +305,7 @@ async fn entries(
     let path = app
         .ledger_path(&id)
         .ok_or_else(|| Problem::not_found(&id))?;
-    let out = blocking(move || {
+    let out = app.store_work(1, move || {
         let l = Ledger::open(&path, Access::ReadOnly).map_err(|e| Problem::internal(&e))?;
         let mut out = Vec::new();
         for e in l
@@ -376,7 +373,8 @@ async fn append(State(app): State<Arc<App>>, UrlPath(id): UrlPath<String>, req: 
     let lock = app.lock(&id);
     let mut guard = lock.lock().await;
     let mut cache = guard.take();
-    let (e, cache) = blocking(move || {
+    let (e, cache) = app
+        .store_work(super::WRITE_CONNECTIONS, move || {
         let opts = ExtendOptions {
             now: crate::clock::now(),
             require_artifacts: true,
@@ -415,8 +413,8 @@ async fn artifact_target(
 }
 
 /// The artefact's size, if the ledger has it.
-async fn artifact_size(path: PathBuf, sha: String) -> Result<Option<u64>, Problem> {
-    blocking(move || {
+async fn artifact_size(app: &App, path: PathBuf, sha: String) -> Result<Option<u64>, Problem> {
+    app.store_work(1, move || {
         let l = Ledger::open(&path, Access::ReadOnly).map_err(|e| Problem::internal(&e))?;
         let found = l
             .read_artifact(&sha, &mut |_: &[u8]| {})
@@ -444,7 +442,7 @@ async fn has_artifact(
     let (parts, body) = req.into_parts();
     let (_, digest) = body::to_memory(body, &parts.headers, "the body", MAX_JSON).await?;
     let path = artifact_target(&app, &id, &sha, &parts, &digest).await?;
-    let n = artifact_size(path, sha.clone())
+    let n = artifact_size(&app, path, sha.clone())
         .await?
         .ok_or_else(|| no_artifact(&sha))?;
     let mut r = StatusCode::OK.into_response();
@@ -463,7 +461,7 @@ async fn get_artifact(
     let (_, digest) = body::to_memory(body, &parts.headers, "the body", MAX_JSON).await?;
     let path = artifact_target(&app, &id, &sha, &parts, &digest).await?;
     let sha2 = sha.clone();
-    let bytes = blocking(move || {
+    let bytes = app.store_work(1, move || {
         let l = Ledger::open(&path, Access::ReadOnly).map_err(|e| Problem::internal(&e))?;
         l.artifact_bytes(&sha2).map_err(|e| Problem::internal(&e))
     })
@@ -490,7 +488,7 @@ async fn put_artifact(
         &parts.headers,
         "the artefact",
         MAX_ARTIFACT,
-        &app.data,
+        &app.spool,
     )
     .await?;
     let path = artifact_target(&app, &id, &sha, &parts, &digest).await?;
@@ -508,7 +506,7 @@ async fn put_artifact(
     let lock = app.lock(&id);
     let _guard = lock.lock().await;
     let sha2 = sha.clone();
-    let created = blocking(move || {
+    let created = app.store_work(1, move || {
         let mut f = std::fs::File::open(file.path())
             .map_err(|e| Problem::internal(&Error::io(file.path(), &e)))?;
         extend::store_artifact(&path, &sha2, size, &mut f).map_err(|e| Problem::internal(&e))
