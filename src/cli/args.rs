@@ -357,12 +357,22 @@ Examples:
 #[derive(Args, Debug)]
 pub struct ServeArgs {
     /// Directory of the ledger files (DIR/<ledger id>.db); it must exist.
-    #[arg(long, value_name = "DIR", required_unless_present = "database", conflicts_with = "database")]
+    #[arg(
+        long,
+        value_name = "DIR",
+        required_unless_present = "database",
+        conflicts_with = "database"
+    )]
     pub data: Option<PathBuf>,
     /// PostgreSQL database holding every ledger: postgres://USER@HOST:PORT/DB, optionally
     /// ?pool_max=N (connections, default 10); a Unix socket as
     /// postgres://USER@%2Fvar%2Frun%2Fpostgresql/DB.
-    #[arg(long, value_name = "URL", env = "VOUCH_DATABASE_URL", hide_env_values = true)]
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "VOUCH_DATABASE_URL",
+        hide_env_values = true
+    )]
     pub database: Option<String>,
     /// Move the ledger files of DIR (a --data directory) into the --database, verified,
     /// then exit.

@@ -223,7 +223,16 @@ fn run(
                 kept = cached;
                 return repeat(&*reader, head, entries);
             }
-            let (e, r) = append(tx, [reader, other], path, ledger, head, entries, opts, cached)?;
+            let (e, r) = append(
+                tx,
+                [reader, other],
+                path,
+                ledger,
+                head,
+                entries,
+                opts,
+                cached,
+            )?;
             resumed = r;
             Ok(e)
         })();

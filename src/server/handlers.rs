@@ -198,40 +198,41 @@ async fn upload(State(app): State<Arc<App>>, UrlPath(id): UrlPath<String>, req: 
     let lock = app.lock(&id);
     let _guard = lock.lock().await;
     let (app2, id2) = (Arc::clone(&app), id.clone());
-    let e = app.store_work(super::WRITE_CONNECTIONS, move || {
-        let lines = upload_lines(file.path())?;
-        let mut docs = Vec::new();
-        let mut entries = Vec::new();
-        for (i, l) in lines.into_iter().enumerate() {
-            let no = i + 1;
-            if entries.is_empty()
-                && let Ok(d) = serde_json::from_slice::<DocumentLine>(&l)
-            {
-                let bytes = base64_decode(&d.document).ok_or_else(|| {
-                    Problem::bad_request(&Error::new(format!(
-                        "line {no}: document: not canonical padded base64"
-                    )))
-                    .with("line", json!(no))
-                })?;
-                docs.push(bytes);
-                continue;
+    let e = app
+        .store_work(super::WRITE_CONNECTIONS, move || {
+            let lines = upload_lines(file.path())?;
+            let mut docs = Vec::new();
+            let mut entries = Vec::new();
+            for (i, l) in lines.into_iter().enumerate() {
+                let no = i + 1;
+                if entries.is_empty()
+                    && let Ok(d) = serde_json::from_slice::<DocumentLine>(&l)
+                {
+                    let bytes = base64_decode(&d.document).ok_or_else(|| {
+                        Problem::bad_request(&Error::new(format!(
+                            "line {no}: document: not canonical padded base64"
+                        )))
+                        .with("line", json!(no))
+                    })?;
+                    docs.push(bytes);
+                    continue;
+                }
+                entries.push(
+                    decode_line(&l)
+                        .map_err(|w| Refusal::Malformed(Error::new(format!("line {no}: {w}")))),
+                );
             }
-            entries.push(
-                decode_line(&l)
-                    .map_err(|w| Refusal::Malformed(Error::new(format!("line {no}: {w}")))),
-            );
-        }
-        let first = entries.first().and_then(|e| e.as_ref().ok());
-        if let Some(e) = first
-            && EntryHeader::parse(&e.body).is_ok_and(|h| h.ledger.to_string() != id2)
-        {
-            return Err(Problem::bad_request(&Error::new(format!(
-                "the genesis entry is of another ledger than {id2}"
-            ))));
-        }
-        app2.create_ledger(&id2, entries, docs)
-    })
-    .await?;
+            let first = entries.first().and_then(|e| e.as_ref().ok());
+            if let Some(e) = first
+                && EntryHeader::parse(&e.body).is_ok_and(|h| h.ledger.to_string() != id2)
+            {
+                return Err(Problem::bad_request(&Error::new(format!(
+                    "the genesis entry is of another ledger than {id2}"
+                ))));
+            }
+            app2.create_ledger(&id2, entries, docs)
+        })
+        .await?;
     app.log(&format!("uploaded ledger {id} ({} entries)", e.last));
     Ok(extended(e, Some(&id)))
 }
@@ -251,20 +252,21 @@ async fn head(State(app): State<Arc<App>>, UrlPath(id): UrlPath<String>, req: Re
     let path = app
         .ledger_path(&id)
         .ok_or_else(|| Problem::not_found(&id))?;
-    let v = app.store_work(1, move || {
-        let l = Ledger::open(&path, Access::ReadOnly).map_err(|e| Problem::internal(&e))?;
-        let size = l.size().map_err(|e| Problem::internal(&e))?;
-        let e = l
-            .entry(size)
-            .map_err(|e| Problem::internal(&e))?
-            .ok_or_else(|| Problem::internal(&Error::new("the ledger has no entry")))?;
-        Ok(json!({
-            "hash": hex::encode(e.hash()),
-            "seq": e.seq(),
-            "time": crate::format::entry::format_time(&e.header.time),
-        }))
-    })
-    .await?;
+    let v = app
+        .store_work(1, move || {
+            let l = Ledger::open(&path, Access::ReadOnly).map_err(|e| Problem::internal(&e))?;
+            let size = l.size().map_err(|e| Problem::internal(&e))?;
+            let e = l
+                .entry(size)
+                .map_err(|e| Problem::internal(&e))?
+                .ok_or_else(|| Problem::internal(&Error::new("the ledger has no entry")))?;
+            Ok(json!({
+                "hash": hex::encode(e.hash()),
+                "seq": e.seq(),
+                "time": crate::format::entry::format_time(&e.header.time),
+            }))
+        })
+        .await?;
     Ok(json_response(200, &v))
 }
 
@@ -305,20 +307,21 @@ async fn entries(
     let path = app
         .ledger_path(&id)
         .ok_or_else(|| Problem::not_found(&id))?;
-    let out = app.store_work(1, move || {
-        let l = Ledger::open(&path, Access::ReadOnly).map_err(|e| Problem::internal(&e))?;
-        let mut out = Vec::new();
-        for e in l
-            .entries_after(after, limit)
-            .map_err(|e| Problem::internal(&e))?
-        {
-            let line = encode_line(e.seq(), &e.body, &e.signature, &e.payload, None)
-                .map_err(|e| Problem::internal(&e))?;
-            out.extend_from_slice(&line);
-        }
-        Ok(out)
-    })
-    .await?;
+    let out = app
+        .store_work(1, move || {
+            let l = Ledger::open(&path, Access::ReadOnly).map_err(|e| Problem::internal(&e))?;
+            let mut out = Vec::new();
+            for e in l
+                .entries_after(after, limit)
+                .map_err(|e| Problem::internal(&e))?
+            {
+                let line = encode_line(e.seq(), &e.body, &e.signature, &e.payload, None)
+                    .map_err(|e| Problem::internal(&e))?;
+                out.extend_from_slice(&line);
+            }
+            Ok(out)
+        })
+        .await?;
     let mut r = (StatusCode::OK, out).into_response();
     r.headers_mut().insert(
         header::CONTENT_TYPE,
@@ -375,15 +378,15 @@ async fn append(State(app): State<Arc<App>>, UrlPath(id): UrlPath<String>, req: 
     let mut cache = guard.take();
     let (e, cache) = app
         .store_work(super::WRITE_CONNECTIONS, move || {
-        let opts = ExtendOptions {
-            now: crate::clock::now(),
-            require_artifacts: true,
-            documents: Vec::new(),
-        };
-        let e = extend::extend_resuming(&path, base, entries, &opts, &mut cache);
-        Ok((e.map_err(super::refused), cache))
-    })
-    .await?;
+            let opts = ExtendOptions {
+                now: crate::clock::now(),
+                require_artifacts: true,
+                documents: Vec::new(),
+            };
+            let e = extend::extend_resuming(&path, base, entries, &opts, &mut cache);
+            Ok((e.map_err(super::refused), cache))
+        })
+        .await?;
     *guard = cache;
     drop(guard);
     let e = e?;
@@ -461,12 +464,13 @@ async fn get_artifact(
     let (_, digest) = body::to_memory(body, &parts.headers, "the body", MAX_JSON).await?;
     let path = artifact_target(&app, &id, &sha, &parts, &digest).await?;
     let sha2 = sha.clone();
-    let bytes = app.store_work(1, move || {
-        let l = Ledger::open(&path, Access::ReadOnly).map_err(|e| Problem::internal(&e))?;
-        l.artifact_bytes(&sha2).map_err(|e| Problem::internal(&e))
-    })
-    .await?
-    .ok_or_else(|| no_artifact(&sha))?;
+    let bytes = app
+        .store_work(1, move || {
+            let l = Ledger::open(&path, Access::ReadOnly).map_err(|e| Problem::internal(&e))?;
+            l.artifact_bytes(&sha2).map_err(|e| Problem::internal(&e))
+        })
+        .await?
+        .ok_or_else(|| no_artifact(&sha))?;
     let mut r = (StatusCode::OK, Body::from(bytes)).into_response();
     r.headers_mut().insert(
         header::CONTENT_TYPE,
@@ -506,12 +510,13 @@ async fn put_artifact(
     let lock = app.lock(&id);
     let _guard = lock.lock().await;
     let sha2 = sha.clone();
-    let created = app.store_work(1, move || {
-        let mut f = std::fs::File::open(file.path())
-            .map_err(|e| Problem::internal(&Error::io(file.path(), &e)))?;
-        extend::store_artifact(&path, &sha2, size, &mut f).map_err(|e| Problem::internal(&e))
-    })
-    .await?;
+    let created = app
+        .store_work(1, move || {
+            let mut f = std::fs::File::open(file.path())
+                .map_err(|e| Problem::internal(&Error::io(file.path(), &e)))?;
+            extend::store_artifact(&path, &sha2, size, &mut f).map_err(|e| Problem::internal(&e))
+        })
+        .await?;
     if created {
         app.log(&format!("ledger {id}: artefact {sha} ({size} bytes)"));
     }

@@ -148,9 +148,9 @@ fn move_one(id: &str, file: &Path, at: &PathBuf) -> Result<Option<(u64, usize)>>
     };
     let created = extend::create(at, entries_of(&ledger), &xopts, &mut None).map_err(|r| {
         match r {
-            Refusal::Rejected { error, .. } | Refusal::Malformed(error) | Refusal::Failed(error) => {
-                error
-            }
+            Refusal::Rejected { error, .. }
+            | Refusal::Malformed(error)
+            | Refusal::Failed(error) => error,
             Refusal::HeadMoved(_) => Error::new(format!("ledger {id}: created meanwhile")),
         }
         .context(file.display())
@@ -159,7 +159,12 @@ fn move_one(id: &str, file: &Path, at: &PathBuf) -> Result<Option<(u64, usize)>>
     for e in ledger.entries_of_kind(Kind::Evidence, None)? {
         let p: EvidencePayload = payload::decode(&e.payload)
             .map_err(|w| Error::new(format!("{}: entry {}: {w}", file.display(), e.seq())))?;
-        stored.extend(p.artifacts.into_iter().filter(|a| a.stored).map(|a| a.sha256));
+        stored.extend(
+            p.artifacts
+                .into_iter()
+                .filter(|a| a.stored)
+                .map(|a| a.sha256),
+        );
     }
     for sha in &stored {
         let bytes = ledger.artifact_bytes(sha)?.ok_or_else(|| {

@@ -97,8 +97,13 @@ impl Hosting {
 
 /// A URL without the password of its user part or a `password=` parameter.
 fn redact(url: &str) -> String {
-    let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));
-    let mut out = match base.split_once("://").and_then(|(s, r)| Some((s, r.split_once('@')?))) {
+    let (base, query) = url
+        .split_once('?')
+        .map_or((url, None), |(b, q)| (b, Some(q)));
+    let mut out = match base
+        .split_once("://")
+        .and_then(|(s, r)| Some((s, r.split_once('@')?)))
+    {
         Some((scheme, (user, host))) => {
             let user = user.split_once(':').map_or(user, |(u, _)| u);
             format!("{scheme}://{user}@{host}")
@@ -106,7 +111,10 @@ fn redact(url: &str) -> String {
         None => base.to_string(),
     };
     if let Some(q) = query {
-        let kept: Vec<&str> = q.split('&').filter(|p| !p.starts_with("password=")).collect();
+        let kept: Vec<&str> = q
+            .split('&')
+            .filter(|p| !p.starts_with("password="))
+            .collect();
         out = format!("{out}?{}", kept.join("&"));
     }
     out
@@ -171,14 +179,19 @@ impl App {
         f: impl FnOnce() -> std::result::Result<T, problem::Problem> + Send + 'static,
     ) -> std::result::Result<T, problem::Problem> {
         let _permits = match &self.connections {
-            Some(s) => Some(Arc::clone(s).acquire_many_owned(connections).await.map_err(
-                |_| problem::Problem::internal(&Error::new("the server is shutting down")),
-            )?),
+            Some(s) => Some(
+                Arc::clone(s)
+                    .acquire_many_owned(connections)
+                    .await
+                    .map_err(|_| {
+                        problem::Problem::internal(&Error::new("the server is shutting down"))
+                    })?,
+            ),
             None => None,
         };
-        tokio::task::spawn_blocking(f).await.map_err(|e| {
-            problem::Problem::internal(&Error::new(format!("internal error: {e}")))
-        })?
+        tokio::task::spawn_blocking(f)
+            .await
+            .map_err(|e| problem::Problem::internal(&Error::new(format!("internal error: {e}"))))?
     }
 
     /// The absolute URI a request was signed for: the public URL and the request line's
@@ -302,10 +315,17 @@ pub fn check(config: &Config) -> Result<()> {
         Hosting::Directory(_) => {}
         Hosting::Database(url) => {
             if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
-                return Err(Error::new(format!("--database {}: not a postgres:// URL", redact(url)))
-                    .hint("for example --database postgres://vouch@db.internal:5432/vouch"));
+                return Err(Error::new(format!(
+                    "--database {}: not a postgres:// URL",
+                    redact(url)
+                ))
+                .hint("for example --database postgres://vouch@db.internal:5432/vouch"));
             }
-            if config.hosting.connections().is_some_and(|n| n < WRITE_CONNECTIONS) {
+            if config
+                .hosting
+                .connections()
+                .is_some_and(|n| n < WRITE_CONNECTIONS)
+            {
                 return Err(Error::new(format!(
                     "--database {}: pool_max is below {WRITE_CONNECTIONS}, the connections one append holds",
                     redact(url)

@@ -28,6 +28,7 @@ mod proof;
 mod report_parts;
 mod scope_response;
 mod serve;
+mod serve_pg;
 mod since_at;
 mod status;
 mod streaming;

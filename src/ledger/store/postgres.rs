@@ -109,8 +109,9 @@ impl Location {
     pub(crate) fn database(s: &str) -> Result<Self> {
         let loc = Self::parse_as(s, false)?;
         if !loc.ledger.is_empty() {
-            return Err(Error::new(format!("{}: names a ledger", redact(s)))
-                .hint("give the database's URL without ?ledger=NAME: every ledger in it is served"));
+            return Err(Error::new(format!("{}: names a ledger", redact(s))).hint(
+                "give the database's URL without ?ledger=NAME: every ledger in it is served",
+            ));
         }
         Ok(loc)
     }
@@ -230,7 +231,10 @@ fn db_err(at: &Path, e: &postgres::Error) -> Error {
 /// serialization failure or deadlock (40001, 40P01).
 fn transient_state(code: &str) -> bool {
     code.starts_with("08")
-        || matches!(code, "57P01" | "57P02" | "57P03" | "53300" | "40001" | "40P01")
+        || matches!(
+            code,
+            "57P01" | "57P02" | "57P03" | "53300" | "40001" | "40P01"
+        )
 }
 
 /// The pools of this process, one per database (connection string).
@@ -405,10 +409,13 @@ impl Postgres {
         let pool = pool(&loc)?;
         let store = Self::on(pool, Arc::new(loc), Access::ReadOnly)?;
         store.with(|c| {
-            c.query("SELECT ledger_id FROM vouch.ledgers ORDER BY ledger_id", &[])?
-                .iter()
-                .map(|r| r.try_get(0))
-                .collect()
+            c.query(
+                "SELECT ledger_id FROM vouch.ledgers ORDER BY ledger_id",
+                &[],
+            )?
+            .iter()
+            .map(|r| r.try_get(0))
+            .collect()
         })
     }
 
