@@ -10,7 +10,7 @@
 //! the files are never changed.
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use super::{Hosting, is_ledger_id};
 use crate::bundle::BundleEntry;
@@ -102,7 +102,7 @@ pub fn import(
 }
 
 /// Move one file: `None` if the database has the ledger already.
-fn move_one(id: &str, file: &Path, at: &PathBuf) -> Result<Option<(u64, usize)>> {
+fn move_one(id: &str, file: &Path, at: &Path) -> Result<Option<(u64, usize)>> {
     if extend::exists(at)? {
         return Ok(None);
     }
