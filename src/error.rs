@@ -13,6 +13,9 @@ use std::path::Path;
 pub struct Error {
     message: String,
     hint: Option<String>,
+    /// The failure is of the moment (a database restarting, every connection busy): the
+    /// same request may succeed if tried again.
+    transient: bool,
 }
 
 /// Result alias used across the library.
@@ -24,6 +27,7 @@ impl Error {
         Self {
             message: message.into(),
             hint: None,
+            transient: false,
         }
     }
 
@@ -49,6 +53,19 @@ impl Error {
             _ => lower_first(&err.to_string()),
         };
         Self::new(format!("{}: {what}", path.display()))
+    }
+
+    /// Mark the failure as of the moment: trying again later may succeed (`vouch serve`
+    /// answers 503 with `Retry-After`).
+    #[must_use]
+    pub fn transient(mut self) -> Self {
+        self.transient = true;
+        self
+    }
+
+    /// Whether trying again later may succeed ([`Error::transient`]).
+    pub fn is_transient(&self) -> bool {
+        self.transient
     }
 
     /// The message, without the hint.

@@ -398,10 +398,17 @@ Examples:
 const SERVE_HELP: &str = "Plain HTTP is served only on a loopback address; any other --listen \
 address needs --tls-cert and --tls-key (or listen on 127.0.0.1 behind a TLS reverse proxy and \
 give its URL with --public-url). Prints one line when listening: the URL, the data directory \
-and the number of ledgers. Stops on SIGTERM or ctrl-c, letting open requests finish.
+or database, and the number of ledgers. Stops on SIGTERM or ctrl-c, letting open requests finish.
+
+With --database every ledger is in one PostgreSQL database (the vouch schema is created or \
+migrated at start-up); several servers may share it. --import DIR moves the ledger files of a \
+--data directory into the database, each verified on the way, prints what became of each and \
+exits (ledgers the database has are skipped; exit 1 if one was refused).
 
 Examples:
   vouch serve --data /srv/vouch --admin keys/ops.pub
+  vouch serve --database postgres://vouch@db.internal:5432/vouch?pool_max=20 --admin keys/ops.pub
+  vouch serve --database postgres://vouch@db.internal/vouch --import /srv/vouch
   vouch serve --data /srv/vouch --listen 0.0.0.0:7878 --tls-cert cert.pem --tls-key key.pem --admin keys/ops.pub
   vouch serve --data /srv/vouch --listen 127.0.0.1:7878 --public-url https://vouch.example.net
   vouch serve --data /srv/vouch --admin keys/ops.pub --key keys/server.key
@@ -411,8 +418,27 @@ Examples:
 #[derive(Args, Debug)]
 pub struct ServeArgs {
     /// Directory of the ledger files (DIR/<ledger id>.db); it must exist.
-    #[arg(long, value_name = "DIR", required_unless_present = "show_key")]
+    #[arg(
+        long,
+        value_name = "DIR",
+        required_unless_present_any = ["database", "show_key"],
+        conflicts_with = "database"
+    )]
     pub data: Option<PathBuf>,
+    /// PostgreSQL database holding every ledger: postgres://USER@HOST:PORT/DB, optionally
+    /// ?pool_max=N (connections, default 10); a Unix socket as
+    /// postgres://USER@%2Fvar%2Frun%2Fpostgresql/DB.
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "VOUCH_DATABASE_URL",
+        hide_env_values = true
+    )]
+    pub database: Option<String>,
+    /// Move the ledger files of DIR (a --data directory) into the --database, verified,
+    /// then exit.
+    #[arg(long, value_name = "DIR", requires = "database")]
+    pub import: Option<PathBuf>,
     /// Address and port to listen on (port 0: any free port, printed when listening).
     #[arg(long, value_name = "ADDR:PORT", default_value = "127.0.0.1:7878")]
     pub listen: String,

@@ -1,4 +1,5 @@
-//! `vouch serve`: run the sharing server (`schema/PROTOCOL.md`) until SIGTERM or ctrl-c.
+//! `vouch serve`: run the sharing server (`schema/PROTOCOL.md`) until SIGTERM or ctrl-c, or
+//! move ledger files into its database (`--import`).
 
 use std::io::{self, Write as _};
 use std::net::SocketAddr;
@@ -9,7 +10,7 @@ use super::output::Outcome;
 use vouch::crypto::SecretKey;
 use vouch::crypto::keyfile::{load_public, load_secret};
 use vouch::format::entry::LedgerId;
-use vouch::server::{self, Config};
+use vouch::server::{self, Config, Hosting, Imported};
 use vouch::{Error, Result};
 
 /// `vouch serve --show-key`: the server key's fingerprint and public key, and the verifier
@@ -49,9 +50,23 @@ pub(crate) fn serve(args: &ServeArgs) -> Result<Outcome> {
         };
         return show_key(args, key);
     }
-    let Some(data) = args.data.clone() else {
-        return Err(Error::new("--data DIR is needed").hint("vouch serve --data DIR"));
+    let hosting = match (&args.data, &args.database) {
+        (Some(d), None) => Hosting::Directory(d.clone()),
+        (None, Some(url)) => Hosting::Database(url.clone()),
+        _ => {
+            return Err(Error::new("give one of --data DIR and --database URL")
+                .hint("--data: ledger files in a directory; --database: every ledger in one PostgreSQL database (also VOUCH_DATABASE_URL)"));
+        }
     };
+    if let (Some(dir), Hosting::Database(url)) = (&args.import, &hosting) {
+        return import(url, dir);
+    }
+    if key.is_some() && matches!(hosting, Hosting::Database(_)) {
+        return Err(Error::new(
+            "--key with --database: the server's checkpoints and cosignatures are kept beside ledger files, not yet in PostgreSQL",
+        )
+        .hint("serve with --data DIR to sign receipts, or without --key"));
+    }
     let listen: SocketAddr = args.listen.parse().map_err(|_| {
         Error::new(format!(
             "--listen {:?}: not an address and port",
@@ -65,8 +80,13 @@ pub(crate) fn serve(args: &ServeArgs) -> Result<Outcome> {
         .map(|p| load_public(p).map_err(|e| e.context("--admin")))
         .collect::<Result<Vec<_>>>()?;
     let fingerprint = key.as_ref().map(|k| k.public().fingerprint().to_string());
+    let shown = hosting.shown();
+    let what = match &hosting {
+        Hosting::Directory(_) => "data",
+        Hosting::Database(_) => "database",
+    };
     let config = Config {
-        data: data.clone(),
+        hosting,
         listen,
         tls: args.tls_cert.clone().zip(args.tls_key.clone()),
         admins,
@@ -80,9 +100,8 @@ pub(crate) fn serve(args: &ServeArgs) -> Result<Outcome> {
         config,
         |ready| {
             out!(
-                "vouch serve: listening on {} (data {}, {} ledger{}, {})",
+                "vouch serve: listening on {} ({what} {shown}, {} ledger{}, {})",
                 ready.url,
-                data.display(),
                 ready.ledgers,
                 if ready.ledgers == 1 { "" } else { "s" },
                 fingerprint.as_deref().map_or_else(
@@ -94,4 +113,28 @@ pub(crate) fn serve(args: &ServeArgs) -> Result<Outcome> {
         log,
     )?;
     Ok(Outcome::Ok)
+}
+
+/// `vouch serve --database URL --import DIR`: one line per ledger, then the counts.
+fn import(url: &str, dir: &std::path::Path) -> Result<Outcome> {
+    let (moved, skipped, refused) = server::import(url, dir, &mut |i| match i {
+        Imported::Moved {
+            id,
+            entries,
+            artifacts,
+        } => out!("imported {id}: {entries} entries, {artifacts} stored artefacts"),
+        Imported::Exists { id } => out!("skipped {id}: the database has it already"),
+        Imported::Refused { id, error } => {
+            out!("refused {id}: {}", error.message());
+            if let Some(h) = error.hint_text() {
+                out!("  hint: {h}");
+            }
+        }
+    })?;
+    out!("{moved} imported, {skipped} skipped (already there), {refused} refused");
+    Ok(if refused > 0 {
+        Outcome::Problem
+    } else {
+        Outcome::Ok
+    })
 }

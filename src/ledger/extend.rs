@@ -202,7 +202,8 @@ pub fn create(
         })?,
     };
     let id = header.ledger.to_string();
-    let mut engine = store::create(
+    // In PostgreSQL the ledger row lands with the entries, in one transaction.
+    let mut engine = store::create_staged(
         path,
         &[("ledger_id", &id), ("format", header.version.as_str())],
     )?;
@@ -239,6 +240,9 @@ fn run(
     cache: &mut Option<Resume>,
 ) -> Result<Extended, Refusal> {
     let mut refusal: Option<Refusal> = None;
+    // The readers the transaction uses beside it (committed rows): opened from the
+    // engine, which sees a ledger whose creation is not committed yet.
+    let readers = [engine.reopen()?, engine.reopen()?];
     let cached = cache.take();
     let mut kept = None;
     let mut resumed = None;
@@ -246,11 +250,21 @@ fn run(
         let out = (|| {
             let head = head_of(tx)?;
             let cached = cached.filter(|c| c.head() == (head.seq, head.hash));
+            let [reader, other] = readers;
             if head != base {
                 kept = cached;
-                return repeat(path, head, entries);
+                return repeat(&*reader, head, entries);
             }
-            let (e, r) = append(tx, path, ledger, head, entries, opts, cached)?;
+            let (e, r) = append(
+                tx,
+                [reader, other],
+                path,
+                ledger,
+                head,
+                entries,
+                opts,
+                cached,
+            )?;
             resumed = r;
             Ok(e)
         })();
@@ -275,11 +289,10 @@ fn run(
 /// The head is not `base`: a repeat of entries stored already (`PROTOCOL.md` §6.3), or
 /// entries signed on another head.
 fn repeat(
-    path: &Path,
+    store: &dyn Engine,
     head: Head,
     entries: impl IntoIterator<Item = Result<BundleEntry, Refusal>>,
 ) -> Result<Extended, Refusal> {
-    let store = store::open(path, Access::ReadOnly)?;
     let mut first = None;
     let mut last = 0;
     for e in entries {
@@ -538,9 +551,12 @@ fn store_documents(tx: &dyn Txn, documents: &[Vec<u8>]) -> Result<HashMap<String
     Ok(out)
 }
 
-/// The head is `base`: store the entries and walk them after the stored ones.
+/// The head is `base`: store the entries and walk them after the stored ones (`readers`:
+/// two read handles on the committed rows).
+#[allow(clippy::too_many_arguments)]
 fn append(
     tx: &dyn Txn,
+    readers: [Box<dyn Engine>; 2],
     path: &Path,
     ledger: LedgerId,
     head: Head,
@@ -550,7 +566,7 @@ fn append(
 ) -> Result<(Extended, Option<Resume>), Refusal> {
     let documents = store_documents(tx, &opts.documents)?;
     let texts: Arc<Mutex<HashMap<u64, Vec<u8>>>> = Arc::default();
-    let reader = store::open(path, Access::ReadOnly)?;
+    let [reader, lookup_store] = readers;
     let since = match head.seq {
         _ if cached.is_some() => None,
         0 => None,
@@ -562,7 +578,7 @@ fn append(
         }),
     };
     let lookup = Lookup {
-        store: store::open(path, Access::ReadOnly)?,
+        store: lookup_store,
         texts: Arc::clone(&texts),
         documents,
     };
@@ -673,6 +689,25 @@ fn check_artifacts(path: &Path, artifacts: &[(u64, String, String, u64)]) -> Res
         });
     }
     Ok(())
+}
+
+/// Whether there is a ledger at `path`: a file, or a `postgres://…?ledger=NAME` location.
+///
+/// # Errors
+///
+/// The database cannot be reached.
+pub fn exists(path: &Path) -> Result<bool> {
+    store::exists(path)
+}
+
+/// The ledgers of the PostgreSQL database at `url` (`postgres://…`, without `ledger=`), by
+/// name; the database's vouch schema is brought up to date first.
+///
+/// # Errors
+///
+/// A malformed URL, a database that cannot be reached or is of a newer schema.
+pub fn database_ledgers(url: &str) -> Result<Vec<String>> {
+    store::database_ledgers(url)
 }
 
 /// Store an artefact (`PROTOCOL.md` §6.6) in the ledger file at `path` under `sha256`, the

@@ -82,7 +82,7 @@ fn claimed(parts: &Parts) -> Option<Fingerprint> {
 /// The key `fp` if it is registered in the ledger at `path` and valid (neither retired
 /// nor revoked, `FORMAT.md` §14).
 fn registered(path: &Path, fp: &Fingerprint) -> crate::Result<Option<PublicKey>> {
-    if !path.is_file() {
+    if !crate::ledger::extend::exists(path)? {
         return Ok(None);
     }
     let ledger = Ledger::open(path, Access::ReadOnly)?;
@@ -111,10 +111,12 @@ pub async fn party(
         return Err(Problem::not_found(id));
     };
     let key = match claimed(parts) {
-        Some(fp) => tokio::task::spawn_blocking(move || registered(&path, &fp))
-            .await
-            .map_err(|e| Problem::internal(&Error::new(format!("internal error: {e}"))))?
-            .map_err(|e| Problem::internal(&e))?,
+        Some(fp) => {
+            app.store_work(1, move || {
+                registered(&path, &fp).map_err(|e| Problem::internal(&e))
+            })
+            .await?
+        }
         None => None,
     };
     verify(app, parts, digest, key).map_err(|e| match e {

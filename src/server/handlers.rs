@@ -1,5 +1,7 @@
-//! The resources of `schema/PROTOCOL.md` §5: one handler each. SQLite work runs on the
-//! blocking pool; writes to one ledger are serialised by its lock (readers run beside them).
+//! The resources of `schema/PROTOCOL.md` §5: one handler each. Store work runs on the
+//! blocking pool ([`App::store_work`]); writes to one ledger are serialised by its lock in
+//! this process, and by the ledger's head row across the processes of one database
+//! (readers run beside them).
 
 use std::io::{BufRead as _, BufReader};
 use std::path::PathBuf;
@@ -169,12 +171,13 @@ async fn create(State(app): State<Arc<App>>, req: Request) -> Answer {
     let lock = app.lock(&id);
     let _guard = lock.lock().await;
     let (app2, id2) = (Arc::clone(&app), id.clone());
-    let (e, r) = blocking(move || {
-        let max_past = Some(extend::MAX_PAST);
-        let e = app2.create_ledger(&id2, vec![Ok(entry)], Vec::new(), max_past)?;
-        Ok((e, receipt(&app2, &id2)?))
-    })
-    .await?;
+    let (e, r) = app
+        .store_work(super::WRITE_CONNECTIONS, move || {
+            let max_past = Some(extend::MAX_PAST);
+            let e = app2.create_ledger(&id2, vec![Ok(entry)], Vec::new(), max_past)?;
+            Ok((e, receipt(&app2, &id2)?))
+        })
+        .await?;
     app.log(&format!("created ledger {id}"));
     Ok(extended(e, Some(&id), r))
 }
@@ -208,7 +211,7 @@ fn upload_lines(file: &std::path::Path) -> Result<Vec<Vec<u8>>, Problem> {
 async fn upload(State(app): State<Arc<App>>, UrlPath(id): UrlPath<String>, req: Request) -> Answer {
     let (parts, body) = req.into_parts();
     let (file, _, digest) =
-        body::to_file(body, &parts.headers, "the ledger", MAX_UPLOAD, &app.data).await?;
+        body::to_file(body, &parts.headers, "the ledger", MAX_UPLOAD, &app.spool).await?;
     auth::admin(&app, &parts, &digest)?;
     let Some(_) = app.ledger_path(&id) else {
         return Err(Problem::bad_request(&Error::new(format!(
@@ -218,42 +221,43 @@ async fn upload(State(app): State<Arc<App>>, UrlPath(id): UrlPath<String>, req: 
     let lock = app.lock(&id);
     let _guard = lock.lock().await;
     let (app2, id2) = (Arc::clone(&app), id.clone());
-    let e = blocking(move || {
-        let lines = upload_lines(file.path())?;
-        let mut docs = Vec::new();
-        let mut entries = Vec::new();
-        for (i, l) in lines.into_iter().enumerate() {
-            let no = i + 1;
-            if entries.is_empty()
-                && let Ok(d) = serde_json::from_slice::<DocumentLine>(&l)
-            {
-                let bytes = base64_decode(&d.document).ok_or_else(|| {
-                    Problem::bad_request(&Error::new(format!(
-                        "line {no}: document: not canonical padded base64"
-                    )))
-                    .with("line", json!(no))
-                })?;
-                docs.push(bytes);
-                continue;
+    let e = app
+        .store_work(super::WRITE_CONNECTIONS, move || {
+            let lines = upload_lines(file.path())?;
+            let mut docs = Vec::new();
+            let mut entries = Vec::new();
+            for (i, l) in lines.into_iter().enumerate() {
+                let no = i + 1;
+                if entries.is_empty()
+                    && let Ok(d) = serde_json::from_slice::<DocumentLine>(&l)
+                {
+                    let bytes = base64_decode(&d.document).ok_or_else(|| {
+                        Problem::bad_request(&Error::new(format!(
+                            "line {no}: document: not canonical padded base64"
+                        )))
+                        .with("line", json!(no))
+                    })?;
+                    docs.push(bytes);
+                    continue;
+                }
+                entries.push(
+                    decode_line(&l)
+                        .map_err(|w| Refusal::Malformed(Error::new(format!("line {no}: {w}")))),
+                );
             }
-            entries.push(
-                decode_line(&l)
-                    .map_err(|w| Refusal::Malformed(Error::new(format!("line {no}: {w}")))),
-            );
-        }
-        let first = entries.first().and_then(|e| e.as_ref().ok());
-        if let Some(e) = first
-            && EntryHeader::parse(&e.body).is_ok_and(|h| h.ledger.to_string() != id2)
-        {
-            return Err(Problem::bad_request(&Error::new(format!(
-                "the genesis entry is of another ledger than {id2}"
-            ))));
-        }
-        // An existing history keeps its times: no bound before the server's clock.
-        let e = app2.create_ledger(&id2, entries, docs, None)?;
-        Ok((e, receipt(&app2, &id2)?))
-    })
-    .await?;
+            let first = entries.first().and_then(|e| e.as_ref().ok());
+            if let Some(e) = first
+                && EntryHeader::parse(&e.body).is_ok_and(|h| h.ledger.to_string() != id2)
+            {
+                return Err(Problem::bad_request(&Error::new(format!(
+                    "the genesis entry is of another ledger than {id2}"
+                ))));
+            }
+            // An existing history keeps its times: no bound before the server's clock.
+            let e = app2.create_ledger(&id2, entries, docs, None)?;
+            Ok((e, receipt(&app2, &id2)?))
+        })
+        .await?;
     let (e, r) = e;
     app.log(&format!("uploaded ledger {id} ({} entries)", e.last));
     Ok(extended(e, Some(&id), r))
@@ -274,20 +278,21 @@ async fn head(State(app): State<Arc<App>>, UrlPath(id): UrlPath<String>, req: Re
     let path = app
         .ledger_path(&id)
         .ok_or_else(|| Problem::not_found(&id))?;
-    let v = blocking(move || {
-        let l = Ledger::open(&path, Access::ReadOnly).map_err(|e| Problem::internal(&e))?;
-        let size = l.size().map_err(|e| Problem::internal(&e))?;
-        let e = l
-            .entry(size)
-            .map_err(|e| Problem::internal(&e))?
-            .ok_or_else(|| Problem::internal(&Error::new("the ledger has no entry")))?;
-        Ok(json!({
-            "hash": hex::encode(e.hash()),
-            "seq": e.seq(),
-            "time": crate::format::entry::format_time(&e.header.time),
-        }))
-    })
-    .await?;
+    let v = app
+        .store_work(1, move || {
+            let l = Ledger::open(&path, Access::ReadOnly).map_err(|e| Problem::internal(&e))?;
+            let size = l.size().map_err(|e| Problem::internal(&e))?;
+            let e = l
+                .entry(size)
+                .map_err(|e| Problem::internal(&e))?
+                .ok_or_else(|| Problem::internal(&Error::new("the ledger has no entry")))?;
+            Ok(json!({
+                "hash": hex::encode(e.hash()),
+                "seq": e.seq(),
+                "time": crate::format::entry::format_time(&e.header.time),
+            }))
+        })
+        .await?;
     Ok(json_response(200, &v))
 }
 
@@ -328,20 +333,21 @@ async fn entries(
     let path = app
         .ledger_path(&id)
         .ok_or_else(|| Problem::not_found(&id))?;
-    let out = blocking(move || {
-        let l = Ledger::open(&path, Access::ReadOnly).map_err(|e| Problem::internal(&e))?;
-        let mut out = Vec::new();
-        for e in l
-            .entries_after(after, limit)
-            .map_err(|e| Problem::internal(&e))?
-        {
-            let line = encode_line(e.seq(), &e.body, &e.signature, &e.payload, None)
-                .map_err(|e| Problem::internal(&e))?;
-            out.extend_from_slice(&line);
-        }
-        Ok(out)
-    })
-    .await?;
+    let out = app
+        .store_work(1, move || {
+            let l = Ledger::open(&path, Access::ReadOnly).map_err(|e| Problem::internal(&e))?;
+            let mut out = Vec::new();
+            for e in l
+                .entries_after(after, limit)
+                .map_err(|e| Problem::internal(&e))?
+            {
+                let line = encode_line(e.seq(), &e.body, &e.signature, &e.payload, None)
+                    .map_err(|e| Problem::internal(&e))?;
+                out.extend_from_slice(&line);
+            }
+            Ok(out)
+        })
+        .await?;
     let mut r = (StatusCode::OK, out).into_response();
     r.headers_mut().insert(
         header::CONTENT_TYPE,
@@ -397,21 +403,22 @@ async fn append(State(app): State<Arc<App>>, UrlPath(id): UrlPath<String>, req: 
     let mut guard = lock.lock().await;
     let mut cache = guard.take();
     let (app2, id2) = (Arc::clone(&app), id.clone());
-    let (e, cache) = blocking(move || {
-        let opts = ExtendOptions {
-            now: crate::clock::now(),
-            require_artifacts: true,
-            documents: Vec::new(),
-            max_past: Some(extend::MAX_PAST),
-        };
-        let e = extend::extend_resuming(&path, base, entries, &opts, &mut cache);
-        let e = match e {
-            Ok(e) => receipt(&app2, &id2).map(|r| (e, r)),
-            Err(r) => Err(super::refused(r)),
-        };
-        Ok((e, cache))
-    })
-    .await?;
+    let (e, cache) = app
+        .store_work(super::WRITE_CONNECTIONS, move || {
+            let opts = ExtendOptions {
+                now: crate::clock::now(),
+                require_artifacts: true,
+                documents: Vec::new(),
+                max_past: Some(extend::MAX_PAST),
+            };
+            let e = extend::extend_resuming(&path, base, entries, &opts, &mut cache);
+            let e = match e {
+                Ok(e) => receipt(&app2, &id2).map(|r| (e, r)),
+                Err(r) => Err(super::refused(r)),
+            };
+            Ok((e, cache))
+        })
+        .await?;
     *guard = cache;
     drop(guard);
     let (e, r) = e?;
@@ -441,8 +448,8 @@ async fn artifact_target(
 }
 
 /// The artefact's size, if the ledger has it.
-async fn artifact_size(path: PathBuf, sha: String) -> Result<Option<u64>, Problem> {
-    blocking(move || {
+async fn artifact_size(app: &App, path: PathBuf, sha: String) -> Result<Option<u64>, Problem> {
+    app.store_work(1, move || {
         let l = Ledger::open(&path, Access::ReadOnly).map_err(|e| Problem::internal(&e))?;
         let found = l
             .read_artifact(&sha, &mut |_: &[u8]| {})
@@ -470,7 +477,7 @@ async fn has_artifact(
     let (parts, body) = req.into_parts();
     let (_, digest) = body::to_memory(body, &parts.headers, "the body", MAX_JSON).await?;
     let path = artifact_target(&app, &id, &sha, &parts, &digest).await?;
-    let n = artifact_size(path, sha.clone())
+    let n = artifact_size(&app, path, sha.clone())
         .await?
         .ok_or_else(|| no_artifact(&sha))?;
     let mut r = StatusCode::OK.into_response();
@@ -489,12 +496,13 @@ async fn get_artifact(
     let (_, digest) = body::to_memory(body, &parts.headers, "the body", MAX_JSON).await?;
     let path = artifact_target(&app, &id, &sha, &parts, &digest).await?;
     let sha2 = sha.clone();
-    let bytes = blocking(move || {
-        let l = Ledger::open(&path, Access::ReadOnly).map_err(|e| Problem::internal(&e))?;
-        l.artifact_bytes(&sha2).map_err(|e| Problem::internal(&e))
-    })
-    .await?
-    .ok_or_else(|| no_artifact(&sha))?;
+    let bytes = app
+        .store_work(1, move || {
+            let l = Ledger::open(&path, Access::ReadOnly).map_err(|e| Problem::internal(&e))?;
+            l.artifact_bytes(&sha2).map_err(|e| Problem::internal(&e))
+        })
+        .await?
+        .ok_or_else(|| no_artifact(&sha))?;
     let mut r = (StatusCode::OK, Body::from(bytes)).into_response();
     r.headers_mut().insert(
         header::CONTENT_TYPE,
@@ -516,7 +524,7 @@ async fn put_artifact(
         &parts.headers,
         "the artefact",
         MAX_ARTIFACT,
-        &app.data,
+        &app.spool,
     )
     .await?;
     let path = artifact_target(&app, &id, &sha, &parts, &digest).await?;
@@ -534,12 +542,13 @@ async fn put_artifact(
     let lock = app.lock(&id);
     let _guard = lock.lock().await;
     let sha2 = sha.clone();
-    let created = blocking(move || {
-        let mut f = std::fs::File::open(file.path())
-            .map_err(|e| Problem::internal(&Error::io(file.path(), &e)))?;
-        extend::store_artifact(&path, &sha2, size, &mut f).map_err(|e| Problem::internal(&e))
-    })
-    .await?;
+    let created = app
+        .store_work(1, move || {
+            let mut f = std::fs::File::open(file.path())
+                .map_err(|e| Problem::internal(&Error::io(file.path(), &e)))?;
+            extend::store_artifact(&path, &sha2, size, &mut f).map_err(|e| Problem::internal(&e))
+        })
+        .await?;
     if created {
         app.log(&format!("ledger {id}: artefact {sha} ({size} bytes)"));
     }

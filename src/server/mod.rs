@@ -1,24 +1,28 @@
 //! `vouch serve`: the server of the sharing protocol (`schema/PROTOCOL.md`).
 //!
 //! It hosts many ledgers in one directory, each `DIR/<ledger id>.db` in exactly the local
-//! format (copy one out and `vouch verify` it), and never signs anything: it authenticates
+//! format (copy one out and `vouch verify` it), or in one PostgreSQL database, each the
+//! ledger named by its id there ([`Hosting`]); one code path serves both, a ledger being a
+//! location the storage seam opens. It never signs anything: it authenticates
 //! requests (§3), sequences appends through [`crate::ledger::extend`], which judges them
 //! with the verifier of `vouch verify`, and serves what the parties signed.
 //!
 //! Parts: `handlers` (the resources of §5), `auth` (§3), `body` (the limits of §2),
-//! `problem` (the errors of §4) and `listen` (the accept loop: TLS, timeouts, shutdown).
+//! `problem` (the errors of §4), `listen` (the accept loop: TLS, timeouts, shutdown) and
+//! `import` (moving ledger files into a database).
 //! The library never prints: what the server does is told to a [`Log`] the caller passes.
 
 mod auth;
 mod body;
 mod handlers;
+mod import;
 mod listen;
 pub mod problem;
 pub mod witness;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use axum::http::request::Parts;
@@ -30,6 +34,8 @@ use crate::ledger::extend::{self, ExtendOptions, Extended, Refusal};
 use crate::ledger::verify::Resume;
 use crate::protocol::replay::MemoryNonces;
 
+pub use import::{Imported, import};
+
 pub use body::{
     BODY_STALL, HEADER_TIMEOUT, MAX_ARTIFACT, MAX_ENTRIES, MAX_HEADERS, MAX_JSON, MAX_LINE,
     MAX_UPLOAD,
@@ -38,11 +44,88 @@ pub use body::{
 /// Where the server tells what it does (one line per event).
 pub type Log = Arc<dyn Fn(&str) + Send + Sync>;
 
+/// Where the ledgers are.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Hosting {
+    /// A directory of ledger files, `DIR/<ledger id>.db`.
+    Directory(PathBuf),
+    /// A PostgreSQL database (`postgres://USER@HOST:PORT/DB[?pool_max=N]`): ledger `ID` is
+    /// the ledger named `ID` there.
+    Database(String),
+}
+
+/// Connections a write holds at once: its transaction and two readers of the committed
+/// rows (`ledger::extend`). A database's pool must have at least this many.
+const WRITE_CONNECTIONS: u32 = 3;
+
+/// The database pool's size unless the URL says `pool_max=N` (the engine's default).
+const DEFAULT_POOL_MAX: u32 = 10;
+
+impl Hosting {
+    /// The location of ledger `id`: a file path, or the database URL naming the ledger.
+    fn location(&self, id: &str) -> PathBuf {
+        match self {
+            Hosting::Directory(d) => d.join(format!("{id}.db")),
+            Hosting::Database(url) => {
+                let sep = if url.contains('?') { '&' } else { '?' };
+                PathBuf::from(format!("{url}{sep}ledger={id}"))
+            }
+        }
+    }
+
+    /// The connections the server may hold at once (`None`: no limit).
+    fn connections(&self) -> Option<u32> {
+        let Hosting::Database(url) = self else {
+            return None;
+        };
+        let query = url.split_once('?').map_or("", |(_, q)| q);
+        let n = query
+            .split('&')
+            .find_map(|p| p.strip_prefix("pool_max="))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(DEFAULT_POOL_MAX);
+        Some(n)
+    }
+
+    /// What the startup line says: the directory, or the database without a password.
+    pub fn shown(&self) -> String {
+        match self {
+            Hosting::Directory(d) => d.display().to_string(),
+            Hosting::Database(url) => redact(url),
+        }
+    }
+}
+
+/// A URL without the password of its user part or a `password=` parameter.
+fn redact(url: &str) -> String {
+    let (base, query) = url
+        .split_once('?')
+        .map_or((url, None), |(b, q)| (b, Some(q)));
+    let mut out = match base
+        .split_once("://")
+        .and_then(|(s, r)| Some((s, r.split_once('@')?)))
+    {
+        Some((scheme, (user, host))) => {
+            let user = user.split_once(':').map_or(user, |(u, _)| u);
+            format!("{scheme}://{user}@{host}")
+        }
+        None => base.to_string(),
+    };
+    if let Some(q) = query {
+        let kept: Vec<&str> = q
+            .split('&')
+            .filter(|p| !p.starts_with("password="))
+            .collect();
+        out = format!("{out}?{}", kept.join("&"));
+    }
+    out
+}
+
 /// How to serve.
 #[derive(Clone)]
 pub struct Config {
-    /// The directory of ledger files.
-    pub data: PathBuf,
+    /// Where the ledgers are.
+    pub hosting: Hosting,
     /// Where to listen.
     pub listen: SocketAddr,
     /// TLS certificate chain and private key (PEM files).
@@ -63,13 +146,19 @@ pub struct Ready {
     pub addr: SocketAddr,
     /// The public URL requests are signed for.
     pub url: String,
-    /// Ledgers in the data directory.
+    /// Ledgers served (files in the directory, or ledgers in the database).
     pub ledgers: usize,
 }
 
 /// The state the handlers share.
 pub(crate) struct App {
-    data: PathBuf,
+    hosting: Hosting,
+    /// Where request bodies are spooled (the data directory, or the system's temporary
+    /// directory).
+    spool: PathBuf,
+    /// With a database: one permit per connection of the pool, so that requests wait
+    /// here, in turn, rather than each holding some connections while waiting for more.
+    connections: Option<Arc<tokio::sync::Semaphore>>,
     admins: HashMap<Fingerprint, PublicKey>,
     public_url: String,
     replay: Mutex<MemoryNonces>,
@@ -82,13 +171,33 @@ pub(crate) struct App {
 }
 
 impl App {
-    /// The file of ledger `id`, if `id` is a ledger id (32 lowercase hex).
+    /// The location of ledger `id` (a file, or a ledger in the database), if `id` is a
+    /// ledger id (32 lowercase hex).
     fn ledger_path(&self, id: &str) -> Option<PathBuf> {
-        let ok = id.len() == 32
-            && id
-                .bytes()
-                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
-        ok.then(|| self.data.join(format!("{id}.db")))
+        is_ledger_id(id).then(|| self.hosting.location(id))
+    }
+
+    /// Run `f`, which holds up to `connections` database connections at once, on the
+    /// blocking pool, once that many of the pool's connections are free.
+    async fn store_work<T: Send + 'static>(
+        &self,
+        connections: u32,
+        f: impl FnOnce() -> std::result::Result<T, problem::Problem> + Send + 'static,
+    ) -> std::result::Result<T, problem::Problem> {
+        let _permits = match &self.connections {
+            Some(s) => Some(
+                Arc::clone(s)
+                    .acquire_many_owned(connections)
+                    .await
+                    .map_err(|_| {
+                        problem::Problem::internal(&Error::new("the server is shutting down"))
+                    })?,
+            ),
+            None => None,
+        };
+        tokio::task::spawn_blocking(f)
+            .await
+            .map_err(|e| problem::Problem::internal(&Error::new(format!("internal error: {e}"))))?
     }
 
     /// The absolute URI a request was signed for: the public URL and the request line's
@@ -114,9 +223,11 @@ impl App {
         (self.log)(line);
     }
 
-    /// Create ledger `id` from `entries` (verified in full) in a temporary file, renamed
-    /// into place once everything verified: nothing is visible before. The caller holds
-    /// the ledger's lock.
+    /// Create ledger `id` from `entries` (verified in full), nothing visible before
+    /// everything verified: a file is written under a temporary name and renamed into
+    /// place; in a database, the ledger row and its entries land in one transaction. The
+    /// caller holds the ledger's lock (this process's; another server on the same database
+    /// creating the same ledger waits for the row, then finds it there).
     fn create_ledger(
         &self,
         id: &str,
@@ -130,29 +241,49 @@ impl App {
                 "{id:?} is not a ledger id"
             ))));
         };
-        if path.exists() {
-            return Err(Problem::new(
+        let exists = || {
+            Problem::new(
                 409,
                 "exists",
                 &Error::new(format!("ledger {id} exists on this server"))
                     .hint("append to it, or choose another ledger id"),
-            ));
+            )
+        };
+        if extend::exists(&path).map_err(|e| Problem::internal(&e))? {
+            return Err(exists());
         }
-        let dir = tempfile::Builder::new()
-            .prefix(".creating-")
-            .tempdir_in(&self.data)
-            .map_err(|e| Problem::internal(&Error::io(&self.data, &e)))?;
-        let tmp = dir.path().join(format!("{id}.db"));
         let opts = ExtendOptions {
             now: crate::clock::now(),
             require_artifacts: false,
             documents,
             max_past,
         };
+        let Hosting::Directory(data) = &self.hosting else {
+            return extend::create(&path, entries, &opts, &mut None).map_err(|r| {
+                // Another server created it meanwhile: the insert found its row.
+                match extend::exists(&path) {
+                    Ok(true) if !matches!(r, Refusal::Rejected { .. }) => exists(),
+                    _ => refused(r),
+                }
+            });
+        };
+        let dir = tempfile::Builder::new()
+            .prefix(".creating-")
+            .tempdir_in(data)
+            .map_err(|e| Problem::internal(&Error::io(data, &e)))?;
+        let tmp = dir.path().join(format!("{id}.db"));
         let e = extend::create(&tmp, entries, &opts, &mut None).map_err(refused)?;
         std::fs::rename(&tmp, &path).map_err(|e| Problem::internal(&Error::io(&path, &e)))?;
         Ok(e)
     }
+}
+
+/// Whether `id` is a ledger id (32 lowercase hex digits).
+fn is_ledger_id(id: &str) -> bool {
+    id.len() == 32
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 /// The answer to a refusal (§4).
@@ -174,19 +305,42 @@ pub fn is_loopback(addr: &SocketAddr) -> bool {
     addr.ip().is_loopback()
 }
 
-/// Check the configuration before anything is bound: the data directory exists, and a
-/// non-loopback address has TLS.
+/// Check the configuration before anything is bound: the data directory exists (or the
+/// database URL is one, its pool large enough), and a non-loopback address has TLS.
 ///
 /// # Errors
 ///
 /// What is wrong, with a hint.
 pub fn check(config: &Config) -> Result<()> {
-    if !config.data.is_dir() {
-        return Err(
-            Error::new(format!("{}: not a directory", config.data.display())).hint(
-                "create the data directory first (mkdir), or name an existing one with --data",
-            ),
-        );
+    match &config.hosting {
+        Hosting::Directory(data) if !data.is_dir() => {
+            return Err(
+                Error::new(format!("{}: not a directory", data.display())).hint(
+                    "create the data directory first (mkdir), or name an existing one with --data",
+                ),
+            );
+        }
+        Hosting::Directory(_) => {}
+        Hosting::Database(url) => {
+            if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+                return Err(Error::new(format!(
+                    "--database {}: not a postgres:// URL",
+                    redact(url)
+                ))
+                .hint("for example --database postgres://vouch@db.internal:5432/vouch"));
+            }
+            if config
+                .hosting
+                .connections()
+                .is_some_and(|n| n < WRITE_CONNECTIONS)
+            {
+                return Err(Error::new(format!(
+                    "--database {}: pool_max is below {WRITE_CONNECTIONS}, the connections one append holds",
+                    redact(url)
+                ))
+                .hint(format!("give pool_max={WRITE_CONNECTIONS} or more (default {DEFAULT_POOL_MAX})")));
+            }
+        }
     }
     if config.tls.is_none() && !is_loopback(&config.listen) {
         return Err(Error::new(format!(
@@ -207,16 +361,23 @@ pub fn check(config: &Config) -> Result<()> {
     Ok(())
 }
 
-/// Ledgers in `dir` (files named `<ledger id>.db`).
-fn count_ledgers(dir: &Path) -> Result<usize> {
+/// The ledgers served: files named `<ledger id>.db`, or ledgers of the database named by
+/// a ledger id (connecting to the database, and migrating it, at start-up).
+fn count_ledgers(hosting: &Hosting) -> Result<usize> {
+    let dir = match hosting {
+        Hosting::Database(url) => {
+            let names = extend::database_ledgers(url)?;
+            return Ok(names.iter().filter(|n| is_ledger_id(n)).count());
+        }
+        Hosting::Directory(dir) => dir,
+    };
     let rd = std::fs::read_dir(dir).map_err(|e| Error::io(dir, &e))?;
     Ok(rd
         .filter_map(|e| e.ok())
         .filter(|e| {
             let name = e.file_name();
             let name = name.to_string_lossy();
-            name.strip_suffix(".db")
-                .is_some_and(|id| id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit()))
+            name.strip_suffix(".db").is_some_and(is_ledger_id)
         })
         .count())
 }
@@ -236,6 +397,13 @@ pub fn serve(config: Config, ready: impl FnOnce(&Ready), log: Log) -> Result<()>
         .enable_all()
         .build()
         .map_err(|e| Error::new(format!("cannot start the server's runtime: {e}")))?;
+    // A database is reached (and migrated) before the port is bound: a wrong URL or a
+    // stopped database is said at once.
+    let ledgers = count_ledgers(&config.hosting)?;
+    let spool = match &config.hosting {
+        Hosting::Directory(d) => d.clone(),
+        Hosting::Database(_) => std::env::temp_dir(),
+    };
     rt.block_on(async move {
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
@@ -252,7 +420,12 @@ pub fn serve(config: Config, ready: impl FnOnce(&Ready), log: Log) -> Result<()>
             .clone()
             .unwrap_or_else(|| format!("{scheme}://{addr}"));
         let app = Arc::new(App {
-            data: config.data.clone(),
+            hosting: config.hosting.clone(),
+            spool,
+            connections: config
+                .hosting
+                .connections()
+                .map(|n| Arc::new(tokio::sync::Semaphore::new(n as usize))),
             admins: config
                 .admins
                 .iter()
@@ -264,11 +437,7 @@ pub fn serve(config: Config, ready: impl FnOnce(&Ready), log: Log) -> Result<()>
             log: Arc::clone(&log),
             key: config.key.clone(),
         });
-        ready(&Ready {
-            addr,
-            url,
-            ledgers: count_ledgers(&config.data)?,
-        });
+        ready(&Ready { addr, url, ledgers });
         listen::accept_loop(listener, tls, handlers::router(app), log).await;
         Ok(())
     })

@@ -115,8 +115,14 @@ impl Problem {
         .with("head", head_json(head))
     }
 
-    /// 500: the server could not do it.
+    /// 500: the server could not do it; 503 with `Retry-After` when the failure is of
+    /// the moment (the database restarting, every connection busy: [`Error::is_transient`]).
     pub fn internal(e: &Error) -> Self {
+        if e.is_transient() {
+            let mut p = Self::new(503, "unavailable", e);
+            p.retry_after = Some(1);
+            return p;
+        }
         Self::new(500, "internal", e)
     }
 

@@ -89,8 +89,15 @@ pub fn sign_checkpoint(
     Ok(note)
 }
 
+/// The server's own state of ledger `id`, beside its file. (With `--database` the server
+/// has no key — `vouch serve` refuses `--key` there — so no state is written; the spool
+/// directory only keeps this total.)
 fn sidecar(app: &App, id: &str) -> PathBuf {
-    app.data.join(format!("{id}.witness"))
+    let dir = match &app.hosting {
+        super::Hosting::Directory(d) => d,
+        super::Hosting::Database(_) => &app.spool,
+    };
+    dir.join(format!("{id}.witness"))
 }
 
 /// Write `bytes` to `dir/name` whole: a temporary file in `dir`, renamed over the old one.

@@ -6,7 +6,7 @@
 
 #[path = "../../src/ledger/store/postgres_test_cluster.rs"]
 #[allow(dead_code)]
-mod cluster;
+pub(crate) mod cluster;
 
 use crate::util::{CT, Env};
 

@@ -34,7 +34,9 @@ fn pushed_with_batch(env: &Env, n: usize) -> (Server, String, Vec<vouch::protoco
     let srv = Server::start(env, "srv", &["--admin", "keys/provider.pub"]);
     env.ok(&["push", &srv.url, "--key", "provider"]);
     std::fs::write(env.p("b.jsonl"), batch(n)).unwrap();
-    env.ok(&["--ledger", "work.db", "record", "--batch", "b.jsonl", "--key", "customer"]);
+    env.ok(&[
+        "--ledger", "work.db", "record", "--batch", "b.jsonl", "--key", "customer",
+    ]);
     let lines = lines_of(&env.p("work.db"));
     let id = ledger_id(&lines[0]);
     (srv, id, lines)
@@ -88,7 +90,10 @@ fn a_server_killed_during_a_batch_keeps_all_or_none_and_the_retry_lands_once() {
         head.seq,
         all.seq
     );
-    assert!(!landed_before_kill || head == all, "an answered append was lost");
+    assert!(
+        !landed_before_kill || head == all,
+        "an answered append was lost"
+    );
     // The retry: the same request, answered as new or as a repeat, lands once.
     let again = c.append(&id, base, &batch).unwrap();
     assert_eq!(again.head, all);
@@ -126,7 +131,11 @@ fn a_thousand_idle_connections_do_not_starve_others() {
     BufReader::new(idle.stdout.take().unwrap())
         .read_line(&mut line)
         .unwrap();
-    assert_eq!(line.trim(), "1000", "the idle connections were not all opened");
+    assert_eq!(
+        line.trim(),
+        "1000",
+        "the idle connections were not all opened"
+    );
     let c = client(&srv, &env);
     let t = Instant::now();
     let head = c.head(&id).unwrap();

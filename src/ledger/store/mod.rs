@@ -339,6 +339,31 @@ pub(crate) fn create(path: &Path, meta: &[(&str, &str)]) -> Result<Box<dyn Engin
     Ok(Box::new(sqlite::Sqlite::create(path, meta)?))
 }
 
+/// [`create`], but in PostgreSQL the creation lands with the first write transaction's
+/// commit (nothing is visible before, and nothing is left if that transaction rolls back);
+/// a file is created at once, as by [`create`] (the caller writes it under a temporary
+/// name).
+pub(crate) fn create_staged(path: &Path, meta: &[(&str, &str)]) -> Result<Box<dyn Engine>> {
+    if let Some(url) = postgres_url(path) {
+        return Ok(Box::new(postgres::Postgres::create_staged(url, meta)?));
+    }
+    Ok(Box::new(sqlite::Sqlite::create(path, meta)?))
+}
+
+/// Whether there is a ledger at a location: a file, or a ledger in a PostgreSQL database.
+pub(crate) fn exists(path: &Path) -> Result<bool> {
+    if let Some(url) = postgres_url(path) {
+        return postgres::Postgres::exists(url);
+    }
+    Ok(path.is_file())
+}
+
+/// The ledgers of the PostgreSQL database at `url` (a `postgres://` URL without
+/// `ledger=`), by name.
+pub(crate) fn database_ledgers(url: &str) -> Result<Vec<String>> {
+    postgres::Postgres::ledgers(url)
+}
+
 /// Open an existing ledger: a file, or a ledger in a PostgreSQL database.
 pub(crate) fn open(path: &Path, access: Access) -> Result<Box<dyn Engine>> {
     if let Some(url) = postgres_url(path) {

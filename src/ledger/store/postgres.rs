@@ -102,6 +102,21 @@ pub(crate) struct Location {
 impl Location {
     /// Parse `postgres://…?ledger=NAME[&pool_max=N]`.
     pub(crate) fn parse(s: &str) -> Result<Self> {
+        Self::parse_as(s, true)
+    }
+
+    /// Parse a database's URL, `postgres://…[?pool_max=N]`, naming no ledger.
+    pub(crate) fn database(s: &str) -> Result<Self> {
+        let loc = Self::parse_as(s, false)?;
+        if !loc.ledger.is_empty() {
+            return Err(Error::new(format!("{}: names a ledger", redact(s))).hint(
+                "give the database's URL without ?ledger=NAME: every ledger in it is served",
+            ));
+        }
+        Ok(loc)
+    }
+
+    fn parse_as(s: &str, need_ledger: bool) -> Result<Self> {
         let (base, query) = s.split_once('?').unwrap_or((s, ""));
         let (mut ledger, mut pool_max, mut rest) = (None, DEFAULT_POOL_MAX, Vec::new());
         for param in query.split('&').filter(|p| !p.is_empty()) {
@@ -118,11 +133,16 @@ impl Location {
                 _ => rest.push(param),
             }
         }
-        let Some(ledger) = ledger else {
-            return Err(Error::new(format!("{}: no ledger named", redact(s)))
-                .hint("add ?ledger=NAME to the postgres:// URL (letters, digits, '.', '_', '-')"));
+        let ledger = match ledger {
+            Some(l) => l,
+            None if !need_ledger => String::new(),
+            None => {
+                return Err(Error::new(format!("{}: no ledger named", redact(s))).hint(
+                    "add ?ledger=NAME to the postgres:// URL (letters, digits, '.', '_', '-')",
+                ));
+            }
         };
-        if !valid_ledger_name(&ledger) {
+        if (need_ledger || !ledger.is_empty()) && !valid_ledger_name(&ledger) {
             return Err(Error::new(format!(
                 "{}: ledger name {ledger:?} is not allowed",
                 redact(s)
@@ -183,16 +203,38 @@ fn redact(url: &str) -> String {
 fn db_err(at: &Path, e: &postgres::Error) -> Error {
     if let Some(db) = e.as_db_error() {
         let msg = db.message().trim_start_matches("vouch: ");
-        return Error::new(format!("{}: {msg}", at.display()));
+        let err = Error::new(format!("{}: {msg}", at.display()));
+        return if transient_state(db.code().code()) {
+            err.hint("the database is restarting or overloaded: try again")
+                .transient()
+        } else {
+            err
+        };
     }
-    if e.is_closed() {
-        return Error::new(format!(
-            "{}: the connection to the database was lost",
-            at.display()
-        ))
-        .hint("check that the PostgreSQL server is running, then try again");
+    let io = std::error::Error::source(e).is_some_and(|s| s.is::<std::io::Error>());
+    if e.is_closed() || io {
+        // No answer from the server: the connection broke, or it could not be made.
+        let what = if e.is_closed() {
+            "the connection to the database was lost".to_string()
+        } else {
+            format!("{e}")
+        };
+        return Error::new(format!("{}: {what}", at.display()))
+            .hint("check that the PostgreSQL server is running, then try again")
+            .transient();
     }
     Error::new(format!("{}: {e}", at.display()))
+}
+
+/// SQLSTATEs of a failure of the moment: connection exceptions (class 08), the server
+/// shutting down or starting (57P01–57P03), too many connections (53300), and a
+/// serialization failure or deadlock (40001, 40P01).
+fn transient_state(code: &str) -> bool {
+    code.starts_with("08")
+        || matches!(
+            code,
+            "57P01" | "57P02" | "57P03" | "53300" | "40001" | "40P01"
+        )
 }
 
 /// The pools of this process, one per database (connection string).
@@ -226,6 +268,7 @@ fn pool(loc: &Location) -> Result<Pool> {
     })?;
     migrate(&mut first, &loc.shown)?;
     let pool = r2d2::Pool::builder()
+        .error_handler(Box::new(r2d2::NopErrorHandler))
         .max_size(loc.pool_max)
         .min_idle(Some(0))
         .idle_timeout(Some(Duration::from_secs(60)))
@@ -276,6 +319,9 @@ pub(crate) struct Postgres {
     access: Access,
     /// A read snapshot (`begin_read`) is open on the connection.
     snapshot: Cell<bool>,
+    /// [`Postgres::create_staged`]: the ledger's creation is an open transaction that the
+    /// first write transaction continues.
+    staged: Cell<bool>,
 }
 
 impl Postgres {
@@ -312,6 +358,67 @@ impl Postgres {
         Ok(store)
     }
 
+    /// Create a ledger whose creation lands with its first write transaction: the head row
+    /// and `meta` rows are written in a transaction left open, which
+    /// [`Engine::begin_write`] continues; nothing is visible to others until that commits,
+    /// and dropping the handle before rolls the creation back. A second creation of the
+    /// same name waits for the first to end, then is refused if it committed.
+    pub(crate) fn create_staged(location: &str, meta: &[(&str, &str)]) -> Result<Self> {
+        let store = Self::connect(location, Access::ReadWrite)?;
+        store.with(|c| c.batch_execute("BEGIN ISOLATION LEVEL READ COMMITTED"))?;
+        store.staged.set(true);
+        let made = store.with(|c| {
+            c.execute(
+                "INSERT INTO vouch.ledgers (ledger_id) VALUES ($1) ON CONFLICT DO NOTHING",
+                &[&store.loc.ledger],
+            )
+        })?;
+        if made != 1 {
+            return Err(
+                Error::new(format!("{} already exists", store.path().display()))
+                    .hint("refusing to overwrite a ledger; choose another ledger=NAME"),
+            );
+        }
+        for (k, v) in meta {
+            store.with(|c| {
+                c.execute(
+                    "INSERT INTO vouch.meta (ledger_id, key, value) VALUES ($1, $2, $3)",
+                    &[&store.loc.ledger, k, v],
+                )
+            })?;
+        }
+        Ok(store)
+    }
+
+    /// Whether the database has the ledger.
+    pub(crate) fn exists(location: &str) -> Result<bool> {
+        let store = Self::connect(location, Access::ReadOnly)?;
+        let found = store.with(|c| {
+            c.query_opt(
+                "SELECT 1 FROM vouch.ledgers WHERE ledger_id = $1",
+                &[&store.loc.ledger],
+            )
+        })?;
+        Ok(found.is_some())
+    }
+
+    /// The names of the ledgers of the database at `url` (no `ledger=`), sorted; the
+    /// migrations are applied first if the database lacks them.
+    pub(crate) fn ledgers(url: &str) -> Result<Vec<String>> {
+        let loc = Location::database(url)?;
+        let pool = pool(&loc)?;
+        let store = Self::on(pool, Arc::new(loc), Access::ReadOnly)?;
+        store.with(|c| {
+            c.query(
+                "SELECT ledger_id FROM vouch.ledgers ORDER BY ledger_id",
+                &[],
+            )?
+            .iter()
+            .map(|r| r.try_get(0))
+            .collect()
+        })
+    }
+
     /// Open an existing ledger.
     pub(crate) fn open(location: &str, access: Access) -> Result<Self> {
         let store = Self::connect(location, access)?;
@@ -344,7 +451,7 @@ impl Postgres {
             pool.get().map_err(|e| {
                 Error::new(format!("{}: no database connection: {e}", loc.shown.display())).hint(
                 "the server may be down, or every connection of the pool busy (raise pool_max=N)",
-            )
+            ).transient()
             })?;
         Ok(Self {
             conn: RefCell::new(conn),
@@ -352,6 +459,7 @@ impl Postgres {
             pool,
             access,
             snapshot: Cell::new(false),
+            staged: Cell::new(false),
         })
     }
 
@@ -462,7 +570,7 @@ fn limit_of(limit: usize) -> i64 {
 impl Drop for Postgres {
     /// A connection goes back to the pool outside any transaction.
     fn drop(&mut self) {
-        if self.snapshot.get() {
+        if self.snapshot.get() || self.staged.get() {
             let _ = self.conn.get_mut().batch_execute("ROLLBACK");
         }
     }
@@ -638,7 +746,10 @@ impl Engine for Postgres {
         if self.snapshot.replace(false) {
             self.with(|c| c.batch_execute("ROLLBACK"))?;
         }
-        txn::PgTxn::begin(self).map(|t| Box::new(t) as Box<dyn Txn + '_>)
+        // A staged creation's transaction becomes this one (committed or rolled back
+        // with it).
+        let continued = self.staged.replace(false);
+        txn::PgTxn::begin(self, continued).map(|t| Box::new(t) as Box<dyn Txn + '_>)
     }
 
     fn reopen(&self) -> Result<Box<dyn Engine>> {

@@ -11,6 +11,10 @@
 //! starts the server; the shell gets SIGTERM when that thread dies (`setpriv --pdeathsig`),
 //! that is when the test process exits, however it exits. It then stops the server (fast
 //! shutdown) and removes the directory. No server outlives `cargo test`.
+//!
+//! [`Own`] is a second kind: a server of one test's own, which it may stop and start again
+//! (a database restart under load); it is stopped and removed when dropped, and gets SIGINT
+//! (fast shutdown) if the thread that started it dies first.
 
 use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
 use std::path::{Path, PathBuf};
@@ -138,6 +142,118 @@ fn as_server_user(program: &Path, user: Option<(u32, u32)>) -> Command {
 
 /// Make the directory tree, run `initdb`, start the server, wait until it answers.
 fn start() -> Cluster {
+    let (bin, user, root, data, socket_dir) = init();
+    spawn_server(&bin, user, &root, &data, &socket_dir);
+    wait_ready(&root, &socket_dir);
+    Cluster { socket_dir }
+}
+
+/// A test's own PostgreSQL server, which it can stop and start again; removed when dropped.
+/// (Used by the integration tests; the unit tests include this file too.)
+#[allow(dead_code)]
+pub(crate) struct Own {
+    bin: PathBuf,
+    user: Option<(u32, u32)>,
+    root: PathBuf,
+    data: PathBuf,
+    sock: PathBuf,
+    child: Option<std::process::Child>,
+}
+
+#[allow(dead_code)]
+impl Own {
+    /// initdb and start a server of this test's own.
+    pub(crate) fn start() -> Self {
+        let (bin, user, root, data, sock) = init();
+        let mut own = Own {
+            bin,
+            user,
+            root,
+            data,
+            sock,
+            child: None,
+        };
+        own.up();
+        own
+    }
+
+    fn up(&mut self) {
+        let mut c = Command::new("setpriv");
+        c.args(["--pdeathsig", "INT"]);
+        if let Some((uid, gid)) = self.user {
+            c.arg(format!("--reuid={uid}"))
+                .arg(format!("--regid={gid}"))
+                .arg("--clear-groups");
+        }
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.root.join("server.log"))
+            .unwrap();
+        c.arg("--")
+            .arg(self.bin.join("postgres"))
+            .arg("-D")
+            .arg(&self.data)
+            .arg("-k")
+            .arg(&self.sock)
+            .args(["-c", "listen_addresses=", "-c", "max_connections=100"])
+            .args(["-c", "fsync=off", "-c", "shared_buffers=16MB"])
+            .current_dir(&self.root)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log);
+        self.child = Some(
+            c.spawn()
+                .unwrap_or_else(|e| panic!("starting postgres: {e}: {INSTALL}")),
+        );
+        wait_ready(&self.root, &self.sock);
+    }
+
+    /// Fast shutdown (open transactions are rolled back, connections closed), waited for.
+    pub(crate) fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = Command::new("kill")
+                .args(["-INT", &child.id().to_string()])
+                .stderr(Stdio::null())
+                .status();
+            let _ = child.wait();
+        }
+    }
+
+    /// Stop, wait `down`, start again on the same data directory and socket.
+    pub(crate) fn restart(&mut self, down: Duration) {
+        self.stop();
+        std::thread::sleep(down);
+        self.up();
+    }
+
+    /// A new, empty database `name` on this server, as a `postgres://` URL.
+    pub(crate) fn database(&self, name: &str) -> String {
+        let mut admin = postgres::Client::connect(&self.url("postgres"), postgres::NoTls)
+            .unwrap_or_else(|e| panic!("connecting to the test's PostgreSQL server: {e}"));
+        admin
+            .batch_execute(&format!("CREATE DATABASE {name}"))
+            .unwrap_or_else(|e| panic!("CREATE DATABASE {name}: {}", message(&e)));
+        self.url(name)
+    }
+
+    /// The URL of database `name` on this server.
+    pub(crate) fn url(&self, name: &str) -> String {
+        let dir = self.sock.display().to_string().replace('/', "%2F");
+        format!("postgres://{SUPERUSER}@{dir}/{name}")
+    }
+}
+
+impl Drop for Own {
+    fn drop(&mut self) {
+        self.stop();
+        let _ = std::fs::remove_dir_all(&self.root);
+    }
+}
+
+/// A new directory tree with an initialised, stopped cluster: (programs, server user,
+/// root, data directory, socket directory).
+fn init() -> (PathBuf, Option<(u32, u32)>, PathBuf, PathBuf, PathBuf) {
     let bin = bin_dir();
     let user = server_user();
     let root = tempfile::Builder::new()
@@ -174,9 +290,7 @@ fn start() -> Cluster {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-    spawn_server(&bin, user, &root, &data, &socket_dir);
-    wait_ready(&root, &socket_dir);
-    Cluster { socket_dir }
+    (bin, user, root, data, socket_dir)
 }
 
 /// The shell that runs the server: it stops it and removes `root` on SIGTERM, which it

@@ -27,9 +27,12 @@ pub(crate) struct PgTxn<'a> {
 }
 
 impl<'a> PgTxn<'a> {
-    /// Begin, and lock the ledger's head row until commit or rollback.
-    pub(super) fn begin(pg: &'a Postgres) -> Result<Self> {
-        pg.with(|c| c.batch_execute("BEGIN ISOLATION LEVEL READ COMMITTED"))?;
+    /// Begin (or, `continued`, go on with the transaction open on the connection), and
+    /// lock the ledger's head row until commit or rollback.
+    pub(super) fn begin(pg: &'a Postgres, continued: bool) -> Result<Self> {
+        if !continued {
+            pg.with(|c| c.batch_execute("BEGIN ISOLATION LEVEL READ COMMITTED"))?;
+        }
         let txn = Self {
             pg,
             open: Cell::new(true),
