@@ -18,6 +18,8 @@ use crate::ledger::evidence::{self, EvidenceInput};
 use crate::ledger::verify::{self, Options};
 use crate::ledger::{Ledger, NewParty, NoProgress};
 
+pub mod net;
+
 /// What the demo made.
 #[derive(Debug)]
 pub struct Summary {
@@ -458,13 +460,58 @@ pub fn run(dir: &Path) -> Result<Summary> {
     let art_dir = dir.join("artifacts");
     prepare_dir(dir, &ledger_path, &art_dir)?;
     let parties = write_keys(&dir.join("keys"))?;
-    let mut ledger = found(&ledger_path)?;
-    let matrix = adopt(&mut ledger)?;
-    let (count, approve) = record_quarter(&mut ledger, &matrix, &art_dir)?;
-    close_quarter(&mut ledger, approve)?;
-    next_quarter(&mut ledger)?;
-    drop(ledger);
+    let mut scribe = Local {
+        ledger: found(&ledger_path)?,
+        artifacts: art_dir,
+    };
+    let count = story(&mut scribe)?;
+    drop(scribe);
     summarise(dir, ledger_path, parties, count)
+}
+
+/// Who writes the story's entries: each party on the ledger it works on, with its key.
+/// [`Local`]: one shared ledger file (`vouch demo`); [`net`]: each party's replica of a
+/// ledger on a loopback server (`vouch demo --serve`).
+trait Scribe {
+    /// Run `write` as `party` on its ledger, with its key (possibly more than once: a
+    /// write through a remote starts over when the server's head moved).
+    fn write<T>(
+        &mut self,
+        party: &str,
+        write: &mut dyn FnMut(&mut Ledger, &SecretKey) -> Result<T>,
+    ) -> Result<T>;
+    /// Where `party` keeps the artefact files it records.
+    fn artifacts(&self, party: &str) -> PathBuf;
+}
+
+/// The local demo: every party writes to one ledger file.
+struct Local {
+    ledger: Ledger,
+    artifacts: PathBuf,
+}
+
+impl Scribe for Local {
+    fn write<T>(
+        &mut self,
+        party: &str,
+        write: &mut dyn FnMut(&mut Ledger, &SecretKey) -> Result<T>,
+    ) -> Result<T> {
+        write(&mut self.ledger, &demo_key(party))
+    }
+
+    fn artifacts(&self, _: &str) -> PathBuf {
+        self.artifacts.clone()
+    }
+}
+
+/// The story after the founding: the matrix adopted, the quarter recorded and closed, and
+/// Q4 begun. Returns the evidence count.
+fn story(s: &mut impl Scribe) -> Result<u64> {
+    let matrix = adopt(s)?;
+    let (count, approve) = record_quarter(s, &matrix)?;
+    close_quarter(s, approve)?;
+    next_quarter(s)?;
+    Ok(count)
 }
 
 /// Refuse a directory that holds something other than a demo; clear an earlier demo's
@@ -505,13 +552,10 @@ fn write_keys(keys_dir: &Path) -> Result<Vec<(String, Role, PathBuf, String)>> {
 
 /// Create the ledger (the provider founds it) and register the other parties.
 fn found(ledger_path: &Path) -> Result<Ledger> {
-    let id_hash = crypto::sha256(b"vouch demo ledger");
-    let mut id = [0u8; 16];
-    id.copy_from_slice(&id_hash[..16]);
     let provider = demo_key("cloudtemple");
     let (mut ledger, _) = Ledger::init(
         ledger_path,
-        LedgerId(id),
+        found_id(),
         &NewParty {
             id: PARTIES[0].0.into(),
             name: PARTIES[0].1.into(),
@@ -535,31 +579,37 @@ fn found(ledger_path: &Path) -> Result<Ledger> {
     Ok(ledger)
 }
 
+/// The demo ledger's fixed id.
+fn found_id() -> LedgerId {
+    let id_hash = crypto::sha256(b"vouch demo ledger");
+    let mut id = [0u8; 16];
+    id.copy_from_slice(&id_hash[..16]);
+    LedgerId(id)
+}
+
 /// The provider adopts the Cloud Temple matrix; the customer acknowledges it.
-fn adopt(ledger: &mut Ledger) -> Result<crate::matrix::Matrix> {
-    let provider = demo_key("cloudtemple");
+fn adopt(s: &mut impl Scribe) -> Result<crate::matrix::Matrix> {
     let (matrix, bytes) = crate::matrix::Matrix::parse(MATRIX, "cloudtemple-vm-instances.toml")
         .map(|m| (m, MATRIX.as_bytes().to_vec()))?;
     let mref = crate::attestation::adopted::matrix_ref(&matrix, &bytes);
-    let bindings = [("provider", "cloudtemple"), ("customer", "acme")]
+    let bindings: BTreeMap<String, String> = [("provider", "cloudtemple"), ("customer", "acme")]
         .into_iter()
         .map(|(r, p)| (r.to_string(), p.to_string()))
         .collect();
-    let adoption = ledger.adopt(
-        &provider,
-        mref,
-        bytes,
-        bindings,
-        Vec::new(),
-        t("2026-07-01T09:00:00Z")?,
-    )?;
-    ledger.cosign(
-        &demo_key("acme"),
-        adoption.seq,
-        Verdict::Ack,
-        None,
-        t("2026-07-01T10:00:00Z")?,
-    )?;
+    let (adopted, acked) = (t("2026-07-01T09:00:00Z")?, t("2026-07-01T10:00:00Z")?);
+    let adoption = s.write("cloudtemple", &mut |l, k| {
+        l.adopt(
+            k,
+            mref.clone(),
+            bytes.clone(),
+            bindings.clone(),
+            Vec::new(),
+            adopted,
+        )
+    })?;
+    s.write("acme", &mut |l, k| {
+        l.cosign(k, adoption.seq, Verdict::Ack, None, acked)
+    })?;
     Ok(matrix)
 }
 
@@ -567,9 +617,8 @@ fn adopt(ledger: &mut Ledger) -> Result<crate::matrix::Matrix> {
 /// one batch), with the counterparties' reactions. Returns the evidence count and the
 /// restore test the auditor approves later.
 fn record_quarter(
-    ledger: &mut Ledger,
+    s: &mut impl Scribe,
     matrix: &crate::matrix::Matrix,
-    art_dir: &Path,
 ) -> Result<(u64, Option<u64>)> {
     let mut events = EVIDENCE
         .iter()
@@ -583,15 +632,21 @@ fn record_quarter(
     while i < events.len() {
         let (by, now) = (events[i].by.clone(), events[i].recorded);
         let mut j = i;
-        let mut drafts = Vec::new();
         while j < events.len() && events[j].by == by && events[j].recorded == now {
-            drafts.push(draft(&events[j], art_dir, now)?);
             j += 1;
         }
-        let appended = ledger.append(&demo_key(&by), drafts, now, &NoProgress)?;
+        let art_dir = s.artifacts(&by);
+        let batch = &events[i..j];
+        let appended = s.write(&by, &mut |l, k| {
+            let drafts = batch
+                .iter()
+                .map(|e| draft(e, &art_dir, now))
+                .collect::<Result<Vec<_>>>()?;
+            l.append(k, drafts, now, &NoProgress)
+        })?;
         count += appended.len() as u64;
-        for (e, a) in events[i..j].iter().zip(&appended) {
-            if let Some(seq) = react(ledger, e, a.seq, now)? {
+        for (e, a) in batch.iter().zip(&appended) {
+            if let Some(seq) = react(s, e, a.seq, now)? {
                 approve = Some(seq);
             }
         }
@@ -623,27 +678,24 @@ fn draft(e: &Event, art_dir: &Path, now: DateTime<Utc>) -> Result<crate::ledger:
 
 /// The counterparties react: the provider acknowledges the passing restore test (returned,
 /// for the auditor to approve later) and disputes the late access review.
-fn react(ledger: &mut Ledger, e: &Event, seq: u64, now: DateTime<Utc>) -> Result<Option<u64>> {
-    let provider = demo_key("cloudtemple");
+fn react(s: &mut impl Scribe, e: &Event, seq: u64, now: DateTime<Utc>) -> Result<Option<u64>> {
     match (e.item.as_str(), e.outcome) {
         ("backup.restore-tests", "pass") => {
-            ledger.cosign(
-                &provider,
-                seq,
-                Verdict::Ack,
-                None,
-                now + chrono::Duration::hours(2),
-            )?;
+            s.write("cloudtemple", &mut |l, k| {
+                l.cosign(k, seq, Verdict::Ack, None, now + chrono::Duration::hours(2))
+            })?;
             Ok(Some(seq))
         }
         ("access.console-administration", _) => {
-            ledger.cosign(
-                &provider,
-                seq,
-                Verdict::Dispute,
-                Some("the review omits the two break-glass accounts on the console".into()),
-                now + chrono::Duration::hours(1),
-            )?;
+            s.write("cloudtemple", &mut |l, k| {
+                l.cosign(
+                    k,
+                    seq,
+                    Verdict::Dispute,
+                    Some("the review omits the two break-glass accounts on the console".into()),
+                    now + chrono::Duration::hours(1),
+                )
+            })?;
             Ok(None)
         }
         _ => Ok(None),
@@ -652,35 +704,35 @@ fn react(ledger: &mut Ledger, e: &Event, seq: u64, now: DateTime<Utc>) -> Result
 
 /// At the quarter-close review the auditor approves the restore test; both parties sign
 /// the quarter's attestation.
-fn close_quarter(ledger: &mut Ledger, approve: Option<u64>) -> Result<()> {
+fn close_quarter(s: &mut impl Scribe, approve: Option<u64>) -> Result<()> {
     if let Some(seq) = approve {
-        ledger.cosign(
-            &demo_key("auditor"),
-            seq,
-            Verdict::Approve,
-            Some("restore log sampled and verified at the Q3 close review".into()),
-            t("2026-10-14T09:00:00Z")?,
-        )?;
+        let at = t("2026-10-14T09:00:00Z")?;
+        s.write("auditor", &mut |l, k| {
+            l.cosign(
+                k,
+                seq,
+                Verdict::Approve,
+                Some("restore log sampled and verified at the Q3 close review".into()),
+                at,
+            )
+        })?;
     }
     let period = demo_period()?;
-    crate::attestation::attest::sign(
-        ledger,
-        &demo_key("cloudtemple"),
-        &period,
-        t("2026-10-15T09:00:00Z")?,
-    )?;
-    crate::attestation::attest::sign(
-        ledger,
-        &demo_key("acme"),
-        &period,
-        t("2026-10-15T10:00:00Z")?,
-    )?;
+    for (party, at) in [
+        ("cloudtemple", "2026-10-15T09:00:00Z"),
+        ("acme", "2026-10-15T10:00:00Z"),
+    ] {
+        let at = t(at)?;
+        s.write(party, &mut |l, k| {
+            crate::attestation::attest::sign(l, k, &period, at)
+        })?;
+    }
     Ok(())
 }
 
 /// Life goes on after the sign-offs: the provider records the first patch run of Q4. The
 /// Q3 sign-offs stay valid statements at their head (`FORMAT.md` §11).
-fn next_quarter(ledger: &mut Ledger) -> Result<()> {
+fn next_quarter(s: &mut impl Scribe) -> Result<()> {
     let now = t("2026-10-20T16:00:00Z")?;
     let input = EvidenceInput {
         item: "physical.hypervisors".into(),
@@ -695,8 +747,14 @@ fn next_quarter(ledger: &mut Ledger) -> Result<()> {
         note: None,
         supporting: false,
     };
-    let draft = evidence::draft(&input, now, true)?;
-    ledger.append(&demo_key("cloudtemple"), vec![draft], now, &NoProgress)?;
+    s.write("cloudtemple", &mut |l, k| {
+        l.append(
+            k,
+            vec![evidence::draft(&input, now, true)?],
+            now,
+            &NoProgress,
+        )
+    })?;
     Ok(())
 }
 

@@ -324,17 +324,31 @@ vouch completions zsh > \"${fpath[1]}/_vouch\"\n  vouch completions fish > ~/.co
     },
     /// Tell the whole story: a ledger in ./demo with three parties' keys, a quarter of
     /// evidence, sign-offs, verification, and the PDF in reports/demo-attestation.pdf.
+    /// With --serve, the same story through a server on loopback: each party in its own
+    /// directory of ./demo-net with its own key and replica, and its own PDF.
+    #[command(
+        after_help = "Examples:\n  vouch demo\n  vouch demo --serve          # provider, customer and auditor each in demo-net/<role>/"
+    )]
     Demo {
-        /// Directory for the ledger, keys and artefacts (rebuilt on every run).
-        #[arg(long, default_value = "demo", value_name = "DIR")]
-        dir: PathBuf,
-        /// Where to write the PDF attestation (replaced on every run).
+        /// Directory for the demo, rebuilt on every run [default: demo, or demo-net with
+        /// --serve].
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+        /// Where to write the PDF attestation (replaced on every run; with --serve each
+        /// party writes DIR/<role>/attestation.pdf).
         #[arg(
             long,
             default_value = "reports/demo-attestation.pdf",
-            value_name = "FILE"
+            value_name = "FILE",
+            conflicts_with = "serve"
         )]
         pdf: PathBuf,
+        /// Run a vouch server on loopback (port chosen by the system, data in DIR/server)
+        /// and tell the story through it: the provider, the customer and the auditor each
+        /// work from DIR/<role> with their own key and replica; each writes the PDF, and
+        /// the three are checked byte for byte against the local demo's.
+        #[arg(long)]
+        serve: bool,
     },
     /// Host ledgers for parties on other machines (schema/PROTOCOL.md): each ledger is
     /// DIR/<ledger id>.db in the local format; every request is signed by a key registered

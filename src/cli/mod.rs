@@ -294,7 +294,13 @@ fn run_here(cli: Cli) -> Result<Outcome> {
         Command::Export(args) => bundle_cmd::export(&cli.ledger, args, fmt),
         Command::Completions { shell } => interop_cmd::completions(shell),
         Command::Man { out } => interop_cmd::man(out.as_deref()),
-        Command::Demo { dir, pdf } => demo_cmd::demo(&dir, &pdf, fmt),
+        Command::Demo { dir, pdf, serve } => {
+            if serve {
+                demo_cmd::demo_serve(&dir.unwrap_or_else(|| "demo-net".into()), fmt)
+            } else {
+                demo_cmd::demo(&dir.unwrap_or_else(|| "demo".into()), &pdf, fmt)
+            }
+        }
         Command::Serve(args) => serve_cmd::serve(&args),
         Command::Clone { url_id, key, ca } => {
             remote_cmd::clone(&cli.ledger, &url_id, &key, ca, fmt)

@@ -9,6 +9,7 @@ mod completions_man;
 mod confirm;
 mod crafted_payloads;
 mod csv_import;
+mod demo_serve;
 mod everyday;
 mod format_v2;
 mod hardening;
