@@ -92,6 +92,7 @@ pub(crate) fn serve(args: &ServeArgs) -> Result<Outcome> {
         admins,
         public_url: args.public_url.clone(),
         key: key.map(Arc::new),
+        ledger_clock: None,
     };
     let log: server::Log = Arc::new(|line: &str| {
         let _ = writeln!(io::stderr().lock(), "vouch serve: {line}");

@@ -14,11 +14,13 @@
 //! with their own key, which the provider appends, then clone. Every entry of the story
 //! is then signed by its party on its replica and sent through
 //! [`replica::write_through`]. The entries carry the story's fixed times, as in the local
-//! demo: the server refuses only entries dated after its own clock, and the story's
-//! quarter (2026-Q3) is in the past. The server runs in this process, on a thread, until
-//! the process ends.
+//! demo, and the demo's server judges ledger time by the story's clock (set to each
+//! entry's time before it is sent; a real server uses the wall clock and refuses entries
+//! more than 5 minutes from it), while request signatures are judged by the wall clock as
+//! always. The server runs in this process, on a thread, until the process ends.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, mpsc};
 
 use super::{PARTIES, Scribe, Summary, demo_key, found_id, summarise, t};
@@ -84,6 +86,20 @@ struct Party {
 struct Net {
     ledger_id: String,
     parties: Vec<Party>,
+    /// The story's clock, which the demo's server judges ledger time by.
+    clock: StoryClock,
+}
+
+/// The story's clock, shared with the server: set to each entry's time before it is sent
+/// (Unix seconds).
+type StoryClock = Arc<AtomicI64>;
+
+/// Set the story clock to the time of the newest entry of `l` (the one about to be sent).
+fn tick(clock: &StoryClock, l: &Ledger) -> Result<()> {
+    if let Some(e) = l.entry(l.size()?)? {
+        clock.store(e.header.time.timestamp(), Ordering::SeqCst);
+    }
+    Ok(())
 }
 
 fn pull_error(e: PullError) -> Error {
@@ -108,6 +124,7 @@ impl Scribe for Net {
         write: &mut dyn FnMut(&mut Ledger, &SecretKey) -> Result<T>,
     ) -> Result<T> {
         let id = self.ledger_id.clone();
+        let clock = Arc::clone(&self.clock);
         let p = self.party(party)?;
         let client = p.client.as_ref().ok_or_else(|| {
             Error::new(format!("internal: demo party {party} has no replica yet"))
@@ -115,7 +132,9 @@ impl Scribe for Net {
         let key = &p.key;
         let w = replica::write_through(client, &id, &p.ledger, &mut |file| {
             let mut l = Ledger::open(file, Access::ReadWrite)?;
-            write(&mut l, key)
+            let v = write(&mut l, key)?;
+            tick(&clock, &l)?;
+            Ok(v)
         })
         .map_err(pull_error)?;
         p.signed += w.sent;
@@ -141,9 +160,14 @@ pub fn run(dir: &Path) -> Result<NetSummary> {
     let mut parties = party_dirs(dir)?;
     let server_data = dir.join("server");
     std::fs::create_dir_all(&server_data).map_err(|e| Error::io(&server_data, &e))?;
-    let url = start_server(&server_data, &parties[0].key)?;
-    let ledger_id = found(&url, &mut parties[0])?;
-    let mut net = Net { ledger_id, parties };
+    let clock: StoryClock = Arc::new(AtomicI64::new(0));
+    let url = start_server(&server_data, &parties[0].key, &clock)?;
+    let ledger_id = found(&url, &mut parties[0], &clock)?;
+    let mut net = Net {
+        ledger_id,
+        parties,
+        clock,
+    };
     register(&mut net, &url)?;
     let count = super::story(&mut net)?;
     let mut runs = Vec::new();
@@ -247,13 +271,19 @@ fn party_dirs(dir: &Path) -> Result<Vec<Party>> {
 
 /// Start the server on a loopback port chosen by the system, on a thread; its admin is
 /// `admin` (the provider, who hosts it). Returns its URL once it listens.
-fn start_server(data: &Path, admin: &SecretKey) -> Result<String> {
+fn start_server(data: &Path, admin: &SecretKey, clock: &StoryClock) -> Result<String> {
+    let story = Arc::clone(clock);
     let config = crate::server::Config {
-        data: data.to_path_buf(),
+        hosting: crate::server::Hosting::Directory(data.to_path_buf()),
         listen: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
         tls: None,
         admins: vec![admin.public()],
         public_url: None,
+        key: None,
+        ledger_clock: Some(Arc::new(move || {
+            chrono::DateTime::from_timestamp(story.load(Ordering::SeqCst), 0)
+                .unwrap_or_else(crate::clock::now)
+        })),
     };
     let (tx, rx) = mpsc::channel();
     let log: crate::server::Log = Arc::new(|_: &str| {});
@@ -290,11 +320,12 @@ fn remote_of(url: &str, ledger: &str, p: &Party) -> Result<Remote> {
 
 /// The provider founds the ledger on the server (`vouch init --remote`): its genesis entry
 /// signed in its directory, its file the first replica. Returns the ledger id.
-fn found(url: &str, provider: &mut Party) -> Result<String> {
+fn found(url: &str, provider: &mut Party, clock: &StoryClock) -> Result<String> {
     let remote = remote_of(url, "", provider)?;
     let client = remote.client(None)?;
     let (name, role) = (PARTIES[0].1, PARTIES[0].2);
     let at = t("2026-07-01T08:00:00Z")?;
+    clock.store(at.timestamp(), Ordering::SeqCst);
     let key = &provider.key;
     let (_, remote) = replica::init_remote(&client, remote, &provider.ledger, |tmp| {
         let founder = NewParty {

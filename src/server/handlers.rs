@@ -403,10 +403,11 @@ async fn append(State(app): State<Arc<App>>, UrlPath(id): UrlPath<String>, req: 
     let mut guard = lock.lock().await;
     let mut cache = guard.take();
     let (app2, id2) = (Arc::clone(&app), id.clone());
+    let now = app.ledger_now();
     let (e, cache) = app
         .store_work(super::WRITE_CONNECTIONS, move || {
             let opts = ExtendOptions {
-                now: crate::clock::now(),
+                now,
                 require_artifacts: true,
                 documents: Vec::new(),
                 max_past: Some(extend::MAX_PAST),

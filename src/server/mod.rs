@@ -137,7 +137,14 @@ pub struct Config {
     /// The server's own key (`--key`): it signs checkpoints (receipts, §11); `None`: no
     /// receipts, checkpoints, cosignatures or tiles.
     pub key: Option<Arc<SecretKey>>,
+    /// The clock ledger time is judged against (`None`: the wall clock). Only a server
+    /// inside a simulation sets it — `vouch demo --serve` runs its server on the story's
+    /// clock; request signatures are always judged against the wall clock.
+    pub ledger_clock: Option<LedgerClock>,
 }
+
+/// A clock for ledger time (see [`Config::ledger_clock`]).
+pub type LedgerClock = Arc<dyn Fn() -> chrono::DateTime<chrono::Utc> + Send + Sync>;
 
 /// The server is listening.
 #[derive(Debug, Clone)]
@@ -168,6 +175,7 @@ pub(crate) struct App {
     log: Log,
     /// The server's key, signing its checkpoints (§11).
     key: Option<Arc<SecretKey>>,
+    ledger_clock: Option<LedgerClock>,
 }
 
 impl App {
@@ -208,6 +216,13 @@ impl App {
             .path_and_query()
             .map_or_else(|| parts.uri.path(), |p| p.as_str());
         format!("{}{pq}", self.public_url)
+    }
+
+    /// Now, for judging ledger time ([`Config::ledger_clock`]).
+    fn ledger_now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.ledger_clock
+            .as_ref()
+            .map_or_else(crate::clock::now, |c| c())
     }
 
     /// The write lock of ledger `id`.
@@ -253,7 +268,7 @@ impl App {
             return Err(exists());
         }
         let opts = ExtendOptions {
-            now: crate::clock::now(),
+            now: self.ledger_now(),
             require_artifacts: false,
             documents,
             max_past,
@@ -436,6 +451,7 @@ pub fn serve(config: Config, ready: impl FnOnce(&Ready), log: Log) -> Result<()>
             locks: Mutex::default(),
             log: Arc::clone(&log),
             key: config.key.clone(),
+            ledger_clock: config.ledger_clock.clone(),
         });
         ready(&Ready { addr, url, ledgers });
         listen::accept_loop(listener, tls, handlers::router(app), log).await;
