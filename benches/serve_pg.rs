@@ -20,7 +20,7 @@ use std::time::Instant;
 
 use vouch::bundle::{BundleEntry, decode_line};
 use vouch::crypto::SecretKey;
-use vouch::format::entry::{EntryHeader, Kind, LedgerId, Version, parse_time};
+use vouch::format::entry::{EntryHeader, Kind, LedgerId, Version};
 use vouch::format::payload::Role;
 use vouch::ledger::evidence::{self, EvidenceInput};
 use vouch::ledger::extend::{self, ExtendOptions, Head};
@@ -28,7 +28,6 @@ use vouch::ledger::{Ledger, NewParty};
 use vouch::protocol::client::{Client, Line};
 
 const BIN: &str = env!("CARGO_BIN_EXE_vouch");
-const T0: &str = "2026-11-01T00:00:00Z";
 
 /// A running `vouch serve`, killed when dropped.
 struct Server {
@@ -66,6 +65,9 @@ fn serve(dir: &Path, args: &[&str]) -> Server {
 
 /// One ledger: its first three lines (genesis, customer, adoption), the matrix, the key.
 struct Base {
+    /// The entries' time: when the fixture was made (a server refuses entries dated more
+    /// than 5 minutes from its clock), after every `performed_at` below.
+    t0: chrono::DateTime<chrono::Utc>,
     id: LedgerId,
     lines: Vec<Line>,
     matrix: (String, Vec<u8>),
@@ -74,7 +76,7 @@ struct Base {
 
 impl Base {
     fn new(dir: &Path, n: u16) -> Self {
-        let t0 = parse_time(T0).unwrap();
+        let t0 = vouch::clock::now();
         let (provider, customer) = (
             SecretKey::from_seed(&[1; 32]),
             SecretKey::from_seed(&[2; 32]),
@@ -117,6 +119,7 @@ impl Base {
             })
             .collect();
         Base {
+            t0,
             id: LedgerId(id),
             lines,
             matrix: (hex::encode(vouch::crypto::sha256(&text)), text),
@@ -130,7 +133,7 @@ impl Base {
 
     /// Evidence `i`, signed by the customer on `head`.
     fn evidence(&self, head: Head, i: usize) -> Line {
-        let t0 = parse_time(T0).unwrap();
+        let t0 = self.t0;
         let mut fields = std::collections::BTreeMap::new();
         fields.insert("backup_id".into(), serde_json::json!(format!("bk-{i}")));
         fields.insert("rto_minutes".into(), serde_json::json!(45));
@@ -241,6 +244,7 @@ fn clone(dir: &Path, c: &Client, b: &Base, name: &str) -> f64 {
         now: chrono::Utc::now(),
         require_artifacts: false,
         documents: vec![b.matrix.1.clone()],
+        max_past: None,
     };
     extend::create(&dir.join(name), all, &opts, &mut None).unwrap();
     t.elapsed().as_secs_f64()
