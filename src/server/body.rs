@@ -19,6 +19,9 @@ use crate::error::Error;
 pub const MAX_HEADERS: usize = 16 << 10;
 /// A JSON request body, at most.
 pub const MAX_JSON: u64 = 64 << 20;
+/// An append request's JSON body, at most: [`MAX_ENTRIES`] entries of about 1.2 KiB each
+/// as JSON lines fit (`record --batch` of 100,000 entries is one request).
+pub const MAX_APPEND: u64 = 256 << 20;
 /// One artefact, at most.
 pub const MAX_ARTIFACT: u64 = 1 << 30;
 /// A whole-ledger upload (`PUT /v1/ledgers/{id}`), at most.

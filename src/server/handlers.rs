@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 
 use super::App;
 use super::auth;
-use super::body::{self, MAX_ARTIFACT, MAX_ENTRIES, MAX_JSON, MAX_LINE, MAX_UPLOAD};
+use super::body::{self, MAX_APPEND, MAX_ARTIFACT, MAX_ENTRIES, MAX_JSON, MAX_LINE, MAX_UPLOAD};
 use super::problem::{Problem, head_json};
 use crate::bundle::{BundleEntry, decode_line, encode_line};
 use crate::crypto::base64_decode;
@@ -86,6 +86,7 @@ async fn info() -> Response {
                 "header_bytes": body::MAX_HEADERS,
                 "header_timeout_seconds": body::HEADER_TIMEOUT.as_secs(),
                 "json_body_bytes": MAX_JSON,
+                "append_body_bytes": MAX_APPEND,
                 "upload_bytes": MAX_UPLOAD,
             },
             "protocol": 1,
@@ -374,7 +375,7 @@ struct BaseJson {
 /// `POST /v1/ledgers/{id}/entries`: append entries signed on `base` (§6.5).
 async fn append(State(app): State<Arc<App>>, UrlPath(id): UrlPath<String>, req: Request) -> Answer {
     let (parts, body) = req.into_parts();
-    let (bytes, digest) = body::to_memory(body, &parts.headers, "the body", MAX_JSON).await?;
+    let (bytes, digest) = body::to_memory(body, &parts.headers, "the body", MAX_APPEND).await?;
     auth::party(&app, &id, &parts, &digest).await?;
     let body: AppendJson = parse_json(&bytes)?;
     let hash = hex::decode(&body.base.hash)

@@ -37,8 +37,8 @@ use crate::protocol::replay::MemoryNonces;
 pub use import::{Imported, import};
 
 pub use body::{
-    BODY_STALL, HEADER_TIMEOUT, MAX_ARTIFACT, MAX_ENTRIES, MAX_HEADERS, MAX_JSON, MAX_LINE,
-    MAX_UPLOAD,
+    BODY_STALL, HEADER_TIMEOUT, MAX_APPEND, MAX_ARTIFACT, MAX_ENTRIES, MAX_HEADERS, MAX_JSON,
+    MAX_LINE, MAX_UPLOAD,
 };
 
 /// Where the server tells what it does (one line per event).

@@ -375,13 +375,13 @@ fn refused_requests_change_nothing() {
         &srv.addr(),
         &format!(
             "POST {entries} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: {}\r\n\r\n",
-            (64u64 << 20) + 1
+            (256u64 << 20) + 1
         ),
         b"{",
     );
     assert_eq!(status, 413, "{body}");
     let p: Value = serde_json::from_str(&body).unwrap();
-    assert_eq!(p["limit"], 64u64 << 20);
+    assert_eq!(p["limit"], 256u64 << 20);
 
     // An entry the rules refuse (the party entry with its signature broken): 422.
     let mut bad = lines[1].clone();
