@@ -351,8 +351,8 @@ vouch completions zsh > \"${fpath[1]}/_vouch\"\n  vouch completions fish > ~/.co
         serve: bool,
     },
     /// Host ledgers for parties on other machines (schema/PROTOCOL.md): each ledger is
-    /// DIR/<ledger id>.db in the local format; every request is signed by a key registered
-    /// in the ledger it names.
+    /// DIR/<ledger id>.db in the local format (or a ledger of a PostgreSQL database); every
+    /// request is signed by a key registered in the ledger it names.
     #[command(after_help = SERVE_HELP)]
     Serve(ServeArgs),
     /// Make a verified local replica of a ledger on a vouch server (schema/PROTOCOL.md

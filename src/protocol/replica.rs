@@ -520,10 +520,53 @@ pub struct Written<T> {
     pub attempts: u32,
 }
 
+/// The server stored `lines` on `base` and its head is now `head`: when that is the last
+/// line's hash, store the same bytes in the replica (with the documents and artefacts they
+/// name, from `ran_on`, the copy the command ran on), verified as a pull would, without
+/// fetching them back. `false` when the server's answer is not that head (the caller
+/// pulls instead).
+fn apply_sent(
+    path: &Path,
+    base: Head,
+    ran_on: &Path,
+    lines: &[Line],
+    head: Head,
+) -> Result<bool, PullError> {
+    let Some(last) = lines.last() else {
+        return Ok(false);
+    };
+    if head.seq != last.seq || head.hash != crypto::sha256(&last.body) {
+        return Ok(false);
+    }
+    let entries: Vec<BundleEntry> = lines
+        .iter()
+        .map(|x| BundleEntry {
+            seq: x.seq,
+            body: x.body.clone(),
+            signature: x.signature.clone(),
+            payload: x.payload.clone(),
+            proof: None,
+        })
+        .collect();
+    let l = Ledger::open(ran_on, Access::ReadOnly)?;
+    let mut seen = BTreeSet::new();
+    let mut blobs = Vec::new();
+    for (sha, ..) in named_blobs(&entries) {
+        if seen.insert(sha.clone())
+            && let Some(bytes) = l.artifact_bytes(&sha)?
+        {
+            blobs.push(bytes);
+        }
+    }
+    extend::extend(path, base, entries.into_iter().map(Ok), &options(blobs)).map_err(refused)?;
+    Ok(true)
+}
+
 /// Run a writing command on the replica at `path` through its remote: pull, run `attempt`
 /// on a temporary copy of the replica (it signs on the replica's head through the one
 /// writer), send the entries it appended (with their documents and stored artefacts),
-/// then pull them back. A moved head (409) starts over on the new head, at most
+/// then store in the replica exactly what the server accepted (verified as a pull
+/// verifies, without fetching it back). A moved head (409) starts over on the new head, at most
 /// [`MAX_ATTEMPTS`] times. `attempt` may run more than once: only the last run's result is
 /// returned (with the file it ran on, which is gone by then).
 ///
@@ -569,8 +612,10 @@ pub fn write_through<T>(
             return Ok(written(value));
         }
         match client.append(id, base, &lines) {
-            Ok(_) => {
-                pull(client, id, path)?;
+            Ok(appended) => {
+                if !apply_sent(path, base, &file, &lines, appended.head)? {
+                    pull(client, id, path)?;
+                }
                 return Ok(written(value));
             }
             Err(Failure::HeadMoved { head, .. }) => {
