@@ -6,9 +6,8 @@
 //! would sign them), so that writers can race each other and re-sign on `409`.
 
 use std::collections::BTreeSet;
-use std::io::{BufRead as _, BufReader, Read as _};
+use std::io::Read as _;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use vouch::bundle::decode_line;
@@ -21,61 +20,20 @@ use vouch::ledger::{Access, Ledger, NewParty};
 use vouch::protocol::client::{Client, Failure, Line};
 
 use crate::postgres::cluster;
+use crate::serve::head_of;
+use crate::served::Server;
 use crate::util::Env;
 
-/// A running `vouch serve`, killed when dropped.
-struct Server {
-    child: Child,
-    url: String,
+/// `vouch serve --admin keys/ops.pub ARGS…` on loopback.
+fn start(env: &Env, args: &[&str]) -> Server {
+    let mut all = vec!["--admin", "keys/ops.pub"];
+    all.extend_from_slice(args);
+    Server::spawn(env, &all)
 }
 
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Server {
-    /// `vouch serve --listen 127.0.0.1:0 --admin keys/ops.pub ARGS…`; its URL from the
-    /// line it prints when listening.
-    fn start(env: &Env, args: &[&str]) -> Self {
-        let mut child = Command::new(assert_cmd::cargo::cargo_bin("vouch"))
-            .current_dir(env.path())
-            .args([
-                "serve",
-                "--listen",
-                "127.0.0.1:0",
-                "--admin",
-                "keys/ops.pub",
-            ])
-            .args(args)
-            .env_remove("VOUCH_DATABASE_URL")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        assert!(line.starts_with("vouch serve: listening on "), "{line}");
-        let url = line["vouch serve: listening on ".len()..]
-            .split(' ')
-            .next()
-            .unwrap()
-            .to_string();
-        Server { child, url }
-    }
-
-    fn on_database(env: &Env, url: &str) -> Self {
-        Self::start(env, &["--database", url])
-    }
-
-    fn client(&self, env: &Env, key: &str) -> Client {
-        let k = vouch::crypto::keyfile::load_secret(&env.p(&format!("keys/{key}.key"))).unwrap();
-        Client::new(&self.url, k, None).unwrap()
-    }
+/// [`start`] on the PostgreSQL database `url`.
+fn on_database(env: &Env, url: &str) -> Server {
+    start(env, &["--database", url])
 }
 
 /// A two-party ledger with the Cloud Temple matrix adopted, made locally: its three
@@ -208,13 +166,6 @@ impl Base {
         provider
             .append(&id, head_of(&self.lines[1]), &self.lines[2..])
             .unwrap();
-    }
-}
-
-fn head_of(l: &Line) -> Head {
-    Head {
-        seq: l.seq,
-        hash: vouch::crypto::sha256(&l.body),
     }
 }
 
@@ -356,8 +307,8 @@ fn a_ledger_in_postgres_is_served_as_one_on_sqlite() {
     let base = Base::new(env.path(), 1);
     let id = base.id();
     std::fs::create_dir(env.p("srv")).unwrap();
-    let file_srv = Server::start(&env, &["--data", "srv"]);
-    let pg_srv = Server::on_database(&env, &url);
+    let file_srv = start(&env, &["--data", "srv"]);
+    let pg_srv = on_database(&env, &url);
     let mut heads = Vec::new();
     let mut texts = Vec::new();
     for srv in [&file_srv, &pg_srv] {
@@ -486,10 +437,7 @@ fn two_servers_on_one_database_keep_one_chain() {
     keys(&env);
     let url = cluster::database("serve_two");
     let base = Base::new(env.path(), 3);
-    let (a, b) = (
-        Server::on_database(&env, &url),
-        Server::on_database(&env, &url),
-    );
+    let (a, b) = (on_database(&env, &url), on_database(&env, &url));
     base.seed(&env, &a);
     let deadline = Instant::now() + Duration::from_secs(120);
     let per = 15;
@@ -533,7 +481,7 @@ fn a_database_restart_loses_and_doubles_nothing() {
     let mut own = cluster::Own::start();
     let url = own.database("restart");
     let base = Base::new(env.path(), 4);
-    let srv = Server::on_database(&env, &url);
+    let srv = on_database(&env, &url);
     base.seed(&env, &srv);
     let deadline = Instant::now() + Duration::from_secs(120);
     // Enough appends that the writers are still at work when the database goes away, in a
@@ -574,7 +522,7 @@ fn an_exhausted_pool_makes_requests_wait_never_answer_wrong() {
     keys(&env);
     let url = cluster::database("serve_pool");
     let small = format!("{url}?pool_max=3");
-    let srv = Server::on_database(&env, &small);
+    let srv = on_database(&env, &small);
     let r = env.fails(&[
         "serve",
         "--database",
@@ -636,7 +584,7 @@ fn a_row_edited_in_the_database_is_reported() {
     let base = Base::new(env.path(), 5);
     let id = base.id();
     {
-        let srv = Server::on_database(&env, &url);
+        let srv = on_database(&env, &url);
         base.seed(&env, &srv);
         let t = write(
             &srv.client(&env, "customer"),
@@ -659,7 +607,7 @@ fn a_row_edited_in_the_database_is_reported() {
         )
         .unwrap();
     assert_eq!(n, 1);
-    let srv = Server::on_database(&env, &url);
+    let srv = on_database(&env, &url);
     let c = srv.client(&env, "customer");
     // Reading it: the entries up to the damaged one are served, then a 500 naming it.
     let mut text = Vec::new();
@@ -699,10 +647,7 @@ fn a_hundred_ledgers_written_at_once() {
     let env = Env::new();
     keys(&env);
     let url = cluster::database("serve_hundred");
-    let servers = [
-        Server::on_database(&env, &url),
-        Server::on_database(&env, &url),
-    ];
+    let servers = [on_database(&env, &url), on_database(&env, &url)];
     let bases: Vec<Base> = (0..100u8).map(|n| Base::new(env.path(), n)).collect();
     let done: usize = std::thread::scope(|s| {
         let handles: Vec<_> = (0..10)
@@ -773,7 +718,7 @@ fn import_moves_ledger_files_into_the_database() {
     std::fs::create_dir(env.p("srv")).unwrap();
     let bases: Vec<Base> = (0..3).map(|n| Base::new(env.path(), 20 + n)).collect();
     {
-        let srv = Server::start(&env, &["--data", "srv"]);
+        let srv = start(&env, &["--data", "srv"]);
         for b in &bases {
             b.seed(&env, &srv);
             write(
@@ -840,7 +785,7 @@ fn import_moves_ledger_files_into_the_database() {
         "{}",
         r.stdout
     );
-    let srv = Server::on_database(&env, &url);
+    let srv = on_database(&env, &url);
     let c = srv.client(&env, "customer");
     for b in &bases[..2] {
         let file = Ledger::open(&env.p(&format!("srv/{}.db", b.id())), Access::ReadOnly).unwrap();

@@ -4,9 +4,7 @@
 //! C2SP tlog-tiles read over HTTP by Cloudflare's `tlog_tiles` crate.
 
 use std::cell::Cell;
-use std::io::{BufRead as _, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 
 use chrono::{Duration, Utc};
 use tlog_tiles::{
@@ -19,78 +17,14 @@ use vouch::format::checkpoint::{Checkpoint, Note, Verifier};
 use vouch::format::cosignature::{self, AddCheckpoint, Cosigner, cosigner_name};
 use vouch::format::entry::LedgerId;
 use vouch::format::payload::Role;
-use vouch::ledger::extend::Head;
 use vouch::ledger::{Access, Ledger, NewParty};
-use vouch::protocol::client::{Client, Cosigned, Line};
+use vouch::protocol::client::{Client, Cosigned};
 
+use crate::serve::{head_of, lines_of};
+use crate::served::Server;
 use crate::util::Env;
 
-/// A running `vouch serve`, killed when dropped.
-struct Server {
-    child: Child,
-    url: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Server {
-    fn start(env: &Env, args: &[&str]) -> Self {
-        std::fs::create_dir_all(env.p("srv")).unwrap();
-        let mut child = Command::new(assert_cmd::cargo::cargo_bin("vouch"))
-            .current_dir(env.path())
-            .args(["serve", "--data", "srv", "--listen", "127.0.0.1:0"])
-            .args(args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let url = line
-            .strip_prefix("vouch serve: listening on ")
-            .unwrap_or_else(|| panic!("{line}"))
-            .split(' ')
-            .next()
-            .unwrap()
-            .to_string();
-        Server { child, url }
-    }
-
-    fn client(&self, env: &Env, key: &str) -> Client {
-        let k = load_secret(&env.p(&format!("keys/{key}.key"))).unwrap();
-        Client::new(&self.url, k, None).unwrap()
-    }
-}
-
-/// The entries of a ledger file, as signed.
-fn lines_of(db: &Path) -> Vec<Line> {
-    let l = Ledger::open(db, Access::ReadOnly).unwrap();
-    l.entries_after(0, 100_000)
-        .unwrap()
-        .into_iter()
-        .map(|e| Line {
-            seq: e.seq(),
-            body: e.body,
-            signature: e.signature,
-            payload: e.payload,
-        })
-        .collect()
-}
-
-fn head_of(l: &Line) -> Head {
-    Head {
-        seq: l.seq,
-        hash: vouch::crypto::sha256(&l.body),
-    }
-}
-
+/// The ledger id of a ledger file.
 fn ledger_id(db: &Path) -> LedgerId {
     let text = String::from_utf8(lines_of(db)[0].body.clone()).unwrap();
     LedgerId::parse(
@@ -176,6 +110,7 @@ fn receipts_and_cosignatures() {
     let id = ledger_id(&local);
     let srv = Server::start(
         &env,
+        "srv",
         &["--admin", "keys/ops.pub", "--key", "keys/server.key"],
     );
     let (admin, provider, customer) = (
@@ -364,7 +299,7 @@ fn an_entry_dated_an_hour_behind_the_servers_clock_is_refused() {
         })
         .collect();
     std::fs::write(env.p("up.jsonl"), upload).unwrap();
-    let srv = Server::start(&env, &["--admin", "keys/ops.pub"]);
+    let srv = Server::start(&env, "srv", &["--admin", "keys/ops.pub"]);
     let id = LedgerId([9; 16]).to_string();
     srv.client(&env, "ops")
         .upload_ledger(&id, &env.p("up.jsonl"))
@@ -444,7 +379,7 @@ fn a_standard_client_reads_the_tiles_over_http() {
     std::fs::create_dir_all(env.p("srv")).unwrap();
     std::fs::copy(&local, env.p(&format!("srv/{id}.db"))).unwrap();
     let server = pinned(&env, &id);
-    let srv = Server::start(&env, &["--key", "keys/server.key"]);
+    let srv = Server::start(&env, "srv", &["--key", "keys/server.key"]);
     let client = srv.client(&env, "customer");
     let id = id.to_string();
     let text = client.checkpoint(&id).unwrap();
